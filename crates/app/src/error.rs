@@ -1,0 +1,59 @@
+use domain::Invalid;
+
+/// Why a use case refused. Each variant maps to one HTTP status and a stable code.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// Email or phone already belongs to an account.
+    #[error("{0} already in use")]
+    Taken(&'static str),
+    #[error("wrong email or password")]
+    InvalidCredentials,
+    #[error("sign in required")]
+    Unauthenticated,
+    #[error("not allowed")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("this link or code is invalid or has expired")]
+    InvalidToken,
+    #[error("the code is wrong or has expired")]
+    InvalidCode,
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("could not deliver the message; try again shortly")]
+    Delivery,
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Invalid(i) => i.code,
+            AppError::Taken("email") => "email_taken",
+            AppError::Taken("phone") => "phone_taken",
+            AppError::Taken(_) => "conflict",
+            AppError::InvalidCredentials => "invalid_credentials",
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::Forbidden => "forbidden",
+            AppError::NotFound => "not_found",
+            AppError::InvalidToken => "invalid_or_expired_token",
+            AppError::InvalidCode => "invalid_code",
+            AppError::RateLimited { .. } => "rate_limited",
+            AppError::Delivery => "delivery_failed",
+            AppError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<db::DbError> for AppError {
+    fn from(e: db::DbError) -> Self {
+        match e {
+            db::DbError::NotFound => AppError::NotFound,
+            db::DbError::Conflict(field) => AppError::Taken(field),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}

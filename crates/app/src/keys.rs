@@ -1,0 +1,76 @@
+//! The master key: 32 random bytes in a file created on first start (mode 0600) and never
+//! overwritten. Other keys are derived from it, one per purpose.
+
+use std::io::Write;
+use std::path::Path;
+
+use rand::RngCore;
+
+use crate::AppError;
+
+pub struct Keys {
+    /// Key-encryption key for stored data keys.
+    pub master: [u8; 32],
+    /// MAC key for OTP digests and CSRF tokens.
+    pub server_mac_key: [u8; 32],
+}
+
+impl Keys {
+    pub fn from_master(master: [u8; 32]) -> Self {
+        let server_mac_key = domain::secrets::mac_bytes(&master, b"soraipixel/server-mac/v1");
+        Self { master, server_mac_key }
+    }
+
+    /// Reads the key file, creating it with a fresh key when it does not exist.
+    pub fn load_or_create(path: &Path) -> Result<Self, AppError> {
+        let fail = |what: &str, e: std::io::Error| AppError::Internal(format!("{what} {}: {e}", path.display()));
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| fail("cannot create folder for", e))?;
+        }
+        let mut fresh = [0u8; 32];
+        rand::rng().fill_bytes(&mut fresh);
+        match create_new_private(path) {
+            Ok(mut file) => {
+                file.write_all(hex::encode(fresh).as_bytes()).and_then(|_| file.sync_all()).map_err(|e| fail("cannot write", e))?;
+                tracing::info!(path = %path.display(), "created a new master key; back it up: without it stored data cannot be read");
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(fail("cannot create", e)),
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| fail("cannot read", e))?;
+        let bytes = hex::decode(text.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b).ok());
+        let master = bytes.ok_or_else(|| AppError::Internal(format!("master key file {} must hold 64 hex digits", path.display())))?;
+        Ok(Self::from_master(master))
+    }
+}
+
+/// `create_new` never replaces an existing key, even when two processes start at once.
+fn create_new_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_once_private_and_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data/master.key");
+        let first = Keys::load_or_create(&path).unwrap();
+        let again = Keys::load_or_create(&path).unwrap();
+        assert_eq!(first.master, again.master);
+        assert_ne!(first.master, first.server_mac_key);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        std::fs::write(&path, "not hex").unwrap();
+        assert!(Keys::load_or_create(&path).is_err(), "a damaged key file is an error, not a new key");
+    }
+}

@@ -1,0 +1,68 @@
+//! Use cases. Each public method is one thing a person can do; it applies the domain's
+//! rules, talks to the database and outside services, and returns an `AppError` with a
+//! stable code when it refuses.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+pub mod accounts;
+mod error;
+pub mod keys;
+pub mod limits;
+pub mod otp;
+pub mod sessions;
+
+pub use error::AppError;
+
+use db::Db;
+use providers::mail::Mailer;
+use providers::sms::SmsSender;
+use settings::Settings;
+
+pub type Result<T> = std::result::Result<T, AppError>;
+
+/// Who is asking: the client's address and browser, for limits and the device list.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub ip: IpAddr,
+    pub user_agent: String,
+}
+
+impl Client {
+    pub fn network(&self) -> String {
+        domain::device::truncate_ip(self.ip)
+    }
+}
+
+/// Everything a use case needs; cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub db: Db,
+    pub mailer: Mailer,
+    pub sms: SmsSender,
+    pub settings: Arc<Settings>,
+    keys: Arc<keys::Keys>,
+}
+
+impl App {
+    pub fn new(db: Db, mailer: Mailer, sms: SmsSender, settings: Arc<Settings>, keys: keys::Keys) -> Self {
+        Self { db, mailer, sms, settings, keys: Arc::new(keys) }
+    }
+
+    /// Keyed MAC with the server key (derived from the master key), for OTPs and CSRF tokens.
+    pub fn mac(&self, parts: &[&str]) -> String {
+        domain::secrets::mac(&self.keys.server_mac_key, parts)
+    }
+
+    fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.settings.server.public_url.trim_end_matches('/'))
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or_default()
+}

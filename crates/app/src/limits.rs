@@ -1,0 +1,40 @@
+//! Security rate limits on fixed windows, shared across processes through the database.
+
+use crate::{App, AppError, Result, now_ms};
+
+impl App {
+    /// Counts one hit in `bucket` and refuses once more than `max` arrive in the window.
+    pub async fn limit(&self, bucket: &str, max: u32, window_ms: i64) -> Result<()> {
+        let now = now_ms();
+        let start = now - now.rem_euclid(window_ms);
+        let hits = self.db.hit(bucket, start).await?;
+        if hits > i64::from(max) {
+            return Err(retry_after(start + window_ms - now));
+        }
+        Ok(())
+    }
+
+    /// Refuses without counting when `bucket` already holds `max` hits (for failure counts
+    /// that are recorded only when an attempt fails).
+    pub async fn check_limit(&self, bucket: &str, max: u32, window_ms: i64) -> Result<()> {
+        let now = now_ms();
+        let start = now - now.rem_euclid(window_ms);
+        if self.db.hits(bucket, start).await? >= i64::from(max) {
+            return Err(retry_after(start + window_ms - now));
+        }
+        Ok(())
+    }
+
+    pub async fn count_failure(&self, bucket: &str, window_ms: i64) -> Result<()> {
+        let now = now_ms();
+        self.db.hit(bucket, now - now.rem_euclid(window_ms)).await?;
+        Ok(())
+    }
+}
+
+fn retry_after(ms: i64) -> AppError {
+    AppError::RateLimited { retry_after_secs: u64::try_from(ms.max(1000) / 1000).unwrap_or(1) }
+}
+
+pub const MINUTE: i64 = 60_000;
+pub const HOUR: i64 = 60 * MINUTE;

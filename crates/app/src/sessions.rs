@@ -1,0 +1,154 @@
+//! Signing in and out: session tokens, API keys, the device list.
+
+use db::api_keys::ApiKey;
+use db::audit::AuditEntry;
+use db::sessions::{NewSession, Session};
+use db::users::User;
+use domain::device::Device;
+use domain::secrets;
+
+use crate::{App, AppError, Client, Result, now_ms};
+
+/// A session just created: the token goes into the cookie and is never stored.
+pub struct Started {
+    pub user: User,
+    pub session: Session,
+    pub token: String,
+}
+
+/// Who a request acts for, and through what.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: User,
+    /// Present for cookie sessions; `None` for API keys.
+    pub session: Option<Session>,
+}
+
+pub const API_KEY_PREFIX: &str = "sp_live_";
+
+impl App {
+    pub(crate) async fn start_session(&self, user: User, client: &Client, action: &str) -> Result<Started> {
+        let now = now_ms();
+        let token = secrets::new_token();
+        let device = Device::from_user_agent(&client.user_agent);
+        let network = client.network();
+        let absolute = i64::try_from(self.settings.session.absolute_timeout_days).unwrap_or(30) * 86_400_000;
+        let session = self
+            .db
+            .create_session(
+                NewSession {
+                    user_id: &user.id,
+                    token_digest: &secrets::token_digest(&token),
+                    expires_at: now + absolute,
+                    browser: &device.browser,
+                    os: &device.os,
+                    device_type: &device.device_type,
+                    ip_network: &network,
+                },
+                now,
+            )
+            .await?;
+        let detail = format!("{} on {} ({})", device.browser, device.os, device.device_type);
+        self.db.audit(Some(&user.id), "self", action, &detail, &network, now).await?;
+        Ok(Started { user, session, token })
+    }
+
+    fn idle_ms(&self) -> i64 {
+        i64::try_from(self.settings.session.idle_timeout_hours).unwrap_or(72) * 3_600_000
+    }
+
+    /// The principal behind a session cookie token, if the session is live.
+    pub async fn session_principal(&self, token: &str) -> Result<Option<Principal>> {
+        let now = now_ms();
+        let Some(session) = self.db.live_session(&secrets::token_digest(token), now, self.idle_ms()).await? else {
+            return Ok(None);
+        };
+        self.db.touch_session(&session.id, now).await?;
+        let user = self.db.user_by_id(&session.user_id).await?;
+        Ok(Some(Principal { user, session: Some(session) }))
+    }
+
+    /// The principal behind an `Authorization: Bearer` API key.
+    pub async fn api_key_principal(&self, key: &str) -> Result<Option<Principal>> {
+        if !key.starts_with(API_KEY_PREFIX) {
+            return Ok(None);
+        }
+        let Some(found) = self.db.api_key_by_digest(&secrets::token_digest(key)).await? else {
+            return Ok(None);
+        };
+        self.db.touch_api_key(&found.id, now_ms()).await?;
+        let user = self.db.user_by_id(&found.user_id).await?;
+        Ok(Some(Principal { user, session: None }))
+    }
+
+    /// The CSRF token bound to a session: forms and scripts must echo it back.
+    pub fn csrf_token(&self, session: &Session) -> String {
+        self.mac(&["csrf", &session.id])
+    }
+
+    pub fn csrf_valid(&self, session: &Session, presented: &str) -> bool {
+        secrets::equal(&self.csrf_token(session), presented)
+    }
+
+    pub async fn logout(&self, p: &Principal) -> Result<()> {
+        if let Some(s) = &p.session {
+            self.db.delete_session(&p.user.id, &s.id).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends every other session of the user ("sign out other devices").
+    pub async fn logout_others(&self, p: &Principal, client: &Client) -> Result<u64> {
+        let keep = p.session.as_ref().map(|s| s.id.as_str());
+        let ended = self.db.delete_sessions_except(&p.user.id, keep).await?;
+        self.db.audit(Some(&p.user.id), "self", "signed_out_other_devices", &format!("{ended} sessions"), &client.network(), now_ms()).await?;
+        Ok(ended)
+    }
+
+    pub async fn sessions(&self, p: &Principal) -> Result<Vec<Session>> {
+        Ok(self.db.sessions_of(&p.user.id).await?)
+    }
+
+    pub async fn end_session(&self, p: &Principal, id: &str) -> Result<()> {
+        if self.db.delete_session(&p.user.id, id).await? { Ok(()) } else { Err(AppError::NotFound) }
+    }
+
+    /// Creates an API key and returns it with the only copy of its secret.
+    pub async fn create_api_key(&self, p: &Principal, name: &str, client: &Client) -> Result<(ApiKey, String)> {
+        let name = domain::profile::name(name)?;
+        if self.db.api_keys_of(&p.user.id).await?.len() >= 20 {
+            return Err(domain::Invalid::new("too_many_api_keys", "name", "Delete an unused key first (at most 20).").into());
+        }
+        let secret = format!("{API_KEY_PREFIX}{}", secrets::new_token());
+        let prefix: String = secret.chars().take(API_KEY_PREFIX.len() + 4).collect();
+        let key = self.db.create_api_key(&p.user.id, &name, &prefix, &secrets::token_digest(&secret), now_ms()).await?;
+        self.db.audit(Some(&p.user.id), "self", "api_key_created", &prefix, &client.network(), now_ms()).await?;
+        Ok((key, secret))
+    }
+
+    pub async fn api_keys(&self, p: &Principal) -> Result<Vec<ApiKey>> {
+        Ok(self.db.api_keys_of(&p.user.id).await?)
+    }
+
+    pub async fn delete_api_key(&self, p: &Principal, id: &str, client: &Client) -> Result<()> {
+        if !self.db.delete_api_key(&p.user.id, id).await? {
+            return Err(AppError::NotFound);
+        }
+        self.db.audit(Some(&p.user.id), "self", "api_key_deleted", id, &client.network(), now_ms()).await?;
+        Ok(())
+    }
+
+    /// The security-relevant actions on the user's account, newest first.
+    pub async fn security_log(&self, p: &Principal) -> Result<Vec<AuditEntry>> {
+        Ok(self.db.audit_of(&p.user.id, 200).await?)
+    }
+
+    /// Removes expired sessions, tokens, codes and old rate counters.
+    pub async fn purge_expired(&self) -> Result<u64> {
+        let now = now_ms();
+        let a = self.db.purge_expired_sessions(now, self.idle_ms()).await?;
+        let b = self.db.purge_expired_tokens(now).await?;
+        let c = self.db.purge_rate_counters(now - 2 * 86_400_000).await?;
+        Ok(a + b + c)
+    }
+}

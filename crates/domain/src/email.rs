@@ -1,0 +1,66 @@
+use crate::Invalid;
+
+/// A syntactically valid, lower-cased email address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(input: &str) -> Result<Self, Invalid> {
+        let bad = || Invalid::new("invalid_email", "email", "Enter a valid email address.");
+        let s = input.trim().to_lowercase();
+        if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad());
+        }
+        let (local, domain) = s.rsplit_once('@').ok_or_else(bad)?;
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+        };
+        if local.is_empty()
+            || local.len() > 64
+            || local.contains('@')
+            || local.starts_with('.')
+            || local.ends_with('.')
+            || local.contains("..")
+            || !domain.contains('.')
+            || !domain.split('.').all(label_ok)
+        {
+            return Err(bad());
+        }
+        Ok(Self(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn local_part(&self) -> &str {
+        self.0.split('@').next().unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for Email {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_and_normalises() {
+        assert_eq!(Email::parse("  Priya.Shah+gold@Example.co.IN ").unwrap().as_str(), "priya.shah+gold@example.co.in");
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        for bad in ["", "plain", "@x.com", "a@", "a@b", "a b@c.com", "a@-x.com", "a..b@c.com", "a@b..com", &format!("{}@x.com", "a".repeat(65))] {
+            assert_eq!(Email::parse(bad).unwrap_err().code, "invalid_email", "{bad}");
+        }
+    }
+}

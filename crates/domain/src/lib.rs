@@ -1,0 +1,29 @@
+//! SoraiPixel's business rules and value types. Parse, don't validate: once a value of
+//! these types exists it is valid, so the layers above never re-check it.
+
+pub mod device;
+pub mod email;
+pub mod password;
+pub mod phone;
+pub mod profile;
+pub mod role;
+pub mod secrets;
+
+pub use email::Email;
+pub use phone::Phone;
+pub use role::Role;
+
+/// A rule broken by user input: `code` is stable for clients, `message` is for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Invalid {
+    pub code: &'static str,
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn new(code: &'static str, field: &'static str, message: impl Into<String>) -> Self {
+        Self { code, field, message: message.into() }
+    }
+}

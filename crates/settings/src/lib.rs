@@ -1,0 +1,360 @@
+//! Configuration: built-in defaults → optional TOML file → `SORAIPIXEL__SECTION__KEY`
+//! environment variables. Unknown keys are rejected so a typo fails at start, named.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Folder for the SQLite database, master key, outbox and blobs in the embedded setup.
+    pub data_dir: PathBuf,
+    pub server: Server,
+    pub database: Database,
+    pub tls: Tls,
+    pub session: Session,
+    pub mail: Mail,
+    pub sms: Sms,
+    pub security: Security,
+    pub contact: Contact,
+    pub log: Log,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Server {
+    pub listen: SocketAddr,
+    /// Public origin used in emailed links, e.g. `https://app.soraipixel.com`.
+    pub public_url: String,
+    /// Optional separate address for `/metrics`; when unset, `/metrics` answers loopback clients only.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Largest JSON or form body accepted outside uploads.
+    pub max_body_bytes: usize,
+    pub request_timeout_secs: u64,
+    /// Trust `X-Forwarded-For` from a reverse proxy for the client address.
+    pub behind_proxy: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Database {
+    /// `sqlite://…` or `postgres://…`; empty means `<data_dir>/soraipixel.db`.
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tls {
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Session {
+    pub idle_timeout_hours: u64,
+    pub absolute_timeout_days: u64,
+    /// Send cookies without `Secure` (and without the `__Host-` prefix). Only for plain-HTTP
+    /// development on a non-loopback address; browsers treat localhost as secure anyway.
+    pub insecure_cookies: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Mail {
+    pub from: String,
+    /// `None` writes .eml files to `<data_dir>/outbox` (dev mode).
+    pub smtp: Option<Smtp>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    /// `starttls` (default), `tls` (implicit) or `none` (local relays and tests only).
+    #[serde(default = "default_smtp_security")]
+    pub security: String,
+}
+
+fn default_smtp_security() -> String {
+    "starttls".into()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Sms {
+    /// `None` prints codes to the log (dev mode).
+    pub msg91: Option<Msg91>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Msg91 {
+    pub auth_key: String,
+    pub template_id: String,
+    #[serde(default = "default_msg91_url")]
+    pub base_url: String,
+}
+
+fn default_msg91_url() -> String {
+    "https://control.msg91.com".into()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Security {
+    /// Master key file (32 random bytes, hex); empty means `<data_dir>/master.key`.
+    pub master_key_file: PathBuf,
+    pub login_attempts_per_ip_15min: u32,
+    pub login_failures_per_account_15min: u32,
+    pub signups_per_ip_hour: u32,
+    pub otp_sends_per_phone_hour: u32,
+    pub otp_sends_per_ip_hour: u32,
+    pub otp_resend_seconds: u64,
+    pub password_min_length: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Contact {
+    pub email: String,
+    pub company: String,
+    pub address: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Log {
+    /// `json` (default) or `pretty`.
+    pub format: String,
+    pub filter: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            server: Server::default(),
+            database: Database::default(),
+            tls: Tls::default(),
+            session: Session::default(),
+            mail: Mail::default(),
+            sms: Sms::default(),
+            security: Security::default(),
+            contact: Contact::default(),
+            log: Log::default(),
+        }
+    }
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://127.0.0.1:8080".into(),
+            metrics_listen: None,
+            max_body_bytes: 64 * 1024,
+            request_timeout_secs: 30,
+            behind_proxy: false,
+        }
+    }
+}
+
+impl Default for Database {
+    fn default() -> Self {
+        Self { url: String::new(), max_connections: 8 }
+    }
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Self { idle_timeout_hours: 72, absolute_timeout_days: 30, insecure_cookies: false }
+    }
+}
+
+impl Default for Mail {
+    fn default() -> Self {
+        Self { from: "SoraiPixel <no-reply@soraipixel.com>".into(), smtp: None }
+    }
+}
+
+impl Default for Sms {
+    fn default() -> Self {
+        Self { msg91: None }
+    }
+}
+
+impl Default for Security {
+    fn default() -> Self {
+        Self {
+            master_key_file: PathBuf::new(),
+            login_attempts_per_ip_15min: 30,
+            login_failures_per_account_15min: 10,
+            signups_per_ip_hour: 10,
+            otp_sends_per_phone_hour: 5,
+            otp_sends_per_ip_hour: 20,
+            otp_resend_seconds: 60,
+            password_min_length: 10,
+        }
+    }
+}
+
+impl Default for Contact {
+    fn default() -> Self {
+        Self {
+            email: "contact@soraipixel.com".into(),
+            company: "SoraiPixel".into(),
+            address: String::new(),
+        }
+    }
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Self { format: "json".into(), filter: "info".into() }
+    }
+}
+
+impl Settings {
+    /// Loads defaults, then `file` if given, then `SORAIPIXEL__…` variables from `env`.
+    pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(SettingsError::Invalid(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(Env::prefixed("SORAIPIXEL__").split("__"));
+        let settings: Settings =
+            figment.extract().map_err(|e| SettingsError::Invalid(describe(&e)))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        let bad = |key: &str, why: &str| Err(SettingsError::Invalid(format!("{key}: {why}")));
+        let url = &self.database.url;
+        if !(url.is_empty() || url.starts_with("sqlite:") || url.starts_with("postgres")) {
+            return bad("database.url", "must start with sqlite: or postgres://");
+        }
+        if self.tls.cert.is_some() != self.tls.key.is_some() {
+            return bad("tls", "tls.cert and tls.key must be set together");
+        }
+        if !(self.server.public_url.starts_with("http://")
+            || self.server.public_url.starts_with("https://"))
+        {
+            return bad("server.public_url", "must start with http:// or https://");
+        }
+        if !matches!(self.log.format.as_str(), "json" | "pretty") {
+            return bad("log.format", "must be json or pretty");
+        }
+        if self.security.password_min_length < 8 {
+            return bad("security.password_min_length", "must be at least 8");
+        }
+        if let Some(smtp) = &self.mail.smtp
+            && !matches!(smtp.security.as_str(), "starttls" | "tls" | "none")
+        {
+            return bad("mail.smtp.security", "must be starttls, tls or none");
+        }
+        Ok(())
+    }
+
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!("sqlite://{}?mode=rwc", self.data_dir.join("soraipixel.db").display())
+        } else {
+            self.database.url.clone()
+        }
+    }
+
+    pub fn master_key_path(&self) -> PathBuf {
+        if self.security.master_key_file.as_os_str().is_empty() {
+            self.data_dir.join("master.key")
+        } else {
+            self.security.master_key_file.clone()
+        }
+    }
+
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join("outbox")
+    }
+
+    pub fn tls_enabled(&self) -> bool {
+        self.tls.cert.is_some()
+    }
+}
+
+/// Figment's messages already name the path of the bad key; keep them on one line.
+fn describe(error: &figment::Error) -> String {
+    error
+        .clone()
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            if key.is_empty() { e.to_string() } else { format!("{key}: {}", e.kind) }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn defaults_serve_locally_on_sqlite() {
+        let s = Settings::default();
+        assert_eq!(s.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.database_url(), "sqlite://data/soraipixel.db?mode=rwc");
+        assert_eq!(s.master_key_path(), PathBuf::from("data/master.key"));
+    }
+
+    #[test]
+    fn file_then_env_override_in_order() {
+        Jail::expect_with(|jail| {
+            jail.create_file("c.toml", "[server]\nlisten = \"0.0.0.0:9000\"\n[database]\nmax_connections = 3\n")?;
+            jail.set_env("SORAIPIXEL__DATABASE__MAX_CONNECTIONS", "5");
+            let s = Settings::load(Some(Path::new("c.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(s.server.listen.to_string(), "0.0.0.0:9000");
+            assert_eq!(s.database.max_connections, 5);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_and_malformed_keys_are_named() {
+        Jail::expect_with(|jail| {
+            jail.create_file("c.toml", "[server]\nlisten = \"nonsense\"\n")?;
+            let err = Settings::load(Some(Path::new("c.toml"))).unwrap_err().to_string();
+            assert!(err.contains("server.listen"), "{err}");
+            jail.create_file("d.toml", "[sever]\nlisten = \"0.0.0.0:1\"\n")?;
+            let err = Settings::load(Some(Path::new("d.toml"))).unwrap_err().to_string();
+            assert!(err.contains("sever"), "{err}");
+            jail.set_env("SORAIPIXEL__DATABASE__URL", "mysql://x");
+            let err = Settings::load(None).unwrap_err().to_string();
+            assert!(err.contains("database.url"), "{err}");
+            Ok(())
+        });
+    }
+}

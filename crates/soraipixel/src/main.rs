@@ -1,0 +1,154 @@
+//! `soraipixel`: one binary for the web server with in-process workers (`serve`), workers
+//! alone (`worker`), migrations, admin tasks, and the local studio engine on files.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use settings::Settings;
+
+mod maintenance;
+
+#[derive(Parser)]
+#[command(name = "soraipixel", version, about = "SoraiPixel — studio-quality jewellery photos from phone pictures")]
+struct Cli {
+    /// TOML configuration file; `SORAIPIXEL__SECTION__KEY` environment variables override it.
+    #[arg(long, global = true, env = "SORAIPIXEL_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Web site, API and workers in one process (SQLite and ./data by default).
+    Serve,
+    /// Background workers only, against the same database (for scale-out).
+    Worker,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Administrative tasks.
+    Admin {
+        #[command(subcommand)]
+        task: AdminTask,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminTask {
+    /// Give an account a role: `soraipixel admin grant EMAIL admin`.
+    Grant { email: String, role: String },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("soraipixel: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&settings);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("soraipixel: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "soraipixel stopped with an error");
+            eprintln!("soraipixel: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => {
+            let app = open(settings).await?;
+            let workers = tokio::spawn(maintenance::run(app.clone()));
+            let served = web::serve(web::AppState::new(app.clone()), None).await;
+            workers.abort();
+            app.db.close().await;
+            served
+        }
+        Command::Worker => {
+            let app = open(settings).await?;
+            tracing::info!("worker started");
+            tokio::select! {
+                () = maintenance::run(app.clone()) => {}
+                _ = tokio::signal::ctrl_c() => tracing::info!("worker stopping"),
+            }
+            app.db.close().await;
+            Ok(())
+        }
+        Command::Migrate => {
+            let app = open(settings).await?;
+            tracing::info!(backend = app.db.backend_name(), "migrations applied");
+            app.db.close().await;
+            Ok(())
+        }
+        Command::Admin { task: AdminTask::Grant { email, role } } => {
+            let app = open(settings).await?;
+            let user = app.grant_role(&email, &role).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{} is now {}", user.email.unwrap_or_default(), user.role);
+            app.db.close().await;
+            Ok(())
+        }
+    }
+}
+
+/// Connects, migrates, loads the master key and picks the mail and SMS transports.
+async fn open(settings: Settings) -> anyhow::Result<app::App> {
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| format!("cannot create data_dir {}", settings.data_dir.display()))?;
+    let db = db::Db::connect(&settings.database_url(), settings.database.max_connections)
+        .await
+        .context("cannot open the database (database.url)")?;
+    db.migrate().await.context("cannot apply database migrations")?;
+    let keys = app::keys::Keys::load_or_create(&settings.master_key_path()).map_err(|e| anyhow::anyhow!("{e} (security.master_key_file)"))?;
+    let mailer = match &settings.mail.smtp {
+        Some(s) => providers::mail::Mailer::smtp(
+            &settings.mail.from,
+            providers::mail::SmtpConfig {
+                host: &s.host,
+                port: s.port,
+                username: s.username.as_deref(),
+                password: s.password.as_deref(),
+                security: &s.security,
+            },
+        ),
+        None => {
+            tracing::warn!(outbox = %settings.outbox_dir().display(), "DEV MODE: emails are written to the outbox folder, not sent (configure mail.smtp)");
+            providers::mail::Mailer::outbox(&settings.mail.from, settings.outbox_dir())
+        }
+    }
+    .context("invalid mail configuration (mail.from / mail.smtp)")?;
+    let sms = match &settings.sms.msg91 {
+        Some(m) => providers::sms::SmsSender::Msg91(providers::sms::Msg91::new(&m.base_url, &m.auth_key, &m.template_id).context("invalid sms.msg91")?),
+        None => {
+            tracing::warn!("DEV MODE: SMS codes are printed to the log, not sent (configure sms.msg91)");
+            providers::sms::SmsSender::DevLog
+        }
+    };
+    Ok(app::App::new(db, mailer, sms, Arc::new(settings), keys))
+}
+
+fn init_logging(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SORAIPIXEL_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&settings.log.filter))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if settings.log.format == "pretty" {
+        builder.init();
+    } else {
+        builder.json().flatten_event(true).with_current_span(true).init();
+    }
+}

@@ -1,0 +1,15 @@
+//! Housekeeping every worker runs: expired sessions, links, codes and counters are removed.
+
+use std::time::Duration;
+
+pub async fn run(app: app::App) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        match app.purge_expired().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "expired sessions, links and counters removed"),
+            Err(e) => tracing::warn!(error = %e, "housekeeping failed; will retry"),
+        }
+    }
+}

@@ -1,0 +1,68 @@
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Serialize;
+use serde_json::json;
+
+use app::accounts::ProfilePatch;
+
+use super::MeView;
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, Auth, ClientInfo};
+
+pub async fn me(Auth(p): Auth) -> Json<MeView> {
+    Json(p.user.into())
+}
+
+pub async fn update(State(state): State<AppState>, Auth(p): Auth, ClientInfo(client): ClientInfo, ApiJson(patch): ApiJson<ProfilePatch>) -> Result<Json<MeView>, ApiError> {
+    Ok(Json(state.app.update_profile(&p, patch, &client).await?.into()))
+}
+
+#[derive(Serialize)]
+pub struct SessionView {
+    id: String,
+    current: bool,
+    browser: String,
+    os: String,
+    device_type: String,
+    ip_network: String,
+    created_at: i64,
+    last_seen_at: i64,
+}
+
+pub async fn sessions(State(state): State<AppState>, Auth(p): Auth) -> Result<Json<serde_json::Value>, ApiError> {
+    let current = p.session.as_ref().map(|s| s.id.clone());
+    let list: Vec<SessionView> = state
+        .app
+        .sessions(&p)
+        .await?
+        .into_iter()
+        .map(|s| SessionView {
+            current: current.as_deref() == Some(s.id.as_str()),
+            id: s.id,
+            browser: s.browser,
+            os: s.os,
+            device_type: s.device_type,
+            ip_network: s.ip_network,
+            created_at: s.created_at,
+            last_seen_at: s.last_seen_at,
+        })
+        .collect();
+    Ok(Json(json!({"sessions": list})))
+}
+
+pub async fn end_session(State(state): State<AppState>, Auth(p): Auth, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    state.app.end_session(&p, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn revoke_others(State(state): State<AppState>, Auth(p): Auth, ClientInfo(client): ClientInfo) -> Result<Json<serde_json::Value>, ApiError> {
+    let ended = state.app.logout_others(&p, &client).await?;
+    Ok(Json(json!({"ended": ended})))
+}
+
+pub async fn audit(State(state): State<AppState>, Auth(p): Auth) -> Result<Json<serde_json::Value>, ApiError> {
+    let entries = state.app.security_log(&p).await?;
+    Ok(Json(json!({"entries": entries})))
+}

@@ -1,0 +1,70 @@
+//! The JSON API under `/api/v1` (contract: shared/design/api.md).
+
+use axum::routing::{delete, get, post};
+use serde::Serialize;
+
+use db::users::User;
+
+use crate::AppState;
+
+mod account;
+mod auth;
+mod keys;
+
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/api/v1/auth/signup", post(auth::signup))
+        .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/api/v1/auth/otp/send", post(auth::otp_send))
+        .route("/api/v1/auth/otp/verify", post(auth::otp_verify))
+        .route("/api/v1/auth/verify-email", post(auth::verify_email))
+        .route("/api/v1/auth/verify-email/resend", post(auth::resend_verification))
+        .route("/api/v1/auth/password/forgot", post(auth::forgot_password))
+        .route("/api/v1/auth/password/reset", post(auth::reset_password))
+        .route("/api/v1/me", get(account::me).patch(account::update))
+        .route("/api/v1/me/sessions", get(account::sessions))
+        .route("/api/v1/me/sessions/{id}", delete(account::end_session))
+        .route("/api/v1/me/sessions/revoke-others", post(account::revoke_others))
+        .route("/api/v1/me/audit", get(account::audit))
+        .route("/api/v1/api-keys", get(keys::list).post(keys::create))
+        .route("/api/v1/api-keys/{id}", delete(keys::delete))
+}
+
+/// The account as its owner sees it.
+#[derive(Serialize)]
+pub struct MeView {
+    pub id: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub phone: Option<String>,
+    pub phone_verified: bool,
+    pub name: String,
+    pub company: Option<String>,
+    pub address: Option<String>,
+    pub website: Option<String>,
+    pub category: Option<String>,
+    pub role: String,
+    pub marketing_opt_in: bool,
+    pub created_at: i64,
+}
+
+impl From<User> for MeView {
+    fn from(u: User) -> Self {
+        Self {
+            email_verified: u.email_verified_at.is_some(),
+            phone_verified: u.phone_verified_at.is_some(),
+            id: u.id,
+            email: u.email,
+            phone: u.phone,
+            name: u.name,
+            company: u.company,
+            address: u.address,
+            website: u.website,
+            category: u.category,
+            role: u.role,
+            marketing_opt_in: u.marketing_opt_in,
+            created_at: u.created_at,
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! The signed-in area: dashboard and settings (profile, email verification, devices).
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use app::accounts::ProfilePatch;
+use app::sessions::Principal;
+use db::audit::AuditEntry;
+use db::sessions::Session;
+use db::users::User;
+
+use super::{FormError, Layout, render, to_login};
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{ClientInfo, MaybeAuth};
+
+#[derive(Deserialize, Default)]
+pub struct Notice {
+    welcome: Option<String>,
+    saved: Option<String>,
+    sent: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct Dashboard {
+    layout: Layout,
+    user: User,
+    welcome: bool,
+}
+
+pub async fn dashboard(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Query(n): Query<Notice>) -> Response {
+    let Some(p) = p else { return to_login() };
+    render(Dashboard { layout: Layout::new(&state, Some(&p), "Your studio"), user: p.user.clone(), welcome: n.welcome.is_some() }, None)
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct Settings {
+    layout: Layout,
+    user: User,
+    form: ProfileForm,
+    sessions: Vec<Session>,
+    current_session: String,
+    log: Vec<AuditEntry>,
+    notice: String,
+    error: FormError,
+    categories: &'static [&'static str],
+}
+
+#[derive(Deserialize, Default)]
+pub struct ProfileForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    company: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    website: String,
+    #[serde(default)]
+    category: String,
+}
+
+impl ProfileForm {
+    fn of(u: &User) -> Self {
+        let s = |v: &Option<String>| v.clone().unwrap_or_default();
+        Self {
+            name: u.name.clone(),
+            email: s(&u.email),
+            phone: s(&u.phone),
+            company: s(&u.company),
+            address: s(&u.address),
+            website: s(&u.website),
+            category: s(&u.category),
+        }
+    }
+}
+
+async fn settings_page(state: &AppState, p: &Principal, form: Option<ProfileForm>, notice: &str, err: Option<&ApiError>) -> Response {
+    let (sessions, log) = match (state.app.sessions(p).await, state.app.security_log(p).await) {
+        (Ok(s), Ok(l)) => (s, l),
+        (Err(e), _) | (_, Err(e)) => return ApiError::from(e).into_response(),
+    };
+    let page = Settings {
+        layout: Layout::new(state, Some(p), "Account settings"),
+        form: form.unwrap_or_else(|| ProfileForm::of(&p.user)),
+        user: p.user.clone(),
+        sessions,
+        current_session: p.session.as_ref().map(|s| s.id.clone()).unwrap_or_default(),
+        log,
+        notice: notice.to_owned(),
+        error: err.map(FormError::from).unwrap_or_default(),
+        categories: domain::profile::CATEGORIES,
+    };
+    render(page, err)
+}
+
+pub async fn settings(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Query(n): Query<Notice>) -> Response {
+    let Some(p) = p else { return to_login() };
+    let notice = if n.welcome.is_some() {
+        "Welcome! Add your name and business details so your images and invoices carry them."
+    } else if n.saved.is_some() {
+        "Saved."
+    } else if n.sent.is_some() {
+        "We sent a new confirmation link to your email."
+    } else {
+        ""
+    };
+    settings_page(&state, &p, None, notice, None).await
+}
+
+pub async fn save_profile(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, ClientInfo(client): ClientInfo, Form(form): Form<ProfileForm>) -> Response {
+    let Some(p) = p else { return to_login() };
+    // An empty email field on a phone-only account means "no email yet", not a change.
+    let email = (!form.email.trim().is_empty() || p.user.email.is_some()).then(|| form.email.clone());
+    let patch = ProfilePatch {
+        name: Some(form.name.clone()),
+        email,
+        phone: Some(form.phone.clone()),
+        company: Some(form.company.clone()),
+        address: Some(form.address.clone()),
+        website: Some(form.website.clone()),
+        category: Some(form.category.clone()),
+    };
+    match state.app.update_profile(&p, patch, &client).await {
+        Ok(_) => Redirect::to("/settings?saved=1").into_response(),
+        Err(e) => settings_page(&state, &p, Some(form), "", Some(&e.into())).await,
+    }
+}
+
+pub async fn resend_verification(State(state): State<AppState>, MaybeAuth(p): MaybeAuth) -> Response {
+    let Some(p) = p else { return to_login() };
+    match state.app.resend_verification(&p).await {
+        Ok(()) => Redirect::to("/settings?sent=1").into_response(),
+        Err(e) => settings_page(&state, &p, None, "", Some(&e.into())).await,
+    }
+}
+
+pub async fn end_session(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Path(id): Path<String>) -> Response {
+    let Some(p) = p else { return to_login() };
+    match state.app.end_session(&p, &id).await {
+        Ok(()) => Redirect::to("/settings#devices").into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+pub async fn end_other_sessions(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, ClientInfo(client): ClientInfo) -> Response {
+    let Some(p) = p else { return to_login() };
+    match state.app.logout_others(&p, &client).await {
+        Ok(_) => Redirect::to("/settings#devices").into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}

@@ -1,0 +1,147 @@
+//! Server-rendered pages. Forms post back to the same path; success redirects (so a reload
+//! never repeats an action), failure re-renders the form with the error next to its field.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+
+use app::sessions::Principal;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+mod account;
+mod auth;
+mod pages;
+
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/", get(pages::landing))
+        .route("/privacy", get(pages::privacy))
+        .route("/contact", get(pages::contact))
+        .route("/dashboard", get(account::dashboard))
+        .route("/settings", get(account::settings).post(account::save_profile))
+        .route("/settings/verify-email", axum::routing::post(account::resend_verification))
+        .route("/settings/sessions/{id}/end", axum::routing::post(account::end_session))
+        .route("/settings/sessions/end-others", axum::routing::post(account::end_other_sessions))
+        .route("/signup", get(auth::signup_page).post(auth::signup))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/login/phone", get(auth::phone_page).post(auth::phone_send))
+        .route("/login/phone/verify", axum::routing::post(auth::phone_verify))
+        .route("/logout", axum::routing::post(auth::logout))
+        .route("/verify-email", get(auth::verify_email_page).post(auth::verify_email))
+        .route("/forgot-password", get(auth::forgot_page).post(auth::forgot))
+        .route("/reset-password", get(auth::reset_page).post(auth::reset))
+}
+
+/// What every page's frame needs: title, who is signed in, the CSRF token, asset URLs.
+pub struct Layout {
+    pub title: String,
+    pub user_name: Option<String>,
+    pub csrf: String,
+    pub css: String,
+    pub htmx: String,
+    pub contact_email: String,
+}
+
+impl Layout {
+    pub fn new(state: &AppState, principal: Option<&Principal>, title: &str) -> Self {
+        let csrf = principal.and_then(|p| p.session.as_ref()).map(|s| state.app.csrf_token(s)).unwrap_or_default();
+        Self {
+            title: title.to_owned(),
+            user_name: principal.map(|p| display_name(&p.user)),
+            csrf,
+            css: crate::assets::url("app.css"),
+            htmx: crate::assets::url("htmx-2.0.11.min.js"),
+            contact_email: state.app.settings.contact.email.clone(),
+        }
+    }
+
+    /// `hx-headers` value so htmx requests carry the CSRF token without inline script.
+    pub fn hx_headers(&self) -> String {
+        serde_json::json!({ crate::security::CSRF_HEADER: self.csrf }).to_string()
+    }
+}
+
+pub fn display_name(u: &db::users::User) -> String {
+    if !u.name.is_empty() {
+        u.name.clone()
+    } else {
+        u.email.clone().or_else(|| u.phone.clone()).unwrap_or_default()
+    }
+}
+
+/// A form error shown next to `field` (or above the form when `field` is empty).
+#[derive(Default)]
+pub struct FormError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FormError {
+    pub fn on(&self, field: &str) -> bool {
+        self.field == field
+    }
+}
+
+impl From<&ApiError> for FormError {
+    fn from(e: &ApiError) -> Self {
+        Self { field: e.field.unwrap_or_default().to_owned(), message: e.message.clone() }
+    }
+}
+
+/// Renders `page` with the status of `err` (422, 409, 429…) or 200.
+pub fn render<T: Template>(page: T, err: Option<&ApiError>) -> Response {
+    let status = err.map(|e| e.status).unwrap_or(StatusCode::OK);
+    match page.render() {
+        Ok(html) => (status, axum::response::Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+pub fn to_login() -> Response {
+    Redirect::to("/login").into_response()
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage {
+    pub layout: Layout,
+    pub heading: String,
+    pub body: String,
+    pub link: String,
+    pub link_text: String,
+}
+
+/// "12 Mar 2026, 14:05 UTC" from epoch milliseconds.
+pub fn when(ms: impl std::borrow::Borrow<i64>) -> String {
+    let secs = ms.borrow().div_euclid(1000);
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil-from-days (Howard Hinnant's algorithm), valid for the proleptic Gregorian calendar.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let name = usize::try_from(month - 1).ok().and_then(|m| MONTHS.get(m)).copied().unwrap_or("?");
+    format!("{day} {name} {year}, {:02}:{:02} UTC", rest / 3600, rest % 3600 / 60)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_times() {
+        assert_eq!(super::when(0), "1 Jan 1970, 00:00 UTC");
+        assert_eq!(super::when(1_772_323_500_000), "1 Mar 2026, 00:05 UTC");
+        assert_eq!(super::when(951_782_400_000), "29 Feb 2000, 00:00 UTC");
+    }
+}

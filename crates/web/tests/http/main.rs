@@ -1,0 +1,8 @@
+//! HTTP tests: a real server on 127.0.0.1:0 driven by a real client, on SQLite and on
+//! PostgreSQL, with a fake MSG91 that speaks its Flow API. One binary links once.
+
+mod accounts;
+mod harness;
+mod otp;
+mod protection;
+mod tls;
