@@ -45,8 +45,20 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(db: Db, mailer: Mailer, sms: SmsSender, settings: Arc<Settings>, keys: keys::Keys) -> Self {
-        Self { db, mailer, sms, settings, keys: Arc::new(keys) }
+    pub fn new(
+        db: Db,
+        mailer: Mailer,
+        sms: SmsSender,
+        settings: Arc<Settings>,
+        keys: keys::Keys,
+    ) -> Self {
+        Self {
+            db,
+            mailer,
+            sms,
+            settings,
+            keys: Arc::new(keys),
+        }
     }
 
     /// Keyed MAC with the server key (derived from the master key), for OTPs and CSRF tokens.
@@ -55,7 +67,10 @@ impl App {
     }
 
     fn link(&self, path: &str) -> String {
-        format!("{}{path}", self.settings.server.public_url.trim_end_matches('/'))
+        format!(
+            "{}{path}",
+            self.settings.server.public_url.trim_end_matches('/')
+        )
     }
 }
 

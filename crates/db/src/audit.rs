@@ -18,8 +18,17 @@ pub struct AuditEntry {
 }
 
 impl Db {
-    pub async fn audit(&self, user_id: Option<&str>, actor: &str, action: &str, detail: &str, ip_network: &str, now: i64) -> Result<()> {
-        with_pool!(self, |p| sqlx::query(
+    pub async fn audit(
+        &self,
+        user_id: Option<&str>,
+        actor: &str,
+        action: &str,
+        detail: &str,
+        ip_network: &str,
+        now: i64,
+    ) -> Result<()> {
+        with_pool!(self, |p| {
+            sqlx::query(
             "INSERT INTO audit_log (id, user_id, actor, action, detail, ip_network, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
         )
         .bind(new_id())
@@ -29,17 +38,20 @@ impl Db {
         .bind(detail)
         .bind(ip_network)
         .bind(now)
-        .execute(p).await.map(|r| r.rows_affected()))?;
+        .execute(p).await.map(|r| r.rows_affected())
+        })?;
         Ok(())
     }
 
     pub async fn audit_of(&self, user_id: &str, limit: i64) -> Result<Vec<AuditEntry>> {
-        Ok(with_pool!(self, |p| sqlx::query_as::<_, AuditEntry>(
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as::<_, AuditEntry>(
             "SELECT id, user_id, actor, action, detail, ip_network, created_at FROM audit_log WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
         )
         .bind(user_id)
         .bind(limit)
         .fetch_all(p)
-        .await)?)
+        .await
+        })?)
     }
 }

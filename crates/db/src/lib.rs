@@ -51,7 +51,13 @@ pub(crate) fn conflict(fields: &'static [&'static str]) -> impl Fn(sqlx::Error) 
     move |e| match e.as_database_error() {
         Some(d) if d.is_unique_violation() => {
             let text = format!("{} {}", d.message(), d.constraint().unwrap_or_default());
-            DbError::Conflict(fields.iter().find(|f| text.contains(*f)).copied().unwrap_or("value"))
+            DbError::Conflict(
+                fields
+                    .iter()
+                    .find(|f| text.contains(*f))
+                    .copied()
+                    .unwrap_or("value"),
+            )
         }
         _ => DbError::Sqlx(e),
     }
@@ -89,17 +95,24 @@ impl Db {
                 .max_connections(max_connections.max(1))
                 .connect_with(options)
                 .await?;
-            Ok(Self { backend: Backend::Sqlite(pool) })
+            Ok(Self {
+                backend: Backend::Sqlite(pool),
+            })
         }
     }
 
-    pub(crate) async fn connect_postgres(options: PgConnectOptions, max_connections: u32) -> Result<Self> {
+    pub(crate) async fn connect_postgres(
+        options: PgConnectOptions,
+        max_connections: u32,
+    ) -> Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        Ok(Self { backend: Backend::Postgres(pool) })
+        Ok(Self {
+            backend: Backend::Postgres(pool),
+        })
     }
 
     pub fn backend_name(&self) -> &'static str {
@@ -120,7 +133,10 @@ impl Db {
 
     /// For `/readyz`: one round trip.
     pub async fn ping(&self) -> Result<()> {
-        with_pool!(self, |p| sqlx::query("SELECT 1").execute(p).await.map(|_| ()))?;
+        with_pool!(self, |p| sqlx::query("SELECT 1")
+            .execute(p)
+            .await
+            .map(|_| ()))?;
         Ok(())
     }
 
@@ -134,8 +150,15 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
-/// Migration versions and descriptions of each backend, for the test that keeps them in step.
-pub fn migration_versions() -> (Vec<(i64, String)>, Vec<(i64, String)>) {
-    let list = |m: &sqlx::migrate::Migrator| m.iter().map(|x| (x.version, x.description.to_string())).collect();
+/// Version and description of each migration.
+pub type Migrations = Vec<(i64, String)>;
+
+/// The migrations of each backend (SQLite, PostgreSQL), for the test that keeps them in step.
+pub fn migration_versions() -> (Migrations, Migrations) {
+    let list = |m: &sqlx::migrate::Migrator| {
+        m.iter()
+            .map(|x| (x.version, x.description.to_string()))
+            .collect()
+    };
     (list(&SQLITE_MIGRATIONS), list(&POSTGRES_MIGRATIONS))
 }

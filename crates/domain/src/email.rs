@@ -54,13 +54,33 @@ mod tests {
 
     #[test]
     fn accepts_and_normalises() {
-        assert_eq!(Email::parse("  Priya.Shah+gold@Example.co.IN ").unwrap().as_str(), "priya.shah+gold@example.co.in");
+        assert_eq!(
+            Email::parse("  Priya.Shah+gold@Example.co.IN ")
+                .unwrap()
+                .as_str(),
+            "priya.shah+gold@example.co.in"
+        );
     }
 
     #[test]
     fn rejects_malformed() {
-        for bad in ["", "plain", "@x.com", "a@", "a@b", "a b@c.com", "a@-x.com", "a..b@c.com", "a@b..com", &format!("{}@x.com", "a".repeat(65))] {
-            assert_eq!(Email::parse(bad).unwrap_err().code, "invalid_email", "{bad}");
+        for bad in [
+            "",
+            "plain",
+            "@x.com",
+            "a@",
+            "a@b",
+            "a b@c.com",
+            "a@-x.com",
+            "a..b@c.com",
+            "a@b..com",
+            &format!("{}@x.com", "a".repeat(65)),
+        ] {
+            assert_eq!(
+                Email::parse(bad).unwrap_err().code,
+                "invalid_email",
+                "{bad}"
+            );
         }
     }
 }

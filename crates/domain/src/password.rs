@@ -1,9 +1,9 @@
 //! Password rules and Argon2id hashing. Hashing is CPU-heavy: callers run it on a
 //! blocking thread.
 
+use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::RngCore;
-use argon2::Argon2;
 
 use crate::{Email, Invalid};
 
@@ -12,13 +12,64 @@ pub const MAX_LENGTH: usize = 128;
 /// The most common passwords from public breach corpora, lower-cased; a password equal to
 /// one of these, or made of one plus digits/symbols, is refused.
 const COMMON: &[&str] = &[
-    "password", "123456", "12345678", "123456789", "1234567890", "qwerty", "qwertyuiop", "abc123",
-    "111111", "iloveyou", "admin", "welcome", "monkey", "dragon", "letmein", "football", "baseball",
-    "sunshine", "princess", "shadow", "superman", "michael", "master", "trustno1", "passw0rd",
-    "password1", "qwerty123", "1q2w3e4r", "zaq12wsx", "asdfghjkl", "asdfgh", "zxcvbnm", "starwars",
-    "whatever", "freedom", "hello", "charlie", "donald", "loveme", "computer", "internet", "india",
-    "jewellery", "jewelry", "diamond", "golden", "soraipixel", "changeme", "secret", "default",
-    "987654321", "0987654321", "google", "facebook", "samsung", "pakistan", "krishna", "ganesh",
+    "password",
+    "123456",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "qwerty",
+    "qwertyuiop",
+    "abc123",
+    "111111",
+    "iloveyou",
+    "admin",
+    "welcome",
+    "monkey",
+    "dragon",
+    "letmein",
+    "football",
+    "baseball",
+    "sunshine",
+    "princess",
+    "shadow",
+    "superman",
+    "michael",
+    "master",
+    "trustno1",
+    "passw0rd",
+    "password1",
+    "qwerty123",
+    "1q2w3e4r",
+    "zaq12wsx",
+    "asdfghjkl",
+    "asdfgh",
+    "zxcvbnm",
+    "starwars",
+    "whatever",
+    "freedom",
+    "hello",
+    "charlie",
+    "donald",
+    "loveme",
+    "computer",
+    "internet",
+    "india",
+    "jewellery",
+    "jewelry",
+    "diamond",
+    "golden",
+    "soraipixel",
+    "changeme",
+    "secret",
+    "default",
+    "987654321",
+    "0987654321",
+    "google",
+    "facebook",
+    "samsung",
+    "pakistan",
+    "krishna",
+    "ganesh",
 ];
 
 /// Checks a new password: length, breached-pattern list, repetition, and the owner's email.
@@ -26,10 +77,16 @@ pub fn check(password: &str, min_length: usize, email: Option<&Email>) -> Result
     let bad = |code, msg: &str| Err(Invalid::new(code, "password", msg));
     let chars = password.chars().count();
     if chars < min_length {
-        return bad("password_too_short", &format!("Use at least {min_length} characters."));
+        return bad(
+            "password_too_short",
+            &format!("Use at least {min_length} characters."),
+        );
     }
     if chars > MAX_LENGTH {
-        return bad("password_too_long", &format!("Use at most {MAX_LENGTH} characters."));
+        return bad(
+            "password_too_long",
+            &format!("Use at most {MAX_LENGTH} characters."),
+        );
     }
     let lower = password.to_lowercase();
     let core: String = lower.chars().filter(|c| c.is_alphabetic()).collect();
@@ -37,13 +94,21 @@ pub fn check(password: &str, min_length: usize, email: Option<&Email>) -> Result
     if lower.chars().all(|c| Some(c) == first) || is_sequence(&lower) {
         return bad("password_too_weak", "That password is too easy to guess.");
     }
-    if COMMON.iter().any(|c| lower == *c || (!core.is_empty() && core == *c) || lower.starts_with(&format!("{c}{c}"))) {
-        return bad("password_breached", "That password appears in lists of leaked passwords. Choose another.");
+    if COMMON.iter().any(|c| {
+        lower == *c || (!core.is_empty() && core == *c) || lower.starts_with(&format!("{c}{c}"))
+    }) {
+        return bad(
+            "password_breached",
+            "That password appears in lists of leaked passwords. Choose another.",
+        );
     }
     if let Some(email) = email {
         let local = email.local_part();
         if local.len() >= 4 && lower.contains(local) {
-            return bad("password_too_weak", "Don't use your email address in your password.");
+            return bad(
+                "password_too_weak",
+                "Don't use your email address in your password.",
+            );
         }
     }
     Ok(())
@@ -75,7 +140,11 @@ pub fn hash(password: &str) -> Result<String, HashError> {
 /// True when `password` matches `phc`. A malformed stored hash never matches.
 pub fn verify(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -93,14 +162,40 @@ mod tests {
     #[test]
     fn rules() {
         let email = Email::parse("meera@example.com").unwrap();
-        assert_eq!(check("short", 10, None).unwrap_err().code, "password_too_short");
-        assert_eq!(check(&"x".repeat(129), 10, None).unwrap_err().code, "password_too_long");
-        assert_eq!(check("aaaaaaaaaaaa", 10, None).unwrap_err().code, "password_too_weak");
-        assert_eq!(check("abcdefghijk", 10, None).unwrap_err().code, "password_too_weak");
-        assert_eq!(check("Password123!", 10, None).unwrap_err().code, "password_breached");
-        assert_eq!(check("1234567890", 10, None).unwrap_err().code, "password_breached");
-        assert_eq!(check("9876543210", 10, None).unwrap_err().code, "password_too_weak");
-        assert_eq!(check("meera-rings-2026", 10, Some(&email)).unwrap_err().code, "password_too_weak");
+        assert_eq!(
+            check("short", 10, None).unwrap_err().code,
+            "password_too_short"
+        );
+        assert_eq!(
+            check(&"x".repeat(129), 10, None).unwrap_err().code,
+            "password_too_long"
+        );
+        assert_eq!(
+            check("aaaaaaaaaaaa", 10, None).unwrap_err().code,
+            "password_too_weak"
+        );
+        assert_eq!(
+            check("abcdefghijk", 10, None).unwrap_err().code,
+            "password_too_weak"
+        );
+        assert_eq!(
+            check("Password123!", 10, None).unwrap_err().code,
+            "password_breached"
+        );
+        assert_eq!(
+            check("1234567890", 10, None).unwrap_err().code,
+            "password_breached"
+        );
+        assert_eq!(
+            check("9876543210", 10, None).unwrap_err().code,
+            "password_too_weak"
+        );
+        assert_eq!(
+            check("meera-rings-2026", 10, Some(&email))
+                .unwrap_err()
+                .code,
+            "password_too_weak"
+        );
         assert!(check("kundan necklace sparkle", 10, Some(&email)).is_ok());
     }
 

@@ -4,7 +4,14 @@
 use crate::Invalid;
 
 pub const CATEGORIES: &[&str] = &[
-    "fine_jewellery", "fashion_jewellery", "bridal", "silver", "gold", "diamond", "handmade", "other",
+    "fine_jewellery",
+    "fashion_jewellery",
+    "bridal",
+    "silver",
+    "gold",
+    "diamond",
+    "handmade",
+    "other",
 ];
 
 /// A required short text such as a name.
@@ -23,12 +30,28 @@ pub fn optional(field: &'static str, input: &str, max: usize) -> Result<Option<S
 }
 
 pub fn website(input: &str) -> Result<Option<String>, Invalid> {
-    let Some(v) = optional("website", input, 200)? else { return Ok(None) };
-    let with_scheme = if v.contains("://") { v } else { format!("https://{v}") };
-    let host = with_scheme.split_once("://").map(|(scheme, rest)| (scheme, rest.split('/').next().unwrap_or_default()));
+    let Some(v) = optional("website", input, 200)? else {
+        return Ok(None);
+    };
+    let with_scheme = if v.contains("://") {
+        v
+    } else {
+        format!("https://{v}")
+    };
+    let host = with_scheme
+        .split_once("://")
+        .map(|(scheme, rest)| (scheme, rest.split('/').next().unwrap_or_default()));
     match host {
-        Some(("http" | "https", host)) if host.contains('.') && !host.contains(char::is_whitespace) => Ok(Some(with_scheme)),
-        _ => Err(Invalid::new("invalid_website", "website", "Enter a web address such as https://yourshop.com.")),
+        Some(("http" | "https", host))
+            if host.contains('.') && !host.contains(char::is_whitespace) =>
+        {
+            Ok(Some(with_scheme))
+        }
+        _ => Err(Invalid::new(
+            "invalid_website",
+            "website",
+            "Enter a web address such as https://yourshop.com.",
+        )),
     }
 }
 
@@ -40,17 +63,29 @@ pub fn category(input: &str) -> Result<Option<String>, Invalid> {
     if CATEGORIES.contains(&v) {
         Ok(Some(v.to_owned()))
     } else {
-        Err(Invalid::new("invalid_category", "category", "Choose a category from the list."))
+        Err(Invalid::new(
+            "invalid_category",
+            "category",
+            "Choose a category from the list.",
+        ))
     }
 }
 
 fn text(field: &'static str, input: &str, max: usize) -> Result<String, Invalid> {
     let v = input.trim();
     if v.chars().count() > max {
-        return Err(Invalid::new("too_long", field, format!("Use at most {max} characters.")));
+        return Err(Invalid::new(
+            "too_long",
+            field,
+            format!("Use at most {max} characters."),
+        ));
     }
     if v.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(Invalid::new("invalid_characters", field, "Remove control characters."));
+        return Err(Invalid::new(
+            "invalid_characters",
+            field,
+            "Remove control characters.",
+        ));
     }
     Ok(v.to_owned())
 }
@@ -66,8 +101,14 @@ mod tests {
         assert_eq!(name(&"a".repeat(101)).unwrap_err().code, "too_long");
         assert_eq!(name("a\u{0}b").unwrap_err().code, "invalid_characters");
         assert_eq!(optional("company", "", 10).unwrap(), None);
-        assert_eq!(website("ashajewels.in").unwrap().as_deref(), Some("https://ashajewels.in"));
-        assert_eq!(website("javascript:alert(1)").unwrap_err().code, "invalid_website");
+        assert_eq!(
+            website("ashajewels.in").unwrap().as_deref(),
+            Some("https://ashajewels.in")
+        );
+        assert_eq!(
+            website("javascript:alert(1)").unwrap_err().code,
+            "invalid_website"
+        );
         assert_eq!(category("bridal").unwrap().as_deref(), Some("bridal"));
         assert!(category("weapons").is_err());
     }

@@ -96,7 +96,7 @@ fn default_smtp_security() -> String {
     "starttls".into()
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Sms {
     /// `None` prints codes to the log (dev mode).
@@ -178,25 +178,29 @@ impl Default for Server {
 
 impl Default for Database {
     fn default() -> Self {
-        Self { url: String::new(), max_connections: 8 }
+        Self {
+            url: String::new(),
+            max_connections: 8,
+        }
     }
 }
 
 impl Default for Session {
     fn default() -> Self {
-        Self { idle_timeout_hours: 72, absolute_timeout_days: 30, insecure_cookies: false }
+        Self {
+            idle_timeout_hours: 72,
+            absolute_timeout_days: 30,
+            insecure_cookies: false,
+        }
     }
 }
 
 impl Default for Mail {
     fn default() -> Self {
-        Self { from: "SoraiPixel <no-reply@soraipixel.com>".into(), smtp: None }
-    }
-}
-
-impl Default for Sms {
-    fn default() -> Self {
-        Self { msg91: None }
+        Self {
+            from: "SoraiPixel <no-reply@soraipixel.com>".into(),
+            smtp: None,
+        }
     }
 }
 
@@ -227,7 +231,10 @@ impl Default for Contact {
 
 impl Default for Log {
     fn default() -> Self {
-        Self { format: "json".into(), filter: "info".into() }
+        Self {
+            format: "json".into(),
+            filter: "info".into(),
+        }
     }
 }
 
@@ -245,8 +252,9 @@ impl Settings {
             figment = figment.merge(Toml::file(path));
         }
         figment = figment.merge(Env::prefixed("SORAIPIXEL__").split("__"));
-        let settings: Settings =
-            figment.extract().map_err(|e| SettingsError::Invalid(describe(&e)))?;
+        let settings: Settings = figment
+            .extract()
+            .map_err(|e| SettingsError::Invalid(describe(&e)))?;
         settings.validate()?;
         Ok(settings)
     }
@@ -281,7 +289,10 @@ impl Settings {
 
     pub fn database_url(&self) -> String {
         if self.database.url.is_empty() {
-            format!("sqlite://{}?mode=rwc", self.data_dir.join("soraipixel.db").display())
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("soraipixel.db").display()
+            )
         } else {
             self.database.url.clone()
         }
@@ -311,13 +322,18 @@ fn describe(error: &figment::Error) -> String {
         .into_iter()
         .map(|e| {
             let key = e.path.join(".");
-            if key.is_empty() { e.to_string() } else { format!("{key}: {}", e.kind) }
+            if key.is_empty() {
+                e.to_string()
+            } else {
+                format!("{key}: {}", e.kind)
+            }
         })
         .collect::<Vec<_>>()
         .join("; ")
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err, reason = "figment::Jail fixes the error type")]
 mod tests {
     use super::*;
     use figment::Jail;
@@ -333,7 +349,10 @@ mod tests {
     #[test]
     fn file_then_env_override_in_order() {
         Jail::expect_with(|jail| {
-            jail.create_file("c.toml", "[server]\nlisten = \"0.0.0.0:9000\"\n[database]\nmax_connections = 3\n")?;
+            jail.create_file(
+                "c.toml",
+                "[server]\nlisten = \"0.0.0.0:9000\"\n[database]\nmax_connections = 3\n",
+            )?;
             jail.set_env("SORAIPIXEL__DATABASE__MAX_CONNECTIONS", "5");
             let s = Settings::load(Some(Path::new("c.toml"))).map_err(|e| e.to_string())?;
             assert_eq!(s.server.listen.to_string(), "0.0.0.0:9000");
@@ -346,10 +365,14 @@ mod tests {
     fn unknown_and_malformed_keys_are_named() {
         Jail::expect_with(|jail| {
             jail.create_file("c.toml", "[server]\nlisten = \"nonsense\"\n")?;
-            let err = Settings::load(Some(Path::new("c.toml"))).unwrap_err().to_string();
+            let err = Settings::load(Some(Path::new("c.toml")))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("server.listen"), "{err}");
             jail.create_file("d.toml", "[sever]\nlisten = \"0.0.0.0:1\"\n")?;
-            let err = Settings::load(Some(Path::new("d.toml"))).unwrap_err().to_string();
+            let err = Settings::load(Some(Path::new("d.toml")))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("sever"), "{err}");
             jail.set_env("SORAIPIXEL__DATABASE__URL", "mysql://x");
             let err = Settings::load(None).unwrap_err().to_string();

@@ -15,8 +15,15 @@ pub async fn me(Auth(p): Auth) -> Json<MeView> {
     Json(p.user.into())
 }
 
-pub async fn update(State(state): State<AppState>, Auth(p): Auth, ClientInfo(client): ClientInfo, ApiJson(patch): ApiJson<ProfilePatch>) -> Result<Json<MeView>, ApiError> {
-    Ok(Json(state.app.update_profile(&p, patch, &client).await?.into()))
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ClientInfo(client): ClientInfo,
+    ApiJson(patch): ApiJson<ProfilePatch>,
+) -> Result<Json<MeView>, ApiError> {
+    Ok(Json(
+        state.app.update_profile(&p, patch, &client).await?.into(),
+    ))
 }
 
 #[derive(Serialize)]
@@ -31,7 +38,10 @@ pub struct SessionView {
     last_seen_at: i64,
 }
 
-pub async fn sessions(State(state): State<AppState>, Auth(p): Auth) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn sessions(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let current = p.session.as_ref().map(|s| s.id.clone());
     let list: Vec<SessionView> = state
         .app
@@ -52,17 +62,28 @@ pub async fn sessions(State(state): State<AppState>, Auth(p): Auth) -> Result<Js
     Ok(Json(json!({"sessions": list})))
 }
 
-pub async fn end_session(State(state): State<AppState>, Auth(p): Auth, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn end_session(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     state.app.end_session(&p, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn revoke_others(State(state): State<AppState>, Auth(p): Auth, ClientInfo(client): ClientInfo) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn revoke_others(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ClientInfo(client): ClientInfo,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let ended = state.app.logout_others(&p, &client).await?;
     Ok(Json(json!({"ended": ended})))
 }
 
-pub async fn audit(State(state): State<AppState>, Auth(p): Auth) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn audit(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let entries = state.app.security_log(&p).await?;
     Ok(Json(json!({"entries": entries})))
 }

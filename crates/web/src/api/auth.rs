@@ -27,20 +27,39 @@ pub struct SignupBody {
 }
 
 /// Sets the session cookie and answers with the account.
-fn signed_in(state: &AppState, status: StatusCode, started: Started, extra: Option<serde_json::Value>) -> Response {
+fn signed_in(
+    state: &AppState,
+    status: StatusCode,
+    started: Started,
+    extra: Option<serde_json::Value>,
+) -> Response {
     let mut headers = HeaderMap::new();
     cookies::set_session(&mut headers, &state.app.settings, &started.token);
     let mut body = json!({"user": MeView::from(started.user), "csrf_token": state.app.csrf_token(&started.session)});
-    if let Some(serde_json::Value::Object(extra)) = extra {
-        body.as_object_mut().map(|b| b.extend(extra));
+    if let (Some(serde_json::Value::Object(extra)), Some(b)) = (extra, body.as_object_mut()) {
+        b.extend(extra);
     }
     (status, headers, Json(body)).into_response()
 }
 
-pub async fn signup(State(state): State<AppState>, ClientInfo(client): ClientInfo, ApiJson(b): ApiJson<SignupBody>) -> Result<Response, ApiError> {
+pub async fn signup(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    ApiJson(b): ApiJson<SignupBody>,
+) -> Result<Response, ApiError> {
     let started = state
         .app
-        .signup(Signup { email: b.email, password: b.password, name: b.name, phone: b.phone, company: b.company, marketing_opt_in: b.marketing_opt_in }, &client)
+        .signup(
+            Signup {
+                email: b.email,
+                password: b.password,
+                name: b.name,
+                phone: b.phone,
+                company: b.company,
+                marketing_opt_in: b.marketing_opt_in,
+            },
+            &client,
+        )
         .await?;
     Ok(signed_in(&state, StatusCode::CREATED, started, None))
 }
@@ -51,7 +70,11 @@ pub struct LoginBody {
     password: String,
 }
 
-pub async fn login(State(state): State<AppState>, ClientInfo(client): ClientInfo, ApiJson(b): ApiJson<LoginBody>) -> Result<Response, ApiError> {
+pub async fn login(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    ApiJson(b): ApiJson<LoginBody>,
+) -> Result<Response, ApiError> {
     let started = state.app.login(&b.email, &b.password, &client).await?;
     Ok(signed_in(&state, StatusCode::OK, started, None))
 }
@@ -68,9 +91,17 @@ pub struct PhoneBody {
     phone: String,
 }
 
-pub async fn otp_send(State(state): State<AppState>, ClientInfo(client): ClientInfo, ApiJson(b): ApiJson<PhoneBody>) -> Result<Response, ApiError> {
+pub async fn otp_send(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    ApiJson(b): ApiJson<PhoneBody>,
+) -> Result<Response, ApiError> {
     state.app.send_code(&b.phone, &client).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"sent": true, "expires_in_seconds": app::otp::CODE_TTL_MS / 1000}))).into_response())
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"sent": true, "expires_in_seconds": app::otp::CODE_TTL_MS / 1000})),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -79,10 +110,23 @@ pub struct CodeBody {
     code: String,
 }
 
-pub async fn otp_verify(State(state): State<AppState>, ClientInfo(client): ClientInfo, ApiJson(b): ApiJson<CodeBody>) -> Result<Response, ApiError> {
+pub async fn otp_verify(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    ApiJson(b): ApiJson<CodeBody>,
+) -> Result<Response, ApiError> {
     let (started, created) = state.app.verify_code(&b.phone, &b.code, &client).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok(signed_in(&state, status, started, Some(json!({"created": created}))))
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(signed_in(
+        &state,
+        status,
+        started,
+        Some(json!({"created": created})),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -90,11 +134,20 @@ pub struct TokenBody {
     token: String,
 }
 
-pub async fn verify_email(State(state): State<AppState>, ClientInfo(client): ClientInfo, ApiJson(b): ApiJson<TokenBody>) -> Result<Json<MeView>, ApiError> {
-    Ok(Json(state.app.verify_email(&b.token, &client).await?.into()))
+pub async fn verify_email(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    ApiJson(b): ApiJson<TokenBody>,
+) -> Result<Json<MeView>, ApiError> {
+    Ok(Json(
+        state.app.verify_email(&b.token, &client).await?.into(),
+    ))
 }
 
-pub async fn resend_verification(State(state): State<AppState>, Auth(p): Auth) -> Result<StatusCode, ApiError> {
+pub async fn resend_verification(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+) -> Result<StatusCode, ApiError> {
     state.app.resend_verification(&p).await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -104,7 +157,11 @@ pub struct EmailBody {
     email: String,
 }
 
-pub async fn forgot_password(State(state): State<AppState>, ClientInfo(client): ClientInfo, ApiJson(b): ApiJson<EmailBody>) -> Result<StatusCode, ApiError> {
+pub async fn forgot_password(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    ApiJson(b): ApiJson<EmailBody>,
+) -> Result<StatusCode, ApiError> {
     state.app.forgot_password(&b.email, &client).await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -115,7 +172,14 @@ pub struct ResetBody {
     password: String,
 }
 
-pub async fn reset_password(State(state): State<AppState>, ClientInfo(client): ClientInfo, ApiJson(b): ApiJson<ResetBody>) -> Result<StatusCode, ApiError> {
-    state.app.reset_password(&b.token, &b.password, &client).await?;
+pub async fn reset_password(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    ApiJson(b): ApiJson<ResetBody>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .app
+        .reset_password(&b.token, &b.password, &client)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

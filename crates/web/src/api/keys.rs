@@ -14,16 +14,34 @@ pub struct NewKey {
 }
 
 /// The secret appears in this response only.
-pub async fn create(State(state): State<AppState>, Auth(p): Auth, ClientInfo(client): ClientInfo, ApiJson(b): ApiJson<NewKey>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ClientInfo(client): ClientInfo,
+    ApiJson(b): ApiJson<NewKey>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let (key, secret) = state.app.create_api_key(&p, &b.name, &client).await?;
-    Ok((StatusCode::CREATED, Json(json!({"id": key.id, "name": key.name, "prefix": key.prefix, "key": secret, "created_at": key.created_at}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            json!({"id": key.id, "name": key.name, "prefix": key.prefix, "key": secret, "created_at": key.created_at}),
+        ),
+    ))
 }
 
-pub async fn list(State(state): State<AppState>, Auth(p): Auth) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+) -> Result<Json<serde_json::Value>, ApiError> {
     Ok(Json(json!({"api_keys": state.app.api_keys(&p).await?})))
 }
 
-pub async fn delete(State(state): State<AppState>, Auth(p): Auth, ClientInfo(client): ClientInfo, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ClientInfo(client): ClientInfo,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     state.app.delete_api_key(&p, &id, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -19,13 +19,19 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/api/v1/auth/otp/send", post(auth::otp_send))
         .route("/api/v1/auth/otp/verify", post(auth::otp_verify))
         .route("/api/v1/auth/verify-email", post(auth::verify_email))
-        .route("/api/v1/auth/verify-email/resend", post(auth::resend_verification))
+        .route(
+            "/api/v1/auth/verify-email/resend",
+            post(auth::resend_verification),
+        )
         .route("/api/v1/auth/password/forgot", post(auth::forgot_password))
         .route("/api/v1/auth/password/reset", post(auth::reset_password))
         .route("/api/v1/me", get(account::me).patch(account::update))
         .route("/api/v1/me/sessions", get(account::sessions))
         .route("/api/v1/me/sessions/{id}", delete(account::end_session))
-        .route("/api/v1/me/sessions/revoke-others", post(account::revoke_others))
+        .route(
+            "/api/v1/me/sessions/revoke-others",
+            post(account::revoke_others),
+        )
         .route("/api/v1/me/audit", get(account::audit))
         .route("/api/v1/api-keys", get(keys::list).post(keys::create))
         .route("/api/v1/api-keys/{id}", delete(keys::delete))

@@ -32,9 +32,20 @@ struct Dashboard {
     welcome: bool,
 }
 
-pub async fn dashboard(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Query(n): Query<Notice>) -> Response {
+pub async fn dashboard(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    Query(n): Query<Notice>,
+) -> Response {
     let Some(p) = p else { return to_login() };
-    render(Dashboard { layout: Layout::new(&state, Some(&p), "Your studio"), user: p.user.clone(), welcome: n.welcome.is_some() }, None)
+    render(
+        Dashboard {
+            layout: Layout::new(&state, Some(&p), "Your studio"),
+            user: p.user.clone(),
+            welcome: n.welcome.is_some(),
+        },
+        None,
+    )
 }
 
 #[derive(Template)]
@@ -84,7 +95,13 @@ impl ProfileForm {
     }
 }
 
-async fn settings_page(state: &AppState, p: &Principal, form: Option<ProfileForm>, notice: &str, err: Option<&ApiError>) -> Response {
+async fn settings_page(
+    state: &AppState,
+    p: &Principal,
+    form: Option<ProfileForm>,
+    notice: &str,
+    err: Option<&ApiError>,
+) -> Response {
     let (sessions, log) = match (state.app.sessions(p).await, state.app.security_log(p).await) {
         (Ok(s), Ok(l)) => (s, l),
         (Err(e), _) | (_, Err(e)) => return ApiError::from(e).into_response(),
@@ -103,7 +120,11 @@ async fn settings_page(state: &AppState, p: &Principal, form: Option<ProfileForm
     render(page, err)
 }
 
-pub async fn settings(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Query(n): Query<Notice>) -> Response {
+pub async fn settings(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    Query(n): Query<Notice>,
+) -> Response {
     let Some(p) = p else { return to_login() };
     let notice = if n.welcome.is_some() {
         "Welcome! Add your name and business details so your images and invoices carry them."
@@ -117,10 +138,16 @@ pub async fn settings(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Qu
     settings_page(&state, &p, None, notice, None).await
 }
 
-pub async fn save_profile(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, ClientInfo(client): ClientInfo, Form(form): Form<ProfileForm>) -> Response {
+pub async fn save_profile(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    ClientInfo(client): ClientInfo,
+    Form(form): Form<ProfileForm>,
+) -> Response {
     let Some(p) = p else { return to_login() };
     // An empty email field on a phone-only account means "no email yet", not a change.
-    let email = (!form.email.trim().is_empty() || p.user.email.is_some()).then(|| form.email.clone());
+    let email =
+        (!form.email.trim().is_empty() || p.user.email.is_some()).then(|| form.email.clone());
     let patch = ProfilePatch {
         name: Some(form.name.clone()),
         email,
@@ -136,7 +163,10 @@ pub async fn save_profile(State(state): State<AppState>, MaybeAuth(p): MaybeAuth
     }
 }
 
-pub async fn resend_verification(State(state): State<AppState>, MaybeAuth(p): MaybeAuth) -> Response {
+pub async fn resend_verification(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+) -> Response {
     let Some(p) = p else { return to_login() };
     match state.app.resend_verification(&p).await {
         Ok(()) => Redirect::to("/settings?sent=1").into_response(),
@@ -144,7 +174,11 @@ pub async fn resend_verification(State(state): State<AppState>, MaybeAuth(p): Ma
     }
 }
 
-pub async fn end_session(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Path(id): Path<String>) -> Response {
+pub async fn end_session(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    Path(id): Path<String>,
+) -> Response {
     let Some(p) = p else { return to_login() };
     match state.app.end_session(&p, &id).await {
         Ok(()) => Redirect::to("/settings#devices").into_response(),
@@ -152,7 +186,11 @@ pub async fn end_session(State(state): State<AppState>, MaybeAuth(p): MaybeAuth,
     }
 }
 
-pub async fn end_other_sessions(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, ClientInfo(client): ClientInfo) -> Response {
+pub async fn end_other_sessions(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    ClientInfo(client): ClientInfo,
+) -> Response {
     let Some(p) = p else { return to_login() };
     match state.app.logout_others(&p, &client).await {
         Ok(_) => Redirect::to("/settings#devices").into_response(),

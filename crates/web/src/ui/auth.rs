@@ -50,10 +50,21 @@ pub async fn signup_page(State(state): State<AppState>, MaybeAuth(p): MaybeAuth)
     if p.is_some() {
         return Redirect::to("/dashboard").into_response();
     }
-    render(SignupPage { layout: Layout::new(&state, None, "Create your account"), form: SignupForm::default(), error: FormError::default() }, None)
+    render(
+        SignupPage {
+            layout: Layout::new(&state, None, "Create your account"),
+            form: SignupForm::default(),
+            error: FormError::default(),
+        },
+        None,
+    )
 }
 
-pub async fn signup(State(state): State<AppState>, ClientInfo(client): ClientInfo, Form(form): Form<SignupForm>) -> Response {
+pub async fn signup(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    Form(form): Form<SignupForm>,
+) -> Response {
     let input = Signup {
         email: form.email.clone(),
         password: form.password.clone(),
@@ -66,8 +77,18 @@ pub async fn signup(State(state): State<AppState>, ClientInfo(client): ClientInf
         Ok(started) => signed_in(&state, &started, "/dashboard?welcome=1"),
         Err(e) => {
             let e = ApiError::from(e);
-            let form = SignupForm { password: String::new(), ..form };
-            render(SignupPage { layout: Layout::new(&state, None, "Create your account"), form, error: FormError::from(&e) }, Some(&e))
+            let form = SignupForm {
+                password: String::new(),
+                ..form
+            };
+            render(
+                SignupPage {
+                    layout: Layout::new(&state, None, "Create your account"),
+                    form,
+                    error: FormError::from(&e),
+                },
+                Some(&e),
+            )
         }
     }
 }
@@ -92,15 +113,33 @@ pub async fn login_page(State(state): State<AppState>, MaybeAuth(p): MaybeAuth) 
     if p.is_some() {
         return Redirect::to("/dashboard").into_response();
     }
-    render(LoginPage { layout: Layout::new(&state, None, "Sign in"), email: String::new(), error: FormError::default() }, None)
+    render(
+        LoginPage {
+            layout: Layout::new(&state, None, "Sign in"),
+            email: String::new(),
+            error: FormError::default(),
+        },
+        None,
+    )
 }
 
-pub async fn login(State(state): State<AppState>, ClientInfo(client): ClientInfo, Form(form): Form<LoginForm>) -> Response {
+pub async fn login(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    Form(form): Form<LoginForm>,
+) -> Response {
     match state.app.login(&form.email, &form.password, &client).await {
         Ok(started) => signed_in(&state, &started, "/dashboard"),
         Err(e) => {
             let e = ApiError::from(e);
-            render(LoginPage { layout: Layout::new(&state, None, "Sign in"), email: form.email, error: FormError::from(&e) }, Some(&e))
+            render(
+                LoginPage {
+                    layout: Layout::new(&state, None, "Sign in"),
+                    email: form.email,
+                    error: FormError::from(&e),
+                },
+                Some(&e),
+            )
         }
     }
 }
@@ -123,7 +162,12 @@ pub struct PhoneForm {
     code: String,
 }
 
-fn phone_page_with(state: &AppState, phone: String, code_sent: bool, err: Option<&ApiError>) -> Response {
+fn phone_page_with(
+    state: &AppState,
+    phone: String,
+    code_sent: bool,
+    err: Option<&ApiError>,
+) -> Response {
     let page = PhonePage {
         layout: Layout::new(state, None, "Sign in with your phone"),
         phone,
@@ -138,16 +182,36 @@ pub async fn phone_page(State(state): State<AppState>) -> Response {
     phone_page_with(&state, String::new(), false, None)
 }
 
-pub async fn phone_send(State(state): State<AppState>, ClientInfo(client): ClientInfo, Form(form): Form<PhoneForm>) -> Response {
+pub async fn phone_send(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    Form(form): Form<PhoneForm>,
+) -> Response {
     match state.app.send_code(&form.phone, &client).await {
         Ok(()) => phone_page_with(&state, form.phone, true, None),
         Err(e) => phone_page_with(&state, form.phone, false, Some(&e.into())),
     }
 }
 
-pub async fn phone_verify(State(state): State<AppState>, ClientInfo(client): ClientInfo, Form(form): Form<PhoneForm>) -> Response {
-    match state.app.verify_code(&form.phone, &form.code, &client).await {
-        Ok((started, created)) => signed_in(&state, &started, if created { "/settings?welcome=1" } else { "/dashboard" }),
+pub async fn phone_verify(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    Form(form): Form<PhoneForm>,
+) -> Response {
+    match state
+        .app
+        .verify_code(&form.phone, &form.code, &client)
+        .await
+    {
+        Ok((started, created)) => signed_in(
+            &state,
+            &started,
+            if created {
+                "/settings?welcome=1"
+            } else {
+                "/dashboard"
+            },
+        ),
         Err(e) => phone_page_with(&state, form.phone, true, Some(&e.into())),
     }
 }
@@ -177,18 +241,46 @@ struct VerifyPage {
 }
 
 /// Shows a button rather than verifying on GET: mail scanners open links too.
-pub async fn verify_email_page(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Query(q): Query<TokenQuery>) -> Response {
-    render(VerifyPage { layout: Layout::new(&state, p.as_ref(), "Confirm your email"), token: q.token }, None)
+pub async fn verify_email_page(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    render(
+        VerifyPage {
+            layout: Layout::new(&state, p.as_ref(), "Confirm your email"),
+            token: q.token,
+        },
+        None,
+    )
 }
 
-pub async fn verify_email(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, ClientInfo(client): ClientInfo, Form(q): Form<TokenQuery>) -> Response {
+pub async fn verify_email(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    ClientInfo(client): ClientInfo,
+    Form(q): Form<TokenQuery>,
+) -> Response {
     let layout = Layout::new(&state, p.as_ref(), "Confirm your email");
     let (heading, body, err) = match state.app.verify_email(&q.token, &client).await {
         Ok(user) => ("Email confirmed".to_owned(), format!("Thank you — {} is confirmed.", user.email.unwrap_or_default()), None),
         Err(e) => ("This link no longer works".to_owned(), "It may have been used already or expired. Sign in and ask for a new one from your settings.".to_owned(), Some(ApiError::from(e))),
     };
-    let (link, link_text) = if p.is_some() { ("/dashboard", "Go to your studio") } else { ("/login", "Sign in") };
-    render(MessagePage { layout, heading, body, link: link.into(), link_text: link_text.into() }, err.as_ref())
+    let (link, link_text) = if p.is_some() {
+        ("/dashboard", "Go to your studio")
+    } else {
+        ("/login", "Sign in")
+    };
+    render(
+        MessagePage {
+            layout,
+            heading,
+            body,
+            link: link.into(),
+            link_text: link_text.into(),
+        },
+        err.as_ref(),
+    )
 }
 
 #[derive(Template)]
@@ -206,15 +298,34 @@ pub struct ForgotForm {
 }
 
 pub async fn forgot_page(State(state): State<AppState>) -> Response {
-    render(ForgotPage { layout: Layout::new(&state, None, "Reset your password"), sent: false, error: FormError::default() }, None)
+    render(
+        ForgotPage {
+            layout: Layout::new(&state, None, "Reset your password"),
+            sent: false,
+            error: FormError::default(),
+        },
+        None,
+    )
 }
 
-pub async fn forgot(State(state): State<AppState>, ClientInfo(client): ClientInfo, Form(form): Form<ForgotForm>) -> Response {
-    let result = state.app.forgot_password(&form.email, &client).await.map_err(ApiError::from);
+pub async fn forgot(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    Form(form): Form<ForgotForm>,
+) -> Response {
+    let result = state
+        .app
+        .forgot_password(&form.email, &client)
+        .await
+        .map_err(ApiError::from);
     let page = ForgotPage {
         layout: Layout::new(&state, None, "Reset your password"),
         sent: result.is_ok(),
-        error: result.as_ref().err().map(FormError::from).unwrap_or_default(),
+        error: result
+            .as_ref()
+            .err()
+            .map(FormError::from)
+            .unwrap_or_default(),
     };
     render(page, result.as_ref().err())
 }
@@ -236,11 +347,26 @@ pub struct ResetForm {
 }
 
 pub async fn reset_page(State(state): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
-    render(ResetPage { layout: Layout::new(&state, None, "Choose a new password"), token: q.token, error: FormError::default() }, None)
+    render(
+        ResetPage {
+            layout: Layout::new(&state, None, "Choose a new password"),
+            token: q.token,
+            error: FormError::default(),
+        },
+        None,
+    )
 }
 
-pub async fn reset(State(state): State<AppState>, ClientInfo(client): ClientInfo, Form(form): Form<ResetForm>) -> Response {
-    match state.app.reset_password(&form.token, &form.password, &client).await {
+pub async fn reset(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    Form(form): Form<ResetForm>,
+) -> Response {
+    match state
+        .app
+        .reset_password(&form.token, &form.password, &client)
+        .await
+    {
         Ok(()) => {
             let layout = Layout::new(&state, None, "Password changed");
             let mut headers = HeaderMap::new();
@@ -256,7 +382,14 @@ pub async fn reset(State(state): State<AppState>, ClientInfo(client): ClientInfo
         }
         Err(e) => {
             let e = ApiError::from(e);
-            render(ResetPage { layout: Layout::new(&state, None, "Choose a new password"), token: form.token, error: FormError::from(&e) }, Some(&e))
+            render(
+                ResetPage {
+                    layout: Layout::new(&state, None, "Choose a new password"),
+                    token: form.token,
+                    error: FormError::from(&e),
+                },
+                Some(&e),
+            )
         }
     }
 }

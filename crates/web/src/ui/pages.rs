@@ -15,7 +15,16 @@ struct Landing {
 }
 
 pub async fn landing(State(state): State<AppState>, MaybeAuth(p): MaybeAuth) -> Response {
-    render(Landing { layout: Layout::new(&state, p.as_ref(), "Studio-quality jewellery photos from your phone") }, None)
+    render(
+        Landing {
+            layout: Layout::new(
+                &state,
+                p.as_ref(),
+                "Studio-quality jewellery photos from your phone",
+            ),
+        },
+        None,
+    )
 }
 
 #[derive(Template)]
@@ -25,7 +34,12 @@ struct Privacy {
 }
 
 pub async fn privacy(State(state): State<AppState>, MaybeAuth(p): MaybeAuth) -> Response {
-    render(Privacy { layout: Layout::new(&state, p.as_ref(), "Privacy") }, None)
+    render(
+        Privacy {
+            layout: Layout::new(&state, p.as_ref(), "Privacy"),
+        },
+        None,
+    )
 }
 
 #[derive(Template)]
@@ -38,5 +52,12 @@ struct Contact {
 
 pub async fn contact(State(state): State<AppState>, MaybeAuth(p): MaybeAuth) -> Response {
     let c = &state.app.settings.contact;
-    render(Contact { layout: Layout::new(&state, p.as_ref(), "Contact"), company: c.company.clone(), address: c.address.clone() }, None)
+    render(
+        Contact {
+            layout: Layout::new(&state, p.as_ref(), "Contact"),
+            company: c.company.clone(),
+            address: c.address.clone(),
+        },
+        None,
+    )
 }

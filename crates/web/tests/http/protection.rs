@@ -7,7 +7,12 @@ async fn csrf_guards_cookie_mutations(db: Db) {
     let t = spawn(db).await;
     let b = t.signup("csrf@example.com").await;
     let patch = |token: Option<&str>, site: &str| {
-        let mut req = t.http.patch(t.url("/api/v1/me")).header("cookie", &b.cookie).header("sec-fetch-site", site).json(&json!({"company": "Evil"}));
+        let mut req = t
+            .http
+            .patch(t.url("/api/v1/me"))
+            .header("cookie", &b.cookie)
+            .header("sec-fetch-site", site)
+            .json(&json!({"company": "Evil"}));
         if let Some(token) = token {
             req = req.header("x-csrf-token", token);
         }
@@ -15,20 +20,56 @@ async fn csrf_guards_cookie_mutations(db: Db) {
     };
     let res = patch(None, "same-origin").await.unwrap();
     assert_eq!(res.status(), 403);
-    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["error"]["code"], "csrf_failed");
-    assert_eq!(patch(Some("0".repeat(64).as_str()), "same-origin").await.unwrap().status(), 403);
-    assert_eq!(patch(Some(&b.csrf), "cross-site").await.unwrap().status(), 403, "cross-site is refused even with a token");
-    assert_eq!(patch(Some(&b.csrf), "same-origin").await.unwrap().status(), 200);
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap()["error"]["code"],
+        "csrf_failed"
+    );
+    assert_eq!(
+        patch(Some("0".repeat(64).as_str()), "same-origin")
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        patch(Some(&b.csrf), "cross-site").await.unwrap().status(),
+        403,
+        "cross-site is refused even with a token"
+    );
+    assert_eq!(
+        patch(Some(&b.csrf), "same-origin").await.unwrap().status(),
+        200
+    );
 
     // Without Sec-Fetch-Site, a foreign Origin is refused.
-    let res = t.http.post(t.url("/api/v1/auth/login")).header("origin", "https://evil.example").json(&json!({"email": "csrf@example.com", "password": "x"})).send().await.unwrap();
+    let res = t
+        .http
+        .post(t.url("/api/v1/auth/login"))
+        .header("origin", "https://evil.example")
+        .json(&json!({"email": "csrf@example.com", "password": "x"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403);
 
     // Form posts carry the token as a field.
-    let form = |token: &str| t.http.post(t.url("/settings")).header("cookie", &b.cookie).form(&[("csrf_token", token), ("name", "Asha Form"), ("email", "csrf@example.com")]).send();
+    let form = |token: &str| {
+        t.http
+            .post(t.url("/settings"))
+            .header("cookie", &b.cookie)
+            .form(&[
+                ("csrf_token", token),
+                ("name", "Asha Form"),
+                ("email", "csrf@example.com"),
+            ])
+            .send()
+    };
     assert_eq!(form("bad").await.unwrap().status(), 403);
     let res = form(&b.csrf).await.unwrap();
-    assert_eq!((res.status().as_u16(), header(res.headers(), "location")), (303, "/settings?saved=1"));
+    assert_eq!(
+        (res.status().as_u16(), header(res.headers(), "location")),
+        (303, "/settings?saved=1")
+    );
     let (_, _, me) = t.call("GET", "/api/v1/me", None, Some(&b)).await;
     assert_eq!(me["name"], "Asha Form");
 }
@@ -37,10 +78,19 @@ async fn login_failures_are_limited_per_account(db: Db) {
     let t = spawn_with(db, |s| s.security.login_failures_per_account_15min = 3).await;
     t.signup("target@example.com").await;
     for _ in 0..3 {
-        assert_eq!(t.login("target@example.com", "guess guess guess").await.0, 401);
+        assert_eq!(
+            t.login("target@example.com", "guess guess guess").await.0,
+            401
+        );
     }
-    let (status, _, body) = t.login("target@example.com", "kundan necklace sparkle").await;
-    assert_eq!((status, body["error"]["code"].as_str()), (429, Some("rate_limited")), "locked even with the right password");
+    let (status, _, body) = t
+        .login("target@example.com", "kundan necklace sparkle")
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (429, Some("rate_limited")),
+        "locked even with the right password"
+    );
 }
 
 async fn signups_are_limited_per_network(db: Db) {
@@ -60,22 +110,64 @@ async fn headers_limits_and_health(db: Db) {
     assert!(header(h, "content-security-policy").contains("frame-ancestors 'none'"));
     assert_eq!(header(h, "x-content-type-options"), "nosniff");
     assert!(!header(h, "x-request-id").is_empty());
-    assert!(h.get("strict-transport-security").is_none(), "HSTS only with TLS");
+    assert!(
+        h.get("strict-transport-security").is_none(),
+        "HSTS only with TLS"
+    );
 
     let big = "x".repeat(200_000);
-    let (status, _, body) = t.call("POST", "/api/v1/auth/login", Some(json!({"email": big, "password": "p"})), None).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("payload_too_large")));
-    let res = t.http.post(t.url("/api/v1/auth/login")).header("content-type", "application/json").body("{nope").send().await.unwrap();
+    let (status, _, body) = t
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            Some(json!({"email": big, "password": "p"})),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
+    let res = t
+        .http
+        .post(t.url("/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body("{nope")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 400);
-    let res = t.http.post(t.url("/api/v1/auth/login")).body("email=a").send().await.unwrap();
+    let res = t
+        .http
+        .post(t.url("/api/v1/auth/login"))
+        .body("email=a")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 415);
 
-    assert_eq!(t.call("GET", "/healthz", None, None).await.2, json!({"status": "ok"}));
+    assert_eq!(
+        t.call("GET", "/healthz", None, None).await.2,
+        json!({"status": "ok"})
+    );
     let (status, _, ready) = t.call("GET", "/readyz", None, None).await;
     assert_eq!((status, ready["status"].as_str()), (200, Some("ready")));
-    let metrics = t.http.get(t.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = t
+        .http
+        .get(t.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("http_requests_total"), "{metrics}");
     assert_eq!(t.call("GET", "/api/v1/me", None, None).await.0, 401);
 }
 
-on_both_backends!(csrf_guards_cookie_mutations, login_failures_are_limited_per_account, signups_are_limited_per_network, headers_limits_and_health);
+on_both_backends!(
+    csrf_guards_cookie_mutations,
+    login_failures_are_limited_per_account,
+    signups_are_limited_per_network,
+    headers_limits_and_health
+);

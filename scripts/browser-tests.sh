@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Browser tests: Playwright (playwright-core from npm) driving Debian's Chromium against a
+# real `soraipixel serve`. Installs what is missing, idempotently.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh browser
+cargo build -p soraipixel
+cd tests/browser
+[ -d node_modules/playwright-core ] || npm install --no-audit --no-fund --loglevel=error
+npm test

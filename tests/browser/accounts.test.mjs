@@ -1,0 +1,80 @@
+// Signup → verify email from the outbox → sign out → sign in → correct the profile →
+// sign out; then phone-code sign-in. Screenshots go to tests/browser/screenshots/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { startServer, launch, phonePage, SHOTS } from './server.mjs';
+
+let server, browser;
+before(async () => { mkdirSync(SHOTS, { recursive: true }); server = await startServer(); browser = await launch(); });
+after(async () => { await browser?.close(); server?.stop(); });
+
+test('a seller signs up, verifies, signs in, corrects the profile and signs out', async () => {
+  const page = await phonePage(browser);
+  const email = `meera${Date.now()}@example.com`;
+  await page.goto(server.base + '/');
+  await page.screenshot({ path: SHOTS + 'landing.png', fullPage: true });
+  await page.getByRole('link', { name: 'Create a free account' }).click();
+  await page.getByLabel('Your name').fill('Meera Shah');
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByLabel('Password').fill('emerald earrings glow');
+  await page.getByLabel('Business name').fill('Meera Fine Jewels');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL('**/dashboard?welcome=1');
+  await assert.doesNotReject(page.getByText('Please confirm').waitFor());
+  await page.screenshot({ path: SHOTS + 'dashboard.png', fullPage: true });
+
+  // Verify the email from the link written to the outbox.
+  await page.goto(server.mailedLink(email, '/verify-email'));
+  await page.getByRole('button', { name: 'Confirm my email' }).click();
+  await page.getByRole('heading', { name: 'Email confirmed' }).waitFor();
+
+  await page.goto(server.base + '/dashboard');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(server.base + '/');
+  await page.getByRole('link', { name: 'Sign in' }).first().click();
+  await page.getByLabel('Password').fill('wrong password entirely');
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('wrong email or password').waitFor();
+  await page.getByLabel('Password').fill('emerald earrings glow');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL('**/dashboard');
+  assert.equal(await page.getByText('Please confirm').count(), 0, 'verified accounts see no banner');
+
+  await page.getByRole('link', { name: 'Meera Shah' }).click();
+  await page.getByLabel('Website').fill('not a website at all');
+  await page.getByRole('button', { name: 'Save profile' }).click();
+  await page.getByText('Enter a web address').waitFor();
+  await page.getByLabel('Website').fill('meerajewels.in');
+  await page.getByLabel('Business address').fill('12 Zaveri Bazaar, Mumbai 400002');
+  await page.getByLabel('Category').selectOption('bridal');
+  await page.getByRole('button', { name: 'Save profile' }).click();
+  await page.waitForURL('**/settings?saved=1');
+  assert.equal(await page.getByLabel('Website').inputValue(), 'https://meerajewels.in');
+  await page.getByText('profile corrected').first().waitFor();
+  await page.screenshot({ path: SHOTS + 'settings.png', fullPage: true });
+
+  await page.getByRole('button', { name: 'Sign out' }).first().click();
+  await page.waitForURL(server.base + '/');
+  const me = await page.request.get(server.base + '/api/v1/me');
+  assert.equal(me.status(), 401, 'signed out for real');
+});
+
+test('a seller signs in with a phone code and gets a new account', async () => {
+  const page = await phonePage(browser);
+  await page.goto(server.base + '/login/phone');
+  await page.getByText('Development mode').waitFor();
+  await page.getByLabel('Mobile number').fill('98200 12345');
+  await page.getByRole('button', { name: 'Send code' }).click();
+  await page.getByText('We sent a 6-digit code').waitFor();
+  await page.getByLabel('Code').fill(server.smsCode('+919820012345'));
+  await page.screenshot({ path: SHOTS + 'phone-code.png', fullPage: true });
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL('**/settings?welcome=1');
+  assert.equal(await page.getByLabel('Mobile number').inputValue(), '+919820012345');
+  await page.getByLabel('Name', { exact: true }).fill('Ravi Jewellers');
+  await page.getByRole('button', { name: 'Save profile' }).click();
+  await page.waitForURL('**/settings?saved=1');
+  await page.getByRole('link', { name: 'Ravi Jewellers' }).waitFor();
+});

@@ -1,0 +1,83 @@
+// Starts `soraipixel serve` on a free port with a fresh data folder, and reads what a
+// person would read: the outbox for emails, the dev-mode log for SMS codes.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BIN = process.env.SORAIPIXEL_BIN || new URL('../../target/debug/soraipixel', import.meta.url).pathname;
+export const SHOTS = new URL('./screenshots/', import.meta.url).pathname;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+    s.on('error', reject);
+  });
+}
+
+export async function startServer() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'soraipixel-e2e-'));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  let log = '';
+  const child = spawn(BIN, ['serve'], {
+    env: {
+      ...process.env,
+      SORAIPIXEL__DATA_DIR: dataDir,
+      SORAIPIXEL__SERVER__LISTEN: `127.0.0.1:${port}`,
+      SORAIPIXEL__SERVER__PUBLIC_URL: base,
+      SORAIPIXEL__LOG__FORMAT: 'json',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.on('data', (d) => { log += d; });
+  child.stderr.on('data', (d) => { log += d; });
+  for (let i = 0; i < 200; i++) {
+    try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not up yet */ }
+    if (child.exitCode !== null) throw new Error(`server exited:\n${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    base,
+    dataDir,
+    log: () => log,
+    /** Newest mailed link to `path` for `to`. */
+    mailedLink(to, path) {
+      const dir = join(dataDir, 'outbox');
+      const files = readdirSync(dir).sort().reverse();
+      for (const f of files) {
+        const mail = readFileSync(join(dir, f), 'utf8');
+        if (!mail.includes(`To: ${to}`)) continue;
+        const m = mail.match(new RegExp(`(https?://\\S+${path}\\?token=[A-Za-z0-9_-]+)`));
+        if (m) return m[1];
+      }
+      throw new Error(`no mail with ${path} for ${to}`);
+    },
+    /** Newest dev-mode SMS code sent to `phone` (E.164), read from the JSON log. */
+    smsCode(phone) {
+      const lines = log.split('\n').filter((l) => l.includes('dev_sms') && l.includes(phone));
+      const last = lines.at(-1);
+      if (!last) throw new Error(`no code logged for ${phone}`);
+      return JSON.parse(last).code;
+    },
+    stop() { child.kill('SIGTERM'); },
+  };
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** A phone-sized page, as most sellers use. */
+export async function phonePage(browser) {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
+    userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36' });
+  return context.newPage();
+}
