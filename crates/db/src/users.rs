@@ -168,16 +168,15 @@ impl Db {
 
     /// Marks `email` verified only if it is still the account's address.
     pub async fn mark_email_verified(&self, id: &str, email: &str, now: i64) -> Result<bool> {
-        let done =
-            with_pool!(self, |p| {
-                sqlx::query(
+        let done = with_pool!(self, |p| {
+            sqlx::query(
             "UPDATE users SET email_verified_at = $3, updated_at = $3 WHERE id = $1 AND email = $2"
         )
         .bind(id)
         .bind(email)
         .bind(now)
         .execute(p).await.map(|r| r.rows_affected())
-            })?;
+        })?;
         Ok(done == 1)
     }
 

@@ -333,7 +333,10 @@ fn describe(error: &figment::Error) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::result_large_err, reason = "figment::Jail fixes the error type")]
+#[allow(
+    clippy::result_large_err,
+    reason = "figment::Jail fixes the error type"
+)]
 mod tests {
     use super::*;
     use figment::Jail;

@@ -1,7 +1,12 @@
 //! The binary as an operator uses it: configuration errors, first start, migrations,
 //! admin grants, and `serve` on PostgreSQL.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
 
 use std::process::{Command, Stdio};
 use std::time::Duration;

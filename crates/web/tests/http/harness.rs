@@ -35,7 +35,10 @@ pub async fn spawn_with(db: Db, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let sms: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
     let msg91 = fake_msg91(sms.clone()).await;
-    let mut settings = Settings { data_dir: dir.path().to_path_buf(), ..Settings::default() };
+    let mut settings = Settings {
+        data_dir: dir.path().to_path_buf(),
+        ..Settings::default()
+    };
     settings.server.listen = "127.0.0.1:0".parse().unwrap();
     settings.security.otp_resend_seconds = 2;
     tweak(&mut settings);
