@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh browser
 cargo build -p soraipixel
+SORAIPIXEL_BIN="$(realpath "${CARGO_TARGET_DIR:-target}")/debug/soraipixel"
+export SORAIPIXEL_BIN
 cd tests/browser
 [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund --loglevel=error
 npm test

@@ -38,26 +38,11 @@ pub struct ProfilePatch {
 impl App {
     pub async fn signup(&self, s: Signup, client: &Client) -> Result<Started> {
         let sec = &self.settings.security;
-        self.limit(
-            &format!("signup:ip:{}", client.network()),
-            sec.signups_per_ip_hour,
-            HOUR,
-        )
-        .await?;
+        self.limit(&format!("signup:ip:{}", client.network()), sec.signups_per_ip_hour, HOUR).await?;
         let email = Email::parse(&s.email)?;
         let name = profile::name(&s.name)?;
-        let phone = s
-            .phone
-            .as_deref()
-            .filter(|p| !p.trim().is_empty())
-            .map(Phone::parse)
-            .transpose()?;
-        let company = s
-            .company
-            .as_deref()
-            .map(|c| profile::optional("company", c, 120))
-            .transpose()?
-            .flatten();
+        let phone = s.phone.as_deref().filter(|p| !p.trim().is_empty()).map(Phone::parse).transpose()?;
+        let company = s.company.as_deref().map(|c| profile::optional("company", c, 120)).transpose()?.flatten();
         password::check(&s.password, sec.password_min_length, Some(&email))?;
         let hash = hash_password(s.password).await?;
         let user = self
@@ -75,6 +60,7 @@ impl App {
                 now_ms(),
             )
             .await?;
+        self.welcome_grant(&user.id).await?;
         self.send_verification(&user).await;
         self.start_session(user, client, "signed_up").await
     }
@@ -82,31 +68,19 @@ impl App {
     /// Unknown emails and wrong passwords get the same answer after the same work.
     pub async fn login(&self, email: &str, pass: &str, client: &Client) -> Result<Started> {
         let sec = &self.settings.security;
-        self.limit(
-            &format!("login:ip:{}", client.network()),
-            sec.login_attempts_per_ip_15min,
-            15 * MINUTE,
-        )
-        .await?;
+        self.limit(&format!("login:ip:{}", client.network()), sec.login_attempts_per_ip_15min, 15 * MINUTE).await?;
         let Ok(email) = Email::parse(email) else {
             return Err(AppError::InvalidCredentials);
         };
         let account_bucket = format!("login_fail:{email}");
-        self.check_limit(
-            &account_bucket,
-            sec.login_failures_per_account_15min,
-            15 * MINUTE,
-        )
-        .await?;
+        self.check_limit(&account_bucket, sec.login_failures_per_account_15min, 15 * MINUTE).await?;
         let user = match self.db.user_by_email(email.as_str()).await {
             Ok(u) => Some(u),
             Err(db::DbError::NotFound) => None,
             Err(e) => return Err(e.into()),
         };
-        let stored = user
-            .as_ref()
-            .and_then(|u| u.password_hash.clone())
-            .unwrap_or_else(|| password::decoy_hash().to_owned());
+        let stored =
+            user.as_ref().and_then(|u| u.password_hash.clone()).unwrap_or_else(|| password::decoy_hash().to_owned());
         let pass = pass.to_owned();
         let matches = tokio::task::spawn_blocking(move || password::verify(&pass, &stored))
             .await
@@ -115,16 +89,7 @@ impl App {
             Some(user) if matches => self.start_session(user, client, "signed_in").await,
             Some(user) => {
                 self.count_failure(&account_bucket, 15 * MINUTE).await?;
-                self.db
-                    .audit(
-                        Some(&user.id),
-                        "unknown",
-                        "sign_in_failed",
-                        "",
-                        &client.network(),
-                        now_ms(),
-                    )
-                    .await?;
+                self.db.audit(Some(&user.id), "unknown", "sign_in_failed", "", &client.network(), now_ms()).await?;
                 Err(AppError::InvalidCredentials)
             }
             None => {
@@ -143,14 +108,7 @@ impl App {
         let token = secrets::new_token();
         let issued = self
             .db
-            .issue_token(
-                &user.id,
-                Purpose::VerifyEmail,
-                email,
-                &secrets::token_digest(&token),
-                now_ms(),
-                VERIFY_TTL_MS,
-            )
+            .issue_token(&user.id, Purpose::VerifyEmail, email, &secrets::token_digest(&token), now_ms(), VERIFY_TTL_MS)
             .await;
         let mail = Mail {
             to: email.to_owned(),
@@ -163,10 +121,7 @@ impl App {
         };
         if let Err(e) = async {
             issued.map_err(AppError::from)?;
-            self.mailer
-                .send(mail)
-                .await
-                .map_err(|e| AppError::Internal(e.to_string()))
+            self.mailer.send(mail).await.map_err(|e| AppError::Internal(e.to_string()))
         }
         .await
         {
@@ -176,8 +131,7 @@ impl App {
 
     /// Asks again for a verification email, at most a few times an hour.
     pub async fn resend_verification(&self, p: &Principal) -> Result<()> {
-        self.limit(&format!("verify_mail:{}", p.user.id), 5, HOUR)
-            .await?;
+        self.limit(&format!("verify_mail:{}", p.user.id), 5, HOUR).await?;
         if p.user.email_verified_at.is_none() {
             self.send_verification(&p.user).await;
         }
@@ -192,30 +146,18 @@ impl App {
             .await?
             .ok_or(AppError::InvalidToken)?;
         // The address may have changed since the link was sent; only the current one counts.
-        if !self
-            .db
-            .mark_email_verified(&redeemed.user_id, &redeemed.email, now)
-            .await?
-        {
+        if !self.db.mark_email_verified(&redeemed.user_id, &redeemed.email, now).await? {
             return Err(AppError::InvalidToken);
         }
         self.db
-            .audit(
-                Some(&redeemed.user_id),
-                "self",
-                "email_verified",
-                &redeemed.email,
-                &client.network(),
-                now,
-            )
+            .audit(Some(&redeemed.user_id), "self", "email_verified", &redeemed.email, &client.network(), now)
             .await?;
         Ok(self.db.user_by_id(&redeemed.user_id).await?)
     }
 
     /// Always answers the same way, so it cannot be used to find out who has an account.
     pub async fn forgot_password(&self, email: &str, client: &Client) -> Result<()> {
-        self.limit(&format!("forgot:ip:{}", client.network()), 10, HOUR)
-            .await?;
+        self.limit(&format!("forgot:ip:{}", client.network()), 10, HOUR).await?;
         let Ok(email) = Email::parse(email) else {
             return Ok(());
         };
@@ -252,79 +194,32 @@ impl App {
     }
 
     /// Sets a new password from a reset link and ends every session of the account.
-    pub async fn reset_password(
-        &self,
-        token: &str,
-        new_password: &str,
-        client: &Client,
-    ) -> Result<()> {
+    pub async fn reset_password(&self, token: &str, new_password: &str, client: &Client) -> Result<()> {
         let now = now_ms();
         let digest = secrets::token_digest(token);
-        let redeemed = self
-            .db
-            .redeem_token(Purpose::ResetPassword, &digest, now)
-            .await?
-            .ok_or(AppError::InvalidToken)?;
+        let redeemed =
+            self.db.redeem_token(Purpose::ResetPassword, &digest, now).await?.ok_or(AppError::InvalidToken)?;
         let user = self.db.user_by_id(&redeemed.user_id).await?;
         let email = user.email.as_deref().and_then(|e| Email::parse(e).ok());
-        if let Err(e) = password::check(
-            new_password,
-            self.settings.security.password_min_length,
-            email.as_ref(),
-        ) {
+        if let Err(e) = password::check(new_password, self.settings.security.password_min_length, email.as_ref()) {
             // Give the link back so the person can try a better password.
-            self.db
-                .issue_token(
-                    &user.id,
-                    Purpose::ResetPassword,
-                    &redeemed.email,
-                    &digest,
-                    now,
-                    RESET_TTL_MS,
-                )
-                .await?;
+            self.db.issue_token(&user.id, Purpose::ResetPassword, &redeemed.email, &digest, now, RESET_TTL_MS).await?;
             return Err(e.into());
         }
         let hash = hash_password(new_password.to_owned()).await?;
         self.db.set_password_hash(&user.id, &hash, now).await?;
         self.db.delete_sessions_except(&user.id, None).await?;
         // Opening the link proves the person reads that inbox.
-        self.db
-            .mark_email_verified(&user.id, &redeemed.email, now)
-            .await?;
-        self.db
-            .audit(
-                Some(&user.id),
-                "self",
-                "password_reset",
-                "all sessions ended",
-                &client.network(),
-                now,
-            )
-            .await?;
+        self.db.mark_email_verified(&user.id, &redeemed.email, now).await?;
+        self.db.audit(Some(&user.id), "self", "password_reset", "all sessions ended", &client.network(), now).await?;
         Ok(())
     }
 
-    pub async fn update_profile(
-        &self,
-        p: &Principal,
-        patch: ProfilePatch,
-        client: &Client,
-    ) -> Result<User> {
-        let opt = |field, v: Option<String>, max| {
-            v.map(|v| profile::optional(field, &v, max)).transpose()
-        };
+    pub async fn update_profile(&self, p: &Principal, patch: ProfilePatch, client: &Client) -> Result<User> {
+        let opt = |field, v: Option<String>, max| v.map(|v| profile::optional(field, &v, max)).transpose();
         let email = patch.email.map(|e| Email::parse(&e)).transpose()?;
-        let phone = patch
-            .phone
-            .map(|v| {
-                if v.trim().is_empty() {
-                    Ok(None)
-                } else {
-                    Phone::parse(&v).map(Some)
-                }
-            })
-            .transpose()?;
+        let phone =
+            patch.phone.map(|v| if v.trim().is_empty() { Ok(None) } else { Phone::parse(&v).map(Some) }).transpose()?;
         if email.is_none() && p.user.email.is_none() && matches!(phone, Some(None)) {
             return Err(domain::Invalid::new(
                 "contact_required",
@@ -349,26 +244,10 @@ impl App {
             ("name", Some(before.name.as_str()), Some(user.name.as_str())),
             ("email", before.email.as_deref(), user.email.as_deref()),
             ("phone", before.phone.as_deref(), user.phone.as_deref()),
-            (
-                "company",
-                before.company.as_deref(),
-                user.company.as_deref(),
-            ),
-            (
-                "address",
-                before.address.as_deref(),
-                user.address.as_deref(),
-            ),
-            (
-                "website",
-                before.website.as_deref(),
-                user.website.as_deref(),
-            ),
-            (
-                "category",
-                before.category.as_deref(),
-                user.category.as_deref(),
-            ),
+            ("company", before.company.as_deref(), user.company.as_deref()),
+            ("address", before.address.as_deref(), user.address.as_deref()),
+            ("website", before.website.as_deref(), user.website.as_deref()),
+            ("category", before.category.as_deref(), user.category.as_deref()),
         ] {
             if was != now {
                 changed.push(field);
@@ -376,14 +255,7 @@ impl App {
         }
         if !changed.is_empty() {
             self.db
-                .audit(
-                    Some(&user.id),
-                    "self",
-                    "profile_corrected",
-                    &changed.join(","),
-                    &client.network(),
-                    now_ms(),
-                )
+                .audit(Some(&user.id), "self", "profile_corrected", &changed.join(","), &client.network(), now_ms())
                 .await?;
         }
         if before.email != user.email {
@@ -394,22 +266,12 @@ impl App {
 
     /// `soraipixel admin grant EMAIL ROLE`.
     pub async fn grant_role(&self, email: &str, role: &str) -> Result<User> {
-        let role = Role::parse(role).ok_or_else(|| {
-            domain::Invalid::new("invalid_role", "role", "Role must be user or admin.")
-        })?;
+        let role = Role::parse(role)
+            .ok_or_else(|| domain::Invalid::new("invalid_role", "role", "Role must be user or admin."))?;
         let email = Email::parse(email)?;
         let user = self.db.user_by_email(email.as_str()).await?;
         self.db.set_role(&user.id, role.as_str(), now_ms()).await?;
-        self.db
-            .audit(
-                Some(&user.id),
-                "admin:cli",
-                "role_granted",
-                role.as_str(),
-                "",
-                now_ms(),
-            )
-            .await?;
+        self.db.audit(Some(&user.id), "admin:cli", "role_granted", role.as_str(), "", now_ms()).await?;
         Ok(self.db.user_by_id(&user.id).await?)
     }
 }

@@ -22,6 +22,9 @@ pub enum AppError {
     InvalidCode,
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
+    /// A once-only action (such as today's reward) was already taken.
+    #[error("already done; try again in {retry_after_secs} seconds")]
+    AlreadyDone { retry_after_secs: u64 },
     #[error("could not deliver the message; try again shortly")]
     Delivery,
     #[error("internal error")]
@@ -42,6 +45,7 @@ impl AppError {
             AppError::InvalidToken => "invalid_or_expired_token",
             AppError::InvalidCode => "invalid_code",
             AppError::RateLimited { .. } => "rate_limited",
+            AppError::AlreadyDone { .. } => "already_claimed",
             AppError::Delivery => "delivery_failed",
             AppError::Internal(_) => "internal",
         }

@@ -18,17 +18,12 @@ pub struct Keys {
 impl Keys {
     pub fn from_master(master: [u8; 32]) -> Self {
         let server_mac_key = domain::secrets::mac_bytes(&master, b"soraipixel/server-mac/v1");
-        Self {
-            master,
-            server_mac_key,
-        }
+        Self { master, server_mac_key }
     }
 
     /// Reads the key file, creating it with a fresh key when it does not exist.
     pub fn load_or_create(path: &Path) -> Result<Self, AppError> {
-        let fail = |what: &str, e: std::io::Error| {
-            AppError::Internal(format!("{what} {}: {e}", path.display()))
-        };
+        let fail = |what: &str, e: std::io::Error| AppError::Internal(format!("{what} {}: {e}", path.display()));
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| fail("cannot create folder for", e))?;
         }
@@ -45,15 +40,9 @@ impl Keys {
             Err(e) => return Err(fail("cannot create", e)),
         }
         let text = std::fs::read_to_string(path).map_err(|e| fail("cannot read", e))?;
-        let bytes = hex::decode(text.trim())
-            .ok()
-            .and_then(|b| <[u8; 32]>::try_from(b).ok());
-        let master = bytes.ok_or_else(|| {
-            AppError::Internal(format!(
-                "master key file {} must hold 64 hex digits",
-                path.display()
-            ))
-        })?;
+        let bytes = hex::decode(text.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b).ok());
+        let master = bytes
+            .ok_or_else(|| AppError::Internal(format!("master key file {} must hold 64 hex digits", path.display())))?;
         Ok(Self::from_master(master))
     }
 }
@@ -82,15 +71,9 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
         std::fs::write(&path, "not hex").unwrap();
-        assert!(
-            Keys::load_or_create(&path).is_err(),
-            "a damaged key file is an error, not a new key"
-        );
+        assert!(Keys::load_or_create(&path).is_err(), "a damaged key file is an error, not a new key");
     }
 }

@@ -11,6 +11,7 @@ pub mod keys;
 pub mod limits;
 pub mod otp;
 pub mod sessions;
+pub mod tokens;
 
 pub use error::AppError;
 
@@ -45,20 +46,8 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(
-        db: Db,
-        mailer: Mailer,
-        sms: SmsSender,
-        settings: Arc<Settings>,
-        keys: keys::Keys,
-    ) -> Self {
-        Self {
-            db,
-            mailer,
-            sms,
-            settings,
-            keys: Arc::new(keys),
-        }
+    pub fn new(db: Db, mailer: Mailer, sms: SmsSender, settings: Arc<Settings>, keys: keys::Keys) -> Self {
+        Self { db, mailer, sms, settings, keys: Arc::new(keys) }
     }
 
     /// Keyed MAC with the server key (derived from the master key), for OTPs and CSRF tokens.
@@ -67,10 +56,7 @@ impl App {
     }
 
     fn link(&self, path: &str) -> String {
-        format!(
-            "{}{path}",
-            self.settings.server.public_url.trim_end_matches('/')
-        )
+        format!("{}{path}", self.settings.server.public_url.trim_end_matches('/'))
     }
 }
 

@@ -33,9 +33,7 @@ impl App {
 }
 
 fn retry_after(ms: i64) -> AppError {
-    AppError::RateLimited {
-        retry_after_secs: u64::try_from(ms.max(1000) / 1000).unwrap_or(1),
-    }
+    AppError::RateLimited { retry_after_secs: u64::try_from(ms.max(1000) / 1000).unwrap_or(1) }
 }
 
 pub const MINUTE: i64 = 60_000;

@@ -16,29 +16,11 @@ impl App {
         let sec = &self.settings.security;
         let phone = Phone::parse(phone)?;
         let resend_ms = i64::try_from(sec.otp_resend_seconds).unwrap_or(60) * 1000;
-        self.limit(
-            &format!("otp:ip:{}", client.network()),
-            sec.otp_sends_per_ip_hour,
-            HOUR,
-        )
-        .await?;
-        self.limit(&format!("otp:resend:{phone}"), 1, resend_ms)
-            .await?;
-        self.limit(
-            &format!("otp:phone:{phone}"),
-            sec.otp_sends_per_phone_hour,
-            HOUR,
-        )
-        .await?;
+        self.limit(&format!("otp:ip:{}", client.network()), sec.otp_sends_per_ip_hour, HOUR).await?;
+        self.limit(&format!("otp:resend:{phone}"), 1, resend_ms).await?;
+        self.limit(&format!("otp:phone:{phone}"), sec.otp_sends_per_phone_hour, HOUR).await?;
         let code = secrets::otp_code();
-        self.db
-            .store_otp(
-                phone.as_str(),
-                &self.mac(&["otp", phone.as_str(), &code]),
-                now_ms(),
-                CODE_TTL_MS,
-            )
-            .await?;
+        self.db.store_otp(phone.as_str(), &self.mac(&["otp", phone.as_str(), &code]), now_ms(), CODE_TTL_MS).await?;
         if let Err(e) = self.sms.send_code(phone.as_str(), &code).await {
             tracing::error!(phone = %phone.masked(), error = %e, "could not send the sign-in code");
             self.db.delete_otp(phone.as_str()).await?;
@@ -48,28 +30,17 @@ impl App {
     }
 
     /// Returns the session and whether the account was created just now.
-    pub async fn verify_code(
-        &self,
-        phone: &str,
-        code: &str,
-        client: &Client,
-    ) -> Result<(Started, bool)> {
+    pub async fn verify_code(&self, phone: &str, code: &str, client: &Client) -> Result<(Started, bool)> {
         let phone = Phone::parse(phone)?;
         let now = now_ms();
-        let Some(live) = self
-            .db
-            .attempt_otp(phone.as_str(), now, MAX_ATTEMPTS)
-            .await?
-        else {
+        let Some(live) = self.db.attempt_otp(phone.as_str(), now, MAX_ATTEMPTS).await? else {
             return Err(AppError::InvalidCode);
         };
         let expected = self.mac(&["otp", phone.as_str(), code.trim()]);
         if !secrets::equal(&live.code_mac, &expected) {
             if live.attempts >= MAX_ATTEMPTS {
                 self.db.delete_otp(phone.as_str()).await?;
-                return Err(AppError::RateLimited {
-                    retry_after_secs: self.settings.security.otp_resend_seconds,
-                });
+                return Err(AppError::RateLimited { retry_after_secs: self.settings.security.otp_resend_seconds });
             }
             return Err(AppError::InvalidCode);
         }
@@ -80,11 +51,7 @@ impl App {
                     self.db.mark_phone_verified(&user.id, now).await?;
                 }
                 let user = self.db.user_by_id(&user.id).await?;
-                Ok((
-                    self.start_session(user, client, "signed_in_with_code")
-                        .await?,
-                    false,
-                ))
+                Ok((self.start_session(user, client, "signed_in_with_code").await?, false))
             }
             Err(db::DbError::NotFound) => {
                 let user = self
@@ -102,11 +69,8 @@ impl App {
                         now,
                     )
                     .await?;
-                Ok((
-                    self.start_session(user, client, "signed_up_with_code")
-                        .await?,
-                    true,
-                ))
+                self.welcome_grant(&user.id).await?;
+                Ok((self.start_session(user, client, "signed_up_with_code").await?, true))
             }
             Err(e) => Err(e.into()),
         }

@@ -2,6 +2,7 @@
 
 use db::api_keys::ApiKey;
 use db::audit::AuditEntry;
+use db::ledger::Balance;
 use db::sessions::{NewSession, Session};
 use db::users::User;
 use domain::device::Device;
@@ -14,6 +15,7 @@ pub struct Started {
     pub user: User,
     pub session: Session,
     pub token: String,
+    pub tokens: Balance,
 }
 
 /// Who a request acts for, and through what.
@@ -22,23 +24,19 @@ pub struct Principal {
     pub user: User,
     /// Present for cookie sessions; `None` for API keys.
     pub session: Option<Session>,
+    /// Token balance when the request started, for display.
+    pub tokens: Balance,
 }
 
 pub const API_KEY_PREFIX: &str = "sp_live_";
 
 impl App {
-    pub(crate) async fn start_session(
-        &self,
-        user: User,
-        client: &Client,
-        action: &str,
-    ) -> Result<Started> {
+    pub(crate) async fn start_session(&self, user: User, client: &Client, action: &str) -> Result<Started> {
         let now = now_ms();
         let token = secrets::new_token();
         let device = Device::from_user_agent(&client.user_agent);
         let network = client.network();
-        let absolute =
-            i64::try_from(self.settings.session.absolute_timeout_days).unwrap_or(30) * 86_400_000;
+        let absolute = i64::try_from(self.settings.session.absolute_timeout_days).unwrap_or(30) * 86_400_000;
         let session = self
             .db
             .create_session(
@@ -54,18 +52,10 @@ impl App {
                 now,
             )
             .await?;
-        let detail = format!(
-            "{} on {} ({})",
-            device.browser, device.os, device.device_type
-        );
-        self.db
-            .audit(Some(&user.id), "self", action, &detail, &network, now)
-            .await?;
-        Ok(Started {
-            user,
-            session,
-            token,
-        })
+        let detail = format!("{} on {} ({})", device.browser, device.os, device.device_type);
+        self.db.audit(Some(&user.id), "self", action, &detail, &network, now).await?;
+        let tokens = self.db.balance(&user.id).await?;
+        Ok(Started { user, session, token, tokens })
     }
 
     fn idle_ms(&self) -> i64 {
@@ -75,19 +65,13 @@ impl App {
     /// The principal behind a session cookie token, if the session is live.
     pub async fn session_principal(&self, token: &str) -> Result<Option<Principal>> {
         let now = now_ms();
-        let Some(session) = self
-            .db
-            .live_session(&secrets::token_digest(token), now, self.idle_ms())
-            .await?
-        else {
+        let Some(session) = self.db.live_session(&secrets::token_digest(token), now, self.idle_ms()).await? else {
             return Ok(None);
         };
         self.db.touch_session(&session.id, now).await?;
         let user = self.db.user_by_id(&session.user_id).await?;
-        Ok(Some(Principal {
-            user,
-            session: Some(session),
-        }))
+        let tokens = self.db.balance(&user.id).await?;
+        Ok(Some(Principal { user, session: Some(session), tokens }))
     }
 
     /// The principal behind an `Authorization: Bearer` API key.
@@ -95,19 +79,13 @@ impl App {
         if !key.starts_with(API_KEY_PREFIX) {
             return Ok(None);
         }
-        let Some(found) = self
-            .db
-            .api_key_by_digest(&secrets::token_digest(key))
-            .await?
-        else {
+        let Some(found) = self.db.api_key_by_digest(&secrets::token_digest(key)).await? else {
             return Ok(None);
         };
         self.db.touch_api_key(&found.id, now_ms()).await?;
         let user = self.db.user_by_id(&found.user_id).await?;
-        Ok(Some(Principal {
-            user,
-            session: None,
-        }))
+        let tokens = self.db.balance(&user.id).await?;
+        Ok(Some(Principal { user, session: None, tokens }))
     }
 
     /// The CSRF token bound to a session: forms and scripts must echo it back.
@@ -148,51 +126,21 @@ impl App {
     }
 
     pub async fn end_session(&self, p: &Principal, id: &str) -> Result<()> {
-        if self.db.delete_session(&p.user.id, id).await? {
-            Ok(())
-        } else {
-            Err(AppError::NotFound)
-        }
+        if self.db.delete_session(&p.user.id, id).await? { Ok(()) } else { Err(AppError::NotFound) }
     }
 
     /// Creates an API key and returns it with the only copy of its secret.
-    pub async fn create_api_key(
-        &self,
-        p: &Principal,
-        name: &str,
-        client: &Client,
-    ) -> Result<(ApiKey, String)> {
+    pub async fn create_api_key(&self, p: &Principal, name: &str, client: &Client) -> Result<(ApiKey, String)> {
         let name = domain::profile::name(name)?;
         if self.db.api_keys_of(&p.user.id).await?.len() >= 20 {
-            return Err(domain::Invalid::new(
-                "too_many_api_keys",
-                "name",
-                "Delete an unused key first (at most 20).",
-            )
-            .into());
+            return Err(
+                domain::Invalid::new("too_many_api_keys", "name", "Delete an unused key first (at most 20).").into()
+            );
         }
         let secret = format!("{API_KEY_PREFIX}{}", secrets::new_token());
         let prefix: String = secret.chars().take(API_KEY_PREFIX.len() + 4).collect();
-        let key = self
-            .db
-            .create_api_key(
-                &p.user.id,
-                &name,
-                &prefix,
-                &secrets::token_digest(&secret),
-                now_ms(),
-            )
-            .await?;
-        self.db
-            .audit(
-                Some(&p.user.id),
-                "self",
-                "api_key_created",
-                &prefix,
-                &client.network(),
-                now_ms(),
-            )
-            .await?;
+        let key = self.db.create_api_key(&p.user.id, &name, &prefix, &secrets::token_digest(&secret), now_ms()).await?;
+        self.db.audit(Some(&p.user.id), "self", "api_key_created", &prefix, &client.network(), now_ms()).await?;
         Ok((key, secret))
     }
 
@@ -204,16 +152,7 @@ impl App {
         if !self.db.delete_api_key(&p.user.id, id).await? {
             return Err(AppError::NotFound);
         }
-        self.db
-            .audit(
-                Some(&p.user.id),
-                "self",
-                "api_key_deleted",
-                id,
-                &client.network(),
-                now_ms(),
-            )
-            .await?;
+        self.db.audit(Some(&p.user.id), "self", "api_key_deleted", id, &client.network(), now_ms()).await?;
         Ok(())
     }
 

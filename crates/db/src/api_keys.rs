@@ -49,49 +49,37 @@ impl Db {
     }
 
     pub async fn api_keys_of(&self, user_id: &str) -> Result<Vec<ApiKey>> {
-        let sql = concat!(
-            "SELECT ",
-            columns!(),
-            " FROM api_keys WHERE user_id = $1 ORDER BY created_at DESC"
-        );
-        Ok(with_pool!(self, |p| sqlx::query_as::<_, ApiKey>(sql)
-            .bind(user_id)
-            .fetch_all(p)
-            .await)?)
+        let sql = concat!("SELECT ", columns!(), " FROM api_keys WHERE user_id = $1 ORDER BY created_at DESC");
+        Ok(with_pool!(self, |p| sqlx::query_as::<_, ApiKey>(sql).bind(user_id).fetch_all(p).await)?)
     }
 
     pub async fn api_key_by_digest(&self, digest: &str) -> Result<Option<ApiKey>> {
-        let sql = concat!(
-            "SELECT ",
-            columns!(),
-            " FROM api_keys WHERE token_digest = $1"
-        );
-        Ok(with_pool!(self, |p| sqlx::query_as::<_, ApiKey>(sql)
-            .bind(digest)
-            .fetch_optional(p)
-            .await)?)
+        let sql = concat!("SELECT ", columns!(), " FROM api_keys WHERE token_digest = $1");
+        Ok(with_pool!(self, |p| sqlx::query_as::<_, ApiKey>(sql).bind(digest).fetch_optional(p).await)?)
     }
 
     pub async fn touch_api_key(&self, id: &str, now: i64) -> Result<()> {
         with_pool!(self, |p| {
-            sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)")
+            sqlx::query(
+                "UPDATE api_keys SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)",
+            )
             .bind(id)
             .bind(now)
             .bind(now - 60_000)
-            .execute(p).await.map(|r| r.rows_affected())
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
         })?;
         Ok(())
     }
 
     pub async fn delete_api_key(&self, user_id: &str, id: &str) -> Result<bool> {
-        let done = with_pool!(self, |p| sqlx::query(
-            "DELETE FROM api_keys WHERE id = $1 AND user_id = $2"
-        )
-        .bind(id)
-        .bind(user_id)
-        .execute(p)
-        .await
-        .map(|r| r.rows_affected()))?;
+        let done = with_pool!(self, |p| sqlx::query("DELETE FROM api_keys WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(done == 1)
     }
 }

@@ -11,6 +11,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub mod api_keys;
 pub mod audit;
+pub mod ledger;
 pub mod otp;
 pub mod rate;
 pub mod sessions;
@@ -38,6 +39,9 @@ pub enum DbError {
     /// A unique constraint refused the write; the field names which one.
     #[error("{0} already in use")]
     Conflict(&'static str),
+    /// A caller asked for something the data model forbids.
+    #[error("invalid request: {0}")]
+    Invalid(String),
     #[error("database error: {0}")]
     Sqlx(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
@@ -51,13 +55,7 @@ pub(crate) fn conflict(fields: &'static [&'static str]) -> impl Fn(sqlx::Error) 
     move |e| match e.as_database_error() {
         Some(d) if d.is_unique_violation() => {
             let text = format!("{} {}", d.message(), d.constraint().unwrap_or_default());
-            DbError::Conflict(
-                fields
-                    .iter()
-                    .find(|f| text.contains(*f))
-                    .copied()
-                    .unwrap_or("value"),
-            )
+            DbError::Conflict(fields.iter().find(|f| text.contains(*f)).copied().unwrap_or("value"))
         }
         _ => DbError::Sqlx(e),
     }
@@ -91,28 +89,18 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
-            let pool = SqlitePoolOptions::new()
-                .max_connections(max_connections.max(1))
-                .connect_with(options)
-                .await?;
-            Ok(Self {
-                backend: Backend::Sqlite(pool),
-            })
+            let pool = SqlitePoolOptions::new().max_connections(max_connections.max(1)).connect_with(options).await?;
+            Ok(Self { backend: Backend::Sqlite(pool) })
         }
     }
 
-    pub(crate) async fn connect_postgres(
-        options: PgConnectOptions,
-        max_connections: u32,
-    ) -> Result<Self> {
+    pub(crate) async fn connect_postgres(options: PgConnectOptions, max_connections: u32) -> Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        Ok(Self {
-            backend: Backend::Postgres(pool),
-        })
+        Ok(Self { backend: Backend::Postgres(pool) })
     }
 
     pub fn backend_name(&self) -> &'static str {
@@ -133,10 +121,7 @@ impl Db {
 
     /// For `/readyz`: one round trip.
     pub async fn ping(&self) -> Result<()> {
-        with_pool!(self, |p| sqlx::query("SELECT 1")
-            .execute(p)
-            .await
-            .map(|_| ()))?;
+        with_pool!(self, |p| sqlx::query("SELECT 1").execute(p).await.map(|_| ()))?;
         Ok(())
     }
 
@@ -155,10 +140,6 @@ pub type Migrations = Vec<(i64, String)>;
 
 /// The migrations of each backend (SQLite, PostgreSQL), for the test that keeps them in step.
 pub fn migration_versions() -> (Migrations, Migrations) {
-    let list = |m: &sqlx::migrate::Migrator| {
-        m.iter()
-            .map(|x| (x.version, x.description.to_string()))
-            .collect()
-    };
+    let list = |m: &sqlx::migrate::Migrator| m.iter().map(|x| (x.version, x.description.to_string())).collect();
     (list(&SQLITE_MIGRATIONS), list(&POSTGRES_MIGRATIONS))
 }

@@ -14,13 +14,7 @@ pub struct Otp {
 
 impl Db {
     /// Replaces any earlier code for the phone.
-    pub async fn store_otp(
-        &self,
-        phone: &str,
-        code_mac: &str,
-        now: i64,
-        ttl_ms: i64,
-    ) -> Result<()> {
+    pub async fn store_otp(&self, phone: &str, code_mac: &str, now: i64, ttl_ms: i64) -> Result<()> {
         with_pool!(self, |p| {
             sqlx::query(
             "INSERT INTO otp_codes (phone, code_mac, attempts, created_at, expires_at) VALUES ($1, $2, 0, $3, $4) \
@@ -37,33 +31,26 @@ impl Db {
 
     /// Counts one attempt against the live code and returns it, or `None` when there is no
     /// live code or its attempts are used up.
-    pub async fn attempt_otp(
-        &self,
-        phone: &str,
-        now: i64,
-        max_attempts: i64,
-    ) -> Result<Option<Otp>> {
+    pub async fn attempt_otp(&self, phone: &str, now: i64, max_attempts: i64) -> Result<Option<Otp>> {
         Ok(with_pool!(self, |p| {
             sqlx::query_as::<_, Otp>(
-            "UPDATE otp_codes SET attempts = attempts + 1 WHERE phone = $1 AND expires_at > $2 AND attempts < $3 \
-             RETURNING phone, code_mac, attempts, created_at, expires_at"
-        )
-        .bind(phone)
-        .bind(now)
-        .bind(max_attempts)
-        .fetch_optional(p)
-        .await
+                "UPDATE otp_codes SET attempts = attempts + 1 WHERE phone = $1 AND expires_at > $2 AND attempts < $3 \
+             RETURNING phone, code_mac, attempts, created_at, expires_at",
+            )
+            .bind(phone)
+            .bind(now)
+            .bind(max_attempts)
+            .fetch_optional(p)
+            .await
         })?)
     }
 
     pub async fn delete_otp(&self, phone: &str) -> Result<()> {
-        with_pool!(self, |p| sqlx::query(
-            "DELETE FROM otp_codes WHERE phone = $1"
-        )
-        .bind(phone)
-        .execute(p)
-        .await
-        .map(|r| r.rows_affected()))?;
+        with_pool!(self, |p| sqlx::query("DELETE FROM otp_codes WHERE phone = $1")
+            .bind(phone)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 }

@@ -9,13 +9,13 @@ impl Db {
     pub async fn hit(&self, bucket: &str, window_start: i64) -> Result<i64> {
         Ok(with_pool!(self, |p| {
             sqlx::query_scalar::<_, i64>(
-            "INSERT INTO rate_counters (bucket, window_start, hits) VALUES ($1, $2, 1) \
-             ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_counters.hits + 1 RETURNING hits"
-        )
-        .bind(bucket)
-        .bind(window_start)
-        .fetch_one(p)
-        .await
+                "INSERT INTO rate_counters (bucket, window_start, hits) VALUES ($1, $2, 1) \
+             ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_counters.hits + 1 RETURNING hits",
+            )
+            .bind(bucket)
+            .bind(window_start)
+            .fetch_one(p)
+            .await
         })?)
     }
 
@@ -32,13 +32,11 @@ impl Db {
     }
 
     pub async fn purge_rate_counters(&self, before: i64) -> Result<u64> {
-        let done = with_pool!(self, |p| sqlx::query(
-            "DELETE FROM rate_counters WHERE window_start < $1"
-        )
-        .bind(before)
-        .execute(p)
-        .await
-        .map(|r| r.rows_affected()))?;
+        let done = with_pool!(self, |p| sqlx::query("DELETE FROM rate_counters WHERE window_start < $1")
+            .bind(before)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(done)
     }
 }

@@ -59,12 +59,7 @@ impl Db {
 
     /// The live session for a token digest: not past its absolute expiry and seen within
     /// the idle window.
-    pub async fn live_session(
-        &self,
-        digest: &str,
-        now: i64,
-        idle_ms: i64,
-    ) -> Result<Option<Session>> {
+    pub async fn live_session(&self, digest: &str, now: i64, idle_ms: i64) -> Result<Option<Session>> {
         let sql = concat!(
             "SELECT ",
             columns!(),
@@ -80,65 +75,51 @@ impl Db {
 
     /// Records activity at most once a minute so reads don't become writes.
     pub async fn touch_session(&self, id: &str, now: i64) -> Result<()> {
-        with_pool!(self, |p| sqlx::query(
-            "UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $3"
-        )
-        .bind(id)
-        .bind(now)
-        .bind(now - 60_000)
-        .execute(p)
-        .await
-        .map(|r| r.rows_affected()))?;
+        with_pool!(self, |p| sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $3")
+            .bind(id)
+            .bind(now)
+            .bind(now - 60_000)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     pub async fn sessions_of(&self, user_id: &str) -> Result<Vec<Session>> {
-        let sql = concat!(
-            "SELECT ",
-            columns!(),
-            " FROM sessions WHERE user_id = $1 ORDER BY last_seen_at DESC"
-        );
-        Ok(with_pool!(self, |p| sqlx::query_as::<_, Session>(sql)
-            .bind(user_id)
-            .fetch_all(p)
-            .await)?)
+        let sql = concat!("SELECT ", columns!(), " FROM sessions WHERE user_id = $1 ORDER BY last_seen_at DESC");
+        Ok(with_pool!(self, |p| sqlx::query_as::<_, Session>(sql).bind(user_id).fetch_all(p).await)?)
     }
 
     /// Deletes one of the user's sessions; false when it is not theirs or already gone.
     pub async fn delete_session(&self, user_id: &str, id: &str) -> Result<bool> {
-        let done = with_pool!(self, |p| sqlx::query(
-            "DELETE FROM sessions WHERE id = $1 AND user_id = $2"
-        )
-        .bind(id)
-        .bind(user_id)
-        .execute(p)
-        .await
-        .map(|r| r.rows_affected()))?;
+        let done = with_pool!(self, |p| sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(done == 1)
     }
 
     /// Ends every session of the user except `keep` (when given); returns how many ended.
     pub async fn delete_sessions_except(&self, user_id: &str, keep: Option<&str>) -> Result<u64> {
-        let done = with_pool!(self, |p| sqlx::query(
-            "DELETE FROM sessions WHERE user_id = $1 AND id <> $2"
-        )
-        .bind(user_id)
-        .bind(keep.unwrap_or(""))
-        .execute(p)
-        .await
-        .map(|r| r.rows_affected()))?;
+        let done = with_pool!(self, |p| sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
+            .bind(user_id)
+            .bind(keep.unwrap_or(""))
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(done)
     }
 
     pub async fn purge_expired_sessions(&self, now: i64, idle_ms: i64) -> Result<u64> {
-        let done = with_pool!(self, |p| sqlx::query(
-            "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2"
-        )
-        .bind(now)
-        .bind(now - idle_ms)
-        .execute(p)
-        .await
-        .map(|r| r.rows_affected()))?;
+        let done =
+            with_pool!(self, |p| sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
+                .bind(now)
+                .bind(now - idle_ms)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected()))?;
         Ok(done)
     }
 }

@@ -2,11 +2,7 @@
 //! Postgres tests print "skipped: no Postgres" when none answers, unless
 //! `SORAIPIXEL_REQUIRE_POSTGRES=1` (set by CI) makes that a failure.
 
-#![allow(
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test support fails loudly by design"
-)]
+#![allow(clippy::expect_used, clippy::panic, reason = "test support fails loudly by design")]
 
 use std::str::FromStr;
 
@@ -39,11 +35,9 @@ impl TestDb {
         if let Some((url, schema)) = &self.schema
             && let Ok(mut conn) = PgConnection::connect(url).await
         {
-            let _ = sqlx::raw_sql(AssertSqlSafe(format!(
-                "DROP SCHEMA IF EXISTS {schema} CASCADE"
-            )))
-            .execute(&mut conn)
-            .await;
+            let _ = sqlx::raw_sql(AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))
+                .execute(&mut conn)
+                .await;
         }
     }
 }
@@ -53,11 +47,7 @@ pub async fn sqlite() -> TestDb {
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
     let db = Db::connect(&url, 4).await.expect("sqlite");
     db.migrate().await.expect("migrate sqlite");
-    TestDb {
-        db,
-        schema: None,
-        _dir: Some(dir),
-    }
+    TestDb { db, schema: None, _dir: Some(dir) }
 }
 
 pub async fn postgres() -> Option<TestDb> {
@@ -73,20 +63,11 @@ pub async fn postgres() -> Option<TestDb> {
         }
     };
     let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-    sqlx::raw_sql(AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&mut admin)
-        .await
-        .expect("create schema");
-    let options = PgConnectOptions::from_str(&url)
-        .expect("url")
-        .options([("search_path", schema.as_str())]);
+    sqlx::raw_sql(AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&mut admin).await.expect("create schema");
+    let options = PgConnectOptions::from_str(&url).expect("url").options([("search_path", schema.as_str())]);
     let db = Db::connect_postgres(options, 4).await.expect("postgres");
     db.migrate().await.expect("migrate postgres");
-    Some(TestDb {
-        db,
-        schema: Some((url, schema)),
-        _dir: None,
-    })
+    Some(TestDb { db, schema: Some((url, schema)), _dir: None })
 }
 
 /// Declares, for each `async fn name(db: Db)`, a module `name` with a `sqlite` and a

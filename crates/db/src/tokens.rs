@@ -35,14 +35,12 @@ impl Db {
         now: i64,
         ttl_ms: i64,
     ) -> Result<()> {
-        with_pool!(self, |p| sqlx::query(
-            "DELETE FROM one_time_tokens WHERE user_id = $1 AND purpose = $2"
-        )
-        .bind(user_id)
-        .bind(purpose.as_str())
-        .execute(p)
-        .await
-        .map(|r| r.rows_affected()))?;
+        with_pool!(self, |p| sqlx::query("DELETE FROM one_time_tokens WHERE user_id = $1 AND purpose = $2")
+            .bind(user_id)
+            .bind(purpose.as_str())
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         with_pool!(self, |p| {
             sqlx::query(
             "INSERT INTO one_time_tokens (digest, user_id, purpose, email, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)"
@@ -59,12 +57,7 @@ impl Db {
     }
 
     /// Deletes and returns the token if it exists, has this purpose and has not expired.
-    pub async fn redeem_token(
-        &self,
-        purpose: Purpose,
-        digest: &str,
-        now: i64,
-    ) -> Result<Option<Redeemed>> {
+    pub async fn redeem_token(&self, purpose: Purpose, digest: &str, now: i64) -> Result<Option<Redeemed>> {
         Ok(with_pool!(self, |p| {
             sqlx::query_as::<_, Redeemed>(
             "DELETE FROM one_time_tokens WHERE digest = $1 AND purpose = $2 AND expires_at > $3 RETURNING user_id, email"
@@ -78,20 +71,16 @@ impl Db {
     }
 
     pub async fn purge_expired_tokens(&self, now: i64) -> Result<u64> {
-        let a = with_pool!(self, |p| sqlx::query(
-            "DELETE FROM one_time_tokens WHERE expires_at <= $1"
-        )
-        .bind(now)
-        .execute(p)
-        .await
-        .map(|r| r.rows_affected()))?;
-        let b = with_pool!(self, |p| sqlx::query(
-            "DELETE FROM otp_codes WHERE expires_at <= $1"
-        )
-        .bind(now)
-        .execute(p)
-        .await
-        .map(|r| r.rows_affected()))?;
+        let a = with_pool!(self, |p| sqlx::query("DELETE FROM one_time_tokens WHERE expires_at <= $1")
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        let b = with_pool!(self, |p| sqlx::query("DELETE FROM otp_codes WHERE expires_at <= $1")
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(a + b)
     }
 }

@@ -78,44 +78,26 @@ impl Db {
     }
 
     pub async fn user_by_id(&self, id: &str) -> Result<User> {
-        self.one_user(
-            concat!("SELECT ", columns!(), " FROM users WHERE id = $1"),
-            id,
-        )
-        .await
+        self.one_user(concat!("SELECT ", columns!(), " FROM users WHERE id = $1"), id).await
     }
 
     pub async fn user_by_email(&self, email: &str) -> Result<User> {
-        self.one_user(
-            concat!("SELECT ", columns!(), " FROM users WHERE email = $1"),
-            email,
-        )
-        .await
+        self.one_user(concat!("SELECT ", columns!(), " FROM users WHERE email = $1"), email).await
     }
 
     pub async fn user_by_phone(&self, phone: &str) -> Result<User> {
-        self.one_user(
-            concat!("SELECT ", columns!(), " FROM users WHERE phone = $1"),
-            phone,
-        )
-        .await
+        self.one_user(concat!("SELECT ", columns!(), " FROM users WHERE phone = $1"), phone).await
     }
 
     async fn one_user(&self, sql: &'static str, value: &str) -> Result<User> {
-        with_pool!(self, |p| sqlx::query_as::<_, User>(sql)
-            .bind(value)
-            .fetch_optional(p)
-            .await)?
-        .ok_or(DbError::NotFound)
+        with_pool!(self, |p| sqlx::query_as::<_, User>(sql).bind(value).fetch_optional(p).await)?
+            .ok_or(DbError::NotFound)
     }
 
     /// Applies a correction. A changed email or phone loses its verification.
     pub async fn update_profile(&self, id: &str, c: ProfileChange, now: i64) -> Result<User> {
         let current = self.user_by_id(id).await?;
-        let email_changed = c
-            .email
-            .as_ref()
-            .is_some_and(|e| current.email.as_deref() != Some(e));
+        let email_changed = c.email.as_ref().is_some_and(|e| current.email.as_deref() != Some(e));
         let phone_changed = c.phone.as_ref().is_some_and(|p| current.phone != *p);
         let sql = concat!(
             "UPDATE users SET name = $2, email = $3, email_verified_at = $4, phone = $5, phone_verified_at = $6, \
@@ -124,26 +106,10 @@ impl Db {
         );
         let q = |s: &str| s.to_owned();
         let name = c.name.unwrap_or(current.name);
-        let email = if email_changed {
-            c.email
-        } else {
-            current.email
-        };
-        let email_verified = if email_changed {
-            None
-        } else {
-            current.email_verified_at
-        };
-        let phone = if phone_changed {
-            c.phone.flatten()
-        } else {
-            current.phone
-        };
-        let phone_verified = if phone_changed {
-            None
-        } else {
-            current.phone_verified_at
-        };
+        let email = if email_changed { c.email } else { current.email };
+        let email_verified = if email_changed { None } else { current.email_verified_at };
+        let phone = if phone_changed { c.phone.flatten() } else { current.phone };
+        let phone_verified = if phone_changed { None } else { current.phone_verified_at };
         let company = c.company.unwrap_or(current.company.as_deref().map(q));
         let address = c.address.unwrap_or(current.address.as_deref().map(q));
         let website = c.website.unwrap_or(current.website.as_deref().map(q));
@@ -169,52 +135,46 @@ impl Db {
     /// Marks `email` verified only if it is still the account's address.
     pub async fn mark_email_verified(&self, id: &str, email: &str, now: i64) -> Result<bool> {
         let done = with_pool!(self, |p| {
-            sqlx::query(
-            "UPDATE users SET email_verified_at = $3, updated_at = $3 WHERE id = $1 AND email = $2"
-        )
-        .bind(id)
-        .bind(email)
-        .bind(now)
-        .execute(p).await.map(|r| r.rows_affected())
+            sqlx::query("UPDATE users SET email_verified_at = $3, updated_at = $3 WHERE id = $1 AND email = $2")
+                .bind(id)
+                .bind(email)
+                .bind(now)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
         })?;
         Ok(done == 1)
     }
 
     pub async fn mark_phone_verified(&self, id: &str, now: i64) -> Result<()> {
-        with_pool!(self, |p| sqlx::query(
-            "UPDATE users SET phone_verified_at = $2, updated_at = $2 WHERE id = $1"
-        )
-        .bind(id)
-        .bind(now)
-        .execute(p)
-        .await
-        .map(|r| r.rows_affected()))?;
+        with_pool!(self, |p| sqlx::query("UPDATE users SET phone_verified_at = $2, updated_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     pub async fn set_password_hash(&self, id: &str, hash: &str, now: i64) -> Result<()> {
-        with_pool!(self, |p| sqlx::query(
-            "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1"
-        )
-        .bind(id)
-        .bind(hash)
-        .bind(now)
-        .execute(p)
-        .await
-        .map(|r| r.rows_affected()))?;
+        with_pool!(self, |p| sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(hash)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     pub async fn set_role(&self, id: &str, role: &str, now: i64) -> Result<()> {
-        let done = with_pool!(self, |p| sqlx::query(
-            "UPDATE users SET role = $2, updated_at = $3 WHERE id = $1"
-        )
-        .bind(id)
-        .bind(role)
-        .bind(now)
-        .execute(p)
-        .await
-        .map(|r| r.rows_affected()))?;
+        let done = with_pool!(self, |p| sqlx::query("UPDATE users SET role = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(role)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         if done == 0 {
             return Err(DbError::NotFound);
         }

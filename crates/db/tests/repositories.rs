@@ -1,11 +1,6 @@
 //! Repository stories, each run on SQLite and on PostgreSQL.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "tests fail loudly"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use db::sessions::NewSession;
 use db::tokens::Purpose;
@@ -27,38 +22,20 @@ fn user<'a>(email: &'a str, phone: Option<&'a str>) -> NewUser<'a> {
 }
 
 async fn users_story(db: Db) {
-    let a = db
-        .create_user(user("asha@example.com", Some("+919876543210")), NOW)
-        .await
-        .unwrap();
+    let a = db.create_user(user("asha@example.com", Some("+919876543210")), NOW).await.unwrap();
     assert_eq!(a.role, "user");
     assert!(!a.marketing_opt_in && a.email_verified_at.is_none());
+    assert!(matches!(db.create_user(user("asha@example.com", None), NOW).await, Err(DbError::Conflict("email"))));
     assert!(matches!(
-        db.create_user(user("asha@example.com", None), NOW).await,
-        Err(DbError::Conflict("email"))
-    ));
-    assert!(matches!(
-        db.create_user(user("b@example.com", Some("+919876543210")), NOW)
-            .await,
+        db.create_user(user("b@example.com", Some("+919876543210")), NOW).await,
         Err(DbError::Conflict("phone"))
     ));
     assert_eq!(db.user_by_email("asha@example.com").await.unwrap().id, a.id);
     assert_eq!(db.user_by_phone("+919876543210").await.unwrap().id, a.id);
-    assert!(matches!(
-        db.user_by_id("nope").await,
-        Err(DbError::NotFound)
-    ));
+    assert!(matches!(db.user_by_id("nope").await, Err(DbError::NotFound)));
 
-    assert!(
-        db.mark_email_verified(&a.id, "asha@example.com", NOW)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !db.mark_email_verified(&a.id, "old@example.com", NOW)
-            .await
-            .unwrap()
-    );
+    assert!(db.mark_email_verified(&a.id, "asha@example.com", NOW).await.unwrap());
+    assert!(!db.mark_email_verified(&a.id, "old@example.com", NOW).await.unwrap());
     db.mark_phone_verified(&a.id, NOW).await.unwrap();
     let same = db
         .update_profile(
@@ -73,11 +50,7 @@ async fn users_story(db: Db) {
         )
         .await
         .unwrap();
-    assert_eq!(
-        same.email_verified_at,
-        Some(NOW),
-        "unchanged email keeps verification"
-    );
+    assert_eq!(same.email_verified_at, Some(NOW), "unchanged email keeps verification");
     assert_eq!(same.company.as_deref(), Some("Asha Jewels"));
     let moved = db
         .update_profile(
@@ -97,44 +70,20 @@ async fn users_story(db: Db) {
         "changed contact must be re-verified"
     );
     assert_eq!(moved.name, "Asha M");
-    let cleared = db
-        .update_profile(
-            &a.id,
-            ProfileChange {
-                company: Some(None),
-                ..Default::default()
-            },
-            NOW + 3,
-        )
-        .await
-        .unwrap();
+    let cleared =
+        db.update_profile(&a.id, ProfileChange { company: Some(None), ..Default::default() }, NOW + 3).await.unwrap();
     assert!(cleared.company.is_none());
 
-    db.create_user(user("c@example.com", None), NOW)
-        .await
-        .unwrap();
+    db.create_user(user("c@example.com", None), NOW).await.unwrap();
     let clash = db
-        .update_profile(
-            &a.id,
-            ProfileChange {
-                email: Some("c@example.com".into()),
-                ..Default::default()
-            },
-            NOW,
-        )
+        .update_profile(&a.id, ProfileChange { email: Some("c@example.com".into()), ..Default::default() }, NOW)
         .await;
     assert!(matches!(clash, Err(DbError::Conflict("email"))));
 
     db.set_role(&a.id, "admin", NOW).await.unwrap();
     assert_eq!(db.user_by_id(&a.id).await.unwrap().role, "admin");
-    assert!(
-        db.set_role(&a.id, "emperor", NOW).await.is_err(),
-        "the schema only knows user and admin"
-    );
-    assert!(matches!(
-        db.set_role("missing", "admin", NOW).await,
-        Err(DbError::NotFound)
-    ));
+    assert!(db.set_role(&a.id, "emperor", NOW).await.is_err(), "the schema only knows user and admin");
+    assert!(matches!(db.set_role("missing", "admin", NOW).await, Err(DbError::NotFound)));
 }
 
 fn session<'a>(user_id: &'a str, digest: &'a str) -> NewSession<'a> {
@@ -150,198 +99,56 @@ fn session<'a>(user_id: &'a str, digest: &'a str) -> NewSession<'a> {
 }
 
 async fn sessions_story(db: Db) {
-    let u = db
-        .create_user(user("s@example.com", None), NOW)
-        .await
-        .unwrap();
-    let other = db
-        .create_user(user("o@example.com", None), NOW)
-        .await
-        .unwrap();
+    let u = db.create_user(user("s@example.com", None), NOW).await.unwrap();
+    let other = db.create_user(user("o@example.com", None), NOW).await.unwrap();
     let s1 = db.create_session(session(&u.id, "d1"), NOW).await.unwrap();
     let s2 = db.create_session(session(&u.id, "d2"), NOW).await.unwrap();
-    let s3 = db
-        .create_session(session(&other.id, "d3"), NOW)
-        .await
-        .unwrap();
+    let s3 = db.create_session(session(&other.id, "d3"), NOW).await.unwrap();
     let idle = 10_000;
-    assert_eq!(
-        db.live_session("d1", NOW + 1, idle)
-            .await
-            .unwrap()
-            .unwrap()
-            .id,
-        s1.id
-    );
-    assert!(
-        db.live_session("d1", NOW + idle, idle)
-            .await
-            .unwrap()
-            .is_none(),
-        "idle expiry"
-    );
-    assert!(
-        db.live_session("d1", NOW + 2_000_000, i64::MAX / 4)
-            .await
-            .unwrap()
-            .is_none(),
-        "absolute expiry"
-    );
+    assert_eq!(db.live_session("d1", NOW + 1, idle).await.unwrap().unwrap().id, s1.id);
+    assert!(db.live_session("d1", NOW + idle, idle).await.unwrap().is_none(), "idle expiry");
+    assert!(db.live_session("d1", NOW + 2_000_000, i64::MAX / 4).await.unwrap().is_none(), "absolute expiry");
     db.touch_session(&s1.id, NOW + 70_000).await.unwrap();
-    assert!(
-        db.live_session("d1", NOW + 75_000, idle)
-            .await
-            .unwrap()
-            .is_some(),
-        "activity extends the idle window"
-    );
-    assert!(
-        !db.delete_session(&u.id, &s3.id).await.unwrap(),
-        "cannot end another user's session"
-    );
+    assert!(db.live_session("d1", NOW + 75_000, idle).await.unwrap().is_some(), "activity extends the idle window");
+    assert!(!db.delete_session(&u.id, &s3.id).await.unwrap(), "cannot end another user's session");
     assert_eq!(db.sessions_of(&u.id).await.unwrap().len(), 2);
-    assert_eq!(
-        db.delete_sessions_except(&u.id, Some(&s1.id))
-            .await
-            .unwrap(),
-        1
-    );
-    assert!(
-        db.live_session("d2", NOW + 1, idle)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert_eq!(db.delete_sessions_except(&u.id, Some(&s1.id)).await.unwrap(), 1);
+    assert!(db.live_session("d2", NOW + 1, idle).await.unwrap().is_none());
     assert!(db.delete_session(&u.id, &s1.id).await.unwrap());
     let _ = s2;
-    assert_eq!(
-        db.purge_expired_sessions(NOW + 2_000_000, idle)
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(db.purge_expired_sessions(NOW + 2_000_000, idle).await.unwrap(), 1);
 }
 
 async fn tokens_story(db: Db) {
-    let u = db
-        .create_user(user("t@example.com", None), NOW)
-        .await
-        .unwrap();
-    db.issue_token(
-        &u.id,
-        Purpose::VerifyEmail,
-        "t@example.com",
-        "old",
-        NOW,
-        1000,
-    )
-    .await
-    .unwrap();
-    db.issue_token(
-        &u.id,
-        Purpose::VerifyEmail,
-        "t@example.com",
-        "new",
-        NOW,
-        1000,
-    )
-    .await
-    .unwrap();
-    assert!(
-        db.redeem_token(Purpose::VerifyEmail, "old", NOW)
-            .await
-            .unwrap()
-            .is_none(),
-        "re-issuing revokes"
-    );
-    assert!(
-        db.redeem_token(Purpose::ResetPassword, "new", NOW)
-            .await
-            .unwrap()
-            .is_none(),
-        "purpose must match"
-    );
-    let r = db
-        .redeem_token(Purpose::VerifyEmail, "new", NOW + 1)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (r.user_id.as_str(), r.email.as_str()),
-        (u.id.as_str(), "t@example.com")
-    );
-    assert!(
-        db.redeem_token(Purpose::VerifyEmail, "new", NOW + 1)
-            .await
-            .unwrap()
-            .is_none(),
-        "single use"
-    );
-    db.issue_token(
-        &u.id,
-        Purpose::ResetPassword,
-        "t@example.com",
-        "r",
-        NOW,
-        1000,
-    )
-    .await
-    .unwrap();
-    assert!(
-        db.redeem_token(Purpose::ResetPassword, "r", NOW + 1000)
-            .await
-            .unwrap()
-            .is_none(),
-        "expired"
-    );
+    let u = db.create_user(user("t@example.com", None), NOW).await.unwrap();
+    db.issue_token(&u.id, Purpose::VerifyEmail, "t@example.com", "old", NOW, 1000).await.unwrap();
+    db.issue_token(&u.id, Purpose::VerifyEmail, "t@example.com", "new", NOW, 1000).await.unwrap();
+    assert!(db.redeem_token(Purpose::VerifyEmail, "old", NOW).await.unwrap().is_none(), "re-issuing revokes");
+    assert!(db.redeem_token(Purpose::ResetPassword, "new", NOW).await.unwrap().is_none(), "purpose must match");
+    let r = db.redeem_token(Purpose::VerifyEmail, "new", NOW + 1).await.unwrap().unwrap();
+    assert_eq!((r.user_id.as_str(), r.email.as_str()), (u.id.as_str(), "t@example.com"));
+    assert!(db.redeem_token(Purpose::VerifyEmail, "new", NOW + 1).await.unwrap().is_none(), "single use");
+    db.issue_token(&u.id, Purpose::ResetPassword, "t@example.com", "r", NOW, 1000).await.unwrap();
+    assert!(db.redeem_token(Purpose::ResetPassword, "r", NOW + 1000).await.unwrap().is_none(), "expired");
     assert_eq!(db.purge_expired_tokens(NOW + 1000).await.unwrap(), 1);
 }
 
 async fn otp_story(db: Db) {
-    db.store_otp("+919876543210", "mac1", NOW, 300_000)
-        .await
-        .unwrap();
+    db.store_otp("+919876543210", "mac1", NOW, 300_000).await.unwrap();
     for n in 1..=5 {
-        let o = db
-            .attempt_otp("+919876543210", NOW + 1, 5)
-            .await
-            .unwrap()
-            .unwrap();
+        let o = db.attempt_otp("+919876543210", NOW + 1, 5).await.unwrap().unwrap();
         assert_eq!((o.attempts, o.code_mac.as_str()), (n, "mac1"));
     }
-    assert!(
-        db.attempt_otp("+919876543210", NOW + 1, 5)
-            .await
-            .unwrap()
-            .is_none(),
-        "locked after 5 attempts"
-    );
-    db.store_otp("+919876543210", "mac2", NOW + 10, 300_000)
-        .await
-        .unwrap();
+    assert!(db.attempt_otp("+919876543210", NOW + 1, 5).await.unwrap().is_none(), "locked after 5 attempts");
+    db.store_otp("+919876543210", "mac2", NOW + 10, 300_000).await.unwrap();
     assert_eq!(
-        db.attempt_otp("+919876543210", NOW + 11, 5)
-            .await
-            .unwrap()
-            .unwrap()
-            .attempts,
+        db.attempt_otp("+919876543210", NOW + 11, 5).await.unwrap().unwrap().attempts,
         1,
         "a new code resets attempts"
     );
-    assert!(
-        db.attempt_otp("+919876543210", NOW + 10 + 300_000, 5)
-            .await
-            .unwrap()
-            .is_none(),
-        "expired"
-    );
+    assert!(db.attempt_otp("+919876543210", NOW + 10 + 300_000, 5).await.unwrap().is_none(), "expired");
     db.delete_otp("+919876543210").await.unwrap();
-    assert!(
-        db.attempt_otp("+919876543210", NOW + 12, 5)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(db.attempt_otp("+919876543210", NOW + 12, 5).await.unwrap().is_none());
 }
 
 async fn rate_and_audit_story(db: Db) {
@@ -349,79 +156,195 @@ async fn rate_and_audit_story(db: Db) {
     for n in 1..=3 {
         assert_eq!(db.hit("ip:1", 0).await.unwrap(), n);
     }
-    assert_eq!(
-        db.hit("ip:1", 60_000).await.unwrap(),
-        1,
-        "new window starts over"
-    );
+    assert_eq!(db.hit("ip:1", 60_000).await.unwrap(), 1, "new window starts over");
     assert_eq!(db.hit("ip:2", 0).await.unwrap(), 1, "buckets are separate");
     assert_eq!(db.purge_rate_counters(60_000).await.unwrap(), 2);
 
-    let u = db
-        .create_user(user("a@example.com", None), NOW)
-        .await
-        .unwrap();
-    db.audit(Some(&u.id), "self", "login", "", "203.0.113.0/24", NOW)
-        .await
-        .unwrap();
-    db.audit(Some(&u.id), "admin:x", "role_granted", "admin", "", NOW + 1)
-        .await
-        .unwrap();
-    db.audit(None, "system", "other", "", "", NOW)
-        .await
-        .unwrap();
+    let u = db.create_user(user("a@example.com", None), NOW).await.unwrap();
+    db.audit(Some(&u.id), "self", "login", "", "203.0.113.0/24", NOW).await.unwrap();
+    db.audit(Some(&u.id), "admin:x", "role_granted", "admin", "", NOW + 1).await.unwrap();
+    db.audit(None, "system", "other", "", "", NOW).await.unwrap();
     let log = db.audit_of(&u.id, 10).await.unwrap();
-    assert_eq!(
-        log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
-        ["role_granted", "login"]
-    );
+    assert_eq!(log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["role_granted", "login"]);
 }
 
 async fn api_keys_story(db: Db) {
-    let u = db
-        .create_user(user("k@example.com", None), NOW)
-        .await
-        .unwrap();
-    let v = db
-        .create_user(user("v@example.com", None), NOW)
-        .await
-        .unwrap();
-    let k = db
-        .create_api_key(&u.id, "shop sync", "sp_abc", "kd", NOW)
-        .await
-        .unwrap();
-    assert_eq!(
-        db.api_key_by_digest("kd").await.unwrap().unwrap().user_id,
-        u.id
-    );
+    let u = db.create_user(user("k@example.com", None), NOW).await.unwrap();
+    let v = db.create_user(user("v@example.com", None), NOW).await.unwrap();
+    let k = db.create_api_key(&u.id, "shop sync", "sp_abc", "kd", NOW).await.unwrap();
+    assert_eq!(db.api_key_by_digest("kd").await.unwrap().unwrap().user_id, u.id);
     db.touch_api_key(&k.id, NOW + 100_000).await.unwrap();
-    assert_eq!(
-        db.api_keys_of(&u.id).await.unwrap()[0].last_used_at,
-        Some(NOW + 100_000)
-    );
-    assert!(
-        !db.delete_api_key(&v.id, &k.id).await.unwrap(),
-        "not theirs"
-    );
+    assert_eq!(db.api_keys_of(&u.id).await.unwrap()[0].last_used_at, Some(NOW + 100_000));
+    assert!(!db.delete_api_key(&v.id, &k.id).await.unwrap(), "not theirs");
     assert!(db.delete_api_key(&u.id, &k.id).await.unwrap());
     assert!(db.api_key_by_digest("kd").await.unwrap().is_none());
 }
 
-on_both_backends!(
-    users_story,
-    sessions_story,
-    tokens_story,
-    otp_story,
-    rate_and_audit_story,
-    api_keys_story
-);
+on_both_backends!(users_story, sessions_story, tokens_story, otp_story, rate_and_audit_story, api_keys_story);
 
 #[test]
 fn migration_folders_are_in_step() {
     let (sqlite, postgres) = db::migration_versions();
     assert!(!sqlite.is_empty());
-    assert_eq!(
-        sqlite, postgres,
-        "every migration needs a twin with the same version and name"
-    );
+    assert_eq!(sqlite, postgres, "every migration needs a twin with the same version and name");
 }
+
+mod ledger {
+    use db::Db;
+    use db::ledger::{Balance, Kind, Movement, Outcome};
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+
+    const NOW: i64 = super::NOW;
+
+    fn mv<'a>(user_id: &'a str, kind: Kind, amount: i64, reference: &'a str) -> Movement<'a> {
+        Movement { user_id, kind, amount, reason: "test", reference, actor: "system" }
+    }
+
+    async fn user(db: &Db, email: &str) -> String {
+        db.create_user(super::user(email, None), NOW).await.unwrap().id
+    }
+
+    pub async fn rules(db: Db) {
+        let u = user(&db, "ledger@example.com").await;
+        assert_eq!(db.balance(&u).await.unwrap(), Balance { balance: 0, held: 0 });
+        assert_eq!(
+            db.apply(mv(&u, Kind::Hold, 1, "c1"), NOW).await.unwrap().0,
+            Outcome::Insufficient,
+            "cannot hold what is not there"
+        );
+        assert_eq!(
+            db.apply(mv(&u, Kind::Grant, 20, "welcome"), NOW).await.unwrap().0,
+            Outcome::Applied(Balance { balance: 20, held: 0 })
+        );
+        assert_eq!(
+            db.apply(mv(&u, Kind::Grant, 20, "welcome"), NOW).await.unwrap().0,
+            Outcome::Duplicate,
+            "same event twice grants once"
+        );
+        assert_eq!(
+            db.apply(mv(&u, Kind::Hold, 8, "c1"), NOW).await.unwrap().0,
+            Outcome::Applied(Balance { balance: 12, held: 8 })
+        );
+        assert_eq!(
+            db.apply(mv(&u, Kind::Charge, 5, "c1/o1"), NOW).await.unwrap().0,
+            Outcome::Applied(Balance { balance: 12, held: 3 })
+        );
+        assert_eq!(
+            db.apply(mv(&u, Kind::Charge, 5, "c1/o1"), NOW).await.unwrap().0,
+            Outcome::Duplicate,
+            "never charged twice"
+        );
+        assert_eq!(
+            db.apply(mv(&u, Kind::Charge, 4, "c1/o2"), NOW).await.unwrap().0,
+            Outcome::Insufficient,
+            "cannot charge more than held"
+        );
+        assert_eq!(
+            db.apply(mv(&u, Kind::Release, 3, "c1"), NOW).await.unwrap().0,
+            Outcome::Applied(Balance { balance: 15, held: 0 })
+        );
+        let (outcome, shortfall) = db.apply(mv(&u, Kind::Refund, 40, "pay_1"), NOW).await.unwrap();
+        assert_eq!(
+            (outcome, shortfall),
+            (Outcome::Applied(Balance { balance: 0, held: 0 }), 25),
+            "refund stops at zero, shortfall kept"
+        );
+        let (outcome, _) = db.apply(mv(&u, Kind::Adjustment, -5, "adj1"), NOW).await.unwrap();
+        assert_eq!(outcome, Outcome::Applied(Balance { balance: 0, held: 0 }));
+        assert!(db.apply(mv(&u, Kind::Grant, -5, "neg"), NOW).await.is_err(), "negative grants are refused");
+        let entries = db.ledger(&u, None, 100).await.unwrap();
+        assert_eq!(entries.len(), 6);
+        assert!(entries.iter().any(|e| e.kind == "refund" && e.amount == -15 && e.reason.contains("shortfall 25")));
+        assert_eq!(
+            db.ledger_totals(&u).await.unwrap(),
+            db.balance(&u).await.unwrap(),
+            "the ledger explains the balance"
+        );
+    }
+
+    /// Many concurrent holds against one balance: never more held than granted.
+    pub async fn concurrent_holds(db: Db) {
+        let u = user(&db, "race@example.com").await;
+        db.apply(mv(&u, Kind::Grant, 50, "g"), NOW).await.unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..24 {
+            let (db, u) = (db.clone(), u.clone());
+            tasks.push(tokio::spawn(async move {
+                let reference = format!("job{}", i % 12); // every job twice
+                db.apply(mv(&u, Kind::Hold, 8, &reference), NOW).await.unwrap().0
+            }));
+        }
+        let mut applied = 0;
+        for t in tasks {
+            if matches!(t.await.unwrap(), Outcome::Applied(_)) {
+                applied += 1;
+            }
+        }
+        assert_eq!(applied, 6, "50 tokens cover six holds of 8, each job at most once");
+        assert_eq!(db.balance(&u).await.unwrap(), Balance { balance: 2, held: 48 });
+        assert_eq!(db.ledger_totals(&u).await.unwrap(), Balance { balance: 2, held: 48 });
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Grant(i64),
+        Hold(i64),
+        Charge(u8, i64),
+        Release(u8, i64),
+        Refund(i64),
+        Replay,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (1..50i64).prop_map(Op::Grant),
+            (1..40i64).prop_map(Op::Hold),
+            (0..4u8, 1..20i64).prop_map(|(j, a)| Op::Charge(j, a)),
+            (0..4u8, 1..20i64).prop_map(|(j, a)| Op::Release(j, a)),
+            (1..60i64).prop_map(Op::Refund),
+            Just(Op::Replay),
+        ]
+    }
+
+    /// Random sequences, replays included: balances never go negative and always equal
+    /// what the ledger entries add up to.
+    pub async fn invariants(db: Db) {
+        let mut runner =
+            proptest::test_runner::TestRunner::new(ProptestConfig { cases: 24, ..ProptestConfig::default() });
+        let strategy = proptest::collection::vec(op(), 1..25);
+        for case in 0..24 {
+            let ops = strategy.new_tree(&mut runner).unwrap().current();
+            let u = user(&db, &format!("prop{case}@example.com")).await;
+            let mut last_reference = String::from("none");
+            for (i, op) in ops.iter().enumerate() {
+                let (kind, amount, reference) = match op {
+                    Op::Grant(a) => (Kind::Grant, *a, format!("{u}/g{i}")),
+                    Op::Hold(a) => (Kind::Hold, *a, format!("{u}/h{i}")),
+                    Op::Charge(j, a) => (Kind::Charge, *a, format!("{u}/c{j}/{i}")),
+                    Op::Release(j, a) => (Kind::Release, *a, format!("{u}/r{j}/{i}")),
+                    Op::Refund(a) => (Kind::Refund, *a, format!("{u}/f{i}")),
+                    Op::Replay => {
+                        let before = db.balance(&u).await.unwrap();
+                        let kind = if last_reference.contains("/g") { Kind::Grant } else { Kind::Hold };
+                        let outcome = db.apply(mv(&u, kind, 1, &last_reference), NOW).await.unwrap().0;
+                        if last_reference != "none" && matches!(outcome, Outcome::Duplicate) {
+                            assert_eq!(db.balance(&u).await.unwrap(), before, "a replay changes nothing");
+                        }
+                        continue;
+                    }
+                };
+                let outcome = db.apply(mv(&u, kind, amount, &reference), NOW).await.unwrap().0;
+                if matches!(outcome, Outcome::Applied(_)) {
+                    last_reference = reference;
+                }
+                let b = db.balance(&u).await.unwrap();
+                assert!(b.balance >= 0 && b.held >= 0, "{ops:?} → {b:?}");
+            }
+            assert_eq!(db.ledger_totals(&u).await.unwrap(), db.balance(&u).await.unwrap(), "{ops:?}");
+        }
+    }
+}
+
+use ledger::{concurrent_holds, invariants, rules as ledger_rules};
+on_both_backends!(ledger_rules, concurrent_holds, invariants);

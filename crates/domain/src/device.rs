@@ -56,11 +56,7 @@ impl Device {
         } else {
             "desktop"
         };
-        Self {
-            browser: browser.into(),
-            os: os.into(),
-            device_type: device_type.into(),
-        }
+        Self { browser: browser.into(), os: os.into(), device_type: device_type.into() }
     }
 }
 
@@ -90,11 +86,7 @@ mod tests {
         let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
         assert_eq!(
             Device::from_user_agent(iphone),
-            Device {
-                browser: "Safari".into(),
-                os: "iOS".into(),
-                device_type: "mobile".into()
-            }
+            Device { browser: "Safari".into(), os: "iOS".into(), device_type: "mobile".into() }
         );
         let android = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Mobile Safari/537.36";
         assert_eq!(Device::from_user_agent(android).os, "Android");
@@ -107,17 +99,8 @@ mod tests {
 
     #[test]
     fn truncates_addresses() {
-        assert_eq!(
-            truncate_ip("203.0.113.77".parse().unwrap()),
-            "203.0.113.0/24"
-        );
-        assert_eq!(
-            truncate_ip("2001:db8:abcd:12::1".parse().unwrap()),
-            "2001:db8:abcd::/48"
-        );
-        assert_eq!(
-            truncate_ip("::ffff:198.51.100.9".parse().unwrap()),
-            "198.51.100.0/24"
-        );
+        assert_eq!(truncate_ip("203.0.113.77".parse().unwrap()), "203.0.113.0/24");
+        assert_eq!(truncate_ip("2001:db8:abcd:12::1".parse().unwrap()), "2001:db8:abcd::/48");
+        assert_eq!(truncate_ip("::ffff:198.51.100.9".parse().unwrap()), "198.51.100.0/24");
     }
 }

@@ -54,12 +54,7 @@ mod tests {
 
     #[test]
     fn accepts_and_normalises() {
-        assert_eq!(
-            Email::parse("  Priya.Shah+gold@Example.co.IN ")
-                .unwrap()
-                .as_str(),
-            "priya.shah+gold@example.co.in"
-        );
+        assert_eq!(Email::parse("  Priya.Shah+gold@Example.co.IN ").unwrap().as_str(), "priya.shah+gold@example.co.in");
     }
 
     #[test]
@@ -76,11 +71,7 @@ mod tests {
             "a@b..com",
             &format!("{}@x.com", "a".repeat(65)),
         ] {
-            assert_eq!(
-                Email::parse(bad).unwrap_err().code,
-                "invalid_email",
-                "{bad}"
-            );
+            assert_eq!(Email::parse(bad).unwrap_err().code, "invalid_email", "{bad}");
         }
     }
 }

@@ -24,10 +24,6 @@ pub struct Invalid {
 
 impl Invalid {
     pub fn new(code: &'static str, field: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            field,
-            message: message.into(),
-        }
+        Self { code, field, message: message.into() }
     }
 }

@@ -77,16 +77,10 @@ pub fn check(password: &str, min_length: usize, email: Option<&Email>) -> Result
     let bad = |code, msg: &str| Err(Invalid::new(code, "password", msg));
     let chars = password.chars().count();
     if chars < min_length {
-        return bad(
-            "password_too_short",
-            &format!("Use at least {min_length} characters."),
-        );
+        return bad("password_too_short", &format!("Use at least {min_length} characters."));
     }
     if chars > MAX_LENGTH {
-        return bad(
-            "password_too_long",
-            &format!("Use at most {MAX_LENGTH} characters."),
-        );
+        return bad("password_too_long", &format!("Use at most {MAX_LENGTH} characters."));
     }
     let lower = password.to_lowercase();
     let core: String = lower.chars().filter(|c| c.is_alphabetic()).collect();
@@ -94,21 +88,13 @@ pub fn check(password: &str, min_length: usize, email: Option<&Email>) -> Result
     if lower.chars().all(|c| Some(c) == first) || is_sequence(&lower) {
         return bad("password_too_weak", "That password is too easy to guess.");
     }
-    if COMMON.iter().any(|c| {
-        lower == *c || (!core.is_empty() && core == *c) || lower.starts_with(&format!("{c}{c}"))
-    }) {
-        return bad(
-            "password_breached",
-            "That password appears in lists of leaked passwords. Choose another.",
-        );
+    if COMMON.iter().any(|c| lower == *c || (!core.is_empty() && core == *c) || lower.starts_with(&format!("{c}{c}"))) {
+        return bad("password_breached", "That password appears in lists of leaked passwords. Choose another.");
     }
     if let Some(email) = email {
         let local = email.local_part();
         if local.len() >= 4 && lower.contains(local) {
-            return bad(
-                "password_too_weak",
-                "Don't use your email address in your password.",
-            );
+            return bad("password_too_weak", "Don't use your email address in your password.");
         }
     }
     Ok(())
@@ -140,11 +126,7 @@ pub fn hash(password: &str) -> Result<String, HashError> {
 /// True when `password` matches `phc`. A malformed stored hash never matches.
 pub fn verify(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
+        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
         .unwrap_or(false)
 }
 
@@ -162,40 +144,14 @@ mod tests {
     #[test]
     fn rules() {
         let email = Email::parse("meera@example.com").unwrap();
-        assert_eq!(
-            check("short", 10, None).unwrap_err().code,
-            "password_too_short"
-        );
-        assert_eq!(
-            check(&"x".repeat(129), 10, None).unwrap_err().code,
-            "password_too_long"
-        );
-        assert_eq!(
-            check("aaaaaaaaaaaa", 10, None).unwrap_err().code,
-            "password_too_weak"
-        );
-        assert_eq!(
-            check("abcdefghijk", 10, None).unwrap_err().code,
-            "password_too_weak"
-        );
-        assert_eq!(
-            check("Password123!", 10, None).unwrap_err().code,
-            "password_breached"
-        );
-        assert_eq!(
-            check("1234567890", 10, None).unwrap_err().code,
-            "password_breached"
-        );
-        assert_eq!(
-            check("9876543210", 10, None).unwrap_err().code,
-            "password_too_weak"
-        );
-        assert_eq!(
-            check("meera-rings-2026", 10, Some(&email))
-                .unwrap_err()
-                .code,
-            "password_too_weak"
-        );
+        assert_eq!(check("short", 10, None).unwrap_err().code, "password_too_short");
+        assert_eq!(check(&"x".repeat(129), 10, None).unwrap_err().code, "password_too_long");
+        assert_eq!(check("aaaaaaaaaaaa", 10, None).unwrap_err().code, "password_too_weak");
+        assert_eq!(check("abcdefghijk", 10, None).unwrap_err().code, "password_too_weak");
+        assert_eq!(check("Password123!", 10, None).unwrap_err().code, "password_breached");
+        assert_eq!(check("1234567890", 10, None).unwrap_err().code, "password_breached");
+        assert_eq!(check("9876543210", 10, None).unwrap_err().code, "password_too_weak");
+        assert_eq!(check("meera-rings-2026", 10, Some(&email)).unwrap_err().code, "password_too_weak");
         assert!(check("kundan necklace sparkle", 10, Some(&email)).is_ok());
     }
 

@@ -6,25 +6,16 @@ pub struct Phone(String);
 
 impl Phone {
     pub fn parse(input: &str) -> Result<Self, Invalid> {
-        let bad = || {
-            Invalid::new(
-                "invalid_phone",
-                "phone",
-                "Enter a valid mobile number, e.g. +91 98765 43210.",
-            )
-        };
+        let bad = || Invalid::new("invalid_phone", "phone", "Enter a valid mobile number, e.g. +91 98765 43210.");
         let trimmed = input.trim();
         if trimmed.is_empty() || trimmed.len() > 32 {
             return Err(bad());
         }
-        let number =
-            phonenumber::parse(Some(phonenumber::country::Id::IN), trimmed).map_err(|_| bad())?;
+        let number = phonenumber::parse(Some(phonenumber::country::Id::IN), trimmed).map_err(|_| bad())?;
         if !phonenumber::is_valid(&number) {
             return Err(bad());
         }
-        Ok(Self(
-            number.format().mode(phonenumber::Mode::E164).to_string(),
-        ))
+        Ok(Self(number.format().mode(phonenumber::Mode::E164).to_string()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -33,15 +24,7 @@ impl Phone {
 
     /// For logs and messages: only the last three digits.
     pub fn masked(&self) -> String {
-        let tail: String = self
-            .0
-            .chars()
-            .rev()
-            .take(3)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        let tail: String = self.0.chars().rev().take(3).collect::<Vec<_>>().into_iter().rev().collect();
         format!("…{tail}")
     }
 }
@@ -58,18 +41,9 @@ mod tests {
 
     #[test]
     fn indian_default_region_and_e164() {
-        assert_eq!(
-            Phone::parse("98765 43210").unwrap().as_str(),
-            "+919876543210"
-        );
-        assert_eq!(
-            Phone::parse("+91-98765-43210").unwrap().as_str(),
-            "+919876543210"
-        );
-        assert_eq!(
-            Phone::parse("+1 415 555 2671").unwrap().as_str(),
-            "+14155552671"
-        );
+        assert_eq!(Phone::parse("98765 43210").unwrap().as_str(), "+919876543210");
+        assert_eq!(Phone::parse("+91-98765-43210").unwrap().as_str(), "+919876543210");
+        assert_eq!(Phone::parse("+1 415 555 2671").unwrap().as_str(), "+14155552671");
     }
 
     #[test]

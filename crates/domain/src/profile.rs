@@ -3,16 +3,8 @@
 
 use crate::Invalid;
 
-pub const CATEGORIES: &[&str] = &[
-    "fine_jewellery",
-    "fashion_jewellery",
-    "bridal",
-    "silver",
-    "gold",
-    "diamond",
-    "handmade",
-    "other",
-];
+pub const CATEGORIES: &[&str] =
+    &["fine_jewellery", "fashion_jewellery", "bridal", "silver", "gold", "diamond", "handmade", "other"];
 
 /// A required short text such as a name.
 pub fn name(input: &str) -> Result<String, Invalid> {
@@ -33,25 +25,13 @@ pub fn website(input: &str) -> Result<Option<String>, Invalid> {
     let Some(v) = optional("website", input, 200)? else {
         return Ok(None);
     };
-    let with_scheme = if v.contains("://") {
-        v
-    } else {
-        format!("https://{v}")
-    };
-    let host = with_scheme
-        .split_once("://")
-        .map(|(scheme, rest)| (scheme, rest.split('/').next().unwrap_or_default()));
+    let with_scheme = if v.contains("://") { v } else { format!("https://{v}") };
+    let host = with_scheme.split_once("://").map(|(scheme, rest)| (scheme, rest.split('/').next().unwrap_or_default()));
     match host {
-        Some(("http" | "https", host))
-            if host.contains('.') && !host.contains(char::is_whitespace) =>
-        {
+        Some(("http" | "https", host)) if host.contains('.') && !host.contains(char::is_whitespace) => {
             Ok(Some(with_scheme))
         }
-        _ => Err(Invalid::new(
-            "invalid_website",
-            "website",
-            "Enter a web address such as https://yourshop.com.",
-        )),
+        _ => Err(Invalid::new("invalid_website", "website", "Enter a web address such as https://yourshop.com.")),
     }
 }
 
@@ -63,29 +43,17 @@ pub fn category(input: &str) -> Result<Option<String>, Invalid> {
     if CATEGORIES.contains(&v) {
         Ok(Some(v.to_owned()))
     } else {
-        Err(Invalid::new(
-            "invalid_category",
-            "category",
-            "Choose a category from the list.",
-        ))
+        Err(Invalid::new("invalid_category", "category", "Choose a category from the list."))
     }
 }
 
 fn text(field: &'static str, input: &str, max: usize) -> Result<String, Invalid> {
     let v = input.trim();
     if v.chars().count() > max {
-        return Err(Invalid::new(
-            "too_long",
-            field,
-            format!("Use at most {max} characters."),
-        ));
+        return Err(Invalid::new("too_long", field, format!("Use at most {max} characters.")));
     }
     if v.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(Invalid::new(
-            "invalid_characters",
-            field,
-            "Remove control characters.",
-        ));
+        return Err(Invalid::new("invalid_characters", field, "Remove control characters."));
     }
     Ok(v.to_owned())
 }
@@ -101,14 +69,8 @@ mod tests {
         assert_eq!(name(&"a".repeat(101)).unwrap_err().code, "too_long");
         assert_eq!(name("a\u{0}b").unwrap_err().code, "invalid_characters");
         assert_eq!(optional("company", "", 10).unwrap(), None);
-        assert_eq!(
-            website("ashajewels.in").unwrap().as_deref(),
-            Some("https://ashajewels.in")
-        );
-        assert_eq!(
-            website("javascript:alert(1)").unwrap_err().code,
-            "invalid_website"
-        );
+        assert_eq!(website("ashajewels.in").unwrap().as_deref(), Some("https://ashajewels.in"));
+        assert_eq!(website("javascript:alert(1)").unwrap_err().code, "invalid_website");
         assert_eq!(category("bridal").unwrap().as_deref(), Some("bridal"));
         assert!(category("weapons").is_err());
     }

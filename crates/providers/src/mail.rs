@@ -49,18 +49,13 @@ pub struct SmtpConfig<'a> {
 
 impl Mailer {
     pub fn outbox(from: &str, dir: PathBuf) -> Result<Self, MailError> {
-        Ok(Self {
-            from: parse_mailbox(from)?,
-            transport: Transport::Outbox(dir),
-        })
+        Ok(Self { from: parse_mailbox(from)?, transport: Transport::Outbox(dir) })
     }
 
     pub fn smtp(from: &str, c: SmtpConfig<'_>) -> Result<Self, MailError> {
         let builder = match c.security {
             "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(c.host),
-            "none" => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
-                c.host,
-            )),
+            "none" => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(c.host)),
             _ => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(c.host),
         }
         .map_err(|e| MailError::Build(e.to_string()))?;
@@ -68,10 +63,7 @@ impl Mailer {
         if let (Some(u), Some(p)) = (c.username, c.password) {
             builder = builder.credentials(Credentials::new(u.to_owned(), p.to_owned()));
         }
-        Ok(Self {
-            from: parse_mailbox(from)?,
-            transport: Transport::Smtp(builder.build()),
-        })
+        Ok(Self { from: parse_mailbox(from)?, transport: Transport::Smtp(builder.build()) })
     }
 
     pub fn is_dev(&self) -> bool {
@@ -82,26 +74,20 @@ impl Mailer {
         let message = self.build(&email)?;
         match &self.transport {
             Transport::Outbox(dir) => {
-                tokio::fs::create_dir_all(dir)
-                    .await
-                    .map_err(|e| MailError::Delivery(e.to_string()))?;
+                tokio::fs::create_dir_all(dir).await.map_err(|e| MailError::Delivery(e.to_string()))?;
                 let stamp = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_millis())
                     .unwrap_or_default();
                 let path = dir.join(format!("{stamp}-{}.eml", uuid::Uuid::new_v4().simple()));
-                tokio::fs::write(&path, message.formatted())
-                    .await
-                    .map_err(|e| MailError::Delivery(e.to_string()))?;
+                tokio::fs::write(&path, message.formatted()).await.map_err(|e| MailError::Delivery(e.to_string()))?;
                 tracing::warn!(target: "dev_mail", to = %email.to, subject = %email.subject, file = %path.display(), body = %email.text,
                     "DEV MODE EMAIL (not sent): written to the outbox");
                 Ok(())
             }
-            Transport::Smtp(smtp) => smtp
-                .send(message)
-                .await
-                .map(|_| ())
-                .map_err(|e| MailError::Delivery(e.to_string())),
+            Transport::Smtp(smtp) => {
+                smtp.send(message).await.map(|_| ()).map_err(|e| MailError::Delivery(e.to_string()))
+            }
         }
     }
 
@@ -135,15 +121,8 @@ mod tests {
     #[tokio::test]
     async fn outbox_writes_readable_eml() {
         let dir = tempfile::tempdir().unwrap();
-        let mailer = Mailer::outbox(
-            "SoraiPixel <no-reply@soraipixel.com>",
-            dir.path().join("outbox"),
-        )
-        .unwrap();
-        let link = format!(
-            "http://127.0.0.1:8080/verify-email?token={}",
-            "x".repeat(43)
-        );
+        let mailer = Mailer::outbox("SoraiPixel <no-reply@soraipixel.com>", dir.path().join("outbox")).unwrap();
+        let link = format!("http://127.0.0.1:8080/verify-email?token={}", "x".repeat(43));
         mailer
             .send(Email {
                 to: "asha@example.com".into(),
@@ -152,21 +131,13 @@ mod tests {
             })
             .await
             .unwrap();
-        let files: Vec<_> = std::fs::read_dir(dir.path().join("outbox"))
-            .unwrap()
-            .collect();
+        let files: Vec<_> = std::fs::read_dir(dir.path().join("outbox")).unwrap().collect();
         assert_eq!(files.len(), 1);
         let raw = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
         assert!(raw.contains("To: asha@example.com"), "{raw}");
         assert!(raw.contains(&link), "link must survive unencoded: {raw}");
         assert!(matches!(
-            mailer
-                .send(Email {
-                    to: "not an address".into(),
-                    subject: "x".into(),
-                    text: "y".into()
-                })
-                .await,
+            mailer.send(Email { to: "not an address".into(), subject: "x".into(), text: "y".into() }).await,
             Err(MailError::Address(_))
         ));
     }

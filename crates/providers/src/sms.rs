@@ -88,19 +88,14 @@ impl Msg91 {
             .await
             .map_err(|e| SmsError::Transport(e.without_url().to_string()))?;
         let status = response.status();
-        let reply: Msg91Reply = response.json().await.map_err(|e| {
-            SmsError::Transport(format!(
-                "HTTP {status}: unreadable reply: {}",
-                e.without_url()
-            ))
-        })?;
+        let reply: Msg91Reply = response
+            .json()
+            .await
+            .map_err(|e| SmsError::Transport(format!("HTTP {status}: unreadable reply: {}", e.without_url())))?;
         if status.is_success() && reply.kind == "success" {
             Ok(())
         } else {
-            Err(SmsError::Rejected(format!(
-                "HTTP {status}: {}",
-                reply.message
-            )))
+            Err(SmsError::Rejected(format!("HTTP {status}: {}", reply.message)))
         }
     }
 }
@@ -156,15 +151,9 @@ mod tests {
 
         let bad = SmsSender::Msg91(Msg91::new(&url, "wrong", "tmpl-1").unwrap());
         let err = bad.send_code("+919876543210", "1").await.unwrap_err();
-        assert!(
-            matches!(err, SmsError::Rejected(ref m) if m.contains("Authentication failure")),
-            "{err}"
-        );
+        assert!(matches!(err, SmsError::Rejected(ref m) if m.contains("Authentication failure")), "{err}");
 
         let down = SmsSender::Msg91(Msg91::new("http://127.0.0.1:9", "k", "t").unwrap());
-        assert!(matches!(
-            down.send_code("+919876543210", "1").await,
-            Err(SmsError::Transport(_))
-        ));
+        assert!(matches!(down.send_code("+919876543210", "1").await, Err(SmsError::Transport(_))));
     }
 }

@@ -27,7 +27,23 @@ pub struct Settings {
     pub sms: Sms,
     pub security: Security,
     pub contact: Contact,
+    pub tokens: Tokens,
     pub log: Log,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tokens {
+    /// Granted once to every new account.
+    pub welcome_grant: i64,
+    /// Claimable once per UTC day.
+    pub daily_reward: i64,
+}
+
+impl Default for Tokens {
+    fn default() -> Self {
+        Self { welcome_grant: 20, daily_reward: 2 }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -158,6 +174,7 @@ impl Default for Settings {
             sms: Sms::default(),
             security: Security::default(),
             contact: Contact::default(),
+            tokens: Tokens::default(),
             log: Log::default(),
         }
     }
@@ -178,29 +195,19 @@ impl Default for Server {
 
 impl Default for Database {
     fn default() -> Self {
-        Self {
-            url: String::new(),
-            max_connections: 8,
-        }
+        Self { url: String::new(), max_connections: 8 }
     }
 }
 
 impl Default for Session {
     fn default() -> Self {
-        Self {
-            idle_timeout_hours: 72,
-            absolute_timeout_days: 30,
-            insecure_cookies: false,
-        }
+        Self { idle_timeout_hours: 72, absolute_timeout_days: 30, insecure_cookies: false }
     }
 }
 
 impl Default for Mail {
     fn default() -> Self {
-        Self {
-            from: "SoraiPixel <no-reply@soraipixel.com>".into(),
-            smtp: None,
-        }
+        Self { from: "SoraiPixel <no-reply@soraipixel.com>".into(), smtp: None }
     }
 }
 
@@ -221,20 +228,13 @@ impl Default for Security {
 
 impl Default for Contact {
     fn default() -> Self {
-        Self {
-            email: "contact@soraipixel.com".into(),
-            company: "SoraiPixel".into(),
-            address: String::new(),
-        }
+        Self { email: "contact@soraipixel.com".into(), company: "SoraiPixel".into(), address: String::new() }
     }
 }
 
 impl Default for Log {
     fn default() -> Self {
-        Self {
-            format: "json".into(),
-            filter: "info".into(),
-        }
+        Self { format: "json".into(), filter: "info".into() }
     }
 }
 
@@ -244,17 +244,12 @@ impl Settings {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         if let Some(path) = file {
             if !path.exists() {
-                return Err(SettingsError::Invalid(format!(
-                    "config file {} does not exist",
-                    path.display()
-                )));
+                return Err(SettingsError::Invalid(format!("config file {} does not exist", path.display())));
             }
             figment = figment.merge(Toml::file(path));
         }
         figment = figment.merge(Env::prefixed("SORAIPIXEL__").split("__"));
-        let settings: Settings = figment
-            .extract()
-            .map_err(|e| SettingsError::Invalid(describe(&e)))?;
+        let settings: Settings = figment.extract().map_err(|e| SettingsError::Invalid(describe(&e)))?;
         settings.validate()?;
         Ok(settings)
     }
@@ -268,9 +263,7 @@ impl Settings {
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return bad("tls", "tls.cert and tls.key must be set together");
         }
-        if !(self.server.public_url.starts_with("http://")
-            || self.server.public_url.starts_with("https://"))
-        {
+        if !(self.server.public_url.starts_with("http://") || self.server.public_url.starts_with("https://")) {
             return bad("server.public_url", "must start with http:// or https://");
         }
         if !matches!(self.log.format.as_str(), "json" | "pretty") {
@@ -278,6 +271,9 @@ impl Settings {
         }
         if self.security.password_min_length < 8 {
             return bad("security.password_min_length", "must be at least 8");
+        }
+        if self.tokens.welcome_grant < 0 || self.tokens.daily_reward < 0 {
+            return bad("tokens", "grants cannot be negative");
         }
         if let Some(smtp) = &self.mail.smtp
             && !matches!(smtp.security.as_str(), "starttls" | "tls" | "none")
@@ -289,10 +285,7 @@ impl Settings {
 
     pub fn database_url(&self) -> String {
         if self.database.url.is_empty() {
-            format!(
-                "sqlite://{}?mode=rwc",
-                self.data_dir.join("soraipixel.db").display()
-            )
+            format!("sqlite://{}?mode=rwc", self.data_dir.join("soraipixel.db").display())
         } else {
             self.database.url.clone()
         }
@@ -322,21 +315,14 @@ fn describe(error: &figment::Error) -> String {
         .into_iter()
         .map(|e| {
             let key = e.path.join(".");
-            if key.is_empty() {
-                e.to_string()
-            } else {
-                format!("{key}: {}", e.kind)
-            }
+            if key.is_empty() { e.to_string() } else { format!("{key}: {}", e.kind) }
         })
         .collect::<Vec<_>>()
         .join("; ")
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::result_large_err,
-    reason = "figment::Jail fixes the error type"
-)]
+#[allow(clippy::result_large_err, reason = "figment::Jail fixes the error type")]
 mod tests {
     use super::*;
     use figment::Jail;
@@ -352,10 +338,7 @@ mod tests {
     #[test]
     fn file_then_env_override_in_order() {
         Jail::expect_with(|jail| {
-            jail.create_file(
-                "c.toml",
-                "[server]\nlisten = \"0.0.0.0:9000\"\n[database]\nmax_connections = 3\n",
-            )?;
+            jail.create_file("c.toml", "[server]\nlisten = \"0.0.0.0:9000\"\n[database]\nmax_connections = 3\n")?;
             jail.set_env("SORAIPIXEL__DATABASE__MAX_CONNECTIONS", "5");
             let s = Settings::load(Some(Path::new("c.toml"))).map_err(|e| e.to_string())?;
             assert_eq!(s.server.listen.to_string(), "0.0.0.0:9000");
@@ -368,14 +351,10 @@ mod tests {
     fn unknown_and_malformed_keys_are_named() {
         Jail::expect_with(|jail| {
             jail.create_file("c.toml", "[server]\nlisten = \"nonsense\"\n")?;
-            let err = Settings::load(Some(Path::new("c.toml")))
-                .unwrap_err()
-                .to_string();
+            let err = Settings::load(Some(Path::new("c.toml"))).unwrap_err().to_string();
             assert!(err.contains("server.listen"), "{err}");
             jail.create_file("d.toml", "[sever]\nlisten = \"0.0.0.0:1\"\n")?;
-            let err = Settings::load(Some(Path::new("d.toml")))
-                .unwrap_err()
-                .to_string();
+            let err = Settings::load(Some(Path::new("d.toml"))).unwrap_err().to_string();
             assert!(err.contains("sever"), "{err}");
             jail.set_env("SORAIPIXEL__DATABASE__URL", "mysql://x");
             let err = Settings::load(None).unwrap_err().to_string();

@@ -13,11 +13,7 @@ use settings::Settings;
 mod maintenance;
 
 #[derive(Parser)]
-#[command(
-    name = "soraipixel",
-    version,
-    about = "SoraiPixel — studio-quality jewellery photos from phone pictures"
-)]
+#[command(name = "soraipixel", version, about = "SoraiPixel — studio-quality jewellery photos from phone pictures")]
 struct Cli {
     /// TOML configuration file; `SORAIPIXEL__SECTION__KEY` environment variables override it.
     #[arg(long, global = true, env = "SORAIPIXEL_CONFIG")]
@@ -45,6 +41,14 @@ enum Command {
 enum AdminTask {
     /// Give an account a role: `soraipixel admin grant EMAIL admin`.
     Grant { email: String, role: String },
+    /// Correct an account's tokens (signed amount) with a reason, recorded in its ledger.
+    Tokens {
+        email: String,
+        #[arg(allow_hyphen_values = true)]
+        amount: i64,
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -57,10 +61,7 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&settings);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("soraipixel: cannot start the async runtime: {e}");
@@ -103,14 +104,17 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             app.db.close().await;
             Ok(())
         }
-        Command::Admin {
-            task: AdminTask::Grant { email, role },
-        } => {
+        Command::Admin { task: AdminTask::Tokens { email, amount, reason } } => {
             let app = open(settings).await?;
-            let user = app
-                .grant_role(&email, &role)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (balance, shortfall) =
+                app.adjust_tokens(&email, amount, &reason, "admin:cli").await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{email}: balance {} (held {}), shortfall {shortfall}", balance.balance, balance.held);
+            app.db.close().await;
+            Ok(())
+        }
+        Command::Admin { task: AdminTask::Grant { email, role } } => {
+            let app = open(settings).await?;
+            let user = app.grant_role(&email, &role).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{} is now {}", user.email.unwrap_or_default(), user.role);
             app.db.close().await;
             Ok(())
@@ -125,9 +129,7 @@ async fn open(settings: Settings) -> anyhow::Result<app::App> {
     let db = db::Db::connect(&settings.database_url(), settings.database.max_connections)
         .await
         .context("cannot open the database (database.url)")?;
-    db.migrate()
-        .await
-        .context("cannot apply database migrations")?;
+    db.migrate().await.context("cannot apply database migrations")?;
     let keys = app::keys::Keys::load_or_create(&settings.master_key_path())
         .map_err(|e| anyhow::anyhow!("{e} (security.master_key_file)"))?;
     let mailer = match &settings.mail.smtp {
@@ -149,13 +151,10 @@ async fn open(settings: Settings) -> anyhow::Result<app::App> {
     .context("invalid mail configuration (mail.from / mail.smtp)")?;
     let sms = match &settings.sms.msg91 {
         Some(m) => providers::sms::SmsSender::Msg91(
-            providers::sms::Msg91::new(&m.base_url, &m.auth_key, &m.template_id)
-                .context("invalid sms.msg91")?,
+            providers::sms::Msg91::new(&m.base_url, &m.auth_key, &m.template_id).context("invalid sms.msg91")?,
         ),
         None => {
-            tracing::warn!(
-                "DEV MODE: SMS codes are printed to the log, not sent (configure sms.msg91)"
-            );
+            tracing::warn!("DEV MODE: SMS codes are printed to the log, not sent (configure sms.msg91)");
             providers::sms::SmsSender::DevLog
         }
     };
@@ -166,16 +165,10 @@ fn init_logging(settings: &Settings) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SORAIPIXEL_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(&settings.log.filter))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if settings.log.format == "pretty" {
         builder.init();
     } else {
-        builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .init();
+        builder.json().flatten_event(true).with_current_span(true).init();
     }
 }

@@ -1,12 +1,7 @@
 //! The binary as an operator uses it: configuration errors, first start, migrations,
 //! admin grants, and `serve` on PostgreSQL.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "tests fail loudly"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -15,94 +10,47 @@ const BIN: &str = env!("CARGO_BIN_EXE_soraipixel");
 
 fn soraipixel(dir: &std::path::Path) -> Command {
     let mut c = Command::new(BIN);
-    c.current_dir(dir)
-        .env_remove("SORAIPIXEL_CONFIG")
-        .env("SORAIPIXEL__LOG__FORMAT", "pretty");
+    c.current_dir(dir).env_remove("SORAIPIXEL_CONFIG").env("SORAIPIXEL__LOG__FORMAT", "pretty");
     c
 }
 
 #[test]
 fn bad_configuration_fails_at_start_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("bad.toml"),
-        "[server]\nlisten = \"everywhere\"\n",
-    )
-    .unwrap();
-    let out = soraipixel(dir.path())
-        .args(["--config", "bad.toml", "migrate"])
-        .output()
-        .unwrap();
+    std::fs::write(dir.path().join("bad.toml"), "[server]\nlisten = \"everywhere\"\n").unwrap();
+    let out = soraipixel(dir.path()).args(["--config", "bad.toml", "migrate"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("server.listen"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("server.listen"), "{}", String::from_utf8_lossy(&out.stderr));
 
-    let out = soraipixel(dir.path())
-        .env("SORAIPIXEL__SESSION__IDLE_TIMEOUT_HOURS", "soon")
-        .arg("migrate")
-        .output()
-        .unwrap();
+    let out =
+        soraipixel(dir.path()).env("SORAIPIXEL__SESSION__IDLE_TIMEOUT_HOURS", "soon").arg("migrate").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("session.idle_timeout_hours"));
-    assert!(
-        !dir.path().join("data").exists(),
-        "nothing is created when configuration is invalid"
-    );
+    assert!(!dir.path().join("data").exists(), "nothing is created when configuration is invalid");
 }
 
 #[test]
 fn first_start_creates_data_and_a_private_key_once() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(
-        soraipixel(dir.path())
-            .arg("migrate")
-            .status()
-            .unwrap()
-            .success()
-    );
+    assert!(soraipixel(dir.path()).arg("migrate").status().unwrap().success());
     let key = dir.path().join("data/master.key");
     let first = std::fs::read_to_string(&key).unwrap();
     assert_eq!(first.len(), 64);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
     }
     assert!(dir.path().join("data/soraipixel.db").exists());
-    assert!(
-        soraipixel(dir.path())
-            .arg("migrate")
-            .status()
-            .unwrap()
-            .success()
-    );
-    assert_eq!(
-        std::fs::read_to_string(&key).unwrap(),
-        first,
-        "the key is never overwritten"
-    );
+    assert!(soraipixel(dir.path()).arg("migrate").status().unwrap().success());
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), first, "the key is never overwritten");
 }
 
 #[tokio::test]
 async fn admin_grant_changes_the_role() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(
-        soraipixel(dir.path())
-            .arg("migrate")
-            .status()
-            .unwrap()
-            .success()
-    );
-    let url = format!(
-        "sqlite://{}",
-        dir.path().join("data/soraipixel.db").display()
-    );
+    assert!(soraipixel(dir.path()).arg("migrate").status().unwrap().success());
+    let url = format!("sqlite://{}", dir.path().join("data/soraipixel.db").display());
     let db = db::Db::connect(&url, 1).await.unwrap();
     let new = db::users::NewUser {
         email: Some("owner@example.com"),
@@ -114,25 +62,24 @@ async fn admin_grant_changes_the_role() {
         marketing_opt_in: false,
     };
     let user = db.create_user(new, 1).await.unwrap();
-    let out = soraipixel(dir.path())
-        .args(["admin", "grant", "owner@example.com", "admin"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = soraipixel(dir.path()).args(["admin", "grant", "owner@example.com", "admin"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(db.user_by_id(&user.id).await.unwrap().role, "admin");
     let out = soraipixel(dir.path())
-        .args(["admin", "grant", "owner@example.com", "emperor"])
+        .args(["admin", "tokens", "owner@example.com", "-5", "--reason", "goodwill"])
         .output()
         .unwrap();
-    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("shortfall 5"), "{}", String::from_utf8_lossy(&out.stderr));
     let out = soraipixel(dir.path())
-        .args(["admin", "grant", "nobody@example.com", "admin"])
+        .args(["admin", "tokens", "owner@example.com", "30", "--reason", "goodwill"])
         .output()
         .unwrap();
+    assert!(out.status.success());
+    assert_eq!(db.balance(&user.id).await.unwrap().balance, 30);
+    assert_eq!(db.ledger(&user.id, None, 10).await.unwrap()[0].actor, "admin:cli");
+    let out = soraipixel(dir.path()).args(["admin", "grant", "owner@example.com", "emperor"]).output().unwrap();
+    assert!(!out.status.success());
+    let out = soraipixel(dir.path()).args(["admin", "grant", "nobody@example.com", "admin"]).output().unwrap();
     assert!(!out.status.success());
 }
 
@@ -142,11 +89,7 @@ async fn serve_runs_on_postgres() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut child = soraipixel(dir.path())
         .arg("serve")
         .env("SORAIPIXEL__DATABASE__URL", pg.url())

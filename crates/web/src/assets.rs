@@ -13,9 +13,7 @@ use crate::AppState;
 struct Static;
 
 pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/static/{*path}", get(serve_static))
-        .route("/favicon.ico", get(favicon))
+    axum::Router::new().route("/static/{*path}", get(serve_static)).route("/favicon.ico", get(favicon))
 }
 
 async fn serve_static(Path(path): Path<String>) -> Response {
@@ -27,10 +25,7 @@ async fn serve_static(Path(path): Path<String>) -> Response {
             if let Ok(v) = HeaderValue::from_str(mime.as_ref()) {
                 h.insert(header::CONTENT_TYPE, v);
             }
-            h.insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=31536000, immutable"),
-            );
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
             response
         }
         None => StatusCode::NOT_FOUND.into_response(),
@@ -44,9 +39,7 @@ async fn favicon() -> Response {
 /// The URL of an embedded file with a content fingerprint, so a changed file is fetched
 /// anew despite the year-long cache.
 pub fn url(path: &str) -> String {
-    let hash = Static::get(path)
-        .map(|f| f.metadata.sha256_hash())
-        .unwrap_or_default();
+    let hash = Static::get(path).map(|f| f.metadata.sha256_hash()).unwrap_or_default();
     let short: String = hash.iter().take(6).map(|b| format!("{b:02x}")).collect();
     format!("/static/{path}?v={short}")
 }

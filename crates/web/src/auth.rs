@@ -22,19 +22,9 @@ pub async fn resolve_principal(
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_owned);
     let principal = match bearer {
-        Some(key) => Some(
-            state
-                .app
-                .api_key_principal(key.trim())
-                .await?
-                .ok_or_else(|| {
-                    ApiError::new(
-                        axum::http::StatusCode::UNAUTHORIZED,
-                        "invalid_api_key",
-                        "The API key is not valid.",
-                    )
-                })?,
-        ),
+        Some(key) => Some(state.app.api_key_principal(key.trim()).await?.ok_or_else(|| {
+            ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid_api_key", "The API key is not valid.")
+        })?),
         None => match cookies::session_token(req.headers(), &state.app.settings) {
             Some(token) => state.app.session_principal(&token).await?,
             None => None,

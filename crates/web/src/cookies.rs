@@ -11,11 +11,7 @@ pub const SECURE_NAME: &str = "__Host-sp_session";
 pub const INSECURE_NAME: &str = "sp_session";
 
 fn name(settings: &Settings) -> &'static str {
-    if settings.session.insecure_cookies {
-        INSECURE_NAME
-    } else {
-        SECURE_NAME
-    }
+    if settings.session.insecure_cookies { INSECURE_NAME } else { SECURE_NAME }
 }
 
 pub fn session_token(headers: &HeaderMap, settings: &Settings) -> Option<String> {
@@ -32,15 +28,8 @@ pub fn session_token(headers: &HeaderMap, settings: &Settings) -> Option<String>
 }
 
 fn cookie(settings: &Settings, value: &str, max_age_secs: u64) -> HeaderValue {
-    let secure = if settings.session.insecure_cookies {
-        ""
-    } else {
-        "; Secure"
-    };
-    let text = format!(
-        "{}={value}; Path=/; HttpOnly; SameSite=Lax{secure}; Max-Age={max_age_secs}",
-        name(settings)
-    );
+    let secure = if settings.session.insecure_cookies { "" } else { "; Secure" };
+    let text = format!("{}={value}; Path=/; HttpOnly; SameSite=Lax{secure}; Max-Age={max_age_secs}", name(settings));
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 

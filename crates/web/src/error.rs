@@ -19,13 +19,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            field: None,
-            retry_after: None,
-        }
+        Self { status, code, message: message.into(), field: None, retry_after: None }
     }
 }
 
@@ -39,6 +33,7 @@ impl From<AppError> for ApiError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::InvalidToken | AppError::InvalidCode => StatusCode::BAD_REQUEST,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::AlreadyDone { .. } => StatusCode::CONFLICT,
             AppError::Delivery => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");
@@ -46,13 +41,9 @@ impl From<AppError> for ApiError {
             }
         };
         let message = match &e {
-            AppError::Taken("email") => {
-                "An account with this email already exists. Sign in instead.".to_owned()
-            }
+            AppError::Taken("email") => "An account with this email already exists. Sign in instead.".to_owned(),
             AppError::Taken("phone") => "This phone number belongs to another account.".to_owned(),
-            AppError::Internal(_) => {
-                "Something went wrong on our side. Please try again.".to_owned()
-            }
+            AppError::Internal(_) => "Something went wrong on our side. Please try again.".to_owned(),
             other => other.to_string(),
         };
         let field = match &e {
@@ -61,16 +52,12 @@ impl From<AppError> for ApiError {
             _ => None,
         };
         let retry_after = match e {
-            AppError::RateLimited { retry_after_secs } => Some(retry_after_secs),
+            AppError::RateLimited { retry_after_secs } | AppError::AlreadyDone { retry_after_secs } => {
+                Some(retry_after_secs)
+            }
             _ => None,
         };
-        Self {
-            status,
-            code: e.code(),
-            message,
-            field,
-            retry_after,
-        }
+        Self { status, code: e.code(), message, field, retry_after }
     }
 }
 
@@ -82,9 +69,7 @@ impl IntoResponse for ApiError {
         }
         let mut response = (self.status, Json(body)).into_response();
         if let Some(secs) = self.retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
@@ -92,10 +77,6 @@ impl IntoResponse for ApiError {
 
 pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("handler panicked");
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "Something went wrong on our side. Please try again.",
-    )
-    .into_response()
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side. Please try again.")
+        .into_response()
 }

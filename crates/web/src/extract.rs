@@ -28,10 +28,7 @@ impl FromRequestParts<AppState> for ClientInfo {
 }
 
 pub fn client_of(parts: &Parts, state: &AppState) -> Client {
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let forwarded = state
         .app
         .settings
@@ -42,9 +39,7 @@ pub fn client_of(parts: &Parts, state: &AppState) -> Client {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.rsplit(',').next())
         .and_then(|v| v.trim().parse().ok());
-    let ip = forwarded
-        .or(peer)
-        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let ip = forwarded.or(peer).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
     let user_agent = parts
         .headers
         .get(axum::http::header::USER_AGENT)
@@ -77,21 +72,15 @@ fn json_rejection(r: JsonRejection) -> ApiError {
             "unsupported_media_type",
             "Send JSON with Content-Type: application/json.",
         ),
-        JsonRejection::JsonDataError(e) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_body",
-            e.body_text(),
-        ),
-        JsonRejection::JsonSyntaxError(_) => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_json",
-            "The request body is not valid JSON.",
-        ),
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "The request body is too large.",
-        ),
+        JsonRejection::JsonDataError(e) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.body_text())
+        }
+        JsonRejection::JsonSyntaxError(_) => {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "The request body is not valid JSON.")
+        }
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is too large.")
+        }
         other => ApiError::new(other.status(), "invalid_body", other.body_text()),
     }
 }
@@ -108,13 +97,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
             .get::<Principal>()
             .cloned()
             .map(Auth)
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthenticated",
-                    "Sign in to continue.",
-                )
-            })
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Sign in to continue."))
     }
 }
 

@@ -33,10 +33,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(app: app::App) -> Self {
-        Self {
-            app,
-            metrics: observe::metrics_handle(),
-        }
+        Self { app, metrics: observe::metrics_handle() }
     }
 
     fn tls(&self) -> bool {
@@ -53,19 +50,10 @@ pub fn router(state: AppState) -> Router {
         .merge(ui::routes())
         .merge(assets::routes())
         .merge(observe::routes())
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            security::csrf,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::resolve_principal,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), security::csrf))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::resolve_principal))
         .layer(middleware::from_fn(observe::record_metrics))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            security::headers,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), security::headers))
         .layer(DefaultBodyLimit::max(settings.server.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -20,10 +20,7 @@ use tower_http::trace::{DefaultOnRequest, DefaultOnResponse, TraceLayer};
 use crate::AppState;
 
 pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+    axum::Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics))
 }
 
 async fn healthz() -> Json<serde_json::Value> {
@@ -32,14 +29,10 @@ async fn healthz() -> Json<serde_json::Value> {
 
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.app.db.ping().await {
-        Ok(()) => Json(json!({"status": "ready", "database": state.app.db.backend_name()}))
-            .into_response(),
+        Ok(()) => Json(json!({"status": "ready", "database": state.app.db.backend_name()})).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable", "database": "unreachable"})),
-            )
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable", "database": "unreachable"})))
                 .into_response()
         }
     }
@@ -48,10 +41,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 /// On the public listener `/metrics` answers loopback clients only; a separate internal
 /// listener (`server.metrics_listen`) serves it to anyone who can reach that address.
 async fn metrics(State(state): State<AppState>, req: Request) -> Response {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     if peer.is_some_and(|ip| !ip.is_loopback()) {
         return StatusCode::NOT_FOUND.into_response();
     }
@@ -59,11 +49,7 @@ async fn metrics(State(state): State<AppState>, req: Request) -> Response {
 }
 
 pub fn render_metrics(state: &AppState) -> Response {
-    (
-        [("content-type", "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
-        .into_response()
+    ([("content-type", "text/plain; version=0.0.4")], state.metrics.render()).into_response()
 }
 
 /// One recorder per process (the metrics facade is global).
@@ -83,40 +69,27 @@ pub fn metrics_handle() -> PrometheusHandle {
 
 pub async fn record_metrics(req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".into());
+    let route =
+        req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
     let method = req.method().to_string();
     let response = next.run(req).await;
     let status = response.status().as_u16().to_string();
     let labels = [("method", method), ("route", route), ("status", status)];
     metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels)
-        .record(started.elapsed().as_secs_f64());
+    metrics::histogram!("http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
     response
 }
 
 type SpanFn = fn(&Request) -> tracing::Span;
 
-pub fn trace_layer()
--> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, SpanFn, DefaultOnRequest, DefaultOnResponse>
+pub fn trace_layer() -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, SpanFn, DefaultOnRequest, DefaultOnResponse>
 {
     TraceLayer::new_for_http()
         .make_span_with(request_span as SpanFn)
-        .on_response(
-            DefaultOnResponse::new()
-                .level(tracing::Level::INFO)
-                .latency_unit(LatencyUnit::Millis),
-        )
+        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Millis))
 }
 
 fn request_span(req: &Request) -> tracing::Span {
-    let request_id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
     tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %request_id)
 }

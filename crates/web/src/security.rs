@@ -29,18 +29,10 @@ pub async fn headers(State(state): State<AppState>, req: Request, next: Next) ->
     set(h, "x-content-type-options", "nosniff");
     set(h, "x-frame-options", "DENY");
     set(h, "referrer-policy", "same-origin");
-    set(
-        h,
-        "permissions-policy",
-        "camera=(), microphone=(), geolocation=(), payment=()",
-    );
+    set(h, "permissions-policy", "camera=(), microphone=(), geolocation=(), payment=()");
     set(h, "cross-origin-opener-policy", "same-origin");
     if state.tls() {
-        set(
-            h,
-            "strict-transport-security",
-            "max-age=63072000; includeSubDomains",
-        );
+        set(h, "strict-transport-security", "max-age=63072000; includeSubDomains");
     }
     if !h.contains_key(CACHE_CONTROL) {
         set(h, "cache-control", "no-store");
@@ -52,16 +44,11 @@ pub async fn headers(State(state): State<AppState>, req: Request, next: Next) ->
 /// older browsers, `Origin`) must say same-origin. Requests authenticated by the session
 /// cookie must also carry the session's CSRF token in a header or form field. API-key
 /// requests carry no ambient credentials and are exempt from the token.
-pub async fn csrf(
-    State(state): State<AppState>,
-    req: Request,
-    next: Next,
-) -> Result<Response, Response> {
+pub async fn csrf(State(state): State<AppState>, req: Request, next: Next) -> Result<Response, Response> {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(next.run(req).await);
     }
-    let refuse =
-        |msg: &str| ApiError::new(StatusCode::FORBIDDEN, "csrf_failed", msg).into_response();
+    let refuse = |msg: &str| ApiError::new(StatusCode::FORBIDDEN, "csrf_failed", msg).into_response();
     let headers = req.headers();
     let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
     if let Some(site) = site {
@@ -69,29 +56,20 @@ pub async fn csrf(
             return Err(refuse("Cross-site request refused."));
         }
     } else if let Some(origin) = headers.get(ORIGIN).and_then(|v| v.to_str().ok()) {
-        let host = headers
-            .get(HOST)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
+        let host = headers.get(HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
         let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
         if origin_host != host {
             return Err(refuse("Cross-origin request refused."));
         }
     }
-    let Some(session) = req
-        .extensions()
-        .get::<Principal>()
-        .and_then(|p| p.session.clone())
-    else {
+    let Some(session) = req.extensions().get::<Principal>().and_then(|p| p.session.clone()) else {
         return Ok(next.run(req).await);
     };
     if let Some(token) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
         if state.app.csrf_valid(&session, token) {
             return Ok(next.run(req).await);
         }
-        return Err(refuse(
-            "The form has expired. Reload the page and try again.",
-        ));
+        return Err(refuse("The form has expired. Reload the page and try again."));
     }
     let is_form = req
         .headers()
@@ -105,22 +83,14 @@ pub async fn csrf(
     let (parts, body) = req.into_parts();
     let limit = state.app.settings.server.max_body_bytes;
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "The request body is too large.",
-        )
-        .into_response()
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is too large.")
+            .into_response()
     })?;
-    let token = form_urlencoded::parse(&bytes)
-        .find(|(k, _)| k == CSRF_FIELD)
-        .map(|(_, v)| v.into_owned());
+    let token = form_urlencoded::parse(&bytes).find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.into_owned());
     match token {
-        Some(t) if state.app.csrf_valid(&session, &t) => Ok(next
-            .run(Request::from_parts(parts, Body::from(bytes)))
-            .await),
-        _ => Err(refuse(
-            "The form has expired. Reload the page and try again.",
-        )),
+        Some(t) if state.app.csrf_valid(&session, &t) => {
+            Ok(next.run(Request::from_parts(parts, Body::from(bytes))).await)
+        }
+        _ => Err(refuse("The form has expired. Reload the page and try again.")),
     }
 }

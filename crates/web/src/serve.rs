@@ -12,25 +12,21 @@ use axum_server::tls_rustls::RustlsConfig;
 use crate::{AppState, observe, router};
 
 /// Serves until a shutdown signal; `ready` receives the bound address (port 0 allowed).
-pub async fn serve(
-    state: AppState,
-    ready: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
-) -> anyhow::Result<()> {
+pub async fn serve(state: AppState, ready: Option<tokio::sync::oneshot::Sender<SocketAddr>>) -> anyhow::Result<()> {
     let settings = state.app.settings.clone();
     let handle: Handle<SocketAddr> = Handle::new();
     tokio::spawn(shutdown_on_signal(handle.clone()));
 
     if let Some(addr) = settings.server.metrics_listen {
-        let internal = axum::Router::new()
-            .route(
-                "/metrics",
-                get(
-                    |axum::extract::State(s): axum::extract::State<AppState>| async move {
+        let internal =
+            axum::Router::new()
+                .route(
+                    "/metrics",
+                    get(|axum::extract::State(s): axum::extract::State<AppState>| async move {
                         observe::render_metrics(&s)
-                    },
-                ),
-            )
-            .with_state(state.clone());
+                    }),
+                )
+                .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr} (server.metrics_listen)"))?;
@@ -57,17 +53,8 @@ pub async fn serve(
         (Some(cert), Some(key)) => {
             let config = RustlsConfig::from_pem_file(cert, key)
                 .await
-                .with_context(|| {
-                    format!(
-                        "cannot load TLS certificate {} or key {}",
-                        cert.display(),
-                        key.display()
-                    )
-                })?;
-            axum_server::bind_rustls(listen, config)
-                .handle(handle)
-                .serve(app)
-                .await
+                .with_context(|| format!("cannot load TLS certificate {} or key {}", cert.display(), key.display()))?;
+            axum_server::bind_rustls(listen, config).handle(handle).serve(app).await
         }
         _ => axum_server::bind(listen).handle(handle).serve(app).await,
     }
@@ -80,8 +67,7 @@ async fn shutdown_on_signal(handle: Handle<SocketAddr>) {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };

@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, Auth, ClientInfo};
 
 pub async fn me(Auth(p): Auth) -> Json<MeView> {
-    Json(p.user.into())
+    Json(MeView::with_balance(p.user, p.tokens))
 }
 
 pub async fn update(
@@ -21,9 +21,8 @@ pub async fn update(
     ClientInfo(client): ClientInfo,
     ApiJson(patch): ApiJson<ProfilePatch>,
 ) -> Result<Json<MeView>, ApiError> {
-    Ok(Json(
-        state.app.update_profile(&p, patch, &client).await?.into(),
-    ))
+    let user = state.app.update_profile(&p, patch, &client).await?;
+    Ok(Json(MeView::with_balance(user, p.tokens)))
 }
 
 #[derive(Serialize)]
@@ -38,10 +37,7 @@ pub struct SessionView {
     last_seen_at: i64,
 }
 
-pub async fn sessions(
-    State(state): State<AppState>,
-    Auth(p): Auth,
-) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn sessions(State(state): State<AppState>, Auth(p): Auth) -> Result<Json<serde_json::Value>, ApiError> {
     let current = p.session.as_ref().map(|s| s.id.clone());
     let list: Vec<SessionView> = state
         .app
@@ -80,10 +76,7 @@ pub async fn revoke_others(
     Ok(Json(json!({"ended": ended})))
 }
 
-pub async fn audit(
-    State(state): State<AppState>,
-    Auth(p): Auth,
-) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn audit(State(state): State<AppState>, Auth(p): Auth) -> Result<Json<serde_json::Value>, ApiError> {
     let entries = state.app.security_log(&p).await?;
     Ok(Json(json!({"entries": entries})))
 }

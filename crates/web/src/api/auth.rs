@@ -27,15 +27,10 @@ pub struct SignupBody {
 }
 
 /// Sets the session cookie and answers with the account.
-fn signed_in(
-    state: &AppState,
-    status: StatusCode,
-    started: Started,
-    extra: Option<serde_json::Value>,
-) -> Response {
+fn signed_in(state: &AppState, status: StatusCode, started: Started, extra: Option<serde_json::Value>) -> Response {
     let mut headers = HeaderMap::new();
     cookies::set_session(&mut headers, &state.app.settings, &started.token);
-    let mut body = json!({"user": MeView::from(started.user), "csrf_token": state.app.csrf_token(&started.session)});
+    let mut body = json!({"user": MeView::with_balance(started.user, started.tokens), "csrf_token": state.app.csrf_token(&started.session)});
     if let (Some(serde_json::Value::Object(extra)), Some(b)) = (extra, body.as_object_mut()) {
         b.extend(extra);
     }
@@ -97,10 +92,7 @@ pub async fn otp_send(
     ApiJson(b): ApiJson<PhoneBody>,
 ) -> Result<Response, ApiError> {
     state.app.send_code(&b.phone, &client).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({"sent": true, "expires_in_seconds": app::otp::CODE_TTL_MS / 1000})),
-    )
+    Ok((StatusCode::ACCEPTED, Json(json!({"sent": true, "expires_in_seconds": app::otp::CODE_TTL_MS / 1000})))
         .into_response())
 }
 
@@ -116,17 +108,8 @@ pub async fn otp_verify(
     ApiJson(b): ApiJson<CodeBody>,
 ) -> Result<Response, ApiError> {
     let (started, created) = state.app.verify_code(&b.phone, &b.code, &client).await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok(signed_in(
-        &state,
-        status,
-        started,
-        Some(json!({"created": created})),
-    ))
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok(signed_in(&state, status, started, Some(json!({"created": created}))))
 }
 
 #[derive(Deserialize)]
@@ -139,15 +122,10 @@ pub async fn verify_email(
     ClientInfo(client): ClientInfo,
     ApiJson(b): ApiJson<TokenBody>,
 ) -> Result<Json<MeView>, ApiError> {
-    Ok(Json(
-        state.app.verify_email(&b.token, &client).await?.into(),
-    ))
+    Ok(Json(state.app.verify_email(&b.token, &client).await?.into()))
 }
 
-pub async fn resend_verification(
-    State(state): State<AppState>,
-    Auth(p): Auth,
-) -> Result<StatusCode, ApiError> {
+pub async fn resend_verification(State(state): State<AppState>, Auth(p): Auth) -> Result<StatusCode, ApiError> {
     state.app.resend_verification(&p).await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -177,9 +155,6 @@ pub async fn reset_password(
     ClientInfo(client): ClientInfo,
     ApiJson(b): ApiJson<ResetBody>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .app
-        .reset_password(&b.token, &b.password, &client)
-        .await?;
+    state.app.reset_password(&b.token, &b.password, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }

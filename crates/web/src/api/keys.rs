@@ -29,10 +29,7 @@ pub async fn create(
     ))
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    Auth(p): Auth,
-) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn list(State(state): State<AppState>, Auth(p): Auth) -> Result<Json<serde_json::Value>, ApiError> {
     Ok(Json(json!({"api_keys": state.app.api_keys(&p).await?})))
 }
 

@@ -10,6 +10,7 @@ use crate::AppState;
 mod account;
 mod auth;
 mod keys;
+mod tokens;
 
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()
@@ -19,20 +20,17 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/api/v1/auth/otp/send", post(auth::otp_send))
         .route("/api/v1/auth/otp/verify", post(auth::otp_verify))
         .route("/api/v1/auth/verify-email", post(auth::verify_email))
-        .route(
-            "/api/v1/auth/verify-email/resend",
-            post(auth::resend_verification),
-        )
+        .route("/api/v1/auth/verify-email/resend", post(auth::resend_verification))
         .route("/api/v1/auth/password/forgot", post(auth::forgot_password))
         .route("/api/v1/auth/password/reset", post(auth::reset_password))
         .route("/api/v1/me", get(account::me).patch(account::update))
         .route("/api/v1/me/sessions", get(account::sessions))
         .route("/api/v1/me/sessions/{id}", delete(account::end_session))
-        .route(
-            "/api/v1/me/sessions/revoke-others",
-            post(account::revoke_others),
-        )
+        .route("/api/v1/me/sessions/revoke-others", post(account::revoke_others))
         .route("/api/v1/me/audit", get(account::audit))
+        .route("/api/v1/tokens", get(tokens::balance))
+        .route("/api/v1/tokens/ledger", get(tokens::ledger))
+        .route("/api/v1/tokens/daily-reward", post(tokens::daily_reward))
         .route("/api/v1/api-keys", get(keys::list).post(keys::create))
         .route("/api/v1/api-keys/{id}", delete(keys::delete))
 }
@@ -53,6 +51,15 @@ pub struct MeView {
     pub role: String,
     pub marketing_opt_in: bool,
     pub created_at: i64,
+    /// Spendable tokens; absent where the answer is about the profile alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_balance: Option<i64>,
+}
+
+impl MeView {
+    pub fn with_balance(user: User, tokens: db::ledger::Balance) -> Self {
+        Self { token_balance: Some(tokens.balance), ..user.into() }
+    }
 }
 
 impl From<User> for MeView {
@@ -71,6 +78,7 @@ impl From<User> for MeView {
             role: u.role,
             marketing_opt_in: u.marketing_opt_in,
             created_at: u.created_at,
+            token_balance: None,
         }
     }
 }

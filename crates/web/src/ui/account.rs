@@ -32,11 +32,7 @@ struct Dashboard {
     welcome: bool,
 }
 
-pub async fn dashboard(
-    State(state): State<AppState>,
-    MaybeAuth(p): MaybeAuth,
-    Query(n): Query<Notice>,
-) -> Response {
+pub async fn dashboard(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Query(n): Query<Notice>) -> Response {
     let Some(p) = p else { return to_login() };
     render(
         Dashboard {
@@ -120,11 +116,7 @@ async fn settings_page(
     render(page, err)
 }
 
-pub async fn settings(
-    State(state): State<AppState>,
-    MaybeAuth(p): MaybeAuth,
-    Query(n): Query<Notice>,
-) -> Response {
+pub async fn settings(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Query(n): Query<Notice>) -> Response {
     let Some(p) = p else { return to_login() };
     let notice = if n.welcome.is_some() {
         "Welcome! Add your name and business details so your images and invoices carry them."
@@ -146,8 +138,7 @@ pub async fn save_profile(
 ) -> Response {
     let Some(p) = p else { return to_login() };
     // An empty email field on a phone-only account means "no email yet", not a change.
-    let email =
-        (!form.email.trim().is_empty() || p.user.email.is_some()).then(|| form.email.clone());
+    let email = (!form.email.trim().is_empty() || p.user.email.is_some()).then(|| form.email.clone());
     let patch = ProfilePatch {
         name: Some(form.name.clone()),
         email,
@@ -163,10 +154,7 @@ pub async fn save_profile(
     }
 }
 
-pub async fn resend_verification(
-    State(state): State<AppState>,
-    MaybeAuth(p): MaybeAuth,
-) -> Response {
+pub async fn resend_verification(State(state): State<AppState>, MaybeAuth(p): MaybeAuth) -> Response {
     let Some(p) = p else { return to_login() };
     match state.app.resend_verification(&p).await {
         Ok(()) => Redirect::to("/settings?sent=1").into_response(),
@@ -174,11 +162,7 @@ pub async fn resend_verification(
     }
 }
 
-pub async fn end_session(
-    State(state): State<AppState>,
-    MaybeAuth(p): MaybeAuth,
-    Path(id): Path<String>,
-) -> Response {
+pub async fn end_session(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Path(id): Path<String>) -> Response {
     let Some(p) = p else { return to_login() };
     match state.app.end_session(&p, &id).await {
         Ok(()) => Redirect::to("/settings#devices").into_response(),
@@ -195,5 +179,63 @@ pub async fn end_other_sessions(
     match state.app.logout_others(&p, &client).await {
         Ok(_) => Redirect::to("/settings#devices").into_response(),
         Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "tokens.html")]
+struct Tokens {
+    layout: Layout,
+    balance: db::ledger::Balance,
+    entries: Vec<db::ledger::Entry>,
+    daily_reward: i64,
+    notice: String,
+    error: FormError,
+}
+
+#[derive(Deserialize, Default)]
+pub struct TokensQuery {
+    claimed: Option<String>,
+    before: Option<i64>,
+}
+
+async fn tokens_page(
+    state: &AppState,
+    p: &Principal,
+    before: Option<i64>,
+    notice: &str,
+    err: Option<&ApiError>,
+) -> Response {
+    let (balance, entries) = match (state.app.balance(p).await, state.app.ledger(p, before, 50).await) {
+        (Ok(b), Ok(e)) => (b, e),
+        (Err(e), _) | (_, Err(e)) => return ApiError::from(e).into_response(),
+    };
+    let layout = Layout { tokens: Some(balance.balance), ..Layout::new(state, Some(p), "Tokens") };
+    let page = Tokens {
+        layout,
+        balance,
+        entries,
+        daily_reward: state.app.settings.tokens.daily_reward,
+        notice: notice.to_owned(),
+        error: err.map(FormError::from).unwrap_or_default(),
+    };
+    render(page, err)
+}
+
+pub async fn tokens(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Query(q): Query<TokensQuery>) -> Response {
+    let Some(p) = p else { return to_login() };
+    let notice = if q.claimed.is_some() { "Today's reward is in your balance." } else { "" };
+    tokens_page(&state, &p, q.before, notice, None).await
+}
+
+pub async fn claim_reward(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    ClientInfo(client): ClientInfo,
+) -> Response {
+    let Some(p) = p else { return to_login() };
+    match state.app.claim_daily_reward(&p, &client).await {
+        Ok(_) => Redirect::to("/tokens?claimed=1").into_response(),
+        Err(e) => tokens_page(&state, &p, None, "", Some(&e.into())).await,
     }
 }

@@ -77,10 +77,7 @@ pub async fn signup(
         Ok(started) => signed_in(&state, &started, "/dashboard?welcome=1"),
         Err(e) => {
             let e = ApiError::from(e);
-            let form = SignupForm {
-                password: String::new(),
-                ..form
-            };
+            let form = SignupForm { password: String::new(), ..form };
             render(
                 SignupPage {
                     layout: Layout::new(&state, None, "Create your account"),
@@ -114,11 +111,7 @@ pub async fn login_page(State(state): State<AppState>, MaybeAuth(p): MaybeAuth) 
         return Redirect::to("/dashboard").into_response();
     }
     render(
-        LoginPage {
-            layout: Layout::new(&state, None, "Sign in"),
-            email: String::new(),
-            error: FormError::default(),
-        },
+        LoginPage { layout: Layout::new(&state, None, "Sign in"), email: String::new(), error: FormError::default() },
         None,
     )
 }
@@ -162,12 +155,7 @@ pub struct PhoneForm {
     code: String,
 }
 
-fn phone_page_with(
-    state: &AppState,
-    phone: String,
-    code_sent: bool,
-    err: Option<&ApiError>,
-) -> Response {
+fn phone_page_with(state: &AppState, phone: String, code_sent: bool, err: Option<&ApiError>) -> Response {
     let page = PhonePage {
         layout: Layout::new(state, None, "Sign in with your phone"),
         phone,
@@ -198,20 +186,10 @@ pub async fn phone_verify(
     ClientInfo(client): ClientInfo,
     Form(form): Form<PhoneForm>,
 ) -> Response {
-    match state
-        .app
-        .verify_code(&form.phone, &form.code, &client)
-        .await
-    {
-        Ok((started, created)) => signed_in(
-            &state,
-            &started,
-            if created {
-                "/settings?welcome=1"
-            } else {
-                "/dashboard"
-            },
-        ),
+    match state.app.verify_code(&form.phone, &form.code, &client).await {
+        Ok((started, created)) => {
+            signed_in(&state, &started, if created { "/settings?welcome=1" } else { "/dashboard" })
+        }
         Err(e) => phone_page_with(&state, form.phone, true, Some(&e.into())),
     }
 }
@@ -246,13 +224,7 @@ pub async fn verify_email_page(
     MaybeAuth(p): MaybeAuth,
     Query(q): Query<TokenQuery>,
 ) -> Response {
-    render(
-        VerifyPage {
-            layout: Layout::new(&state, p.as_ref(), "Confirm your email"),
-            token: q.token,
-        },
-        None,
-    )
+    render(VerifyPage { layout: Layout::new(&state, p.as_ref(), "Confirm your email"), token: q.token }, None)
 }
 
 pub async fn verify_email(
@@ -263,24 +235,19 @@ pub async fn verify_email(
 ) -> Response {
     let layout = Layout::new(&state, p.as_ref(), "Confirm your email");
     let (heading, body, err) = match state.app.verify_email(&q.token, &client).await {
-        Ok(user) => ("Email confirmed".to_owned(), format!("Thank you — {} is confirmed.", user.email.unwrap_or_default()), None),
-        Err(e) => ("This link no longer works".to_owned(), "It may have been used already or expired. Sign in and ask for a new one from your settings.".to_owned(), Some(ApiError::from(e))),
+        Ok(user) => (
+            "Email confirmed".to_owned(),
+            format!("Thank you — {} is confirmed.", user.email.unwrap_or_default()),
+            None,
+        ),
+        Err(e) => (
+            "This link no longer works".to_owned(),
+            "It may have been used already or expired. Sign in and ask for a new one from your settings.".to_owned(),
+            Some(ApiError::from(e)),
+        ),
     };
-    let (link, link_text) = if p.is_some() {
-        ("/dashboard", "Go to your studio")
-    } else {
-        ("/login", "Sign in")
-    };
-    render(
-        MessagePage {
-            layout,
-            heading,
-            body,
-            link: link.into(),
-            link_text: link_text.into(),
-        },
-        err.as_ref(),
-    )
+    let (link, link_text) = if p.is_some() { ("/dashboard", "Go to your studio") } else { ("/login", "Sign in") };
+    render(MessagePage { layout, heading, body, link: link.into(), link_text: link_text.into() }, err.as_ref())
 }
 
 #[derive(Template)]
@@ -313,19 +280,11 @@ pub async fn forgot(
     ClientInfo(client): ClientInfo,
     Form(form): Form<ForgotForm>,
 ) -> Response {
-    let result = state
-        .app
-        .forgot_password(&form.email, &client)
-        .await
-        .map_err(ApiError::from);
+    let result = state.app.forgot_password(&form.email, &client).await.map_err(ApiError::from);
     let page = ForgotPage {
         layout: Layout::new(&state, None, "Reset your password"),
         sent: result.is_ok(),
-        error: result
-            .as_ref()
-            .err()
-            .map(FormError::from)
-            .unwrap_or_default(),
+        error: result.as_ref().err().map(FormError::from).unwrap_or_default(),
     };
     render(page, result.as_ref().err())
 }
@@ -362,11 +321,7 @@ pub async fn reset(
     ClientInfo(client): ClientInfo,
     Form(form): Form<ResetForm>,
 ) -> Response {
-    match state
-        .app
-        .reset_password(&form.token, &form.password, &client)
-        .await
-    {
+    match state.app.reset_password(&form.token, &form.password, &client).await {
         Ok(()) => {
             let layout = Layout::new(&state, None, "Password changed");
             let mut headers = HeaderMap::new();

@@ -21,38 +21,19 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/privacy", get(pages::privacy))
         .route("/contact", get(pages::contact))
         .route("/dashboard", get(account::dashboard))
-        .route(
-            "/settings",
-            get(account::settings).post(account::save_profile),
-        )
-        .route(
-            "/settings/verify-email",
-            axum::routing::post(account::resend_verification),
-        )
-        .route(
-            "/settings/sessions/{id}/end",
-            axum::routing::post(account::end_session),
-        )
-        .route(
-            "/settings/sessions/end-others",
-            axum::routing::post(account::end_other_sessions),
-        )
+        .route("/settings", get(account::settings).post(account::save_profile))
+        .route("/settings/verify-email", axum::routing::post(account::resend_verification))
+        .route("/settings/sessions/{id}/end", axum::routing::post(account::end_session))
+        .route("/settings/sessions/end-others", axum::routing::post(account::end_other_sessions))
+        .route("/tokens", get(account::tokens))
+        .route("/tokens/daily-reward", axum::routing::post(account::claim_reward))
         .route("/signup", get(auth::signup_page).post(auth::signup))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/login/phone", get(auth::phone_page).post(auth::phone_send))
-        .route(
-            "/login/phone/verify",
-            axum::routing::post(auth::phone_verify),
-        )
+        .route("/login/phone/verify", axum::routing::post(auth::phone_verify))
         .route("/logout", axum::routing::post(auth::logout))
-        .route(
-            "/verify-email",
-            get(auth::verify_email_page).post(auth::verify_email),
-        )
-        .route(
-            "/forgot-password",
-            get(auth::forgot_page).post(auth::forgot),
-        )
+        .route("/verify-email", get(auth::verify_email_page).post(auth::verify_email))
+        .route("/forgot-password", get(auth::forgot_page).post(auth::forgot))
         .route("/reset-password", get(auth::reset_page).post(auth::reset))
 }
 
@@ -60,6 +41,8 @@ pub fn routes() -> axum::Router<AppState> {
 pub struct Layout {
     pub title: String,
     pub user_name: Option<String>,
+    /// Spendable tokens of the signed-in user, always shown in the header.
+    pub tokens: Option<i64>,
     pub csrf: String,
     pub css: String,
     pub htmx: String,
@@ -68,13 +51,11 @@ pub struct Layout {
 
 impl Layout {
     pub fn new(state: &AppState, principal: Option<&Principal>, title: &str) -> Self {
-        let csrf = principal
-            .and_then(|p| p.session.as_ref())
-            .map(|s| state.app.csrf_token(s))
-            .unwrap_or_default();
+        let csrf = principal.and_then(|p| p.session.as_ref()).map(|s| state.app.csrf_token(s)).unwrap_or_default();
         Self {
             title: title.to_owned(),
             user_name: principal.map(|p| display_name(&p.user)),
+            tokens: principal.map(|p| p.tokens.balance),
             csrf,
             css: crate::assets::url("app.css"),
             htmx: crate::assets::url("htmx-2.0.11.min.js"),
@@ -89,14 +70,7 @@ impl Layout {
 }
 
 pub fn display_name(u: &db::users::User) -> String {
-    if !u.name.is_empty() {
-        u.name.clone()
-    } else {
-        u.email
-            .clone()
-            .or_else(|| u.phone.clone())
-            .unwrap_or_default()
-    }
+    if !u.name.is_empty() { u.name.clone() } else { u.email.clone().or_else(|| u.phone.clone()).unwrap_or_default() }
 }
 
 /// A form error shown next to `field` (or above the form when `field` is empty).
@@ -114,10 +88,7 @@ impl FormError {
 
 impl From<&ApiError> for FormError {
     fn from(e: &ApiError) -> Self {
-        Self {
-            field: e.field.unwrap_or_default().to_owned(),
-            message: e.message.clone(),
-        }
+        Self { field: e.field.unwrap_or_default().to_owned(), message: e.message.clone() }
     }
 }
 
@@ -161,19 +132,9 @@ pub fn when(ms: impl std::borrow::Borrow<i64>) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let name = usize::try_from(month - 1)
-        .ok()
-        .and_then(|m| MONTHS.get(m))
-        .copied()
-        .unwrap_or("?");
-    format!(
-        "{day} {name} {year}, {:02}:{:02} UTC",
-        rest / 3600,
-        rest % 3600 / 60
-    )
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let name = usize::try_from(month - 1).ok().and_then(|m| MONTHS.get(m)).copied().unwrap_or("?");
+    format!("{day} {name} {year}, {:02}:{:02} UTC", rest / 3600, rest % 3600 / 60)
 }
 
 #[cfg(test)]

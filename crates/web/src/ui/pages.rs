@@ -15,16 +15,7 @@ struct Landing {
 }
 
 pub async fn landing(State(state): State<AppState>, MaybeAuth(p): MaybeAuth) -> Response {
-    render(
-        Landing {
-            layout: Layout::new(
-                &state,
-                p.as_ref(),
-                "Studio-quality jewellery photos from your phone",
-            ),
-        },
-        None,
-    )
+    render(Landing { layout: Layout::new(&state, p.as_ref(), "Studio-quality jewellery photos from your phone") }, None)
 }
 
 #[derive(Template)]
@@ -34,12 +25,7 @@ struct Privacy {
 }
 
 pub async fn privacy(State(state): State<AppState>, MaybeAuth(p): MaybeAuth) -> Response {
-    render(
-        Privacy {
-            layout: Layout::new(&state, p.as_ref(), "Privacy"),
-        },
-        None,
-    )
+    render(Privacy { layout: Layout::new(&state, p.as_ref(), "Privacy") }, None)
 }
 
 #[derive(Template)]

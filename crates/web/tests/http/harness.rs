@@ -35,19 +35,15 @@ pub async fn spawn_with(db: Db, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let sms: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
     let msg91 = fake_msg91(sms.clone()).await;
-    let mut settings = Settings {
-        data_dir: dir.path().to_path_buf(),
-        ..Settings::default()
-    };
+    let mut settings = Settings { data_dir: dir.path().to_path_buf(), ..Settings::default() };
     settings.server.listen = "127.0.0.1:0".parse().unwrap();
     settings.security.otp_resend_seconds = 2;
     tweak(&mut settings);
     let outbox = settings.outbox_dir();
     let keys = app::keys::Keys::load_or_create(&settings.master_key_path()).unwrap();
     let mailer = providers::mail::Mailer::outbox(&settings.mail.from, outbox.clone()).unwrap();
-    let sender = providers::sms::SmsSender::Msg91(
-        providers::sms::Msg91::new(&msg91, "test-key", "otp-template").unwrap(),
-    );
+    let sender =
+        providers::sms::SmsSender::Msg91(providers::sms::Msg91::new(&msg91, "test-key", "otp-template").unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel();
     let settings = Arc::new(settings);
     let application = app::App::new(db.clone(), mailer, sender, settings.clone(), keys);
@@ -55,17 +51,8 @@ pub async fn spawn_with(db: Db, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let addr: SocketAddr = rx.await.unwrap();
     // Set public_url after binding would be circular; links use the default origin, and
     // tests only read the token out of them.
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    TestApp {
-        base: format!("http://{addr}"),
-        outbox,
-        sms,
-        http,
-        _dir: dir,
-    }
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    TestApp { base: format!("http://{addr}"), outbox, sms, http, _dir: dir }
 }
 
 /// A fake MSG91 Flow API: records (mobile, otp) for the right key.
@@ -76,10 +63,16 @@ async fn fake_msg91(seen: Arc<Mutex<Vec<(String, String)>>>) -> String {
             let seen = seen.clone();
             async move {
                 if headers.get("authkey").and_then(|v| v.to_str().ok()) != Some("test-key") {
-                    return (axum::http::StatusCode::UNAUTHORIZED, Json(serde_json::json!({"type": "error", "message": "Authentication failure"})));
+                    return (
+                        axum::http::StatusCode::UNAUTHORIZED,
+                        Json(serde_json::json!({"type": "error", "message": "Authentication failure"})),
+                    );
                 }
                 let r = &body["recipients"][0];
-                seen.lock().unwrap().push((r["mobiles"].as_str().unwrap_or_default().to_owned(), r["otp"].as_str().unwrap_or_default().to_owned()));
+                seen.lock().unwrap().push((
+                    r["mobiles"].as_str().unwrap_or_default().to_owned(),
+                    r["otp"].as_str().unwrap_or_default().to_owned(),
+                ));
                 (axum::http::StatusCode::OK, Json(serde_json::json!({"type": "success", "message": "ok"})))
             }
         }),
@@ -103,14 +96,10 @@ impl TestApp {
         body: Option<Value>,
         who: Option<&Browser>,
     ) -> (u16, HeaderMap, Value) {
-        let mut req = self
-            .http
-            .request(method.parse().unwrap(), self.url(path))
-            .header("sec-fetch-site", "same-origin");
+        let mut req =
+            self.http.request(method.parse().unwrap(), self.url(path)).header("sec-fetch-site", "same-origin");
         if let Some(b) = who {
-            req = req
-                .header("cookie", &b.cookie)
-                .header("x-csrf-token", &b.csrf);
+            req = req.header("cookie", &b.cookie).header("x-csrf-token", &b.csrf);
         }
         if let Some(body) = body {
             req = req.json(&body);
@@ -119,16 +108,17 @@ impl TestApp {
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let text = res.text().await.unwrap();
-        (
-            status,
-            headers,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        (status, headers, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
     pub async fn signup(&self, email: &str) -> Browser {
         let (status, headers, body) = self
-            .call("POST", "/api/v1/auth/signup", Some(serde_json::json!({"email": email, "password": "kundan necklace sparkle", "name": "Asha Mehta"})), None)
+            .call(
+                "POST",
+                "/api/v1/auth/signup",
+                Some(serde_json::json!({"email": email, "password": "kundan necklace sparkle", "name": "Asha Mehta"})),
+                None,
+            )
             .await;
         assert_eq!(status, 201, "{body}");
         browser(&headers, &body)
@@ -136,12 +126,7 @@ impl TestApp {
 
     pub async fn login(&self, email: &str, password: &str) -> (u16, Option<Browser>, Value) {
         let (status, headers, body) = self
-            .call(
-                "POST",
-                "/api/v1/auth/login",
-                Some(serde_json::json!({"email": email, "password": password})),
-                None,
-            )
+            .call("POST", "/api/v1/auth/login", Some(serde_json::json!({"email": email, "password": password})), None)
             .await;
         let b = (status == 200).then(|| browser(&headers, &body));
         (status, b, body)
@@ -154,27 +139,15 @@ impl TestApp {
         };
         let mut files: Vec<_> = dir.map(|e| e.unwrap().path()).collect();
         files.sort();
-        files
-            .iter()
-            .map(|p| std::fs::read_to_string(p).unwrap())
-            .collect()
+        files.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect()
     }
 
     /// The token from the newest mailed link to `path` addressed to `to`.
     pub fn mailed_token(&self, to: &str, path: &str) -> Option<String> {
-        self.mails()
-            .iter()
-            .rev()
-            .filter(|m| m.contains(&format!("To: {to}")))
-            .find_map(|m| {
-                let start = m.find(&format!("{path}?token="))? + path.len() + 7;
-                Some(
-                    m[start..]
-                        .chars()
-                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-                        .collect(),
-                )
-            })
+        self.mails().iter().rev().filter(|m| m.contains(&format!("To: {to}"))).find_map(|m| {
+            let start = m.find(&format!("{path}?token="))? + path.len() + 7;
+            Some(m[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect())
+        })
     }
 }
 
@@ -186,16 +159,9 @@ pub fn browser(headers: &HeaderMap, body: &Value) -> Browser {
         .find(|v| v.starts_with("__Host-sp_session="))
         .expect("session cookie");
     let cookie = set_cookie.split(';').next().unwrap().to_owned();
-    Browser {
-        cookie,
-        csrf: body["csrf_token"].as_str().unwrap().to_owned(),
-    }
+    Browser { cookie, csrf: body["csrf_token"].as_str().unwrap().to_owned() }
 }
 
 pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
-    headers
-        .get(name)
-        .map(HeaderValue::to_str)
-        .and_then(Result::ok)
-        .unwrap_or_default()
+    headers.get(name).map(HeaderValue::to_str).and_then(Result::ok).unwrap_or_default()
 }

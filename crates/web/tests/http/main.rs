@@ -1,12 +1,7 @@
 //! HTTP tests: a real server on 127.0.0.1:0 driven by a real client, on SQLite and on
 //! PostgreSQL, with a fake MSG91 that speaks its Flow API. One binary links once.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "tests fail loudly"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod accounts;
 mod harness;

@@ -20,26 +20,14 @@ async fn csrf_guards_cookie_mutations(db: Db) {
     };
     let res = patch(None, "same-origin").await.unwrap();
     assert_eq!(res.status(), 403);
-    assert_eq!(
-        res.json::<serde_json::Value>().await.unwrap()["error"]["code"],
-        "csrf_failed"
-    );
-    assert_eq!(
-        patch(Some("0".repeat(64).as_str()), "same-origin")
-            .await
-            .unwrap()
-            .status(),
-        403
-    );
+    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["error"]["code"], "csrf_failed");
+    assert_eq!(patch(Some("0".repeat(64).as_str()), "same-origin").await.unwrap().status(), 403);
     assert_eq!(
         patch(Some(&b.csrf), "cross-site").await.unwrap().status(),
         403,
         "cross-site is refused even with a token"
     );
-    assert_eq!(
-        patch(Some(&b.csrf), "same-origin").await.unwrap().status(),
-        200
-    );
+    assert_eq!(patch(Some(&b.csrf), "same-origin").await.unwrap().status(), 200);
 
     // Without Sec-Fetch-Site, a foreign Origin is refused.
     let res = t
@@ -57,19 +45,12 @@ async fn csrf_guards_cookie_mutations(db: Db) {
         t.http
             .post(t.url("/settings"))
             .header("cookie", &b.cookie)
-            .form(&[
-                ("csrf_token", token),
-                ("name", "Asha Form"),
-                ("email", "csrf@example.com"),
-            ])
+            .form(&[("csrf_token", token), ("name", "Asha Form"), ("email", "csrf@example.com")])
             .send()
     };
     assert_eq!(form("bad").await.unwrap().status(), 403);
     let res = form(&b.csrf).await.unwrap();
-    assert_eq!(
-        (res.status().as_u16(), header(res.headers(), "location")),
-        (303, "/settings?saved=1")
-    );
+    assert_eq!((res.status().as_u16(), header(res.headers(), "location")), (303, "/settings?saved=1"));
     let (_, _, me) = t.call("GET", "/api/v1/me", None, Some(&b)).await;
     assert_eq!(me["name"], "Asha Form");
 }
@@ -78,14 +59,9 @@ async fn login_failures_are_limited_per_account(db: Db) {
     let t = spawn_with(db, |s| s.security.login_failures_per_account_15min = 3).await;
     t.signup("target@example.com").await;
     for _ in 0..3 {
-        assert_eq!(
-            t.login("target@example.com", "guess guess guess").await.0,
-            401
-        );
+        assert_eq!(t.login("target@example.com", "guess guess guess").await.0, 401);
     }
-    let (status, _, body) = t
-        .login("target@example.com", "kundan necklace sparkle")
-        .await;
+    let (status, _, body) = t.login("target@example.com", "kundan necklace sparkle").await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (429, Some("rate_limited")),
@@ -97,7 +73,14 @@ async fn signups_are_limited_per_network(db: Db) {
     let t = spawn_with(db, |s| s.security.signups_per_ip_hour = 2).await;
     t.signup("one@example.com").await;
     t.signup("two@example.com").await;
-    let (status, headers, _) = t.call("POST", "/api/v1/auth/signup", Some(json!({"email": "three@example.com", "password": "kundan necklace sparkle", "name": "Three"})), None).await;
+    let (status, headers, _) = t
+        .call(
+            "POST",
+            "/api/v1/auth/signup",
+            Some(json!({"email": "three@example.com", "password": "kundan necklace sparkle", "name": "Three"})),
+            None,
+        )
+        .await;
     assert_eq!(status, 429);
     assert!(!header(&headers, "retry-after").is_empty());
 }
@@ -110,24 +93,12 @@ async fn headers_limits_and_health(db: Db) {
     assert!(header(h, "content-security-policy").contains("frame-ancestors 'none'"));
     assert_eq!(header(h, "x-content-type-options"), "nosniff");
     assert!(!header(h, "x-request-id").is_empty());
-    assert!(
-        h.get("strict-transport-security").is_none(),
-        "HSTS only with TLS"
-    );
+    assert!(h.get("strict-transport-security").is_none(), "HSTS only with TLS");
 
     let big = "x".repeat(200_000);
-    let (status, _, body) = t
-        .call(
-            "POST",
-            "/api/v1/auth/login",
-            Some(json!({"email": big, "password": "p"})),
-            None,
-        )
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (413, Some("payload_too_large"))
-    );
+    let (status, _, body) =
+        t.call("POST", "/api/v1/auth/login", Some(json!({"email": big, "password": "p"})), None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("payload_too_large")));
     let res = t
         .http
         .post(t.url("/api/v1/auth/login"))
@@ -137,30 +108,13 @@ async fn headers_limits_and_health(db: Db) {
         .await
         .unwrap();
     assert_eq!(res.status(), 400);
-    let res = t
-        .http
-        .post(t.url("/api/v1/auth/login"))
-        .body("email=a")
-        .send()
-        .await
-        .unwrap();
+    let res = t.http.post(t.url("/api/v1/auth/login")).body("email=a").send().await.unwrap();
     assert_eq!(res.status(), 415);
 
-    assert_eq!(
-        t.call("GET", "/healthz", None, None).await.2,
-        json!({"status": "ok"})
-    );
+    assert_eq!(t.call("GET", "/healthz", None, None).await.2, json!({"status": "ok"}));
     let (status, _, ready) = t.call("GET", "/readyz", None, None).await;
     assert_eq!((status, ready["status"].as_str()), (200, Some("ready")));
-    let metrics = t
-        .http
-        .get(t.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = t.http.get(t.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("http_requests_total"), "{metrics}");
     assert_eq!(t.call("GET", "/api/v1/me", None, None).await.0, 401);
 }

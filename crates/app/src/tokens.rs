@@ -1,0 +1,103 @@
+//! Tokens: the welcome grant, the daily reward, balances, the ledger, and admin
+//! adjustments. Holds and charges for jobs go through the same `Db::apply`.
+
+use db::ledger::{Balance, Entry, Kind, Movement, Outcome};
+
+use crate::sessions::Principal;
+use crate::{App, AppError, Client, Result, now_ms};
+
+const DAY_MS: i64 = 86_400_000;
+
+impl App {
+    /// Once per account, whatever calls it and however often.
+    pub(crate) async fn welcome_grant(&self, user_id: &str) -> Result<()> {
+        let amount = self.settings.tokens.welcome_grant;
+        if amount > 0 {
+            let reference = format!("welcome:{user_id}");
+            let m = Movement {
+                user_id,
+                kind: Kind::Grant,
+                amount,
+                reason: "Welcome tokens",
+                reference: &reference,
+                actor: "system",
+            };
+            self.db.apply(m, now_ms()).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn balance(&self, p: &Principal) -> Result<Balance> {
+        Ok(self.db.balance(&p.user.id).await?)
+    }
+
+    pub async fn ledger(&self, p: &Principal, before: Option<i64>, limit: i64) -> Result<Vec<Entry>> {
+        Ok(self.db.ledger(&p.user.id, before, limit.clamp(1, 200)).await?)
+    }
+
+    /// The daily reward, at most once per UTC day (the day is part of the ledger reference,
+    /// so two clicks in a race still make one entry).
+    pub async fn claim_daily_reward(&self, p: &Principal, client: &Client) -> Result<Balance> {
+        let now = now_ms();
+        let day = now.div_euclid(DAY_MS);
+        let reference = format!("daily:{}:{day}", p.user.id);
+        let amount = self.settings.tokens.daily_reward;
+        let m = Movement {
+            user_id: &p.user.id,
+            kind: Kind::Grant,
+            amount,
+            reason: "Daily reward",
+            reference: &reference,
+            actor: "self",
+        };
+        match self.db.apply(m, now).await? {
+            (Outcome::Applied(balance), _) => {
+                self.db
+                    .audit(
+                        Some(&p.user.id),
+                        "self",
+                        "daily_reward_claimed",
+                        &amount.to_string(),
+                        &client.network(),
+                        now,
+                    )
+                    .await?;
+                Ok(balance)
+            }
+            _ => Err(AppError::AlreadyDone {
+                retry_after_secs: u64::try_from(((day + 1) * DAY_MS - now) / 1000).unwrap_or(1),
+            }),
+        }
+    }
+
+    /// `soraipixel admin tokens EMAIL AMOUNT REASON`: a signed correction, audited, never
+    /// taking the balance below zero (the shortfall is returned).
+    pub async fn adjust_tokens(&self, email: &str, amount: i64, reason: &str, actor: &str) -> Result<(Balance, i64)> {
+        if amount == 0 || reason.trim().len() < 3 {
+            return Err(
+                domain::Invalid::new("invalid_adjustment", "amount", "Give a non-zero amount and a reason.").into()
+            );
+        }
+        let email = domain::Email::parse(email)?;
+        let user = self.db.user_by_email(email.as_str()).await?;
+        let now = now_ms();
+        let reference = format!("adjust:{}", db::new_id());
+        let m = Movement {
+            user_id: &user.id,
+            kind: Kind::Adjustment,
+            amount,
+            reason: reason.trim(),
+            reference: &reference,
+            actor,
+        };
+        match self.db.apply(m, now).await? {
+            (Outcome::Applied(balance), shortfall) => {
+                self.db
+                    .audit(Some(&user.id), actor, "tokens_adjusted", &format!("{amount:+} {}", reason.trim()), "", now)
+                    .await?;
+                Ok((balance, shortfall))
+            }
+            _ => Err(AppError::Internal("adjustment not applied".into())),
+        }
+    }
+}
