@@ -1,0 +1,102 @@
+//! Encrypted blob storage. Every object is sealed with its owner's data key before it
+//! leaves the process (see `envelope`); data keys are stored only wrapped by the master
+//! key (see `keys`). Deleting a user's wrapped key makes every copy of their blobs —
+//! backups and replicas included — unreadable.
+
+use std::path::Path as FsPath;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+pub mod envelope;
+pub mod keys;
+
+pub use keys::{DataKey, KeyWrapper, LocalKeyWrapper};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("object not found")]
+    NotFound,
+    /// Wrong key, tampered bytes, or an object moved to another path.
+    #[error("object failed authentication")]
+    Corrupt,
+    #[error("storage backend: {0}")]
+    Backend(String),
+}
+
+impl From<object_store::Error> for StorageError {
+    fn from(e: object_store::Error) -> Self {
+        match e {
+            object_store::Error::NotFound { .. } => StorageError::NotFound,
+            other => StorageError::Backend(other.to_string()),
+        }
+    }
+}
+
+/// Where sealed blobs live: a local folder by default, any object_store backend at scale.
+#[derive(Clone)]
+pub struct Blobs {
+    store: Arc<dyn ObjectStore>,
+    /// Set for the local backend, whose writes we fsync before reporting success.
+    local_root: Option<std::path::PathBuf>,
+}
+
+impl Blobs {
+    pub fn local(root: &FsPath) -> Result<Self, StorageError> {
+        std::fs::create_dir_all(root).map_err(|e| StorageError::Backend(e.to_string()))?;
+        let store = LocalFileSystem::new_with_prefix(root).map_err(|e| StorageError::Backend(e.to_string()))?;
+        Ok(Self { store: Arc::new(store), local_root: Some(root.to_path_buf()) })
+    }
+
+    pub fn with_store(store: Arc<dyn ObjectStore>) -> Self {
+        Self { store, local_root: None }
+    }
+
+    /// Seals `plain` with `key` (bound to `path`) and writes it durably.
+    pub async fn put(&self, key: &DataKey, path: &str, plain: &[u8]) -> Result<u64, StorageError> {
+        let sealed = envelope::seal(key, path, plain).map_err(|_| StorageError::Corrupt)?;
+        let len = sealed.len() as u64;
+        self.store.put(&Path::from(path), PutPayload::from(sealed)).await?;
+        if let Some(root) = &self.local_root {
+            // object_store renames a temp file into place; make data and rename durable.
+            let file = root.join(path);
+            let dir = file.parent().map(FsPath::to_path_buf);
+            tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+                std::fs::File::open(&file)?.sync_all()?;
+                if let Some(dir) = dir {
+                    std::fs::File::open(dir)?.sync_all()?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| StorageError::Backend(e.to_string()))?
+            .map_err(|e| StorageError::Backend(e.to_string()))?;
+        }
+        Ok(len)
+    }
+
+    /// Reads and opens a blob; fails as `Corrupt` unless it was sealed with `key` at `path`.
+    pub async fn get(&self, key: &DataKey, path: &str) -> Result<Vec<u8>, StorageError> {
+        let sealed: Bytes = self.store.get(&Path::from(path)).await?.bytes().await?;
+        envelope::open(key, path, &sealed).map_err(|_| StorageError::Corrupt)
+    }
+
+    /// Deleting what is already gone is fine.
+    pub async fn delete(&self, path: &str) -> Result<(), StorageError> {
+        match self.store.delete(&Path::from(path)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every object path under `prefix`, for the orphan sweeper and account deletion.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
+        use futures_util::TryStreamExt;
+        let prefix = Path::from(prefix);
+        let objects: Vec<_> = self.store.list(Some(&prefix)).try_collect().await?;
+        Ok(objects.into_iter().map(|o| o.location.to_string()).collect())
+    }
+}
