@@ -13,6 +13,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod ledger;
 pub mod otp;
+pub mod queue;
 pub mod rate;
 pub mod sessions;
 #[cfg(feature = "testing")]

@@ -348,3 +348,99 @@ mod ledger {
 
 use ledger::{concurrent_holds, invariants, rules as ledger_rules};
 on_both_backends!(ledger_rules, concurrent_holds, invariants);
+
+mod queue {
+    use db::Db;
+    use db::queue::NewJob;
+
+    const NOW: i64 = super::NOW;
+
+    fn job<'a>(key: Option<&'a str>) -> NewJob<'a> {
+        NewJob { kind: "render", payload: r#"{"creation":"c1"}"#, max_attempts: 2, idempotency_key: key }
+    }
+
+    pub async fn lease_heartbeat_retry_dead(db: Db) {
+        let a = db.enqueue(job(Some("c1")), NOW).await.unwrap();
+        let again = db.enqueue(job(Some("c1")), NOW + 5).await.unwrap();
+        assert_eq!(a.id, again.id, "idempotency key yields the first job");
+        assert!(db.claim("w1", NOW - 1, 1000).await.unwrap().is_none(), "not due yet");
+        let claimed = db.claim("w1", NOW, 1000).await.unwrap().unwrap();
+        assert_eq!((claimed.id.as_str(), claimed.attempts, claimed.state.as_str()), (a.id.as_str(), 1, "running"));
+        assert!(db.claim("w2", NOW + 10, 1000).await.unwrap().is_none(), "leased jobs are not handed out twice");
+        assert_eq!(db.heartbeat(&a.id, "w1", NOW + 500, 1000).await.unwrap(), Some(false));
+        assert!(db.claim("w2", NOW + 1200, 1000).await.unwrap().is_none(), "the heartbeat extended the lease");
+        // w1 dies: after the lease runs out, w2 takes over.
+        let retaken = db.claim("w2", NOW + 1600, 1000).await.unwrap().unwrap();
+        assert_eq!((retaken.attempts, retaken.lease_owner.as_deref()), (2, Some("w2")));
+        assert_eq!(db.heartbeat(&a.id, "w1", NOW + 1601, 1000).await.unwrap(), None, "w1 learns it lost the job");
+        assert!(!db.finish_job(&a.id, "w1", "succeeded", NOW + 1602).await.unwrap(), "only the holder may finish");
+        let state = db.fail_job(&a.id, "w2", "decoder exploded", false, NOW + 1700).await.unwrap();
+        assert_eq!(state.as_deref(), Some("dead"), "attempts used up");
+        let dead = db.job(&a.id).await.unwrap().unwrap();
+        assert_eq!(dead.last_error.as_deref(), Some("decoder exploded"));
+    }
+
+    pub async fn backoff_cancel_and_reaper(db: Db) {
+        let a = db.enqueue(job(None), NOW).await.unwrap();
+        db.claim("w1", NOW, 1000).await.unwrap().unwrap();
+        assert_eq!(db.fail_job(&a.id, "w1", "timeout", false, NOW + 10).await.unwrap().as_deref(), Some("queued"));
+        assert!(db.claim("w1", NOW + 1000, 1000).await.unwrap().is_none(), "backing off");
+        let second = db.claim("w1", NOW + 10 + 2000, 1000).await.unwrap().unwrap();
+        assert_eq!(second.attempts, 2);
+        // The worker vanishes on its last attempt: the reaper records why.
+        let reaped = db.reap_jobs(NOW + 10 + 2000 + 1001).await.unwrap();
+        assert_eq!(reaped.len(), 1);
+        assert_eq!(reaped[0].last_error.as_deref(), Some("timeout"));
+
+        let b = db
+            .enqueue(NewJob { kind: "render", payload: "{}", max_attempts: 3, idempotency_key: None }, NOW)
+            .await
+            .unwrap();
+        assert_eq!(db.cancel_job(&b.id, NOW).await.unwrap().as_deref(), Some("canceled"));
+        assert!(db.claim("w1", NOW + 100_000, 1000).await.unwrap().is_none(), "canceled jobs never run");
+        let c = db
+            .enqueue(NewJob { kind: "render", payload: "{}", max_attempts: 3, idempotency_key: None }, NOW)
+            .await
+            .unwrap();
+        db.claim("w1", NOW + 100_000, 1000).await.unwrap().unwrap();
+        assert_eq!(db.cancel_job(&c.id, NOW + 100_001).await.unwrap().as_deref(), Some("running"));
+        assert_eq!(
+            db.heartbeat(&c.id, "w1", NOW + 100_002, 1000).await.unwrap(),
+            Some(true),
+            "the worker is told to stop"
+        );
+        assert!(db.finish_job(&c.id, "w1", "canceled", NOW + 100_003).await.unwrap());
+    }
+
+    /// Workers racing for jobs: each job is claimed exactly once.
+    pub async fn concurrent_claims(db: Db) {
+        for i in 0..20 {
+            db.enqueue(
+                NewJob { kind: "render", payload: "{}", max_attempts: 1, idempotency_key: Some(&format!("k{i}")) },
+                NOW,
+            )
+            .await
+            .unwrap();
+        }
+        let mut tasks = Vec::new();
+        for w in 0..4 {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut mine = Vec::new();
+                while let Some(j) = db.claim(&format!("w{w}"), NOW, 60_000).await.unwrap() {
+                    mine.push(j.id);
+                }
+                mine
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        let unique: std::collections::HashSet<_> = all.iter().collect();
+        assert_eq!((all.len(), unique.len()), (20, 20));
+    }
+}
+
+use queue::{backoff_cancel_and_reaper, concurrent_claims, lease_heartbeat_retry_dead};
+on_both_backends!(lease_heartbeat_retry_dead, backoff_cancel_and_reaper, concurrent_claims);

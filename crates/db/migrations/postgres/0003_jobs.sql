@@ -1,0 +1,20 @@
+-- Durable job queue: leases with heartbeats, retries with backoff, a dead state with the
+-- reason, cancellation, idempotency keys. Jobs are enqueued in the same transaction as the
+-- change that needs them.
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'succeeded', 'dead', 'canceled')),
+    attempts BIGINT NOT NULL DEFAULT 0,
+    max_attempts BIGINT NOT NULL,
+    run_at BIGINT NOT NULL,
+    lease_owner TEXT,
+    lease_expires_at BIGINT,
+    cancel_requested BOOLEAN NOT NULL DEFAULT FALSE,
+    last_error TEXT,
+    idempotency_key TEXT UNIQUE,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE INDEX jobs_ready ON jobs(state, run_at);
