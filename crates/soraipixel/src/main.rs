@@ -82,9 +82,11 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
         Command::Serve => {
             let app = open(settings).await?;
-            let workers = tokio::spawn(maintenance::run(app.clone()));
+            let housekeeping = tokio::spawn(maintenance::run(app.clone()));
+            let workers = tokio::spawn(worker(&app).run());
             let served = web::serve(web::AppState::new(app.clone()), None).await;
             workers.abort();
+            housekeeping.abort();
             app.db.close().await;
             served
         }
@@ -93,6 +95,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             tracing::info!("worker started");
             tokio::select! {
                 () = maintenance::run(app.clone()) => {}
+                () = worker(&app).run() => {}
                 _ = tokio::signal::ctrl_c() => tracing::info!("worker stopping"),
             }
             app.db.close().await;
@@ -120,6 +123,12 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The job runner with every job handler, one job per core at a time.
+fn worker(app: &app::App) -> jobs::Runner {
+    let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
+    jobs::Runner::new(app.db.clone(), Vec::new(), cores)
 }
 
 /// Connects, migrates, loads the master key and picks the mail and SMS transports.
