@@ -25,6 +25,12 @@ pub enum AppError {
     /// A once-only action (such as today's reward) was already taken.
     #[error("already done; try again in {retry_after_secs} seconds")]
     AlreadyDone { retry_after_secs: u64 },
+    /// An upload over the byte limit.
+    #[error("the file is larger than {limit_mb} MB")]
+    TooLarge { limit_mb: u64 },
+    /// The engine refused an image: `code` is the imaging crate's stable code.
+    #[error("{message}")]
+    Image { code: &'static str, message: String },
     #[error("could not deliver the message; try again shortly")]
     Delivery,
     #[error("internal error")]
@@ -46,6 +52,8 @@ impl AppError {
             AppError::InvalidCode => "invalid_code",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::AlreadyDone { .. } => "already_claimed",
+            AppError::TooLarge { .. } => "file_too_large",
+            AppError::Image { code, .. } => code,
             AppError::Delivery => "delivery_failed",
             AppError::Internal(_) => "internal",
         }

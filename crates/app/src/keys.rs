@@ -9,8 +9,9 @@ use rand::RngCore;
 use crate::AppError;
 
 pub struct Keys {
-    /// Key-encryption key for stored data keys.
     pub master: [u8; 32],
+    /// Wraps each user's data key (see the storage crate).
+    pub key_encryption_key: [u8; 32],
     /// MAC key for OTP digests and CSRF tokens.
     pub server_mac_key: [u8; 32],
 }
@@ -18,7 +19,8 @@ pub struct Keys {
 impl Keys {
     pub fn from_master(master: [u8; 32]) -> Self {
         let server_mac_key = domain::secrets::mac_bytes(&master, b"soraipixel/server-mac/v1");
-        Self { master, server_mac_key }
+        let key_encryption_key = domain::secrets::mac_bytes(&master, b"soraipixel/kek/v1");
+        Self { master, key_encryption_key, server_mac_key }
     }
 
     /// Reads the key file, creating it with a fresh key when it does not exist.
@@ -68,6 +70,7 @@ mod tests {
         let again = Keys::load_or_create(&path).unwrap();
         assert_eq!(first.master, again.master);
         assert_ne!(first.master, first.server_mac_key);
+        assert_ne!(first.key_encryption_key, first.server_mac_key);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

@@ -12,6 +12,7 @@ pub mod limits;
 pub mod otp;
 pub mod sessions;
 pub mod tokens;
+pub mod uploads;
 
 pub use error::AppError;
 
@@ -19,6 +20,7 @@ use db::Db;
 use providers::mail::Mailer;
 use providers::sms::SmsSender;
 use settings::Settings;
+use storage::{Blobs, KeyWrapper, LocalKeyWrapper};
 
 pub type Result<T> = std::result::Result<T, AppError>;
 
@@ -42,12 +44,22 @@ pub struct App {
     pub mailer: Mailer,
     pub sms: SmsSender,
     pub settings: Arc<Settings>,
+    pub blobs: Blobs,
     keys: Arc<keys::Keys>,
+    wrapper: Arc<dyn KeyWrapper>,
 }
 
 impl App {
-    pub fn new(db: Db, mailer: Mailer, sms: SmsSender, settings: Arc<Settings>, keys: keys::Keys) -> Self {
-        Self { db, mailer, sms, settings, keys: Arc::new(keys) }
+    pub fn new(
+        db: Db,
+        mailer: Mailer,
+        sms: SmsSender,
+        settings: Arc<Settings>,
+        keys: keys::Keys,
+        blobs: Blobs,
+    ) -> Self {
+        let wrapper = Arc::new(LocalKeyWrapper::new(keys.key_encryption_key));
+        Self { db, mailer, sms, settings, blobs, keys: Arc::new(keys), wrapper }
     }
 
     /// Keyed MAC with the server key (derived from the master key), for OTPs and CSRF tokens.

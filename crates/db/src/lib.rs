@@ -19,6 +19,7 @@ pub mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tokens;
+pub mod uploads;
 pub mod users;
 
 /// Runs `$body` with `$pool` bound to whichever pool backs `$db`; the body is compiled once

@@ -28,7 +28,23 @@ pub struct Settings {
     pub security: Security,
     pub contact: Contact,
     pub tokens: Tokens,
+    pub uploads: Uploads,
     pub log: Log,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Uploads {
+    /// Largest photo accepted, in bytes.
+    pub max_bytes: u64,
+    /// Largest photo accepted, in pixels (width × height), checked before decoding.
+    pub max_pixels: u64,
+}
+
+impl Default for Uploads {
+    fn default() -> Self {
+        Self { max_bytes: 40 * 1024 * 1024, max_pixels: 50_000_000 }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -175,6 +191,7 @@ impl Default for Settings {
             security: Security::default(),
             contact: Contact::default(),
             tokens: Tokens::default(),
+            uploads: Uploads::default(),
             log: Log::default(),
         }
     }
@@ -297,6 +314,10 @@ impl Settings {
         } else {
             self.security.master_key_file.clone()
         }
+    }
+
+    pub fn blobs_dir(&self) -> PathBuf {
+        self.data_dir.join("blobs")
     }
 
     pub fn outbox_dir(&self) -> PathBuf {

@@ -10,7 +10,9 @@ use clap::{Parser, Subcommand};
 
 use settings::Settings;
 
+mod bench;
 mod maintenance;
+mod process;
 
 #[derive(Parser)]
 #[command(name = "soraipixel", version, about = "SoraiPixel — studio-quality jewellery photos from phone pictures")]
@@ -30,6 +32,10 @@ enum Command {
     Worker,
     /// Apply database migrations and exit.
     Migrate,
+    /// Run the local studio engine on photos or folders (no server, no database).
+    Process(process::ProcessArgs),
+    /// Measure the engine on synthetic photos with exact ground truth.
+    BenchEngine(bench::BenchArgs),
     /// Administrative tasks.
     Admin {
         #[command(subcommand)]
@@ -53,6 +59,25 @@ enum AdminTask {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The engine commands are plain CPU work: no configuration, database or runtime.
+    match cli.command {
+        Command::Process(args) => {
+            return process::run(args).unwrap_or_else(|e| {
+                eprintln!("soraipixel process: {e:#}");
+                ExitCode::FAILURE
+            });
+        }
+        Command::BenchEngine(args) => {
+            return match bench::run(args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("soraipixel bench-engine: {e:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {}
+    }
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
@@ -107,6 +132,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             app.db.close().await;
             Ok(())
         }
+        Command::Process(_) | Command::BenchEngine(_) => Ok(()),
         Command::Admin { task: AdminTask::Tokens { email, amount, reason } } => {
             let app = open(settings).await?;
             let (balance, shortfall) =
@@ -167,7 +193,8 @@ async fn open(settings: Settings) -> anyhow::Result<app::App> {
             providers::sms::SmsSender::DevLog
         }
     };
-    Ok(app::App::new(db, mailer, sms, Arc::new(settings), keys))
+    let blobs = storage::Blobs::local(&settings.blobs_dir()).context("cannot open blob storage (data_dir)")?;
+    Ok(app::App::new(db, mailer, sms, Arc::new(settings), keys, blobs))
 }
 
 fn init_logging(settings: &Settings) {

@@ -46,7 +46,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let settings = state.app.settings.clone();
     Router::new()
-        .merge(api::routes())
+        .merge(api::routes(settings.uploads.max_bytes))
         .merge(ui::routes())
         .merge(assets::routes())
         .merge(observe::routes())

@@ -11,9 +11,19 @@ mod account;
 mod auth;
 mod keys;
 mod tokens;
+mod uploads;
 
-pub fn routes() -> axum::Router<AppState> {
+pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
+    // Multipart framing adds a little to the file itself.
+    let upload_limit = usize::try_from(max_upload_bytes).unwrap_or(usize::MAX).saturating_add(64 * 1024);
     axum::Router::new()
+        .route(
+            "/api/v1/uploads",
+            get(uploads::list).post(uploads::create).layer(axum::extract::DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/api/v1/uploads/{id}", get(uploads::show).delete(uploads::delete))
+        .route("/api/v1/uploads/{id}/original", get(uploads::original))
+        .route("/api/v1/uploads/{id}/thumbnail", get(uploads::thumbnail))
         .route("/api/v1/auth/signup", post(auth::signup))
         .route("/api/v1/auth/login", post(auth::login))
         .route("/api/v1/auth/logout", post(auth::logout))

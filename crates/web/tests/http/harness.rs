@@ -14,6 +14,7 @@ use settings::Settings;
 
 pub struct TestApp {
     pub base: String,
+    pub data_dir: PathBuf,
     pub outbox: PathBuf,
     pub sms: Arc<Mutex<Vec<(String, String)>>>,
     pub http: reqwest::Client,
@@ -46,13 +47,14 @@ pub async fn spawn_with(db: Db, tweak: impl FnOnce(&mut Settings)) -> TestApp {
         providers::sms::SmsSender::Msg91(providers::sms::Msg91::new(&msg91, "test-key", "otp-template").unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel();
     let settings = Arc::new(settings);
-    let application = app::App::new(db.clone(), mailer, sender, settings.clone(), keys);
+    let blobs = storage::Blobs::local(&settings.blobs_dir()).unwrap();
+    let application = app::App::new(db.clone(), mailer, sender, settings.clone(), keys, blobs);
     tokio::spawn(web::serve(web::AppState::new(application), Some(tx)));
     let addr: SocketAddr = rx.await.unwrap();
     // Set public_url after binding would be circular; links use the default origin, and
     // tests only read the token out of them.
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    TestApp { base: format!("http://{addr}"), outbox, sms, http, _dir: dir }
+    TestApp { base: format!("http://{addr}"), data_dir: dir.path().to_path_buf(), outbox, sms, http, _dir: dir }
 }
 
 /// A fake MSG91 Flow API: records (mobile, otp) for the right key.

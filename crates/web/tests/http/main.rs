@@ -8,3 +8,4 @@ mod harness;
 mod otp;
 mod protection;
 mod tls;
+mod uploads;

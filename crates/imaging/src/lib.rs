@@ -1,0 +1,39 @@
+//! SoraiPixel's local studio engine: pure CPU, no I/O, no async. Bytes in,
+//! bytes out. See docs/engine.md for the method and the measured figures.
+//!
+//! ```text
+//! decode (limits, EXIF orientation, ICC→sRGB) → matte::cutout → render
+//!   (frame → retouch → compose → brand → encode) → compliance::check
+//! ```
+
+// Pixel kernels read more clearly with explicit channel indices.
+#![allow(clippy::needless_range_loop)]
+
+pub mod brand;
+mod colour;
+pub mod compliance;
+pub mod compose;
+mod decode;
+mod encode;
+mod error;
+mod format;
+pub mod frame;
+mod heif;
+mod icc;
+pub mod matte;
+pub mod plane;
+mod preset;
+mod recipe;
+mod render;
+pub mod resize;
+
+pub use colour::Colour;
+pub use compliance::{ComplianceReport, Rule};
+pub use decode::{Decoded, Limits, decode};
+pub use encode::{encode, encode_rgb, encode_rgba, thumbnail};
+pub use error::ImagingError;
+pub use format::{Format, sniff};
+pub use matte::{Matte, MatteParams, PaperInfo, cutout};
+pub use preset::{Preset, PresetSpec};
+pub use recipe::{AspectRatio, Background, Branding, Metal, Output, Recipe, Reflection, Shadow, Texture, Watermark};
+pub use render::{Rendered, Stage, StageTiming, cutout_png, render, render_matte};

@@ -1,0 +1,98 @@
+//! End-to-end: synthetic phone photos (synth crate) through decode → cutout →
+//! render, checked by the same compliance rules a marketplace would apply.
+
+use imaging::{Background, Format, Limits, Preset, Recipe, Shadow, Stage};
+use synth::{Kind, Metal, Paper, SceneSpec};
+
+#[allow(clippy::unwrap_used)] // test helper
+fn photo(kind: Kind, metal: Metal, paper: Paper, seed: u64) -> (synth::Scene, imaging::Decoded) {
+    let spec = SceneSpec { kind, metal, paper, width: 640, height: 480, seed, jpeg_quality: 90 };
+    let scene = synth::generate(&spec);
+    let decoded = imaging::decode(&scene.jpeg, &Limits::default()).unwrap();
+    (scene, decoded)
+}
+
+#[test]
+fn amazon_preset_output_passes_amazon_compliance() {
+    let (_, decoded) = photo(Kind::Ring, Metal::Gold, Paper::White, 1);
+    let mut stages = Vec::new();
+    let out = imaging::render(&decoded, &Recipe::for_preset(Preset::Amazon), &mut |s, f| stages.push((s, f))).unwrap();
+    assert_eq!((out.width, out.height, out.format), (2000, 2000, Format::Jpeg));
+    let report = out.compliance.clone().unwrap();
+    assert!(report.passed, "{report:#?}");
+    // The report is the checker's own verdict on the bytes, reproducible independently.
+    assert!(imaging::compliance::check(Preset::Amazon, &out.bytes).passed);
+    assert!(stages.iter().any(|(s, _)| *s == Stage::Matte) && stages.last().is_some_and(|(_, f)| *f == 1.0));
+    assert!(out.timings.iter().any(|t| t.stage == Stage::Encode));
+}
+
+#[test]
+fn every_preset_renders_at_its_size_and_reports_rules() {
+    let (_, decoded) = photo(Kind::Earrings, Metal::Silver, Paper::Grey, 2);
+    let matte = imaging::cutout(&decoded, &imaging::MatteParams::default()).unwrap();
+    for preset in Preset::ALL {
+        let spec = preset.spec();
+        let out = imaging::render_matte(&matte, &Recipe::for_preset(preset), &mut |_, _| {}).unwrap();
+        assert_eq!((out.width, out.height), (spec.width, spec.height), "{}", spec.id);
+        let report = out.compliance.unwrap();
+        assert!(report.rule("dimensions").unwrap().passed, "{}", spec.id);
+        assert!(report.rule("format").unwrap().passed, "{}", spec.id);
+        assert!(report.rule("no_metadata").unwrap().passed, "{}", spec.id);
+        if spec.pure_white {
+            assert!(report.rule("background_white").unwrap().passed, "{}: {report:#?}", spec.id);
+        }
+    }
+}
+
+#[test]
+fn watermark_fails_the_amazon_overlay_rule_and_styled_recipes_render() {
+    let (_, decoded) = photo(Kind::Ring, Metal::RoseGold, Paper::White, 3);
+    let recipe = Recipe {
+        preset: Some(Preset::Amazon),
+        watermark: Some(imaging::Watermark { text: "Meera".into(), opacity: 0.4 }),
+        ..Recipe::default()
+    };
+    let report = imaging::render(&decoded, &recipe, &mut |_, _| {}).unwrap().compliance.unwrap();
+    assert!(!report.passed);
+    assert!(!report.rule("no_overlays").unwrap().passed);
+
+    let styled = Recipe {
+        preset: Some(Preset::InstagramPortrait),
+        background: Some(Background::Texture {
+            texture: imaging::Texture::Velvet,
+            colour: imaging::Colour([60, 20, 40]),
+        }),
+        shadow: Some(Shadow::drop()),
+        reflection: Some(imaging::Reflection::default()),
+        recolour: Some(imaging::Metal::WhiteGold),
+        aspect_ratio: Some(imaging::AspectRatio::Portrait4x5),
+        ..Recipe::default()
+    };
+    let out = imaging::render(&decoded, &styled, &mut |_, _| {}).unwrap();
+    assert_eq!((out.width, out.height), (1080, 1350));
+    let img = imaging::decode(&out.bytes, &Limits::default()).unwrap();
+    // Velvet backdrop: dark corners, not white.
+    assert!(img.rgb.get_pixel(5, 5).0.iter().all(|&c| c < 140));
+}
+
+#[test]
+fn cutout_png_is_input_sized_with_the_matte_as_alpha() {
+    let (scene, decoded) = photo(Kind::Bangle, Metal::Gold, Paper::Coloured, 4);
+    let png = imaging::cutout_png(&decoded).unwrap();
+    let back = imaging::decode(&png, &Limits::default()).unwrap();
+    assert_eq!((back.width, back.height, back.format), (640, 480, Format::Png));
+    let alpha = back.alpha.unwrap();
+    let m = synth::evaluate(alpha.as_raw(), &scene);
+    assert!(m.iou > 0.9, "{m:?}");
+    assert!(m.hole_correct > 0.95, "bangle interior stays transparent: {m:?}");
+}
+
+#[test]
+fn blank_paper_has_no_subject() {
+    let blank =
+        image::RgbImage::from_fn(320, 240, |x, y| image::Rgb([230 - (x / 40) as u8, 228 - (y / 40) as u8, 222]));
+    let jpg = imaging::encode_rgb(&blank, Format::Jpeg, 90).unwrap();
+    let d = imaging::decode(&jpg, &Limits::default()).unwrap();
+    let err = imaging::render(&d, &Recipe::for_preset(Preset::Amazon), &mut |_, _| {}).unwrap_err();
+    assert_eq!(err.code(), "no_subject_found");
+}

@@ -1,0 +1,332 @@
+//! `soraipixel process`: the local engine on files and folders.
+//!
+//! Each input becomes a finished catalogue image for a marketplace preset, or
+//! with `--cutout` an RGBA PNG of the same size whose alpha is the matte. Files
+//! run in parallel; a failing file is reported and the batch goes on; the exit
+//! code is non-zero when any file failed.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use imaging::{
+    AspectRatio, Background, ComplianceReport, Format, Limits, Metal, Preset, Recipe, Reflection, Shadow, Watermark,
+};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// Extensions picked up when an input is a folder.
+const IMAGE_EXTENSIONS: [&str; 6] = ["jpg", "jpeg", "png", "webp", "heic", "heif"];
+
+#[derive(clap::Args, Debug)]
+pub struct ProcessArgs {
+    /// Photos, or folders of photos (JPEG, PNG, WebP; HEIC when built with it).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Output file (only with a single input).
+    #[arg(short = 'o', long = "output", conflicts_with = "out_dir")]
+    pub output: Option<PathBuf>,
+    /// Output folder: `<stem>.<preset>.jpg` or `<stem>.cutout.png` inside it.
+    #[arg(long)]
+    pub out_dir: Option<PathBuf>,
+    /// Marketplace preset (amazon, amazon_general, etsy, shopify, ebay, flipkart, myntra,
+    /// ajio, meesho, instagram_square, instagram_portrait, google_shopping, whatsapp).
+    #[arg(long, default_value = "amazon")]
+    pub preset: Preset,
+    /// white, #rrggbb, #rrggbb-#rrggbb (gradient), linen, marble, velvet[:#rrggbb].
+    #[arg(long)]
+    pub background: Option<Background>,
+    /// contact, drop or none.
+    #[arg(long)]
+    pub shadow: Option<Shadow>,
+    /// Mirror reflection under the piece.
+    #[arg(long)]
+    pub reflection: bool,
+    /// Aspect ratio override: 1:1, 3:4, 4:5, 9:16, 4:3, 16:9, 1.91:1, 2:3.
+    #[arg(long)]
+    pub aspect: Option<AspectRatio>,
+    /// Recolour the metal: yellow_gold, rose_gold, white_gold, silver, platinum,
+    /// antique_gold, copper, gunmetal or #rrggbb.
+    #[arg(long)]
+    pub recolour: Option<Metal>,
+    /// Detail close-up cropped from the subject.
+    #[arg(long)]
+    pub closeup: bool,
+    /// Watermark text in the corner.
+    #[arg(long)]
+    pub watermark: Option<String>,
+    /// Recipe JSON file (command-line options above override its fields).
+    #[arg(long)]
+    pub recipe: Option<PathBuf>,
+    /// Write an RGBA PNG cutout (alpha = matte) instead of a catalogue image.
+    #[arg(long)]
+    pub cutout: bool,
+    /// Print a machine-readable JSON report on stdout (no progress bar).
+    #[arg(long)]
+    pub json: bool,
+    /// Treat a failed compliance check as a failed file.
+    #[arg(long)]
+    pub strict: bool,
+    /// Largest accepted input, in megapixels.
+    #[arg(long, default_value_t = 64)]
+    pub max_megapixels: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct FileReport {
+    input: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output: Option<PathBuf>,
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    height: Option<u32>,
+    /// Milliseconds per stage (read, decode, matte, frame, …, write).
+    timings_ms: BTreeMap<String, f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compliance: Option<ComplianceReport>,
+}
+
+#[derive(Debug, Serialize)]
+struct ErrorReport {
+    code: String,
+    message: String,
+}
+
+#[derive(Debug, Serialize)]
+struct BatchReport<'a> {
+    files: &'a [FileReport],
+    succeeded: usize,
+    failed: usize,
+}
+
+pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
+    let inputs = expand_inputs(&args.inputs)?;
+    if inputs.is_empty() {
+        bail!("no images found in the given inputs");
+    }
+    if args.output.is_some() && inputs.len() != 1 {
+        bail!("-o/--output takes a single input; use --out-dir for several");
+    }
+    if let Some(dir) = &args.out_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let recipe = build_recipe(&args)?;
+    recipe.validate().map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
+    let limits = Limits { max_pixels: args.max_megapixels.saturating_mul(1_000_000), ..Limits::default() };
+
+    let bar = if args.json || !std::io::stderr().is_terminal() {
+        ProgressBar::with_draw_target(Some(inputs.len() as u64), ProgressDrawTarget::hidden())
+    } else {
+        ProgressBar::new(inputs.len() as u64)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:32} {pos}/{len} {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let done = Mutex::new(());
+    let reports: Vec<FileReport> = inputs
+        .par_iter()
+        .map(|input| {
+            let report = process_one(input, &args, &recipe, &limits);
+            let _guard = done.lock();
+            bar.set_message(input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+            bar.inc(1);
+            report
+        })
+        .collect();
+    bar.finish_and_clear();
+
+    let failed = reports.iter().filter(|r| !r.ok).count();
+    if args.json {
+        let batch = BatchReport { files: &reports, succeeded: reports.len() - failed, failed };
+        println!("{}", serde_json::to_string_pretty(&batch)?);
+    } else {
+        for r in &reports {
+            print_line(r);
+        }
+        if reports.len() > 1 {
+            println!("{} succeeded, {failed} failed", reports.len() - failed);
+        }
+    }
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn print_line(r: &FileReport) {
+    let total: f64 = r.timings_ms.values().sum();
+    match (&r.error, &r.output) {
+        (Some(e), _) => println!("FAILED {}: {} ({})", r.input.display(), e.message, e.code),
+        (None, Some(out)) => {
+            let check = match &r.compliance {
+                Some(c) if c.passed => " — compliance passed".to_string(),
+                Some(c) => {
+                    let failed: Vec<String> =
+                        c.rules.iter().filter(|x| !x.passed).map(|x| format!("{} ({})", x.id, x.measured)).collect();
+                    format!(" — compliance FAILED: {}", failed.join(", "))
+                }
+                None => String::new(),
+            };
+            println!("ok {} → {} in {total:.0} ms{check}", r.input.display(), out.display());
+        }
+        (None, None) => println!("ok {}", r.input.display()),
+    }
+}
+
+fn build_recipe(args: &ProcessArgs) -> anyhow::Result<Recipe> {
+    let mut recipe = match &args.recipe {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_str::<Recipe>(&text).with_context(|| format!("parsing recipe {}", path.display()))?
+        }
+        None => Recipe::default(),
+    };
+    if recipe.preset.is_none() || args.recipe.is_none() {
+        recipe.preset = Some(args.preset);
+    }
+    if let Some(b) = &args.background {
+        recipe.background = Some(b.clone());
+    }
+    if let Some(s) = args.shadow {
+        recipe.shadow = Some(s);
+    }
+    if args.reflection {
+        recipe.reflection = Some(Reflection::default());
+    }
+    if let Some(a) = args.aspect {
+        recipe.aspect_ratio = Some(a);
+    }
+    if let Some(m) = args.recolour {
+        recipe.recolour = Some(m);
+    }
+    recipe.closeup |= args.closeup;
+    if let Some(text) = &args.watermark {
+        recipe.watermark = Some(Watermark { text: text.clone(), opacity: 0.35 });
+    }
+    Ok(recipe)
+}
+
+/// Files as given; folders expanded to their image files (sorted, not recursive).
+fn expand_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(input)
+                .with_context(|| format!("reading folder {}", input.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && has_image_extension(p))
+                .collect();
+            files.sort();
+            out.extend(files);
+        } else {
+            out.push(input.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn has_image_extension(p: &Path) -> bool {
+    p.extension().and_then(|e| e.to_str()).is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// `<stem>.<preset>.<ext>` or `<stem>.cutout.png`, in --out-dir or beside the input.
+fn output_path(input: &Path, args: &ProcessArgs, format: Format) -> PathBuf {
+    if let Some(o) = &args.output {
+        return o.clone();
+    }
+    let stem = input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "image".into());
+    let name = if args.cutout {
+        format!("{stem}.cutout.png")
+    } else {
+        format!("{stem}.{}.{}", args.preset.id(), format.extension())
+    };
+    match &args.out_dir {
+        Some(dir) => dir.join(name),
+        None => input.with_file_name(name),
+    }
+}
+
+fn process_one(input: &Path, args: &ProcessArgs, recipe: &Recipe, limits: &Limits) -> FileReport {
+    let mut report = FileReport {
+        input: input.to_path_buf(),
+        output: None,
+        ok: false,
+        error: None,
+        width: None,
+        height: None,
+        timings_ms: BTreeMap::new(),
+        compliance: None,
+    };
+    let fail = |report: &mut FileReport, code: &str, message: String| {
+        report.error = Some(ErrorReport { code: code.to_string(), message });
+    };
+    let mut clock = Instant::now();
+    let mut lap = |name: &str, timings: &mut BTreeMap<String, f64>| {
+        timings.insert(name.to_string(), clock.elapsed().as_secs_f64() * 1000.0);
+        clock = Instant::now();
+    };
+    let bytes = match std::fs::read(input) {
+        Ok(b) => b,
+        Err(e) => {
+            fail(&mut report, "read_failed", e.to_string());
+            return report;
+        }
+    };
+    lap("read", &mut report.timings_ms);
+    let decoded = match imaging::decode(&bytes, limits) {
+        Ok(d) => d,
+        Err(e) => {
+            fail(&mut report, e.code(), e.to_string());
+            return report;
+        }
+    };
+    drop(bytes);
+    lap("decode", &mut report.timings_ms);
+
+    let (out_bytes, format, w, h) = if args.cutout {
+        match imaging::cutout_png(&decoded) {
+            Ok(b) => (b, Format::Png, decoded.width, decoded.height),
+            Err(e) => {
+                fail(&mut report, e.code(), e.to_string());
+                return report;
+            }
+        }
+    } else {
+        match imaging::render(&decoded, recipe, &mut |_, _| {}) {
+            Ok(r) => {
+                for t in &r.timings {
+                    report.timings_ms.insert(format!("{:?}", t.stage).to_lowercase(), t.ms);
+                }
+                report.compliance = r.compliance;
+                (r.bytes, r.format, r.width, r.height)
+            }
+            Err(e) => {
+                fail(&mut report, e.code(), e.to_string());
+                return report;
+            }
+        }
+    };
+    drop(decoded);
+    clock = Instant::now();
+    let out = output_path(input, args, format);
+    if let Err(e) = std::fs::write(&out, &out_bytes) {
+        fail(&mut report, "write_failed", format!("{}: {e}", out.display()));
+        return report;
+    }
+    report.timings_ms.insert("write".into(), clock.elapsed().as_secs_f64() * 1000.0);
+    report.width = Some(w);
+    report.height = Some(h);
+    report.output = Some(out);
+    report.ok = !(args.strict && report.compliance.as_ref().is_some_and(|c| !c.passed));
+    if !report.ok {
+        fail(&mut report, "compliance_failed", "the output does not pass the preset's compliance check".into());
+    }
+    report
+}

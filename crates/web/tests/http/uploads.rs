@@ -1,0 +1,120 @@
+use db::{Db, on_both_backends};
+use serde_json::Value;
+
+use crate::harness::{Browser, TestApp, header, spawn, spawn_with};
+
+/// A ring photographed on white paper, as a phone would save it.
+pub fn ring_jpeg(width: u32, height: u32) -> Vec<u8> {
+    let spec = synth::SceneSpec {
+        kind: synth::Kind::Ring,
+        metal: synth::Metal::Gold,
+        paper: synth::Paper::White,
+        width,
+        height,
+        seed: 7,
+        jpeg_quality: 90,
+    };
+    synth::generate(&spec).jpeg
+}
+
+pub async fn upload(t: &TestApp, who: &Browser, name: &str, bytes: Vec<u8>) -> (u16, Value) {
+    let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()).mime_str("image/png").unwrap();
+    let form = reqwest::multipart::Form::new().part("file", part);
+    let res = t
+        .http
+        .post(t.url("/api/v1/uploads"))
+        .header("cookie", &who.cookie)
+        .header("x-csrf-token", &who.csrf)
+        .header("sec-fetch-site", "same-origin")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() { out.extend(files_under(&p)) } else { out.push(p) }
+        }
+    }
+    out
+}
+
+async fn upload_store_read_delete(db: Db) {
+    let t = spawn(db).await;
+    let asha = t.signup("uploads@example.com").await;
+    let mallory = t.signup("mallory@example.com").await;
+    let photo = ring_jpeg(640, 480);
+    // The client's claimed type (image/png) is ignored: content decides.
+    let (status, up) = upload(&t, &asha, "../../ring.jpg", photo.clone()).await;
+    assert_eq!(status, 201, "{up}");
+    assert_eq!(
+        (up["width"].as_i64(), up["height"].as_i64(), up["format"].as_str()),
+        (Some(640), Some(480), Some("jpeg"))
+    );
+    assert_eq!(up["filename"], "ring.jpg");
+    let id = up["id"].as_str().unwrap();
+
+    let get = |path: String, who: &Browser| t.http.get(t.url(&path)).header("cookie", who.cookie.clone()).send();
+    let original = get(format!("/api/v1/uploads/{id}/original"), &asha).await.unwrap();
+    assert_eq!(header(original.headers(), "content-type"), "image/jpeg");
+    assert_eq!(original.bytes().await.unwrap().to_vec(), photo, "the original comes back byte for byte");
+    let thumb = get(format!("/api/v1/uploads/{id}/thumbnail"), &asha).await.unwrap().bytes().await.unwrap();
+    let thumb = imaging::decode(&thumb, &imaging::Limits { max_bytes: 1 << 20, max_pixels: 1 << 20 }).unwrap();
+    assert_eq!((thumb.width, thumb.height), (480, 360));
+
+    // Nothing readable on disk.
+    let blobs = files_under(&t.data_dir.join("blobs"));
+    assert_eq!(blobs.len(), 2);
+    for f in &blobs {
+        let raw = std::fs::read(f).unwrap();
+        assert!(!raw.windows(3).any(|w| w == [0xFF, 0xD8, 0xFF]), "{} holds a JPEG signature", f.display());
+    }
+
+    // Another user sees none of it.
+    for path in [
+        format!("/api/v1/uploads/{id}"),
+        format!("/api/v1/uploads/{id}/original"),
+        format!("/api/v1/uploads/{id}/thumbnail"),
+    ] {
+        assert_eq!(get(path.clone(), &mallory).await.unwrap().status(), 404, "{path}");
+    }
+    assert_eq!(t.call("DELETE", &format!("/api/v1/uploads/{id}"), None, Some(&mallory)).await.0, 404);
+    let (_, _, list) = t.call("GET", "/api/v1/uploads", None, Some(&mallory)).await;
+    assert_eq!(list["uploads"].as_array().unwrap().len(), 0);
+    let (_, _, list) = t.call("GET", "/api/v1/uploads", None, Some(&asha)).await;
+    assert_eq!(list["uploads"][0]["id"], id);
+
+    assert_eq!(t.call("DELETE", &format!("/api/v1/uploads/{id}"), None, Some(&asha)).await.0, 204);
+    assert!(files_under(&t.data_dir.join("blobs")).is_empty(), "stored objects removed");
+    assert_eq!(get(format!("/api/v1/uploads/{id}/original"), &asha).await.unwrap().status(), 404);
+}
+
+async fn bad_uploads_get_clear_errors(db: Db) {
+    let t = spawn_with(db, |s| {
+        s.uploads.max_bytes = 200_000;
+        s.uploads.max_pixels = 1_000_000;
+    })
+    .await;
+    let b = t.signup("bad@example.com").await;
+    let (status, body) = upload(&t, &b, "notes.txt", b"hello, this is not a photo".to_vec()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (415, Some("unsupported_format")));
+    let photo = ring_jpeg(320, 240);
+    let (status, body) = upload(&t, &b, "cut.jpg", photo[..photo.len() / 2].to_vec()).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(matches!(body["error"]["code"].as_str(), Some("truncated_image" | "corrupt_image")), "{body}");
+    let (status, body) = upload(&t, &b, "huge.jpg", vec![0xFF; 300_000]).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("file_too_large")));
+    let (status, body) = upload(&t, &b, "big.jpg", ring_jpeg(1400, 1000)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("too_many_pixels")), "{body}");
+    let (status, body) = upload(&t, &b, "empty.jpg", Vec::new()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_multipart")));
+    assert!(files_under(&t.data_dir.join("blobs")).is_empty(), "refused uploads store nothing");
+}
+
+on_both_backends!(upload_store_read_delete, bad_uploads_get_clear_errors);
