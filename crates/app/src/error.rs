@@ -25,6 +25,12 @@ pub enum AppError {
     /// A once-only action (such as today's reward) was already taken.
     #[error("already done; try again in {retry_after_secs} seconds")]
     AlreadyDone { retry_after_secs: u64 },
+    /// The balance cannot cover the quote.
+    #[error("this needs {needed} tokens and your balance is {balance}")]
+    InsufficientTokens { needed: i64, balance: i64 },
+    /// The thing is still being worked on.
+    #[error("still in progress; try again when it has finished")]
+    Busy,
     /// An upload over the byte limit.
     #[error("the file is larger than {limit_mb} MB")]
     TooLarge { limit_mb: u64 },
@@ -52,6 +58,8 @@ impl AppError {
             AppError::InvalidCode => "invalid_code",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::AlreadyDone { .. } => "already_claimed",
+            AppError::InsufficientTokens { .. } => "insufficient_tokens",
+            AppError::Busy => "in_progress",
             AppError::TooLarge { .. } => "file_too_large",
             AppError::Image { code, .. } => code,
             AppError::Delivery => "delivery_failed",

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 pub mod accounts;
+pub mod creations;
 mod error;
 pub mod keys;
 pub mod limits;

@@ -97,7 +97,7 @@ impl App {
         Ok(())
     }
 
-    async fn remove_blobs(&self, paths: &[&str]) {
+    pub(crate) async fn remove_blobs(&self, paths: &[&str]) {
         for path in paths {
             if let Err(e) = self.blobs.delete(path).await {
                 tracing::warn!(path, error = %e, "could not delete a blob; it is now an orphan");

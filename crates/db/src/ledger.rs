@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::{Db, DbError, Result, new_id, with_pool};
+use crate::{Db, DbError, Result, with_pool};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -76,9 +76,18 @@ pub struct Movement<'a> {
     pub actor: &'a str,
 }
 
+impl Movement<'_> {
+    pub(crate) fn check(&self) -> Result<()> {
+        if self.amount == 0 || (self.amount < 0 && self.kind != Kind::Adjustment) {
+            return Err(DbError::Invalid(format!("ledger amount {} for {}", self.amount, self.kind.as_str())));
+        }
+        Ok(())
+    }
+}
+
 /// Balance deltas of a movement: (spendable, held). For claw-backs the spendable delta is
 /// decided inside the transaction from the current balance.
-fn deltas(kind: Kind, amount: i64) -> (i64, i64) {
+pub(crate) fn deltas(kind: Kind, amount: i64) -> (i64, i64) {
     match kind {
         Kind::Grant => (amount, 0),
         Kind::Hold => (-amount, amount),
@@ -88,6 +97,82 @@ fn deltas(kind: Kind, amount: i64) -> (i64, i64) {
         Kind::Adjustment => (amount, 0),
     }
 }
+
+/// The body of a movement, run inside the caller's transaction `$tx` (so other changes can
+/// commit or roll back with it). Evaluates to `Result<(Outcome, shortfall), sqlx::Error>`;
+/// the caller commits only on `Outcome::Applied`.
+macro_rules! move_tokens {
+    ($tx:ident, $m:expr, $now:expr) => {
+        async {
+            let claw_back = $m.kind == $crate::ledger::Kind::Refund || ($m.kind == $crate::ledger::Kind::Adjustment && $m.amount < 0);
+                // Writing first takes the write lock at once (SQLite) or the row lock (Postgres).
+                sqlx::query("INSERT INTO token_accounts (user_id, balance, held, updated_at) VALUES ($1, 0, 0, $2) ON CONFLICT (user_id) DO NOTHING")
+                    .bind($m.user_id)
+                    .bind($now)
+                    .execute(&mut *$tx)
+                    .await?;
+                let current = sqlx::query_as::<_, $crate::ledger::Balance>(
+                    "UPDATE token_accounts SET updated_at = $2 WHERE user_id = $1 RETURNING balance, held",
+                )
+                .bind($m.user_id)
+                .bind($now)
+                .fetch_one(&mut *$tx)
+                .await?;
+                // Under that lock, a replay of an applied event is recognised before any rule.
+                let seen =
+                    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM ledger_entries WHERE kind = $1 AND reference = $2")
+                        .bind($m.kind.as_str())
+                        .bind($m.reference)
+                        .fetch_one(&mut *$tx)
+                        .await?;
+                if seen > 0 {
+                    return Ok(($crate::ledger::Outcome::Duplicate, 0));
+                }
+                let wanted = $m.amount.abs();
+                let (mut d_balance, d_held) = $crate::ledger::deltas($m.kind, $m.amount);
+                let mut shortfall = 0;
+                if claw_back {
+                    let taken = wanted.min(current.balance);
+                    shortfall = wanted - taken;
+                    d_balance = -taken;
+                }
+                let after = $crate::ledger::Balance { balance: current.balance + d_balance, held: current.held + d_held };
+                if after.balance < 0 || after.held < 0 {
+                    return Ok(($crate::ledger::Outcome::Insufficient, 0));
+                }
+                let reason =
+                    if shortfall > 0 { format!("{} (shortfall {shortfall})", $m.reason) } else { $m.reason.to_owned() };
+                let inserted = sqlx::query(
+                    "INSERT INTO ledger_entries (id, user_id, kind, amount, balance_after, held_after, reason, reference, actor, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (kind, reference) DO NOTHING",
+                )
+                .bind($crate::new_id())
+                .bind($m.user_id)
+                .bind($m.kind.as_str())
+                .bind(if claw_back { d_balance } else { $m.amount })
+                .bind(after.balance)
+                .bind(after.held)
+                .bind(&reason)
+                .bind($m.reference)
+                .bind($m.actor)
+                .bind($now)
+                .execute(&mut *$tx)
+                .await?
+                .rows_affected();
+                if inserted == 0 {
+                    return Ok(($crate::ledger::Outcome::Duplicate, 0));
+                }
+                sqlx::query("UPDATE token_accounts SET balance = $2, held = $3 WHERE user_id = $1")
+                    .bind($m.user_id)
+                    .bind(after.balance)
+                    .bind(after.held)
+                    .execute(&mut *$tx)
+                    .await?;
+                Ok::<_, sqlx::Error>(($crate::ledger::Outcome::Applied(after), shortfall))
+        }
+    };
+}
+pub(crate) use move_tokens;
 
 impl Db {
     pub async fn balance(&self, user_id: &str) -> Result<Balance> {
@@ -102,82 +187,18 @@ impl Db {
 
     /// Applies one movement atomically. `Adjustment` takes a signed amount; `Refund` and
     /// negative adjustments are capped at the spendable balance, the rest is the shortfall
-    /// returned in the entry's reason.
+    /// returned beside the outcome and noted in the entry's reason.
     pub async fn apply(&self, m: Movement<'_>, now: i64) -> Result<(Outcome, i64)> {
-        if m.amount == 0 || (m.amount < 0 && m.kind != Kind::Adjustment) {
-            return Err(DbError::Invalid(format!("ledger amount {} for {}", m.amount, m.kind.as_str())));
-        }
-        let claw_back = m.kind == Kind::Refund || (m.kind == Kind::Adjustment && m.amount < 0);
+        m.check()?;
         with_pool!(self, |p| {
             let mut tx = p.begin().await?;
-            // Writing first takes the write lock at once (SQLite) or the row lock (Postgres).
-            sqlx::query("INSERT INTO token_accounts (user_id, balance, held, updated_at) VALUES ($1, 0, 0, $2) ON CONFLICT (user_id) DO NOTHING")
-                .bind(m.user_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            let current = sqlx::query_as::<_, Balance>(
-                "UPDATE token_accounts SET updated_at = $2 WHERE user_id = $1 RETURNING balance, held",
-            )
-            .bind(m.user_id)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
-            // Under that lock, a replay of an applied event is recognised before any rule.
-            let seen =
-                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM ledger_entries WHERE kind = $1 AND reference = $2")
-                    .bind(m.kind.as_str())
-                    .bind(m.reference)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            if seen > 0 {
+            let result = move_tokens!(tx, m, now).await?;
+            if matches!(result.0, Outcome::Applied(_)) {
+                tx.commit().await?;
+            } else {
                 tx.rollback().await?;
-                return Ok((Outcome::Duplicate, 0));
             }
-            let wanted = m.amount.abs();
-            let (mut d_balance, d_held) = deltas(m.kind, m.amount);
-            let mut shortfall = 0;
-            if claw_back {
-                let taken = wanted.min(current.balance);
-                shortfall = wanted - taken;
-                d_balance = -taken;
-            }
-            let after = Balance { balance: current.balance + d_balance, held: current.held + d_held };
-            if after.balance < 0 || after.held < 0 {
-                tx.rollback().await?;
-                return Ok((Outcome::Insufficient, 0));
-            }
-            let reason =
-                if shortfall > 0 { format!("{} (shortfall {shortfall})", m.reason) } else { m.reason.to_owned() };
-            let inserted = sqlx::query(
-                "INSERT INTO ledger_entries (id, user_id, kind, amount, balance_after, held_after, reason, reference, actor, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (kind, reference) DO NOTHING",
-            )
-            .bind(new_id())
-            .bind(m.user_id)
-            .bind(m.kind.as_str())
-            .bind(if claw_back { d_balance } else { m.amount })
-            .bind(after.balance)
-            .bind(after.held)
-            .bind(&reason)
-            .bind(m.reference)
-            .bind(m.actor)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if inserted == 0 {
-                tx.rollback().await?;
-                return Ok((Outcome::Duplicate, 0));
-            }
-            sqlx::query("UPDATE token_accounts SET balance = $2, held = $3 WHERE user_id = $1")
-                .bind(m.user_id)
-                .bind(after.balance)
-                .bind(after.held)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok((Outcome::Applied(after), shortfall))
+            Ok(result)
         })
     }
 

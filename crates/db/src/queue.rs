@@ -56,6 +56,7 @@ macro_rules! insert_job {
         .execute($executor)
     };
 }
+pub(crate) use insert_job;
 
 impl Db {
     pub async fn enqueue(&self, job: NewJob<'_>, now: i64) -> Result<Job> {

@@ -60,9 +60,11 @@ pub struct Placement {
 
 /// Fit `subject` into the area `area` (x, y, w, h) of a canvas so that its longer
 /// relative extent fills `fill` of the area, centred. `margin` source pixels
-/// around the subject come along (anti-aliased edges, reflections of alpha).
+/// around the subject come along (anti-aliased edges). `extent` is everything
+/// that may be drawn (the whole piece; larger than `subject` for a close-up).
 pub fn place(
     subject: BBox,
+    extent: BBox,
     image: (u32, u32),
     canvas: (u32, u32),
     area: (u32, u32, u32, u32),
@@ -81,10 +83,10 @@ pub fn place(
     let margin = (bw.max(bh) * 0.04).max(4.0);
     let to_src_x = |x: f64| f64::from(subject.x0) + (x - cx) / scale;
     let to_src_y = |y: f64| f64::from(subject.y0) + (y - cy) / scale;
-    let sx0 = (f64::from(subject.x0) - margin).max(0.0).max(to_src_x(0.0)).floor();
-    let sy0 = (f64::from(subject.y0) - margin).max(0.0).max(to_src_y(0.0)).floor();
-    let sx1 = (f64::from(subject.x1) + margin).min(f64::from(image.0)).min(to_src_x(f64::from(canvas.0))).ceil();
-    let sy1 = (f64::from(subject.y1) + margin).min(f64::from(image.1)).min(to_src_y(f64::from(canvas.1))).ceil();
+    let sx0 = (f64::from(extent.x0) - margin).max(0.0).max(to_src_x(0.0)).floor();
+    let sy0 = (f64::from(extent.y0) - margin).max(0.0).max(to_src_y(0.0)).floor();
+    let sx1 = (f64::from(extent.x1) + margin).min(f64::from(image.0)).min(to_src_x(f64::from(canvas.0))).ceil();
+    let sy1 = (f64::from(extent.y1) + margin).min(f64::from(image.1)).min(to_src_y(f64::from(canvas.1))).ceil();
     if sx1 <= sx0 || sy1 <= sy0 {
         return None;
     }
@@ -105,28 +107,45 @@ pub fn place(
     })
 }
 
-/// A close-up: a box about half the subject's size around its densest part.
+/// A close-up: a box 55 % of the subject's size over its densest part (most
+/// alpha mass: the stone and setting rather than an empty ring interior).
 pub fn closeup_box(alpha: &GrayImage, subject: BBox) -> BBox {
-    let (mut sx, mut sy, mut n) = (0f64, 0f64, 0f64);
+    let (sw, sh) = (subject.width(), subject.height());
+    let cell = (sw.max(sh) / 64).max(1);
+    let (gw, gh) = (sw.div_ceil(cell) as usize, sh.div_ceil(cell) as usize);
+    // Integral image of alpha mass per cell.
+    let mut integral = vec![0f64; (gw + 1) * (gh + 1)];
+    let mut mass = vec![0f64; gw * gh];
     for y in subject.y0..subject.y1 {
         for x in subject.x0..subject.x1 {
-            let a = f64::from(alpha.get_pixel(x, y).0[0]);
-            sx += a * f64::from(x);
-            sy += a * f64::from(y);
-            n += a;
+            let (gx, gy) = (((x - subject.x0) / cell) as usize, ((y - subject.y0) / cell) as usize);
+            mass[gy * gw + gx] += f64::from(alpha.get_pixel(x, y).0[0]);
         }
     }
-    let (cx, cy) = if n > 0.0 {
-        (sx / n, sy / n)
-    } else {
-        (f64::from(subject.x0 + subject.x1) / 2.0, f64::from(subject.y0 + subject.y1) / 2.0)
-    };
-    let half_w = f64::from(subject.width()) * 0.275;
-    let half_h = f64::from(subject.height()) * 0.275;
-    let clamp_x = |v: f64| v.clamp(f64::from(subject.x0), f64::from(subject.x1)) as u32;
-    let clamp_y = |v: f64| v.clamp(f64::from(subject.y0), f64::from(subject.y1)) as u32;
-    let b =
-        BBox { x0: clamp_x(cx - half_w), y0: clamp_y(cy - half_h), x1: clamp_x(cx + half_w), y1: clamp_y(cy + half_h) };
+    for gy in 0..gh {
+        for gx in 0..gw {
+            integral[(gy + 1) * (gw + 1) + gx + 1] =
+                mass[gy * gw + gx] + integral[gy * (gw + 1) + gx + 1] + integral[(gy + 1) * (gw + 1) + gx]
+                    - integral[gy * (gw + 1) + gx];
+        }
+    }
+    let (ww, wh) =
+        (((gw as f64 * 0.55).round() as usize).clamp(1, gw), ((gh as f64 * 0.55).round() as usize).clamp(1, gh));
+    let mut best = (f64::MIN, 0usize, 0usize);
+    for y in 0..=gh - wh {
+        for x in 0..=gw - ww {
+            let sum = integral[(y + wh) * (gw + 1) + x + ww]
+                - integral[y * (gw + 1) + x + ww]
+                - integral[(y + wh) * (gw + 1) + x]
+                + integral[y * (gw + 1) + x];
+            if sum > best.0 {
+                best = (sum, x, y);
+            }
+        }
+    }
+    let x0 = subject.x0 + best.1 as u32 * cell;
+    let y0 = subject.y0 + best.2 as u32 * cell;
+    let b = BBox { x0, y0, x1: (x0 + ww as u32 * cell).min(subject.x1), y1: (y0 + wh as u32 * cell).min(subject.y1) };
     if b.width() == 0 || b.height() == 0 { subject } else { b }
 }
 
@@ -147,7 +166,7 @@ mod tests {
     #[test]
     fn placement_fills_the_requested_share() {
         let subject = BBox { x0: 1000, y0: 500, x1: 2000, y1: 2500 };
-        let p = place(subject, (4000, 3000), (2000, 2000), (0, 0, 2000, 2000), 0.85).unwrap();
+        let p = place(subject, subject, (4000, 3000), (2000, 2000), (0, 0, 2000, 2000), 0.85).unwrap();
         // Subject height 2000 src px → 1700 canvas px.
         assert!((p.scale - 0.85).abs() < 1e-9);
         let subj_top = 1000.0 - 2000.0 * 0.85 / 2.0;
@@ -158,13 +177,18 @@ mod tests {
     }
 
     #[test]
-    fn closeup_is_inside_and_smaller() {
+    fn closeup_is_inside_smaller_and_on_the_dense_part() {
+        // A thin ring outline with a solid "stone" in its top-right corner.
         let a = GrayImage::from_fn(100, 100, |x, y| {
-            image::Luma([if (20..80).contains(&x) && (30..90).contains(&y) { 255 } else { 0 }])
+            let outline =
+                (20..80).contains(&x) && (30..90).contains(&y) && !((23..77).contains(&x) && (33..87).contains(&y));
+            let stone = (55..80).contains(&x) && (30..55).contains(&y);
+            image::Luma([if outline || stone { 255 } else { 0 }])
         });
         let s = subject_bbox(&a, 128).unwrap();
         let c = closeup_box(&a, s);
         assert!(c.width() < s.width() && c.height() < s.height());
         assert!(c.x0 >= s.x0 && c.x1 <= s.x1);
+        assert!(c.x1 >= 78 && c.y0 <= 32, "{c:?} covers the stone");
     }
 }

@@ -208,10 +208,20 @@ pub fn box_mean(p: &Plane<f32>, r: usize) -> Plane<f32> {
 /// Average of `values` over the pixels where `weight` > 0 (normalised convolution),
 /// `fallback` where the window holds no weight at all.
 pub fn masked_mean(values: &Plane<f32>, weight: &Plane<f32>, r: usize, fallback: f32) -> Plane<f32> {
+    masked_mean_with(values, weight, &box_mean(weight, r), r, fallback)
+}
+
+/// As [`masked_mean`], with the weight's box mean `den` computed once by the caller.
+pub fn masked_mean_with(
+    values: &Plane<f32>,
+    weight: &Plane<f32>,
+    den: &Plane<f32>,
+    r: usize,
+    fallback: f32,
+) -> Plane<f32> {
     let vw =
         Plane { w: values.w, h: values.h, data: values.data.iter().zip(&weight.data).map(|(v, w)| v * w).collect() };
     let num = box_mean(&vw, r);
-    let den = box_mean(weight, r);
     Plane {
         w: values.w,
         h: values.h,

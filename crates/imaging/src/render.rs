@@ -95,7 +95,8 @@ pub fn render_matte(
     };
     let strip = if recipe.branding.is_some() { brand::strip_height(canvas.1) } else { 0 };
     let area = (0, 0, canvas.0, canvas.1.saturating_sub(strip));
-    let place = frame::place(target, m.alpha.dimensions(), canvas, area, fill).ok_or(ImagingError::NoSubjectFound)?;
+    let place =
+        frame::place(target, subject, m.alpha.dimensions(), canvas, area, fill).ok_or(ImagingError::NoSubjectFound)?;
     let mut layer = resample_subject(m, place.src, place.dst)?;
     lap(Stage::Frame, &mut timings);
 

@@ -20,6 +20,11 @@ pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Sen
 pub trait Handler: Send + Sync + 'static {
     fn kind(&self) -> &'static str;
     fn run(&self, job: Job, ctx: JobContext) -> HandlerFuture;
+    /// Called once when the job is dead (attempts used up, permanent error, or its worker
+    /// lost on the last attempt), so the handler can settle what the job held.
+    fn dead(&self, _job: Job) -> HandlerFuture {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -158,6 +163,12 @@ impl Runner {
             Err(JobError::Retry(msg)) => self.db.fail_job(id, &self.owner, msg, false, now).await,
             Err(JobError::Permanent(msg)) => self.db.fail_job(id, &self.owner, msg, true, now).await,
         };
+        if let Ok(Some(state)) = &result
+            && state == "dead"
+            && let Ok(Some(job)) = self.db.job(id).await
+        {
+            self.settle(job).await;
+        }
         match result {
             Ok(state) => {
                 tracing::info!(job = %id, state = state.as_deref().unwrap_or("lost"), error = outcome.err().map(|e| e.to_string()), "job finished")
@@ -165,6 +176,17 @@ impl Runner {
             Err(e) => {
                 tracing::error!(job = %id, error = %e, "could not record the job's outcome; its lease will expire and it will run again")
             }
+        }
+    }
+}
+
+impl Runner {
+    async fn settle(&self, job: Job) {
+        let id = job.id.clone();
+        if let Some(handler) = self.handlers.get(job.kind.as_str()).cloned()
+            && let Err(e) = handler.dead(job).await
+        {
+            tracing::error!(job = %id, error = %e, "settling a dead job failed");
         }
     }
 }

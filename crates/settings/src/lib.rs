@@ -54,11 +54,13 @@ pub struct Tokens {
     pub welcome_grant: i64,
     /// Claimable once per UTC day.
     pub daily_reward: i64,
+    /// Price of one catalogue image from the local engine.
+    pub local_output_cost: i64,
 }
 
 impl Default for Tokens {
     fn default() -> Self {
-        Self { welcome_grant: 20, daily_reward: 2 }
+        Self { welcome_grant: 20, daily_reward: 2, local_output_cost: 1 }
     }
 }
 
@@ -288,6 +290,9 @@ impl Settings {
         }
         if self.security.password_min_length < 8 {
             return bad("security.password_min_length", "must be at least 8");
+        }
+        if self.tokens.local_output_cost < 1 {
+            return bad("tokens.local_output_cost", "must be at least 1");
         }
         if self.tokens.welcome_grant < 0 || self.tokens.daily_reward < 0 {
             return bad("tokens", "grants cannot be negative");

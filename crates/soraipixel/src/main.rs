@@ -154,7 +154,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
 /// The job runner with every job handler, one job per core at a time.
 fn worker(app: &app::App) -> jobs::Runner {
     let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
-    jobs::Runner::new(app.db.clone(), Vec::new(), cores)
+    jobs::Runner::new(app.db.clone(), vec![std::sync::Arc::new(app::creations::RenderCreations(app.clone()))], cores)
 }
 
 /// Connects, migrates, loads the master key and picks the mail and SMS transports.

@@ -119,7 +119,15 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &args.out_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let recipe = build_recipe(&args)?;
+    let mut recipe = build_recipe(&args)?;
+    // `-o out.png` / `out.webp`: the file name decides the encoding.
+    if let Some(format) =
+        args.output.as_ref().and_then(|o| o.extension()).and_then(|e| e.to_str()?.parse::<Format>().ok())
+        && !args.cutout
+    {
+        let quality = recipe.output.map_or(args.preset.spec().quality, |o| o.quality);
+        recipe.output = Some(imaging::Output { format, quality, long_side: recipe.output.and_then(|o| o.long_side) });
+    }
     recipe.validate().map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
     let limits = Limits { max_pixels: args.max_megapixels.saturating_mul(1_000_000), ..Limits::default() };
 
@@ -291,8 +299,12 @@ fn process_one(input: &Path, args: &ProcessArgs, recipe: &Recipe, limits: &Limit
     lap("decode", &mut report.timings_ms);
 
     let (out_bytes, format, w, h) = if args.cutout {
+        let started = Instant::now();
         match imaging::cutout_png(&decoded) {
-            Ok(b) => (b, Format::Png, decoded.width, decoded.height),
+            Ok(b) => {
+                report.timings_ms.insert("cutout".into(), started.elapsed().as_secs_f64() * 1000.0);
+                (b, Format::Png, decoded.width, decoded.height)
+            }
             Err(e) => {
                 fail(&mut report, e.code(), e.to_string());
                 return report;

@@ -51,24 +51,32 @@ pub fn draw_shadow(bg: &mut RgbImage, layer: &Layer<'_>, shadow: &Shadow) {
     // Three box passes ≈ Gaussian of the requested sigma.
     let r = ((sigma / f as f32) * 0.8).round().max(1.0) as usize;
     let blurred = box_mean(&box_mean(&box_mean(&grid, r), r), r);
-    let (bw, bh) = (bg.width() as i64, bg.height() as i64);
-    for gy in 0..gh {
-        for gx in 0..gw {
-            let v = blurred.data[gy * gw + gx];
+    // Bilinear lookup per canvas pixel: no blocks from the coarse grid.
+    let (bw, bh) = (i64::from(bg.width()), i64::from(bg.height()));
+    let (x0, y0) = (ox.max(0), oy.max(0));
+    let (x1, y1) = ((ox + (gw * f) as i64).min(bw), (oy + (gh * f) as i64).min(bh));
+    let inv = 1.0 / f as f32;
+    for cy in y0..y1 {
+        let fy = ((cy - oy) as f32 + 0.5) * inv - 0.5;
+        let gy0 = (fy.floor().max(0.0) as usize).min(gh - 1);
+        let gy1 = (gy0 + 1).min(gh - 1);
+        let ty = (fy - gy0 as f32).clamp(0.0, 1.0);
+        for cx in x0..x1 {
+            let fx = ((cx - ox) as f32 + 0.5) * inv - 0.5;
+            let gx0 = (fx.floor().max(0.0) as usize).min(gw - 1);
+            let gx1 = (gx0 + 1).min(gw - 1);
+            let tx = (fx - gx0 as f32).clamp(0.0, 1.0);
+            let at = |gx: usize, gy: usize| blurred.data[gy * gw + gx];
+            let top = at(gx0, gy0) * (1.0 - tx) + at(gx1, gy0) * tx;
+            let bottom = at(gx0, gy1) * (1.0 - tx) + at(gx1, gy1) * tx;
+            let v = top * (1.0 - ty) + bottom * ty;
             if v < 1e-3 {
                 continue;
             }
             let k = 1.0 - (opacity * v.min(1.0) * 1.5).min(opacity);
-            for yy in 0..f as i64 {
-                for xx in 0..f as i64 {
-                    let (cx, cy) = (ox + (gx * f) as i64 + xx, oy + (gy * f) as i64 + yy);
-                    if cx >= 0 && cy >= 0 && cx < bw && cy < bh {
-                        let px = bg.get_pixel_mut(cx as u32, cy as u32);
-                        for c in px.0.iter_mut() {
-                            *c = (f32::from(*c) * k).round() as u8;
-                        }
-                    }
-                }
+            let px = bg.get_pixel_mut(cx as u32, cy as u32);
+            for c in px.0.iter_mut() {
+                *c = (f32::from(*c) * k).round() as u8;
             }
         }
     }

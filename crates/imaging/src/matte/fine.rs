@@ -19,7 +19,11 @@ pub fn max_gradient(rgb: &RgbImage, sw: usize, sh: usize) -> Plane<f32> {
     let raw = rgb.as_raw();
     let luma_row = |y: usize, dst: &mut Vec<i16>| {
         dst.clear();
-        dst.extend(raw[y * w * 3..(y + 1) * w * 3].chunks_exact(3).map(|p| i16::from(p[0]) + i16::from(p[1]) + i16::from(p[2])));
+        dst.extend(
+            raw[y * w * 3..(y + 1) * w * 3]
+                .chunks_exact(3)
+                .map(|p| i16::from(p[0]) + i16::from(p[1]) + i16::from(p[2])),
+        );
     };
     // Full-resolution columns of each working column (runs), rows of each working row.
     let col_of = |x: usize| (((x as f64 + 0.5) * sw as f64 / w as f64) as usize).min(sw - 1);

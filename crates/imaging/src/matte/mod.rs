@@ -216,11 +216,14 @@ fn foreground_estimate(small: &RgbImage, core: &Mask, coarse: &Mask) -> [Plane<f
     let src = if core.data.iter().any(|&v| v != 0) { core } else { coarse };
     let weight = Plane { w, h, data: src.data.iter().map(|&v| f32::from(v)).collect() };
     let n: f32 = weight.data.iter().sum::<f32>().max(1.0);
+    // The weight's box means are shared by the three channels.
+    let den_near = plane::box_mean(&weight, 4);
+    let den_far = plane::box_mean(&weight, 16);
     [0usize, 1, 2].map(|c| {
         let values = Plane { w, h, data: small.pixels().map(|p| f32::from(p.0[c])).collect() };
         let global = values.data.iter().zip(&weight.data).map(|(v, w)| v * w).sum::<f32>() / n;
-        let near = plane::masked_mean(&values, &weight, 4, -1.0);
-        let far = plane::masked_mean(&values, &weight, 16, global);
+        let near = plane::masked_mean_with(&values, &weight, &den_near, 4, -1.0);
+        let far = plane::masked_mean_with(&values, &weight, &den_far, 16, global);
         Plane { w, h, data: near.data.iter().zip(&far.data).map(|(a, b)| if *a >= 0.0 { *a } else { *b }).collect() }
     })
 }

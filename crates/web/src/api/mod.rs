@@ -9,6 +9,7 @@ use crate::AppState;
 
 mod account;
 mod auth;
+mod creations;
 mod keys;
 mod tokens;
 mod uploads;
@@ -22,6 +23,11 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
             get(uploads::list).post(uploads::create).layer(axum::extract::DefaultBodyLimit::max(upload_limit)),
         )
         .route("/api/v1/uploads/{id}", get(uploads::show).delete(uploads::delete))
+        .route("/api/v1/quotes", post(creations::quote))
+        .route("/api/v1/creations", get(creations::list).post(creations::create))
+        .route("/api/v1/creations/{id}", get(creations::show).delete(creations::delete))
+        .route("/api/v1/creations/{id}/events", get(creations::events))
+        .route("/api/v1/outputs/{id}", get(creations::output))
         .route("/api/v1/uploads/{id}/original", get(uploads::original))
         .route("/api/v1/uploads/{id}/thumbnail", get(uploads::thumbnail))
         .route("/api/v1/auth/signup", post(auth::signup))

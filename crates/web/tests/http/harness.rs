@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Json;
 use axum::routing::post;
@@ -49,6 +50,10 @@ pub async fn spawn_with(db: Db, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let settings = Arc::new(settings);
     let blobs = storage::Blobs::local(&settings.blobs_dir()).unwrap();
     let application = app::App::new(db.clone(), mailer, sender, settings.clone(), keys, blobs);
+    let render = Arc::new(app::creations::RenderCreations(application.clone()));
+    let worker =
+        jobs::Runner::new(db.clone(), vec![render], 2).with_timing(Duration::from_secs(5), Duration::from_millis(50));
+    tokio::spawn(worker.run());
     tokio::spawn(web::serve(web::AppState::new(application), Some(tx)));
     let addr: SocketAddr = rx.await.unwrap();
     // Set public_url after binding would be circular; links use the default origin, and

@@ -1,0 +1,324 @@
+//! Creations and outputs, with their token movements in the same transactions: a creation
+//! is accepted together with its hold and its job; an output is recorded together with its
+//! charge; a creation ends together with the release of what was not charged.
+
+use serde::Serialize;
+
+use crate::ledger::{Balance, Kind, Movement, Outcome, move_tokens};
+use crate::queue::{NewJob, insert_job};
+use crate::{Db, DbError, Result, new_id, with_pool};
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Creation {
+    pub id: String,
+    #[serde(skip)]
+    pub user_id: String,
+    pub upload_id: Option<String>,
+    pub engine: String,
+    #[serde(skip)]
+    pub recipes: String,
+    pub status: String,
+    pub progress: i64,
+    pub tokens_held: i64,
+    pub tokens_charged: i64,
+    pub error: Option<String>,
+    #[serde(skip)]
+    pub job_id: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Output {
+    pub id: String,
+    pub creation_id: String,
+    #[serde(skip)]
+    pub user_id: String,
+    pub ordinal: i64,
+    pub label: String,
+    pub format: String,
+    pub width: i64,
+    pub height: i64,
+    pub bytes: i64,
+    #[serde(skip)]
+    pub blob_key: String,
+    #[serde(skip)]
+    pub compliance: Option<String>,
+    pub created_at: i64,
+}
+
+macro_rules! creation_columns {
+    () => {
+        "id, user_id, upload_id, engine, recipes, status, progress, tokens_held, tokens_charged, error, job_id, created_at, updated_at"
+    };
+}
+
+macro_rules! output_columns {
+    () => {
+        "id, creation_id, user_id, ordinal, label, format, width, height, bytes, blob_key, compliance, created_at"
+    };
+}
+
+pub const JOB_KIND: &str = "render_creation";
+
+impl Db {
+    /// Accepts a creation: holds its cost, stores it and enqueues its job, all or nothing.
+    /// Returns `Insufficient` (and stores nothing) when the balance cannot cover the hold.
+    pub async fn create_creation(&self, c: &Creation, now: i64) -> Result<Outcome> {
+        let reference = format!("creation:{}", c.id);
+        let hold = Movement {
+            user_id: &c.user_id,
+            kind: Kind::Hold,
+            amount: c.tokens_held,
+            reason: "Creation accepted",
+            reference: &reference,
+            actor: "self",
+        };
+        hold.check()?;
+        let job = NewJob { kind: JOB_KIND, payload: &c.id, max_attempts: 3, idempotency_key: Some(&reference) };
+        with_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            let (outcome, _) = move_tokens!(tx, hold, now).await?;
+            if !matches!(outcome, Outcome::Applied(_)) {
+                tx.rollback().await?;
+                return Ok(outcome);
+            }
+            sqlx::query(concat!(
+                "INSERT INTO creations (",
+                creation_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, 0, NULL, NULL, $7, $7)"
+            ))
+            .bind(&c.id)
+            .bind(&c.user_id)
+            .bind(&c.upload_id)
+            .bind(&c.engine)
+            .bind(&c.recipes)
+            .bind(c.tokens_held)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            insert_job!(&mut *tx, job, now).await?;
+            tx.commit().await?;
+            Ok(outcome)
+        })
+    }
+
+    pub async fn creation_of(&self, user_id: &str, id: &str) -> Result<Creation> {
+        with_pool!(self, |p| sqlx::query_as::<_, Creation>(concat!(
+            "SELECT ",
+            creation_columns!(),
+            " FROM creations WHERE id = $1 AND user_id = $2"
+        ))
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(p)
+        .await)?
+        .ok_or(DbError::NotFound)
+    }
+
+    /// For the worker, which acts for the owner recorded on the creation.
+    pub async fn creation(&self, id: &str) -> Result<Creation> {
+        with_pool!(self, |p| sqlx::query_as::<_, Creation>(concat!(
+            "SELECT ",
+            creation_columns!(),
+            " FROM creations WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(p)
+        .await)?
+        .ok_or(DbError::NotFound)
+    }
+
+    pub async fn creations_of(&self, user_id: &str, before: Option<i64>, limit: i64) -> Result<Vec<Creation>> {
+        Ok(with_pool!(self, |p| sqlx::query_as::<_, Creation>(concat!(
+            "SELECT ",
+            creation_columns!(),
+            " FROM creations WHERE user_id = $1 AND created_at < $2 ORDER BY created_at DESC, id DESC LIMIT $3"
+        ))
+        .bind(user_id)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(p)
+        .await)?)
+    }
+
+    pub async fn set_creation_progress(&self, id: &str, status: &str, progress: i64, now: i64) -> Result<()> {
+        with_pool!(self, |p| {
+            sqlx::query(
+            "UPDATE creations SET status = $2, progress = $3, updated_at = $4 WHERE id = $1 AND status IN ('queued', 'running')"
+        )
+        .bind(id)
+        .bind(status)
+        .bind(progress)
+        .bind(now)
+        .execute(p)
+        .await
+        .map(|_| ())
+        })?;
+        Ok(())
+    }
+
+    /// Records an output and charges for it in one transaction. A retried job that made the
+    /// same output again changes nothing (unique ordinal, unique charge reference).
+    pub async fn add_output(&self, o: &Output, cost: i64, now: i64) -> Result<bool> {
+        let reference = format!("creation:{}:output:{}", o.creation_id, o.ordinal);
+        let charge = Movement {
+            user_id: &o.user_id,
+            kind: Kind::Charge,
+            amount: cost,
+            reason: "Image made",
+            reference: &reference,
+            actor: "system",
+        };
+        charge.check()?;
+        with_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            let inserted = sqlx::query(concat!(
+                "INSERT INTO outputs (",
+                output_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (creation_id, ordinal) DO NOTHING"
+            ))
+            .bind(&o.id)
+            .bind(&o.creation_id)
+            .bind(&o.user_id)
+            .bind(o.ordinal)
+            .bind(&o.label)
+            .bind(&o.format)
+            .bind(o.width)
+            .bind(o.height)
+            .bind(o.bytes)
+            .bind(&o.blob_key)
+            .bind(&o.compliance)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            let (outcome, _) = move_tokens!(tx, charge, now).await?;
+            if !matches!(outcome, Outcome::Applied(_)) {
+                tx.rollback().await?;
+                return Err(DbError::Invalid(format!("charge for output {} was {outcome:?}", o.ordinal)));
+            }
+            sqlx::query("UPDATE creations SET tokens_charged = tokens_charged + $2, updated_at = $3 WHERE id = $1")
+                .bind(&o.creation_id)
+                .bind(cost)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    pub async fn outputs_of(&self, creation_id: &str) -> Result<Vec<Output>> {
+        Ok(with_pool!(self, |p| sqlx::query_as::<_, Output>(concat!(
+            "SELECT ",
+            output_columns!(),
+            " FROM outputs WHERE creation_id = $1 ORDER BY ordinal"
+        ))
+        .bind(creation_id)
+        .fetch_all(p)
+        .await)?)
+    }
+
+    pub async fn output_of(&self, user_id: &str, id: &str) -> Result<Output> {
+        with_pool!(self, |p| sqlx::query_as::<_, Output>(concat!(
+            "SELECT ",
+            output_columns!(),
+            " FROM outputs WHERE id = $1 AND user_id = $2"
+        ))
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(p)
+        .await)?
+        .ok_or(DbError::NotFound)
+    }
+
+    /// Ends a creation (succeeded, failed or canceled) and releases whatever of its hold
+    /// was not charged, in one transaction. Ending twice changes nothing.
+    pub async fn finish_creation(
+        &self,
+        id: &str,
+        status: &str,
+        error: Option<&str>,
+        now: i64,
+    ) -> Result<Option<Balance>> {
+        let c = self.creation(id).await?;
+        let reference = format!("creation:{id}:release");
+        let left = c.tokens_held - c.tokens_charged;
+        let release = Movement {
+            user_id: &c.user_id,
+            kind: Kind::Release,
+            amount: left,
+            reason: "Unused tokens returned",
+            reference: &reference,
+            actor: "system",
+        };
+        with_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            let ended = sqlx::query(
+                "UPDATE creations SET status = $2, error = $3, progress = CASE WHEN $2 = 'succeeded' THEN 100 ELSE progress END, updated_at = $4 \
+                 WHERE id = $1 AND status IN ('queued', 'running')",
+            )
+            .bind(id)
+            .bind(status)
+            .bind(error)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if ended == 0 {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+            let balance = if left > 0 {
+                match move_tokens!(tx, release, now).await? {
+                    (Outcome::Applied(b), _) => Some(b),
+                    _ => None,
+                }
+            } else {
+                None
+            };
+            tx.commit().await?;
+            Ok(balance)
+        })
+    }
+
+    /// Deletes a finished creation and returns its outputs' blob keys for removal.
+    pub async fn delete_creation(&self, user_id: &str, id: &str) -> Result<Vec<String>> {
+        let c = self.creation_of(user_id, id).await?;
+        if matches!(c.status.as_str(), "queued" | "running") {
+            return Err(DbError::Invalid("creation still in progress".into()));
+        }
+        let keys = self.outputs_of(id).await?.into_iter().map(|o| o.blob_key).collect();
+        with_pool!(self, |p| sqlx::query("DELETE FROM creations WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .execute(p)
+            .await
+            .map(|_| ()))?;
+        Ok(keys)
+    }
+}
+
+/// A fresh creation record; `tokens_held` is the quote.
+pub fn new_creation(user_id: &str, upload_id: &str, engine: &str, recipes: String, tokens_held: i64) -> Creation {
+    Creation {
+        id: new_id(),
+        user_id: user_id.to_owned(),
+        upload_id: Some(upload_id.to_owned()),
+        engine: engine.to_owned(),
+        recipes,
+        status: "queued".into(),
+        progress: 0,
+        tokens_held,
+        tokens_charged: 0,
+        error: None,
+        job_id: None,
+        created_at: 0,
+        updated_at: 0,
+    }
+}

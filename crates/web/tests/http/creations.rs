@@ -1,0 +1,122 @@
+use std::time::Duration;
+
+use db::{Db, on_both_backends};
+use serde_json::{Value, json};
+
+use crate::harness::{Browser, TestApp, header, spawn, spawn_with};
+use crate::uploads::{ring_jpeg, upload};
+
+async fn wait_done(t: &TestApp, who: &Browser, id: &str) -> Value {
+    for _ in 0..600 {
+        let (_, _, c) = t.call("GET", &format!("/api/v1/creations/{id}"), None, Some(who)).await;
+        if matches!(c["status"].as_str(), Some("succeeded" | "failed" | "canceled")) {
+            return c;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("creation {id} did not finish");
+}
+
+async fn marketplace_pack_through_the_queue(db: Db) {
+    let t = spawn(db).await;
+    let asha = t.signup("pack@example.com").await;
+    let mallory = t.signup("thief@example.com").await;
+    let (_, up) = upload(&t, &asha, "ring.jpg", ring_jpeg(900, 700)).await;
+    let upload_id = up["id"].as_str().unwrap();
+    let request = json!({"upload_id": upload_id, "engine": "local", "presets": ["amazon", "etsy", "instagram_square"]});
+
+    let (status, _, quote) = t.call("POST", "/api/v1/quotes", Some(request.clone()), Some(&asha)).await;
+    assert_eq!((status, quote["tokens"].as_i64()), (200, Some(3)));
+    let (status, _, _) = t.call("POST", "/api/v1/quotes", Some(request.clone()), Some(&mallory)).await;
+    assert_eq!(status, 404, "quotes only for one's own uploads");
+    let (status, _, created) = t.call("POST", "/api/v1/creations", Some(request), Some(&asha)).await;
+    assert_eq!((status, created["tokens_held"].as_i64()), (202, Some(3)), "{created}");
+    let id = created["id"].as_str().unwrap();
+    let (_, _, tokens) = t.call("GET", "/api/v1/tokens", None, Some(&asha)).await;
+    assert_eq!(tokens["balance"].as_i64().unwrap() + tokens["held"].as_i64().unwrap(), 20, "held, not spent yet");
+
+    let done = wait_done(&t, &asha, id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!((done["tokens_charged"].as_i64(), done["progress"].as_i64()), (Some(3), Some(100)));
+    let outputs = done["outputs"].as_array().unwrap();
+    let labels: Vec<&str> = outputs.iter().map(|o| o["label"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["amazon", "etsy", "instagram_square"]);
+    assert_eq!(outputs[0]["compliance"]["passed"], true, "{}", outputs[0]["compliance"]);
+    assert_eq!((outputs[0]["width"].as_i64(), outputs[0]["height"].as_i64()), (Some(2000), Some(2000)));
+
+    let res =
+        t.http.get(t.url(outputs[0]["url"].as_str().unwrap())).header("cookie", &asha.cookie).send().await.unwrap();
+    assert_eq!(header(res.headers(), "content-type"), "image/jpeg");
+    let jpeg = res.bytes().await.unwrap();
+    let report = imaging::compliance::check(imaging::Preset::Amazon, &jpeg);
+    assert!(report.passed, "the downloaded file itself passes: {report:?}");
+
+    let (_, _, tokens) = t.call("GET", "/api/v1/tokens", None, Some(&asha)).await;
+    assert_eq!(tokens, json!({"balance": 17, "held": 0}), "charged exactly once per output");
+    let (_, _, ledger) = t.call("GET", "/api/v1/tokens/ledger", None, Some(&asha)).await;
+    let kinds: Vec<&str> = ledger["entries"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["charge", "charge", "charge", "hold", "grant"]);
+
+    // Another user can reach none of it.
+    let output_url = outputs[0]["url"].as_str().unwrap();
+    for path in [format!("/api/v1/creations/{id}"), format!("/api/v1/creations/{id}/events"), output_url.to_owned()] {
+        let res = t.http.get(t.url(&path)).header("cookie", &mallory.cookie).send().await.unwrap();
+        assert_eq!(res.status(), 404, "{path}");
+    }
+    assert_eq!(t.call("DELETE", &format!("/api/v1/creations/{id}"), None, Some(&mallory)).await.0, 404);
+    let (_, _, theirs) = t.call("GET", "/api/v1/creations", None, Some(&mallory)).await;
+    assert!(theirs["creations"].as_array().unwrap().is_empty());
+
+    // Progress stream ends with the finished creation.
+    let sse = t
+        .http
+        .get(t.url(&format!("/api/v1/creations/{id}/events")))
+        .header("cookie", &asha.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(sse.headers(), "content-type"), "text/event-stream");
+    let text = sse.text().await.unwrap();
+    assert!(text.contains("event: done") && text.contains("\"succeeded\""), "{text}");
+
+    assert_eq!(t.call("DELETE", &format!("/api/v1/creations/{id}"), None, Some(&asha)).await.0, 204);
+    let res = t.http.get(t.url(output_url)).header("cookie", &asha.cookie).send().await.unwrap();
+    assert_eq!(res.status(), 404, "outputs go with their creation");
+}
+
+async fn holds_are_refused_or_released(db: Db) {
+    let t = spawn_with(db, |s| s.tokens.local_output_cost = 6).await;
+    let b = t.signup("poor@example.com").await;
+    let (_, up) = upload(&t, &b, "ring.jpg", ring_jpeg(400, 300)).await;
+    let upload_id = up["id"].as_str().unwrap();
+    let four = json!({"upload_id": upload_id, "presets": ["amazon", "etsy", "ebay", "flipkart"]});
+    let (status, _, body) = t.call("POST", "/api/v1/creations", Some(four), Some(&b)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (402, Some("insufficient_tokens")), "{body}");
+    let (_, _, tokens) = t.call("GET", "/api/v1/tokens", None, Some(&b)).await;
+    assert_eq!(tokens, json!({"balance": 20, "held": 0}), "a refused creation holds nothing");
+
+    // A photo with no jewellery on it: the creation fails and its hold comes back.
+    let blank = imaging::encode_rgb(&image_blank(400, 300), imaging::Format::Jpeg, 90).unwrap();
+    let (_, up) = upload(&t, &b, "paper.jpg", blank).await;
+    let (status, _, created) =
+        t.call("POST", "/api/v1/creations", Some(json!({"upload_id": up["id"], "preset": "amazon"})), Some(&b)).await;
+    assert_eq!(status, 202, "{created}");
+    let done = wait_done(&t, &b, created["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "failed");
+    assert!(done["error"].as_str().is_some_and(|e| !e.is_empty()));
+    let (_, _, tokens) = t.call("GET", "/api/v1/tokens", None, Some(&b)).await;
+    assert_eq!(tokens, json!({"balance": 20, "held": 0}), "released in full");
+
+    let (status, _, body) =
+        t.call("POST", "/api/v1/creations", Some(json!({"upload_id": upload_id, "engine": "cloud"})), Some(&b)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("engine_unavailable")));
+    let (status, _, body) =
+        t.call("POST", "/api/v1/creations", Some(json!({"upload_id": upload_id, "preset": "moon"})), Some(&b)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("invalid_body")), "{body}");
+}
+
+fn image_blank(w: u32, h: u32) -> image::RgbImage {
+    image::RgbImage::from_pixel(w, h, image::Rgb([246, 245, 241]))
+}
+
+on_both_backends!(marketplace_pack_through_the_queue, holds_are_refused_or_released);
