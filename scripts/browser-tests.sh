@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh browser
 cargo build -p soraipixel
+mkdir -p tests/browser/fixtures
+cargo run -q -p synth --example photo -- tests/browser/fixtures/ring.jpg 1200 900
 SORAIPIXEL_BIN="$(realpath "${CARGO_TARGET_DIR:-target}")/debug/soraipixel"
 export SORAIPIXEL_BIN
 cd tests/browser

@@ -31,6 +31,38 @@ pub struct CreationRequest {
     pub recipe: Recipe,
 }
 
+impl CreationRequest {
+    /// From the studio form: preset names, a background (`white`, `#hex`, `#a-#b`, `marble`…)
+    /// and a shadow (`none`, `contact`, `drop`).
+    pub fn from_form(upload_id: &str, presets: &[String], background: &str, shadow: &str) -> Result<Self> {
+        let invalid = |field, msg: &str| AppError::from(domain::Invalid::new("invalid_option", field, msg));
+        let presets = presets
+            .iter()
+            .map(|p| serde_json::from_value::<Preset>(serde_json::Value::String(p.clone())))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|_| invalid("presets", "Choose marketplaces from the list."))?;
+        if presets.is_empty() {
+            return Err(invalid("presets", "Choose at least one marketplace."));
+        }
+        let background = if background.trim().is_empty() {
+            None
+        } else {
+            Some(background.parse().map_err(|_| invalid("background", "Choose a background from the list."))?)
+        };
+        let shadow = if shadow.trim().is_empty() {
+            None
+        } else {
+            Some(shadow.parse().map_err(|_| invalid("shadow", "Choose a shadow from the list."))?)
+        };
+        Ok(Self {
+            upload_id: upload_id.to_owned(),
+            engine: Some("local".into()),
+            presets,
+            recipe: Recipe { background, shadow, ..Recipe::default() },
+        })
+    }
+}
+
 /// One output to make: its label (the preset's name, or "custom") and its recipe.
 #[derive(Debug, Clone, serde::Serialize, Deserialize)]
 pub struct Planned {

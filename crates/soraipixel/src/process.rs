@@ -342,3 +342,68 @@ fn process_one(input: &Path, args: &ProcessArgs, recipe: &Recipe, limits: &Limit
     }
     report
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        args: ProcessArgs,
+    }
+
+    fn parse(argv: &[&str]) -> ProcessArgs {
+        Cli::try_parse_from(std::iter::once("process").chain(argv.iter().copied())).unwrap().args
+    }
+
+    #[test]
+    fn output_names_follow_the_preset_or_cutout() {
+        let a = parse(&["photo.jpg", "--out-dir", "out", "--preset", "etsy"]);
+        assert_eq!(output_path(Path::new("in/ring.heic"), &a, Format::Jpeg), PathBuf::from("out/ring.etsy.jpg"));
+        let a = parse(&["photo.jpg", "--out-dir", "out", "--cutout"]);
+        assert_eq!(output_path(Path::new("in/ring.jpg"), &a, Format::Png), PathBuf::from("out/ring.cutout.png"));
+        let a = parse(&["in/ring.jpg"]);
+        assert_eq!(output_path(Path::new("in/ring.jpg"), &a, Format::Jpeg), PathBuf::from("in/ring.amazon.jpg"));
+    }
+
+    #[test]
+    fn options_parse_into_the_recipe() {
+        let a = parse(&[
+            "x.jpg",
+            "--background",
+            "#fff-#eee",
+            "--shadow",
+            "drop",
+            "--aspect",
+            "4:5",
+            "--recolour",
+            "rose_gold",
+            "--reflection",
+            "--closeup",
+        ]);
+        let r = build_recipe(&a).unwrap();
+        assert_eq!(r.preset, Some(Preset::Amazon));
+        assert!(matches!(r.background, Some(Background::Gradient { .. })));
+        assert_eq!(r.shadow, Some(Shadow::drop()));
+        assert_eq!(r.aspect_ratio, Some(AspectRatio::Portrait4x5));
+        assert_eq!(r.recolour, Some(Metal::RoseGold));
+        assert!(r.reflection.is_some() && r.closeup);
+        assert!(Cli::try_parse_from(["process", "x.jpg", "--preset", "nope"]).is_err());
+        assert!(Cli::try_parse_from(["process", "x.jpg", "--shadow", "sideways"]).is_err());
+    }
+
+    #[test]
+    fn folders_expand_to_their_images_sorted() {
+        let dir = std::env::temp_dir().join(format!("sorai-process-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for name in ["b.JPG", "a.png", "notes.txt"] {
+            std::fs::write(dir.join(name), b"x").unwrap();
+        }
+        let files = expand_inputs(std::slice::from_ref(&dir)).unwrap();
+        let names: Vec<_> = files.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        assert_eq!(names, ["a.png", "b.JPG"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

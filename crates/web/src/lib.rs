@@ -47,7 +47,7 @@ pub fn router(state: AppState) -> Router {
     let settings = state.app.settings.clone();
     Router::new()
         .merge(api::routes(settings.uploads.max_bytes))
-        .merge(ui::routes())
+        .merge(ui::routes(settings.uploads.max_bytes))
         .merge(assets::routes())
         .merge(observe::routes())
         .layer(middleware::from_fn_with_state(state.clone(), security::csrf))

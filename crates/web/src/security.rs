@@ -71,6 +71,18 @@ pub async fn csrf(State(state): State<AppState>, req: Request, next: Next) -> Re
         }
         return Err(refuse("The form has expired. Reload the page and try again."));
     }
+    // Plain HTML multipart forms (photo uploads) cannot set headers: they carry the token
+    // in the action URL's query string (never logged: traces record the path only).
+    let in_query = req
+        .uri()
+        .query()
+        .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.into_owned()));
+    if let Some(token) = in_query {
+        if state.app.csrf_valid(&session, &token) {
+            return Ok(next.run(req).await);
+        }
+        return Err(refuse("The form has expired. Reload the page and try again."));
+    }
     let is_form = req
         .headers()
         .get(CONTENT_TYPE)

@@ -14,8 +14,11 @@ use crate::error::ApiError;
 mod account;
 mod auth;
 mod pages;
+mod studio;
 
-pub fn routes() -> axum::Router<AppState> {
+/// `max_upload_bytes` bounds each photo; a studio form may carry up to ten.
+pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
+    let form_limit = usize::try_from(max_upload_bytes.saturating_mul(10)).unwrap_or(usize::MAX);
     axum::Router::new()
         .route("/", get(pages::landing))
         .route("/privacy", get(pages::privacy))
@@ -25,6 +28,14 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/settings/verify-email", axum::routing::post(account::resend_verification))
         .route("/settings/sessions/{id}/end", axum::routing::post(account::end_session))
         .route("/settings/sessions/end-others", axum::routing::post(account::end_other_sessions))
+        .route("/studio", get(studio::studio))
+        .route(
+            "/studio/upload",
+            axum::routing::post(studio::upload).layer(axum::extract::DefaultBodyLimit::max(form_limit)),
+        )
+        .route("/studio/new", get(studio::new_creation))
+        .route("/studio/create", axum::routing::post(studio::create))
+        .route("/creations/{id}", get(studio::creation))
         .route("/tokens", get(account::tokens))
         .route("/tokens/daily-reward", axum::routing::post(account::claim_reward))
         .route("/signup", get(auth::signup_page).post(auth::signup))
