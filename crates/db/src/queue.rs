@@ -105,32 +105,19 @@ impl Db {
     /// the same job: Postgres skips rows another claim has locked; SQLite has one writer.
     pub async fn claim(&self, owner: &str, now: i64, lease_ms: i64) -> Result<Option<Job>> {
         const READY: &str = "(state = 'queued' AND run_at <= $3) OR (state = 'running' AND lease_expires_at < $3 AND attempts < max_attempts)";
-        let job = match &self.backend {
-            Backend::Postgres(p) => {
-                sqlx::query_as::<_, Job>(sqlx::AssertSqlSafe(format!(
-                    "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1, lease_expires_at = $2, updated_at = $3 \
-                     WHERE id = (SELECT id FROM jobs WHERE {READY} ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING {}",
-                    columns!()
-                )))
-                .bind(owner)
-                .bind(now + lease_ms)
-                .bind(now)
-                .fetch_optional(p)
-                .await?
-            }
-            Backend::Sqlite(p) => {
-                sqlx::query_as::<_, Job>(sqlx::AssertSqlSafe(format!(
-                    "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1, lease_expires_at = $2, updated_at = $3 \
-                     WHERE id = (SELECT id FROM jobs WHERE {READY} ORDER BY run_at, id LIMIT 1) RETURNING {}",
-                    columns!()
-                )))
-                .bind(owner)
-                .bind(now + lease_ms)
-                .bind(now)
-                .fetch_optional(p)
-                .await?
-            }
-        };
+        // Postgres skips rows another claim has locked; SQLite has one writer anyway.
+        let lock = if matches!(self.backend, Backend::Postgres(_)) { " FOR UPDATE SKIP LOCKED" } else { "" };
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1, lease_expires_at = $2, updated_at = $3 \
+             WHERE id = (SELECT id FROM jobs WHERE {READY} ORDER BY run_at, id LIMIT 1{lock}) RETURNING {}",
+            columns!()
+        ));
+        let job = with_pool!(self, |p| sqlx::query_as::<_, Job>(sql)
+            .bind(owner)
+            .bind(now + lease_ms)
+            .bind(now)
+            .fetch_optional(p)
+            .await)?;
         Ok(job)
     }
 

@@ -45,13 +45,13 @@ pub struct BandInputs<'a> {
 /// Shadow-tolerant colour distance of `i` from background `b`: chroma changes
 /// count fully, brightening counts, darkening beyond `slack` counts partly.
 #[inline]
-fn distance(i: [f32; 3], b: [f32; 3], slack: f32) -> f32 {
+fn distance(i: [f32; 3], b: [f32; 3], slack: f32, chroma_w: f32) -> f32 {
     let bn = (b[0] * b[0] + b[1] * b[1] + b[2] * b[2]).sqrt().max(1.0);
     let d = [i[0] - b[0], i[1] - b[1], i[2] - b[2]];
     let along = (d[0] * b[0] + d[1] * b[1] + d[2] * b[2]) / bn;
     let perp2 = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2] - along * along).max(0.0);
     let along_eff = if along < 0.0 { (-along - slack * bn).max(0.0) * 0.7 } else { along };
-    (2.0 * perp2 + along_eff * along_eff).sqrt()
+    (chroma_w * perp2 + along_eff * along_eff).sqrt()
 }
 
 pub fn solve(rgb: &RgbImage, inp: &BandInputs<'_>, p: &MatteParams) -> (GrayImage, RgbImage) {
@@ -73,6 +73,7 @@ pub fn solve(rgb: &RgbImage, inp: &BandInputs<'_>, p: &MatteParams) -> (GrayImag
     let mut glint = GrayImage::new(w as u32, h as u32);
     let mut fg = rgb.clone();
     let slack = p.shadow_slack;
+    let cw = p.chroma_weight;
     let n0 = p.noise_floor;
     // Full-resolution columns covered by each working column.
     let mut col_start = vec![w; sw + 1];
@@ -99,11 +100,11 @@ pub fn solve(rgb: &RgbImage, inp: &BandInputs<'_>, p: &MatteParams) -> (GrayImag
                 let k = syi * sw + si;
                 let b = bg_small[k];
                 let f = [inp.fg[0].data[k], inp.fg[1].data[k], inp.fg[2].data[k]];
-                let span = distance(f, b, slack).max(30.0);
+                let span = distance(f, b, slack, cw).max(30.0);
                 for x in x0..x1 {
                     let px = &mut frow[x * 3..x * 3 + 3];
                     let i = [f32::from(px[0]), f32::from(px[1]), f32::from(px[2])];
-                    let al = ((distance(i, b, slack) - n0) / (span - n0)).clamp(0.0, 1.0);
+                    let al = ((distance(i, b, slack, cw) - n0) / (span - n0)).clamp(0.0, 1.0);
                     arow[x] = (al * 255.0 + 0.5) as u8;
                     if al < 0.5 && i[0] + i[1] + i[2] > b[0] + b[1] + b[2] + 3.0 * n0 {
                         grow[x] = 1;
@@ -158,10 +159,10 @@ mod tests {
     #[test]
     fn distance_forgives_shadows_not_colour() {
         let paper = [230.0, 230.0, 230.0];
-        assert!(distance([207.0, 207.0, 207.0], paper, 0.12) < 1.0, "10 % shadow");
-        assert!(distance([120.0, 120.0, 120.0], paper, 0.12) > 40.0, "dark metal");
-        assert!(distance([230.0, 200.0, 150.0], paper, 0.12) > 50.0, "gold");
-        assert!(distance([255.0, 255.0, 255.0], paper, 0.12) > 30.0, "highlight");
+        assert!(distance([207.0, 207.0, 207.0], paper, 0.12, 2.0) < 1.0, "10 % shadow");
+        assert!(distance([120.0, 120.0, 120.0], paper, 0.12, 2.0) > 40.0, "dark metal");
+        assert!(distance([230.0, 200.0, 150.0], paper, 0.12, 2.0) > 50.0, "gold");
+        assert!(distance([255.0, 255.0, 255.0], paper, 0.12, 2.0) > 30.0, "highlight");
     }
 
     #[test]

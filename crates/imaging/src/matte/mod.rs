@@ -51,6 +51,9 @@ pub struct MatteParams {
     /// Extra darkening (fraction of the local paper) forgiven in the band as
     /// residual shadow.
     pub shadow_slack: f32,
+    /// Weight of chroma change against brightness change in the band distance
+    /// (JPEG 4:2:0 smears chroma across ~2 px, so not too high).
+    pub chroma_weight: f32,
     /// Colour distance (0..255 units) treated as noise in the band.
     pub noise_floor: f32,
 }
@@ -75,6 +78,7 @@ impl Default for MatteParams {
             hole_rim_grad: 0.09,
             hole_rim_share: 0.5,
             shadow_slack: 0.2,
+            chroma_weight: 2.0,
             noise_floor: 7.0,
         }
     }

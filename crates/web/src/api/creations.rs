@@ -3,11 +3,10 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use futures_util::Stream;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use app::creations::CreationRequest;
@@ -52,16 +51,10 @@ pub async fn create(
     Ok((StatusCode::ACCEPTED, Json(json!({"id": c.id, "status": c.status, "tokens_held": c.tokens_held}))))
 }
 
-#[derive(Deserialize)]
-pub struct Page {
-    before: Option<i64>,
-    limit: Option<i64>,
-}
-
 pub async fn list(
     State(state): State<AppState>,
     Auth(p): Auth,
-    Query(page): Query<Page>,
+    Query(page): Query<super::Page>,
 ) -> Result<Json<Value>, ApiError> {
     let list = state.app.creations(&p, page.before, page.limit.unwrap_or(20)).await?;
     let next = list.last().map(|c| c.created_at);
@@ -129,18 +122,7 @@ pub async fn output(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let (output, bytes) = state.app.output_bytes(&p, &id).await?;
-    let mut response = bytes.into_response();
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(app::uploads::mime_of(&output.format)));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
-    let name = format!(
-        "attachment; filename=\"soraipixel-{}-{}.{}\"",
-        output.label,
-        output.ordinal + 1,
-        if output.format == "jpeg" { "jpg" } else { &output.format }
-    );
-    if let Ok(v) = HeaderValue::from_str(&name) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(response)
+    let extension = if output.format == "jpeg" { "jpg" } else { output.format.as_str() };
+    let name = format!("soraipixel-{}-{}.{extension}", output.label, output.ordinal + 1);
+    Ok(super::image_response(bytes, app::uploads::mime_of(&output.format), Some(name)))
 }

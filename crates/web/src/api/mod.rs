@@ -51,6 +51,28 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/api/v1/api-keys/{id}", delete(keys::delete))
 }
 
+/// `?before=…&limit=…` paging for lists, newest first.
+#[derive(serde::Deserialize)]
+pub struct Page {
+    /// Items created before this time (ms), from the previous page's `next_before`.
+    pub before: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+/// Image bytes for their owner: private caching, and a file name when downloaded.
+pub fn image_response(bytes: Vec<u8>, mime: &'static str, download_name: Option<String>) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+    let mut response = bytes.into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+    if let Some(v) = download_name.and_then(|n| HeaderValue::from_str(&format!("attachment; filename=\"{n}\"")).ok()) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
 /// The account as its owner sees it.
 #[derive(Serialize)]
 pub struct MeView {

@@ -1,6 +1,5 @@
 use axum::Json;
 use axum::extract::{Query, State};
-use serde::Deserialize;
 use serde_json::json;
 
 use crate::AppState;
@@ -11,17 +10,10 @@ pub async fn balance(State(state): State<AppState>, Auth(p): Auth) -> Result<Jso
     Ok(Json(json!(state.app.balance(&p).await?)))
 }
 
-#[derive(Deserialize)]
-pub struct Page {
-    /// Entries created before this time (ms), for the next page.
-    before: Option<i64>,
-    limit: Option<i64>,
-}
-
 pub async fn ledger(
     State(state): State<AppState>,
     Auth(p): Auth,
-    Query(page): Query<Page>,
+    Query(page): Query<super::Page>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let entries = state.app.ledger(&p, page.before, page.limit.unwrap_or(50)).await?;
     let next = entries.last().map(|e| e.created_at);

@@ -1,8 +1,7 @@
 use axum::Json;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use axum::http::StatusCode;
+use axum::response::Response;
 use serde_json::json;
 
 use app::AppError;
@@ -50,16 +49,10 @@ fn multipart_error(e: &axum::extract::multipart::MultipartError, limit: u64) -> 
     }
 }
 
-#[derive(Deserialize)]
-pub struct Page {
-    before: Option<i64>,
-    limit: Option<i64>,
-}
-
 pub async fn list(
     State(state): State<AppState>,
     Auth(p): Auth,
-    Query(page): Query<Page>,
+    Query(page): Query<super::Page>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let uploads = state.app.uploads(&p, page.before, page.limit.unwrap_or(50)).await?;
     let next = uploads.last().map(|u| u.created_at);
@@ -90,12 +83,7 @@ async fn image(
 ) -> Result<Response, ApiError> {
     let (upload, bytes) = state.app.upload_bytes(&p, &id, thumbnail).await?;
     let mime = if thumbnail { "image/jpeg" } else { app::uploads::mime_of(&upload.format) };
-    let mut response = bytes.into_response();
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
-    // Private images: the browser may keep them, shared caches may not.
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
-    Ok(response)
+    Ok(super::image_response(bytes, mime, None))
 }
 
 pub async fn delete(
