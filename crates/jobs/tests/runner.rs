@@ -106,7 +106,10 @@ async fn killed_worker_job_completes_after_lease_expiry(db: Db) {
     let runs = Arc::new(AtomicUsize::new(0));
     let slow = enqueue(&db, "slow", 3).await;
     let doomed = tokio::spawn(runner(&db, &runs).run());
-    wait_for(&db, &slow, "running").await;
+    // Kill it once its handler is really working, not merely after the claim.
+    while runs.load(Ordering::SeqCst) == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     doomed.abort(); // the process dies: no heartbeat, no cleanup
     let survivor = tokio::spawn(runner(&db, &runs).run());
     let done = wait_for(&db, &slow, "succeeded").await;

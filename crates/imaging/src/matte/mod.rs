@@ -42,6 +42,8 @@ pub struct MatteParams {
     pub min_area_fraction: f32,
     /// Closed-over pixels at least this deep inside the coarse mask are trusted.
     pub trust_depth: u8,
+    /// Only colour evidence (not edges alone) makes a detected pixel trusted.
+    pub trust_colour_only: bool,
     /// Closing radius (working pixels) that seals broken silhouettes before holes are judged.
     pub close_radius: usize,
     /// An enclosed region stays a hole when at least `hole_rim_share` of its rim
@@ -75,10 +77,11 @@ impl Default for MatteParams {
             min_area_fraction: 6e-6,
             close_radius: 2,
             trust_depth: 4,
+            trust_colour_only: true,
             hole_rim_grad: 0.09,
             hole_rim_share: 0.5,
             shadow_slack: 0.2,
-            chroma_weight: 2.0,
+            chroma_weight: 1.0,
             noise_floor: 7.0,
         }
     }
@@ -168,7 +171,13 @@ pub fn cutout(decoded: &Decoded, params: &MatteParams) -> Result<Matte, ImagingE
             .iter()
             .zip(&detected.data)
             .zip(&depth.data)
-            .map(|((&c, &d), &k)| u8::from(d != 0 || c == segment::FILLED_SOFT || k >= params.trust_depth))
+            .enumerate()
+            .map(|(i, ((&c, &d), &k))| {
+                // Edge-only evidence (a gradient next to wire) does not make a pixel sure
+                // foreground: chain-link openings are full of such pixels.
+                let solid = d != 0 && (!params.trust_colour_only || segment::has_colour_evidence(&feats, params, i));
+                u8::from(solid || c == segment::FILLED_SOFT || k >= params.trust_depth)
+            })
             .collect(),
     };
     let on = coarse.data.iter().filter(|&&v| v != 0).count();

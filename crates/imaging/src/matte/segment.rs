@@ -62,6 +62,13 @@ pub fn features(small: &RgbImage, paper: &PaperModel) -> Features {
     Features { ratio, chroma, grad, fine }
 }
 
+/// The pixel differs from the paper in colour or brightness (weak thresholds),
+/// not merely by sitting next to an edge.
+pub fn has_colour_evidence(f: &Features, p: &MatteParams, i: usize) -> bool {
+    let (r, c) = (f.ratio.data[i], f.chroma.data[i]);
+    c > p.chroma_weak || r < p.dark_weak || r > p.bright_weak
+}
+
 /// Strong evidence seeds the object; weak evidence lets it grow.
 pub fn classify(f: &Features, p: &MatteParams) -> (Mask, Mask) {
     let (w, h) = (f.ratio.w, f.ratio.h);
