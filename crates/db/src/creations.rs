@@ -173,6 +173,23 @@ impl Db {
         charge.check()?;
         with_pool!(self, |p| {
             let mut tx = p.begin().await?;
+            // Counting the charge first locks the creation row, so it cannot end (and
+            // release its hold) between this check and the charge; an ended creation
+            // takes no more outputs.
+            let active = sqlx::query(
+                "UPDATE creations SET tokens_charged = tokens_charged + $2, updated_at = $3 \
+                 WHERE id = $1 AND status IN ('queued', 'running')",
+            )
+            .bind(&o.creation_id)
+            .bind(cost)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if active == 0 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
             let inserted = sqlx::query(concat!(
                 "INSERT INTO outputs (",
                 output_columns!(),
@@ -202,12 +219,6 @@ impl Db {
                 tx.rollback().await?;
                 return Err(DbError::Invalid(format!("charge for output {} was {outcome:?}", o.ordinal)));
             }
-            sqlx::query("UPDATE creations SET tokens_charged = tokens_charged + $2, updated_at = $3 WHERE id = $1")
-                .bind(&o.creation_id)
-                .bind(cost)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
             tx.commit().await?;
             Ok(true)
         })
@@ -238,7 +249,8 @@ impl Db {
     }
 
     /// Ends a creation (succeeded, failed or canceled) and releases whatever of its hold
-    /// was not charged, in one transaction. Ending twice changes nothing.
+    /// was not charged, in one transaction. The amounts are read from the row the ending
+    /// update locked, so a late output cannot slip between them. Ending twice changes nothing.
     pub async fn finish_creation(
         &self,
         id: &str,
@@ -246,42 +258,44 @@ impl Db {
         error: Option<&str>,
         now: i64,
     ) -> Result<Option<Balance>> {
-        let c = self.creation(id).await?;
         let reference = format!("creation:{id}:release");
-        let left = c.tokens_held - c.tokens_charged;
-        let release = Movement {
-            user_id: &c.user_id,
-            kind: Kind::Release,
-            amount: left,
-            reason: "Unused tokens returned",
-            reference: &reference,
-            actor: "system",
-        };
         with_pool!(self, |p| {
             let mut tx = p.begin().await?;
-            let ended = sqlx::query(
+            let ended: Option<(String, i64, i64)> = sqlx::query_as(
                 "UPDATE creations SET status = $2, error = $3, progress = CASE WHEN $2 = 'succeeded' THEN 100 ELSE progress END, updated_at = $4 \
-                 WHERE id = $1 AND status IN ('queued', 'running')",
+                 WHERE id = $1 AND status IN ('queued', 'running') RETURNING user_id, tokens_held, tokens_charged",
             )
             .bind(id)
             .bind(status)
             .bind(error)
             .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if ended == 0 {
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((user_id, held, charged)) = ended else {
                 tx.rollback().await?;
                 return Ok(None);
-            }
-            let balance = if left > 0 {
-                match move_tokens!(tx, release, now).await? {
-                    (Outcome::Applied(b), _) => Some(b),
-                    _ => None,
-                }
-            } else {
-                None
             };
+            let left = held - charged;
+            let mut balance = None;
+            if left > 0 {
+                let release = Movement {
+                    user_id: &user_id,
+                    kind: Kind::Release,
+                    amount: left,
+                    reason: "Unused tokens returned",
+                    reference: &reference,
+                    actor: "system",
+                };
+                match move_tokens!(tx, release, now).await? {
+                    (Outcome::Applied(b), _) => balance = Some(b),
+                    (Outcome::Duplicate, _) => {}
+                    (other, _) => {
+                        // Never end a creation while its hold stays stuck: fail loudly, retry.
+                        tx.rollback().await?;
+                        return Err(DbError::Invalid(format!("release for creation {id} was {other:?}")));
+                    }
+                }
+            }
             tx.commit().await?;
             Ok(balance)
         })
