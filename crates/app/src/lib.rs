@@ -73,10 +73,5 @@ impl App {
     }
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or_default()
-}
+/// Milliseconds since the Unix epoch (one clock for use cases and the worker).
+pub use jobs::now_ms;
