@@ -6,23 +6,37 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use db::creations::{Creation, JOB_KIND, Output, new_creation};
+use db::creations::{Creation, JOB_KIND, Output, Recorded, new_creation};
 use db::ledger::Outcome;
 use db::queue::Job;
-use imaging::{Preset, Recipe};
+use imaging::{Format, Preset, Recipe};
 use jobs::{Handler, HandlerFuture, JobContext, JobError};
 
+use crate::archive::{Chunks, Entry, unique_names};
 use crate::sessions::Principal;
 use crate::{App, AppError, Client, Result, now_ms};
 
 /// At most this many outputs in one creation.
 pub const MAX_OUTPUTS: usize = 12;
+/// At most this many photos in one batch.
+pub const MAX_BATCH: usize = 50;
 
-/// `POST /api/v1/quotes` and `/creations`: an upload, the engine, and either one recipe or
-/// the same settings for several marketplace presets.
-#[derive(Debug, Deserialize)]
+/// `POST /api/v1/quotes`, `/creations` and `/batches`: the photo (or photos, for a batch)
+/// and what to make from each.
+#[derive(Debug, Clone, Deserialize)]
 pub struct CreationRequest {
-    pub upload_id: String,
+    #[serde(default)]
+    pub upload_id: Option<String>,
+    #[serde(default)]
+    pub upload_ids: Vec<String>,
+    #[serde(flatten)]
+    pub options: Options,
+}
+
+/// What to make from each photo: the engine, and either one recipe or the same settings
+/// for several marketplace presets.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Options {
     #[serde(default)]
     pub engine: Option<String>,
     #[serde(default)]
@@ -31,35 +45,68 @@ pub struct CreationRequest {
     pub recipe: Recipe,
 }
 
+/// The studio form's choices as a person sent them.
+#[derive(Debug, Default)]
+pub struct FormChoices {
+    pub presets: Vec<String>,
+    pub background: String,
+    pub shadow: String,
+    pub aspect_ratio: String,
+    pub recolour: String,
+    pub reflection: bool,
+}
+
 impl CreationRequest {
-    /// From the studio form: preset names, a background (`white`, `#hex`, `#a-#b`, `marble`…)
-    /// and a shadow (`none`, `contact`, `drop`).
-    pub fn from_form(upload_id: &str, presets: &[String], background: &str, shadow: &str) -> Result<Self> {
-        let invalid = |field, msg: &str| AppError::from(domain::Invalid::new("invalid_option", field, msg));
-        let presets = presets
-            .iter()
-            .map(|p| serde_json::from_value::<Preset>(serde_json::Value::String(p.clone())))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|_| invalid("presets", "Choose marketplaces from the list."))?;
-        if presets.is_empty() {
-            return Err(invalid("presets", "Choose at least one marketplace."));
+    /// The distinct photos asked for, in order; at least one, at most `MAX_BATCH`.
+    fn uploads(&self) -> Result<Vec<String>> {
+        let mut ids: Vec<String> = Vec::new();
+        for id in self.upload_id.iter().chain(&self.upload_ids) {
+            if !ids.contains(id) {
+                ids.push(id.clone());
+            }
         }
-        let background = if background.trim().is_empty() {
-            None
-        } else {
-            Some(background.parse().map_err(|_| invalid("background", "Choose a background from the list."))?)
+        let invalid = |msg: String| AppError::from(domain::Invalid::new("invalid_uploads", "upload_ids", msg));
+        match ids.len() {
+            0 => Err(invalid("Choose at least one photo.".into())),
+            n if n > MAX_BATCH => Err(invalid(format!("At most {MAX_BATCH} photos in one batch."))),
+            _ => Ok(ids),
+        }
+    }
+}
+
+impl Options {
+    /// From the studio form: preset names, a background (`white`, `#hex`, `#a-#b`, `marble`…),
+    /// a shadow (`none`, `contact`, `drop`), an aspect ratio (`4:5`…), a metal to recolour to,
+    /// and whether to add a reflection. Empty fields keep the preset's defaults.
+    pub fn from_form(form: &FormChoices) -> Result<Self> {
+        fn choice<T: std::str::FromStr>(value: &str, field: &'static str, what: &str) -> Result<Option<T>> {
+            if value.trim().is_empty() {
+                return Ok(None);
+            }
+            value.parse().map(Some).map_err(|_| {
+                domain::Invalid::new("invalid_option", field, format!("Choose {what} from the list.")).into()
+            })
+        }
+        let presets = form
+            .presets
+            .iter()
+            .map(|p| choice::<Preset>(p, "presets", "marketplaces"))
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>();
+        if presets.is_empty() {
+            return Err(domain::Invalid::new("invalid_option", "presets", "Choose at least one marketplace.").into());
+        }
+        let recipe = Recipe {
+            background: choice(&form.background, "background", "a background")?,
+            shadow: choice(&form.shadow, "shadow", "a shadow")?,
+            aspect_ratio: choice(&form.aspect_ratio, "aspect_ratio", "a shape")?,
+            recolour: choice(&form.recolour, "recolour", "a metal")?,
+            reflection: form.reflection.then(imaging::Reflection::default),
+            ..Recipe::default()
         };
-        let shadow = if shadow.trim().is_empty() {
-            None
-        } else {
-            Some(shadow.parse().map_err(|_| invalid("shadow", "Choose a shadow from the list."))?)
-        };
-        Ok(Self {
-            upload_id: upload_id.to_owned(),
-            engine: Some("local".into()),
-            presets,
-            recipe: Recipe { background, shadow, ..Recipe::default() },
-        })
+        Ok(Self { engine: Some("local".into()), presets, recipe })
     }
 }
 
@@ -70,7 +117,7 @@ pub struct Planned {
     pub recipe: Recipe,
 }
 
-fn plan(req: &CreationRequest) -> Result<Vec<Planned>> {
+fn plan(req: &Options) -> Result<Vec<Planned>> {
     match req.engine.as_deref().unwrap_or("local") {
         "local" => {}
         "cloud" => {
@@ -103,6 +150,14 @@ fn plan(req: &CreationRequest) -> Result<Vec<Planned>> {
     Ok(planned)
 }
 
+fn entries(names: Vec<String>, outputs: &[Output]) -> Vec<Entry> {
+    unique_names(names).into_iter().zip(outputs).map(|(name, o)| Entry { name, blob: o.blob_key.clone() }).collect()
+}
+
+fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
 fn preset_name(p: Preset) -> String {
     serde_json::to_value(p).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| "preset".into())
 }
@@ -110,32 +165,74 @@ fn preset_name(p: Preset) -> String {
 impl App {
     /// What a request would cost, without holding anything.
     pub async fn quote(&self, p: &Principal, req: &CreationRequest) -> Result<i64> {
-        self.db.upload_of(&p.user.id, &req.upload_id).await?;
-        Ok(self.cost(plan(req)?.len()))
+        let uploads = req.uploads()?;
+        for id in &uploads {
+            self.db.upload_of(&p.user.id, id).await?;
+        }
+        Ok(self.cost(plan(&req.options)?.len() * uploads.len()))
     }
 
     fn cost(&self, outputs: usize) -> i64 {
         i64::try_from(outputs).unwrap_or(i64::MAX).saturating_mul(self.settings.tokens.local_output_cost)
     }
 
-    /// Accepts a creation: the quote is held and the render job queued in one transaction.
+    /// Accepts a creation from one photo: its quote is held and its job queued at once.
     pub async fn create_creation(&self, p: &Principal, req: CreationRequest, client: &Client) -> Result<Creation> {
-        self.db.upload_of(&p.user.id, &req.upload_id).await?;
-        let planned = plan(&req)?;
+        let uploads = req.uploads()?;
+        if uploads.len() != 1 {
+            return Err(
+                domain::Invalid::new("invalid_uploads", "upload_id", "One photo per creation; use a batch.").into()
+            );
+        }
+        let mut made = self.accept(p, &uploads, &req.options, None, client).await?;
+        made.pop().ok_or_else(|| AppError::Internal("no creation accepted".into()))
+    }
+
+    /// Accepts a batch: one creation per photo with the same options, all held and queued
+    /// together or none at all. Returns the batch id and its creations.
+    pub async fn create_batch(
+        &self,
+        p: &Principal,
+        req: CreationRequest,
+        client: &Client,
+    ) -> Result<(String, Vec<Creation>)> {
+        let uploads = req.uploads()?;
+        let batch_id = db::new_id();
+        let made = self.accept(p, &uploads, &req.options, Some(&batch_id), client).await?;
+        Ok((batch_id, made))
+    }
+
+    async fn accept(
+        &self,
+        p: &Principal,
+        uploads: &[String],
+        options: &Options,
+        batch_id: Option<&str>,
+        client: &Client,
+    ) -> Result<Vec<Creation>> {
+        for id in uploads {
+            self.db.upload_of(&p.user.id, id).await?;
+        }
+        let planned = plan(options)?;
         let cost = self.cost(planned.len());
         let recipes = serde_json::to_string(&planned).map_err(|e| AppError::Internal(e.to_string()))?;
-        let creation = new_creation(&p.user.id, &req.upload_id, "local", recipes, cost);
-        match self.db.create_creation(&creation, now_ms()).await? {
-            Outcome::Applied(_) => {}
-            _ => {
-                let balance = self.db.balance(&p.user.id).await?.balance;
-                return Err(AppError::InsufficientTokens { needed: cost, balance });
-            }
+        let creations: Vec<Creation> = uploads
+            .iter()
+            .map(|upload| Creation {
+                batch_id: batch_id.map(str::to_owned),
+                ..new_creation(&p.user.id, upload, "local", recipes.clone(), cost)
+            })
+            .collect();
+        if !matches!(self.db.create_creations(&creations, now_ms()).await?, Outcome::Applied(_)) {
+            let balance = self.db.balance(&p.user.id).await?.balance;
+            return Err(AppError::InsufficientTokens { needed: cost * creations.len() as i64, balance });
         }
-        self.db
-            .audit(Some(&p.user.id), "self", "creation_requested", &creation.id, &client.network(), now_ms())
-            .await?;
-        Ok(self.db.creation_of(&p.user.id, &creation.id).await?)
+        let mut accepted = Vec::with_capacity(creations.len());
+        for c in &creations {
+            self.db.audit(Some(&p.user.id), "self", "creation_requested", &c.id, &client.network(), now_ms()).await?;
+            accepted.push(self.db.creation_of(&p.user.id, &c.id).await?);
+        }
+        Ok(accepted)
     }
 
     pub async fn creations(&self, p: &Principal, before: Option<i64>, limit: i64) -> Result<Vec<Creation>> {
@@ -148,6 +245,16 @@ impl App {
         Ok((c, outputs))
     }
 
+    /// The creations of one of the user's batches, each with its outputs.
+    pub async fn batch(&self, p: &Principal, batch_id: &str) -> Result<Vec<(Creation, Vec<Output>)>> {
+        let mut all = Vec::new();
+        for c in self.db.batch_of(&p.user.id, batch_id).await? {
+            let outputs = self.db.outputs_of(&c.id).await?;
+            all.push((c, outputs));
+        }
+        Ok(all)
+    }
+
     pub async fn output_bytes(&self, p: &Principal, id: &str) -> Result<(Output, Vec<u8>)> {
         let output = self.db.output_of(&p.user.id, id).await?;
         let key = self.data_key(&p.user.id).await?;
@@ -157,6 +264,73 @@ impl App {
             .await
             .map_err(|e| AppError::Internal(format!("reading output {id}: {e}")))?;
         Ok((output, bytes))
+    }
+
+    /// An output in another format and/or at most `size` pixels on its longest side; the
+    /// stored image as it is when neither is asked for.
+    pub async fn output_as(
+        &self,
+        p: &Principal,
+        id: &str,
+        format: Option<Format>,
+        size: Option<u32>,
+    ) -> Result<(Output, Format, Vec<u8>)> {
+        let (output, bytes) = self.output_bytes(p, id).await?;
+        let stored: Format = output.format.parse().map_err(|_| AppError::Internal("stored format".into()))?;
+        let want = format.unwrap_or(stored);
+        if want == stored && size.is_none() {
+            return Ok((output, stored, bytes));
+        }
+        if want == Format::Heic {
+            return Err(domain::Invalid::new("invalid_format", "format", "Choose jpeg, png or webp.").into());
+        }
+        let limits = self.upload_limits();
+        let size = size.unwrap_or(u32::MAX).max(16);
+        let converted = tokio::task::spawn_blocking(move || {
+            imaging::decode(&bytes, &limits).and_then(|d| imaging::convert(&d, size, want, 90))
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("conversion task: {e}")))?
+        .map_err(|e| AppError::Image { code: e.code(), message: e.to_string() })?;
+        Ok((output, want, converted))
+    }
+
+    /// A ZIP of one creation's images.
+    pub async fn creation_zip(&self, p: &Principal, id: &str) -> Result<(String, Chunks)> {
+        let (c, outputs) = self.creation_with_outputs(p, id).await?;
+        let names = outputs.iter().map(|o| o.file_name()).collect::<Vec<_>>();
+        let chunks = self.zip(&p.user.id, entries(names, &outputs)).await?;
+        Ok((format!("soraipixel-{}.zip", short(&c.id)), chunks))
+    }
+
+    /// A ZIP of a whole batch: one folder per photo, named after it.
+    pub async fn batch_zip(&self, p: &Principal, batch_id: &str) -> Result<(String, Chunks)> {
+        let mut names = Vec::new();
+        let mut outputs = Vec::new();
+        for (i, (c, made)) in self.batch(p, batch_id).await?.into_iter().enumerate() {
+            let folder = match &c.upload_id {
+                Some(u) => match self.db.upload_of(&p.user.id, u).await {
+                    Ok(u) => u.filename.rsplit_once('.').map_or(u.filename.clone(), |(stem, _)| stem.to_owned()),
+                    Err(_) => format!("photo-{}", i + 1),
+                },
+                None => format!("photo-{}", i + 1),
+            };
+            names.extend(made.iter().map(|o| format!("{folder}/{}", o.file_name())));
+            outputs.extend(made);
+        }
+        let chunks = self.zip(&p.user.id, entries(names, &outputs)).await?;
+        Ok((format!("soraipixel-batch-{}.zip", short(batch_id)), chunks))
+    }
+
+    /// Stops a queued or running creation: images already made stay (and stay charged),
+    /// the rest of the hold comes back at once.
+    pub async fn cancel_creation(&self, p: &Principal, id: &str, client: &Client) -> Result<Creation> {
+        self.db.cancel_creation(&p.user.id, id, now_ms()).await.map_err(|e| match e {
+            db::DbError::Invalid(_) => AppError::AlreadyEnded,
+            other => other.into(),
+        })?;
+        self.db.audit(Some(&p.user.id), "self", "creation_canceled", id, &client.network(), now_ms()).await?;
+        Ok(self.db.creation_of(&p.user.id, id).await?)
     }
 
     /// Deletes a finished creation with its stored outputs.
@@ -239,10 +413,16 @@ impl App {
                 compliance: rendered.compliance.as_ref().and_then(|r| serde_json::to_string(r).ok()),
                 created_at: 0,
             };
-            self.db
+            let recorded = self
+                .db
                 .add_output(&output, self.settings.tokens.local_output_cost, now_ms())
                 .await
                 .map_err(|e| retry("recording output", &e))?;
+            if recorded == Recorded::Ended {
+                // Canceled while this image was made: its blob belongs to no one.
+                self.remove_blobs(&[&output.blob_key]).await;
+                return Ok(());
+            }
             let progress = 10 + 90 * (ordinal + 1) / total;
             self.db
                 .set_creation_progress(&c.id, "running", progress.min(99), now_ms())

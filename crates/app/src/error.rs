@@ -31,6 +31,9 @@ pub enum AppError {
     /// The thing is still being worked on.
     #[error("still in progress; try again when it has finished")]
     Busy,
+    /// Asked to stop something that had already finished.
+    #[error("this has already finished")]
+    AlreadyEnded,
     /// An upload over the byte limit.
     #[error("the file is larger than {limit_mb} MB")]
     TooLarge { limit_mb: u64 },
@@ -60,6 +63,7 @@ impl AppError {
             AppError::AlreadyDone { .. } => "already_claimed",
             AppError::InsufficientTokens { .. } => "insufficient_tokens",
             AppError::Busy => "in_progress",
+            AppError::AlreadyEnded => "already_finished",
             AppError::TooLarge { .. } => "file_too_large",
             AppError::Image { code, .. } => code,
             AppError::Delivery => "delivery_failed",

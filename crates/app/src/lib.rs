@@ -6,12 +6,15 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 pub mod accounts;
+pub mod archive;
 pub mod creations;
 mod error;
 pub mod keys;
 pub mod limits;
+pub mod orphans;
 pub mod otp;
 pub mod sessions;
+pub mod sharing;
 pub mod tokens;
 pub mod uploads;
 

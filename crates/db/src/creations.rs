@@ -24,6 +24,7 @@ pub struct Creation {
     pub error: Option<String>,
     #[serde(skip)]
     pub job_id: Option<String>,
+    pub batch_id: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -47,9 +48,17 @@ pub struct Output {
     pub created_at: i64,
 }
 
+impl Output {
+    /// `amazon.jpg`: what the image is for and its format's usual extension.
+    pub fn file_name(&self) -> String {
+        let extension = if self.format == "jpeg" { "jpg" } else { self.format.as_str() };
+        format!("{}.{extension}", self.label)
+    }
+}
+
 macro_rules! creation_columns {
     () => {
-        "id, user_id, upload_id, engine, recipes, status, progress, tokens_held, tokens_charged, error, job_id, created_at, updated_at"
+        "id, user_id, upload_id, engine, recipes, status, progress, tokens_held, tokens_charged, error, job_id, batch_id, created_at, updated_at"
     };
 }
 
@@ -61,43 +70,60 @@ macro_rules! output_columns {
 
 pub const JOB_KIND: &str = "render_creation";
 
+/// What `add_output` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// Stored and charged.
+    Charged,
+    /// This output was already recorded (a retried job); the stored one stands.
+    Duplicate,
+    /// The creation had ended (canceled, failed): nothing stored, nothing charged, and the
+    /// caller's blob belongs to no one.
+    Ended,
+}
+
 impl Db {
-    /// Accepts a creation: holds its cost, stores it and enqueues its job, all or nothing.
-    /// Returns `Insufficient` (and stores nothing) when the balance cannot cover the hold.
-    pub async fn create_creation(&self, c: &Creation, now: i64) -> Result<Outcome> {
-        let reference = format!("creation:{}", c.id);
-        let hold = Movement {
-            user_id: &c.user_id,
-            kind: Kind::Hold,
-            amount: c.tokens_held,
-            reason: "Creation accepted",
-            reference: &reference,
-            actor: "self",
-        };
-        hold.check()?;
-        let job = NewJob { kind: JOB_KIND, payload: &c.id, max_attempts: 3, idempotency_key: Some(&reference) };
+    /// Accepts creations (one, or a batch) all or nothing: each holds its cost, is stored
+    /// and gets its job in one transaction. Returns `Insufficient` (and stores nothing) when
+    /// the balance cannot cover every hold.
+    pub async fn create_creations(&self, creations: &[Creation], now: i64) -> Result<Outcome> {
+        let references: Vec<String> = creations.iter().map(|c| format!("creation:{}", c.id)).collect();
         with_pool!(self, |p| {
             let mut tx = p.begin().await?;
-            let (outcome, _) = move_tokens!(tx, hold, now).await?;
-            if !matches!(outcome, Outcome::Applied(_)) {
-                tx.rollback().await?;
-                return Ok(outcome);
+            let mut outcome = Outcome::Duplicate;
+            for (c, reference) in creations.iter().zip(&references) {
+                let hold = Movement {
+                    user_id: &c.user_id,
+                    kind: Kind::Hold,
+                    amount: c.tokens_held,
+                    reason: "Creation accepted",
+                    reference,
+                    actor: "self",
+                };
+                hold.check()?;
+                outcome = move_tokens!(tx, hold, now).await?.0;
+                if !matches!(outcome, Outcome::Applied(_)) {
+                    tx.rollback().await?;
+                    return Ok(outcome);
+                }
+                sqlx::query(concat!(
+                    "INSERT INTO creations (",
+                    creation_columns!(),
+                    ") VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, 0, NULL, NULL, $7, $8, $8)"
+                ))
+                .bind(&c.id)
+                .bind(&c.user_id)
+                .bind(&c.upload_id)
+                .bind(&c.engine)
+                .bind(&c.recipes)
+                .bind(c.tokens_held)
+                .bind(&c.batch_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                let job = NewJob { kind: JOB_KIND, payload: &c.id, max_attempts: 3, idempotency_key: Some(reference) };
+                insert_job!(&mut *tx, job, now).await?;
             }
-            sqlx::query(concat!(
-                "INSERT INTO creations (",
-                creation_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, 0, NULL, NULL, $7, $7)"
-            ))
-            .bind(&c.id)
-            .bind(&c.user_id)
-            .bind(&c.upload_id)
-            .bind(&c.engine)
-            .bind(&c.recipes)
-            .bind(c.tokens_held)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            insert_job!(&mut *tx, job, now).await?;
             tx.commit().await?;
             Ok(outcome)
         })
@@ -142,6 +168,20 @@ impl Db {
         .await)?)
     }
 
+    /// The creations of one batch, oldest first.
+    pub async fn batch_of(&self, user_id: &str, batch_id: &str) -> Result<Vec<Creation>> {
+        let list = with_pool!(self, |p| sqlx::query_as::<_, Creation>(concat!(
+            "SELECT ",
+            creation_columns!(),
+            " FROM creations WHERE batch_id = $1 AND user_id = $2 ORDER BY created_at, id"
+        ))
+        .bind(batch_id)
+        .bind(user_id)
+        .fetch_all(p)
+        .await)?;
+        if list.is_empty() { Err(DbError::NotFound) } else { Ok(list) }
+    }
+
     pub async fn set_creation_progress(&self, id: &str, status: &str, progress: i64, now: i64) -> Result<()> {
         with_pool!(self, |p| {
             sqlx::query(
@@ -160,7 +200,7 @@ impl Db {
 
     /// Records an output and charges for it in one transaction. A retried job that made the
     /// same output again changes nothing (unique ordinal, unique charge reference).
-    pub async fn add_output(&self, o: &Output, cost: i64, now: i64) -> Result<bool> {
+    pub async fn add_output(&self, o: &Output, cost: i64, now: i64) -> Result<Recorded> {
         let reference = format!("creation:{}:output:{}", o.creation_id, o.ordinal);
         let charge = Movement {
             user_id: &o.user_id,
@@ -188,7 +228,7 @@ impl Db {
             .rows_affected();
             if active == 0 {
                 tx.rollback().await?;
-                return Ok(false);
+                return Ok(Recorded::Ended);
             }
             let inserted = sqlx::query(concat!(
                 "INSERT INTO outputs (",
@@ -212,7 +252,7 @@ impl Db {
             .rows_affected();
             if inserted == 0 {
                 tx.rollback().await?;
-                return Ok(false);
+                return Ok(Recorded::Duplicate);
             }
             let (outcome, _) = move_tokens!(tx, charge, now).await?;
             if !matches!(outcome, Outcome::Applied(_)) {
@@ -220,7 +260,7 @@ impl Db {
                 return Err(DbError::Invalid(format!("charge for output {} was {outcome:?}", o.ordinal)));
             }
             tx.commit().await?;
-            Ok(true)
+            Ok(Recorded::Charged)
         })
     }
 
@@ -233,6 +273,19 @@ impl Db {
         .bind(creation_id)
         .fetch_all(p)
         .await)?)
+    }
+
+    /// For a share link, whose signature already names the output.
+    pub async fn output(&self, id: &str) -> Result<Output> {
+        with_pool!(self, |p| sqlx::query_as::<_, Output>(concat!(
+            "SELECT ",
+            output_columns!(),
+            " FROM outputs WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(p)
+        .await)?
+        .ok_or(DbError::NotFound)
     }
 
     pub async fn output_of(&self, user_id: &str, id: &str) -> Result<Output> {
@@ -301,6 +354,21 @@ impl Db {
         })
     }
 
+    /// Cancels the owner's creation: it ends as canceled with its unused tokens released, and
+    /// its job is canceled (or, if running, told to stop at its next heartbeat). Outputs
+    /// already made stay, and stay charged. `Invalid` when it had already ended.
+    pub async fn cancel_creation(&self, user_id: &str, id: &str, now: i64) -> Result<()> {
+        let c = self.creation_of(user_id, id).await?;
+        if !matches!(c.status.as_str(), "queued" | "running") {
+            return Err(DbError::Invalid("creation already ended".into()));
+        }
+        self.finish_creation(id, "canceled", Some("Canceled"), now).await?;
+        if let Some(job) = self.job_by_key(&format!("creation:{id}")).await? {
+            self.cancel_job(&job.id, now).await?;
+        }
+        Ok(())
+    }
+
     /// Deletes a finished creation and returns its outputs' blob keys for removal.
     pub async fn delete_creation(&self, user_id: &str, id: &str) -> Result<Vec<String>> {
         let c = self.creation_of(user_id, id).await?;
@@ -332,6 +400,7 @@ pub fn new_creation(user_id: &str, upload_id: &str, engine: &str, recipes: Strin
         tokens_charged: 0,
         error: None,
         job_id: None,
+        batch_id: None,
         created_at: 0,
         updated_at: 0,
     }

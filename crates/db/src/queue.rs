@@ -71,7 +71,7 @@ impl Db {
         }
     }
 
-    async fn job_by_key(&self, key: &str) -> Result<Option<Job>> {
+    pub(crate) async fn job_by_key(&self, key: &str) -> Result<Option<Job>> {
         Ok(with_pool!(self, |p| sqlx::query_as::<_, Job>(concat!(
             "SELECT ",
             columns!(),

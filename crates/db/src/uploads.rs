@@ -112,4 +112,16 @@ impl Db {
         .await)?
         .ok_or(DbError::NotFound)
     }
+
+    /// Every blob path the user's rows point at, for the orphan sweeper.
+    pub async fn referenced_blobs(&self, user_id: &str) -> Result<Vec<String>> {
+        Ok(with_pool!(self, |p| sqlx::query_scalar::<_, String>(
+            "SELECT original_key FROM uploads WHERE user_id = $1 \
+             UNION ALL SELECT thumb_key FROM uploads WHERE user_id = $1 \
+             UNION ALL SELECT blob_key FROM outputs WHERE user_id = $1"
+        )
+        .bind(user_id)
+        .fetch_all(p)
+        .await)?)
+    }
 }

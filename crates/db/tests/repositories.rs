@@ -444,3 +444,83 @@ mod queue {
 
 use queue::{backoff_cancel_and_reaper, concurrent_claims, lease_heartbeat_retry_dead};
 on_both_backends!(lease_heartbeat_retry_dead, backoff_cancel_and_reaper, concurrent_claims);
+
+mod creations {
+    use db::Db;
+    use db::creations::{Output, Recorded, new_creation};
+    use db::ledger::{Balance, Kind, Movement, Outcome};
+    use db::uploads::Upload;
+
+    const NOW: i64 = super::NOW;
+
+    async fn seller_with_photo(db: &Db, tokens: i64) -> (String, String) {
+        let user = db.create_user(super::user("maker@example.com", None), NOW).await.unwrap().id;
+        let grant =
+            Movement { user_id: &user, kind: Kind::Grant, amount: tokens, reason: "t", reference: "w", actor: "t" };
+        db.apply(grant, NOW).await.unwrap();
+        let upload = Upload {
+            id: db::new_id(),
+            user_id: user.clone(),
+            filename: "ring.jpg".into(),
+            format: "jpeg".into(),
+            width: 10,
+            height: 10,
+            bytes: 10,
+            original_key: "o".into(),
+            thumb_key: "t".into(),
+            created_at: NOW,
+        };
+        db.create_upload(&upload).await.unwrap();
+        (user, upload.id)
+    }
+
+    fn output(user: &str, creation: &str, ordinal: i64) -> Output {
+        Output {
+            id: db::new_id(),
+            creation_id: creation.into(),
+            user_id: user.into(),
+            ordinal,
+            label: "etsy".into(),
+            format: "jpeg".into(),
+            width: 1,
+            height: 1,
+            bytes: 1,
+            blob_key: format!("k{ordinal}"),
+            compliance: None,
+            created_at: 0,
+        }
+    }
+
+    pub async fn batch_is_all_or_nothing(db: Db) {
+        let (user, photo) = seller_with_photo(&db, 5).await;
+        let batch = [
+            new_creation(&user, &photo, "local", "[]".into(), 3),
+            new_creation(&user, &photo, "local", "[]".into(), 3),
+        ];
+        assert_eq!(db.create_creations(&batch, NOW).await.unwrap(), Outcome::Insufficient);
+        assert!(db.creations_of(&user, None, 10).await.unwrap().is_empty(), "no creation of the batch stays");
+        assert_eq!(db.balance(&user).await.unwrap(), Balance { balance: 5, held: 0 });
+        assert!(db.claim("w", NOW, 1000).await.unwrap().is_none(), "and no job");
+        assert!(matches!(db.create_creations(&batch[..1], NOW).await.unwrap(), Outcome::Applied(_)));
+        assert!(db.claim("w", NOW, 1000).await.unwrap().is_some());
+    }
+
+    pub async fn cancel_refuses_late_outputs(db: Db) {
+        let (user, photo) = seller_with_photo(&db, 5).await;
+        let c = new_creation(&user, &photo, "local", "[]".into(), 3);
+        db.create_creations(std::slice::from_ref(&c), NOW).await.unwrap();
+        assert_eq!(db.add_output(&output(&user, &c.id, 0), 1, NOW).await.unwrap(), Recorded::Charged);
+        assert_eq!(db.add_output(&output(&user, &c.id, 0), 1, NOW).await.unwrap(), Recorded::Duplicate);
+        db.cancel_creation(&user, &c.id, NOW).await.unwrap();
+        assert_eq!(db.balance(&user).await.unwrap(), Balance { balance: 4, held: 0 }, "one charged, two back");
+        assert_eq!(db.add_output(&output(&user, &c.id, 1), 1, NOW).await.unwrap(), Recorded::Ended);
+        assert_eq!(db.balance(&user).await.unwrap(), Balance { balance: 4, held: 0 }, "late output not charged");
+        assert!(db.cancel_creation(&user, &c.id, NOW).await.is_err(), "already ended");
+        assert!(matches!(db.cancel_creation("someone-else", &c.id, NOW).await, Err(db::DbError::NotFound)));
+        let job = db.claim("w", NOW, 1000).await.unwrap();
+        assert!(job.is_none(), "the queued job was canceled with it");
+    }
+}
+
+use creations::{batch_is_all_or_nothing, cancel_refuses_late_outputs};
+on_both_backends!(batch_is_all_or_nothing, cancel_refuses_late_outputs);

@@ -80,17 +80,33 @@ fn encode_raw(
 
 /// A small preview for upload lists: fits `max_side`, JPEG (or WebP) at quality 80.
 pub fn thumbnail(decoded: &Decoded, max_side: u32, format: Format) -> Result<Vec<u8>, ImagingError> {
+    fit_and_encode(decoded, max_side, format, 80, fast_image_resize::FilterType::Bilinear)
+}
+
+/// A finished image in another format or size: fits `max_side` (never enlarged), keeps
+/// transparency where the format has it.
+pub fn convert(decoded: &Decoded, max_side: u32, format: Format, quality: u8) -> Result<Vec<u8>, ImagingError> {
+    let max_side = max_side.min(decoded.width.max(decoded.height));
+    fit_and_encode(decoded, max_side, format, quality, fast_image_resize::FilterType::Lanczos3)
+}
+
+fn fit_and_encode(
+    decoded: &Decoded,
+    max_side: u32,
+    format: Format,
+    quality: u8,
+    filter: fast_image_resize::FilterType,
+) -> Result<Vec<u8>, ImagingError> {
     let (w, h) = crate::resize::fit_within(decoded.width, decoded.height, max_side.max(1));
-    let filter = fast_image_resize::FilterType::Bilinear;
     match &decoded.alpha {
         Some(alpha) if format != Format::Jpeg => {
             let rgba = crate::matte::join_rgba(&decoded.rgb, alpha);
             let small = crate::resize::resize_rgba(&rgba, w, h, filter, None)?;
-            encode_rgba(&small, format, 80)
+            encode_rgba(&small, format, quality)
         }
         _ => {
             let small = crate::resize::resize_rgb(&decoded.rgb, w, h, filter, None)?;
-            encode_rgb(&small, format, 80)
+            encode_rgb(&small, format, quality)
         }
     }
 }
@@ -108,6 +124,15 @@ mod tests {
         assert_eq!((t.width, t.height, t.format), (64, 26, Format::Jpeg));
         let webp = thumbnail(&d, 64, Format::Webp).unwrap();
         assert_eq!(crate::sniff(&webp), Some(Format::Webp));
+    }
+
+    #[test]
+    fn convert_shrinks_but_never_enlarges() {
+        let d = Decoded::from_rgb(RgbImage::from_pixel(300, 120, image::Rgb([10, 200, 30])));
+        let png = decode(&convert(&d, 150, Format::Png, 90).unwrap(), &Limits::default()).unwrap();
+        assert_eq!((png.width, png.height, png.format), (150, 60, Format::Png));
+        let big = decode(&convert(&d, 4000, Format::Webp, 90).unwrap(), &Limits::default()).unwrap();
+        assert_eq!((big.width, big.height, big.format), (300, 120, Format::Webp));
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub mod resize;
 pub use colour::Colour;
 pub use compliance::{ComplianceReport, Rule};
 pub use decode::{Decoded, Limits, decode};
-pub use encode::{encode, encode_rgb, encode_rgba, thumbnail};
+pub use encode::{convert, encode, encode_rgb, encode_rgba, thumbnail};
 pub use error::ImagingError;
 pub use format::{Format, sniff};
 pub use matte::{Matte, MatteParams, PaperInfo, cutout};

@@ -36,6 +36,13 @@ impl From<object_store::Error> for StorageError {
     }
 }
 
+/// One stored object: its path and when it was last written (ms since the epoch).
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub path: String,
+    pub modified_ms: i64,
+}
+
 /// Where sealed blobs live: a local folder by default, any object_store backend at scale.
 #[derive(Clone)]
 pub struct Blobs {
@@ -92,11 +99,14 @@ impl Blobs {
         }
     }
 
-    /// Every object path under `prefix`, for the orphan sweeper and account deletion.
-    pub async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
+    /// Every object under `prefix`, for the orphan sweeper and account deletion.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<Listed>, StorageError> {
         use futures_util::TryStreamExt;
         let prefix = Path::from(prefix);
         let objects: Vec<_> = self.store.list(Some(&prefix)).try_collect().await?;
-        Ok(objects.into_iter().map(|o| o.location.to_string()).collect())
+        Ok(objects
+            .into_iter()
+            .map(|o| Listed { path: o.location.to_string(), modified_ms: o.last_modified.timestamp_millis() })
+            .collect())
     }
 }

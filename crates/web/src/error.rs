@@ -35,7 +35,7 @@ impl From<AppError> for ApiError {
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::AlreadyDone { .. } => StatusCode::CONFLICT,
             AppError::InsufficientTokens { .. } => StatusCode::PAYMENT_REQUIRED,
-            AppError::Busy => StatusCode::CONFLICT,
+            AppError::Busy | AppError::AlreadyEnded => StatusCode::CONFLICT,
             AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Image { code: "unsupported_format", .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Image { code: "image_too_large" | "too_many_pixels", .. } => StatusCode::PAYLOAD_TOO_LARGE,

@@ -2,8 +2,10 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Json;
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
@@ -49,6 +51,69 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let c = state.app.create_creation(&p, req, &client).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"id": c.id, "status": c.status, "tokens_held": c.tokens_held}))))
+}
+
+/// `POST /api/v1/batches` `{upload_ids, …same options…}`: one creation per photo, held together.
+pub async fn create_batch(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ClientInfo(client): ClientInfo,
+    ApiJson(req): ApiJson<CreationRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let (id, made) = state.app.create_batch(&p, req, &client).await?;
+    let held: i64 = made.iter().map(|c| c.tokens_held).sum();
+    let creations: Vec<Value> =
+        made.iter().map(|c| json!({"id": c.id, "upload_id": c.upload_id, "status": c.status})).collect();
+    Ok((StatusCode::ACCEPTED, Json(json!({"id": id, "tokens_held": held, "creations": creations}))))
+}
+
+pub async fn show_batch(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let all = state.app.batch(&p, &id).await?;
+    let finished = all.iter().all(|(c, _)| !matches!(c.status.as_str(), "queued" | "running"));
+    let charged: i64 = all.iter().map(|(c, _)| c.tokens_charged).sum();
+    let creations: Vec<Value> = all.into_iter().map(|(c, o)| view(c, o)).collect();
+    Ok(Json(json!({"id": id, "finished": finished, "tokens_charged": charged, "creations": creations})))
+}
+
+pub async fn batch_zip(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (name, chunks) = state.app.batch_zip(&p, &id).await?;
+    Ok(zip_response(name, chunks))
+}
+
+pub async fn zip(State(state): State<AppState>, Auth(p): Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let (name, chunks) = state.app.creation_zip(&p, &id).await?;
+    Ok(zip_response(name, chunks))
+}
+
+fn zip_response(name: String, chunks: app::archive::Chunks) -> Response {
+    let stream = futures_util::stream::unfold(chunks, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    let mut response = Response::new(Body::from_stream(stream));
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ClientInfo(client): ClientInfo,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let c = state.app.cancel_creation(&p, &id, &client).await?;
+    let (c, outputs) = state.app.creation_with_outputs(&p, &c.id).await?;
+    Ok(Json(view(c, outputs)))
 }
 
 pub async fn list(
@@ -116,13 +181,28 @@ pub async fn events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
+/// `?format=jpeg|png|webp&size=N` (longest side in pixels, never enlarged).
+#[derive(serde::Deserialize)]
+pub struct Conversion {
+    format: Option<String>,
+    size: Option<u32>,
+}
+
 pub async fn output(
     State(state): State<AppState>,
     Auth(p): Auth,
     Path(id): Path<String>,
+    Query(q): Query<Conversion>,
 ) -> Result<Response, ApiError> {
-    let (output, bytes) = state.app.output_bytes(&p, &id).await?;
-    let extension = if output.format == "jpeg" { "jpg" } else { output.format.as_str() };
-    let name = format!("soraipixel-{}-{}.{extension}", output.label, output.ordinal + 1);
-    Ok(super::image_response(bytes, app::uploads::mime_of(&output.format), Some(name)))
+    let format = match q.format.as_deref() {
+        None | Some("") => None,
+        Some(f) => Some(f.parse::<imaging::Format>().map_err(|_| {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_format", "Format must be jpeg, png or webp.")
+        })?),
+    };
+    let (output, format, bytes) = state.app.output_as(&p, &id, format, q.size).await?;
+    let stem = output.file_name();
+    let stem = stem.rsplit_once('.').map_or(stem.as_str(), |(s, _)| s);
+    let name = format!("soraipixel-{stem}.{}", format.extension());
+    Ok(super::image_response(bytes, format.mime(), Some(name)))
 }

@@ -14,6 +14,7 @@ use crate::error::ApiError;
 mod account;
 mod auth;
 mod pages;
+mod shared;
 mod studio;
 
 /// `max_upload_bytes` bounds each photo; a studio form may carry up to ten.
@@ -36,6 +37,10 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/studio/new", get(studio::new_creation))
         .route("/studio/create", axum::routing::post(studio::create))
         .route("/creations/{id}", get(studio::creation))
+        .route("/creations/{id}/cancel", axum::routing::post(studio::cancel))
+        .route("/batches/{id}", get(studio::batch))
+        .route("/s/{token}", get(shared::page))
+        .route("/s/{token}/image", get(shared::image))
         .route("/tokens", get(account::tokens))
         .route("/tokens/daily-reward", axum::routing::post(account::claim_reward))
         .route("/signup", get(auth::signup_page).post(auth::signup))

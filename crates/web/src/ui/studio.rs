@@ -3,11 +3,11 @@
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Path, Query, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use app::creations::CreationRequest;
+use app::creations::{CreationRequest, FormChoices, Options};
 use app::sessions::Principal;
 use db::creations::{Creation, Output};
 use db::uploads::Upload;
@@ -44,37 +44,81 @@ const BACKGROUNDS: &[(&str, &str)] = &[
     ("velvet", "Velvet"),
 ];
 
+const ASPECTS: &[(&str, &str)] = &[
+    ("", "As the marketplace asks"),
+    ("1:1", "Square 1:1"),
+    ("4:5", "Portrait 4:5"),
+    ("3:4", "Portrait 3:4"),
+    ("9:16", "Story 9:16"),
+    ("16:9", "Wide 16:9"),
+];
+
+const METALS: &[(&str, &str)] = &[
+    ("", "Keep the metal as photographed"),
+    ("yellow_gold", "Yellow gold"),
+    ("rose_gold", "Rose gold"),
+    ("white_gold", "White gold"),
+    ("silver", "Silver"),
+    ("platinum", "Platinum"),
+    ("antique_gold", "Antique gold"),
+];
+
+/// Creations shown per page of "My creations".
+const CREATIONS_PER_PAGE: i64 = 12;
+
 #[derive(Template)]
 #[template(path = "studio.html")]
 struct Studio {
     layout: Layout,
     uploads: Vec<Upload>,
     creations: Vec<Creation>,
+    /// `?before=` of the next page of creations, when there is one.
+    older: Option<i64>,
     error: FormError,
 }
 
-async fn studio_page(state: &AppState, p: &Principal, err: Option<&ApiError>) -> Response {
-    let (uploads, creations) = match (state.app.uploads(p, None, 24).await, state.app.creations(p, None, 12).await) {
-        (Ok(u), Ok(c)) => (u, c),
-        (Err(e), _) | (_, Err(e)) => return ApiError::from(e).into_response(),
-    };
+#[derive(Deserialize, Default)]
+pub struct StudioQuery {
+    before: Option<i64>,
+}
+
+async fn studio_page(state: &AppState, p: &Principal, before: Option<i64>, err: Option<&ApiError>) -> Response {
+    let (uploads, creations) =
+        match (state.app.uploads(p, None, 48).await, state.app.creations(p, before, CREATIONS_PER_PAGE + 1).await) {
+            (Ok(u), Ok(c)) => (u, c),
+            (Err(e), _) | (_, Err(e)) => return ApiError::from(e).into_response(),
+        };
+    let (creations, older) = page_of(creations, CREATIONS_PER_PAGE, |c| c.created_at);
     render(
         Studio {
             layout: Layout::new(state, Some(p), "Studio"),
             uploads,
             creations,
+            older,
             error: err.map(FormError::from).unwrap_or_default(),
         },
         err,
     )
 }
 
-pub async fn studio(State(state): State<AppState>, MaybeAuth(p): MaybeAuth) -> Response {
+/// The first `size` items, and the cursor of the next page when there were more.
+fn page_of<T>(mut items: Vec<T>, size: i64, cursor: impl Fn(&T) -> i64) -> (Vec<T>, Option<i64>) {
+    let size = usize::try_from(size).unwrap_or(usize::MAX);
+    if items.len() <= size {
+        return (items, None);
+    }
+    items.truncate(size);
+    let next = items.last().map(cursor);
+    (items, next)
+}
+
+pub async fn studio(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Query(q): Query<StudioQuery>) -> Response {
     let Some(p) = p else { return to_login() };
-    studio_page(&state, &p, None).await
+    studio_page(&state, &p, q.before, None).await
 }
 
 /// Several photos at once from one form; stops at the first refused file and says which.
+/// The photos stored so far stay, and the choice page opens for all of them.
 pub async fn upload(
     State(state): State<AppState>,
     MaybeAuth(p): MaybeAuth,
@@ -83,97 +127,99 @@ pub async fn upload(
 ) -> Response {
     let Some(p) = p else { return to_login() };
     let limit = state.app.settings.uploads.max_bytes;
-    let mut last = None;
+    let mut stored = Vec::new();
+    let refused = |e: ApiError| {
+        let (state, p) = (&state, &p);
+        async move { studio_page(state, p, None, Some(&e)).await }
+    };
     loop {
         let field = match form.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) => {
-                return studio_page(&state, &p, Some(&ApiError::new(e.status(), "invalid_multipart", e.body_text())))
-                    .await;
-            }
+            Err(e) => return refused(ApiError::new(e.status(), "invalid_multipart", e.body_text())).await,
         };
         if field.name() != Some("file") {
             continue;
         }
         let name = field.file_name().unwrap_or("photo").to_owned();
+        let named = |e: ApiError| ApiError { message: format!("{name}: {}", e.message), ..e };
         let bytes = match field.bytes().await {
             Ok(b) if b.is_empty() => continue,
             Ok(b) if b.len() as u64 > limit => {
-                let e = ApiError::from(app::AppError::TooLarge { limit_mb: limit / (1024 * 1024) });
-                return studio_page(&state, &p, Some(&ApiError { message: format!("{name}: {}", e.message), ..e }))
-                    .await;
+                return refused(named(app::AppError::TooLarge { limit_mb: limit / (1024 * 1024) }.into())).await;
             }
             Ok(b) => b.to_vec(),
-            Err(e) => {
-                return studio_page(&state, &p, Some(&ApiError::new(e.status(), "invalid_multipart", e.body_text())))
-                    .await;
-            }
+            Err(e) => return refused(ApiError::new(e.status(), "invalid_multipart", e.body_text())).await,
         };
         match state.app.upload(&p, &name, bytes, &client).await {
-            Ok(u) => last = Some(u.id),
-            Err(e) => {
-                let e = ApiError::from(e);
-                return studio_page(&state, &p, Some(&ApiError { message: format!("{name}: {}", e.message), ..e }))
-                    .await;
-            }
+            Ok(u) => stored.push(u.id),
+            Err(e) => return refused(named(e.into())).await,
         }
     }
-    match last {
-        Some(id) => Redirect::to(&format!("/studio/new?upload={id}")).into_response(),
-        None => {
-            studio_page(
-                &state,
-                &p,
-                Some(&ApiError::new(axum::http::StatusCode::BAD_REQUEST, "no_file", "Choose at least one photo.")),
-            )
-            .await
-        }
+    if stored.is_empty() {
+        return refused(ApiError::new(axum::http::StatusCode::BAD_REQUEST, "no_file", "Choose at least one photo."))
+            .await;
     }
+    Redirect::to(&new_path(&stored)).into_response()
+}
+
+fn new_path(uploads: &[String]) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    uploads.iter().for_each(|u| {
+        q.append_pair("upload", u);
+    });
+    format!("/studio/new?{}", q.finish())
 }
 
 #[derive(Template)]
 #[template(path = "studio_new.html")]
 struct NewCreation {
     layout: Layout,
-    upload: Upload,
+    uploads: Vec<Upload>,
     presets: &'static [(&'static str, &'static str)],
     backgrounds: &'static [(&'static str, &'static str)],
+    aspects: &'static [(&'static str, &'static str)],
+    metals: &'static [(&'static str, &'static str)],
     cost: i64,
     error: FormError,
 }
 
-#[derive(Deserialize)]
-pub struct NewQuery {
-    upload: String,
-}
-
-pub async fn new_creation(
-    State(state): State<AppState>,
-    MaybeAuth(p): MaybeAuth,
-    Query(q): Query<NewQuery>,
-) -> Response {
+/// `?upload=a&upload=b…`: the photos to make images from (repeated keys, read by hand).
+pub async fn new_creation(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, RawQuery(q): RawQuery) -> Response {
     let Some(p) = p else { return to_login() };
-    new_page(&state, &p, &q.upload, None).await
+    let uploads: Vec<String> = form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+        .filter(|(k, _)| k == "upload")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    new_page(&state, &p, &uploads, None).await
 }
 
-async fn new_page(state: &AppState, p: &Principal, upload_id: &str, err: Option<&ApiError>) -> Response {
-    let upload = match state.app.upload_of(p, upload_id).await {
-        Ok(u) => u,
-        Err(e) => return ApiError::from(e).into_response(),
-    };
+async fn new_page(state: &AppState, p: &Principal, upload_ids: &[String], err: Option<&ApiError>) -> Response {
+    if upload_ids.is_empty() {
+        return Redirect::to("/studio").into_response();
+    }
+    let mut uploads = Vec::new();
+    for id in upload_ids.iter().take(app::creations::MAX_BATCH) {
+        match state.app.upload_of(p, id).await {
+            Ok(u) => uploads.push(u),
+            Err(e) => return ApiError::from(e).into_response(),
+        }
+    }
     let page = NewCreation {
         layout: Layout::new(state, Some(p), "Choose what to make"),
-        upload,
+        uploads,
         presets: PRESETS,
         backgrounds: BACKGROUNDS,
+        aspects: ASPECTS,
+        metals: METALS,
         cost: state.app.settings.tokens.local_output_cost,
         error: err.map(FormError::from).unwrap_or_default(),
     };
     render(page, err)
 }
 
-/// The form repeats `presets`, which serde's form reader cannot collect; read it by hand.
+/// The form repeats `upload` and `presets`, which serde's form reader cannot collect; read
+/// it by hand. One photo makes a creation, several make a batch.
 pub async fn create(
     State(state): State<AppState>,
     MaybeAuth(p): MaybeAuth,
@@ -181,24 +227,33 @@ pub async fn create(
     body: Bytes,
 ) -> Response {
     let Some(p) = p else { return to_login() };
-    let (mut upload, mut presets, mut background, mut shadow) =
-        (String::new(), Vec::new(), String::new(), String::new());
+    let (mut uploads, mut form) = (Vec::new(), FormChoices::default());
     for (k, v) in form_urlencoded::parse(&body) {
+        let v = v.into_owned();
         match k.as_ref() {
-            "upload" => upload = v.into_owned(),
-            "presets" => presets.push(v.into_owned()),
-            "background" => background = v.into_owned(),
-            "shadow" => shadow = v.into_owned(),
+            "upload" => uploads.push(v),
+            "presets" => form.presets.push(v),
+            "background" => form.background = v,
+            "shadow" => form.shadow = v,
+            "aspect_ratio" => form.aspect_ratio = v,
+            "recolour" => form.recolour = v,
+            "reflection" => form.reflection = v == "on",
             _ => {}
         }
     }
-    let result = match CreationRequest::from_form(&upload, &presets, &background, &shadow) {
-        Ok(req) => state.app.create_creation(&p, req, &client).await,
-        Err(e) => Err(e),
+    let options = match Options::from_form(&form) {
+        Ok(o) => o,
+        Err(e) => return new_page(&state, &p, &uploads, Some(&e.into())).await,
     };
-    match result {
-        Ok(c) => Redirect::to(&format!("/creations/{}", c.id)).into_response(),
-        Err(e) => new_page(&state, &p, &upload, Some(&e.into())).await,
+    let request = CreationRequest { upload_id: None, upload_ids: uploads.clone(), options };
+    let made = if uploads.len() == 1 {
+        state.app.create_creation(&p, request, &client).await.map(|c| format!("/creations/{}", c.id))
+    } else {
+        state.app.create_batch(&p, request, &client).await.map(|(id, _)| format!("/batches/{id}"))
+    };
+    match made {
+        Ok(path) => Redirect::to(&path).into_response(),
+        Err(e) => new_page(&state, &p, &uploads, Some(&e.into())).await,
     }
 }
 
@@ -217,12 +272,38 @@ struct ReportRule {
     expected: String,
 }
 
+/// One finished image on a page: the output, its checks, and its WhatsApp share link.
+struct Made {
+    output: Output,
+    report: Option<Report>,
+    whatsapp: String,
+}
+
+fn made(state: &AppState, outputs: Vec<Output>) -> Vec<Made> {
+    outputs
+        .into_iter()
+        .map(|output| {
+            let report = output.compliance.as_deref().and_then(|c| serde_json::from_str(c).ok());
+            let text = format!("{} {}", "Have a look:", state.app.share_url(&output));
+            let whatsapp = format!(
+                "https://wa.me/?{}",
+                form_urlencoded::Serializer::new(String::new()).append_pair("text", &text).finish()
+            );
+            Made { output, report, whatsapp }
+        })
+        .collect()
+}
+
+fn has_ended(c: &Creation) -> bool {
+    !matches!(c.status.as_str(), "queued" | "running")
+}
+
 #[derive(Template)]
 #[template(path = "creation.html")]
 struct CreationPage {
     layout: Layout,
     creation: Creation,
-    outputs: Vec<(Output, Option<Report>)>,
+    outputs: Vec<Made>,
     finished: bool,
 }
 
@@ -232,13 +313,45 @@ pub async fn creation(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Pa
         Ok(x) => x,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let outputs = outputs
-        .into_iter()
-        .map(|o| {
-            let report = o.compliance.as_deref().and_then(|c| serde_json::from_str(c).ok());
-            (o, report)
-        })
-        .collect();
-    let finished = matches!(creation.status.as_str(), "succeeded" | "failed" | "canceled");
+    let finished = has_ended(&creation);
+    let outputs = made(&state, outputs);
     render(CreationPage { layout: Layout::new(&state, Some(&p), "Your images"), creation, outputs, finished }, None)
+}
+
+/// Stops a creation from its page; back to the page, which then shows what was made.
+pub async fn cancel(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    ClientInfo(client): ClientInfo,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(p) = p else { return to_login() };
+    match state.app.cancel_creation(&p, &id, &client).await {
+        Ok(_) | Err(app::AppError::AlreadyEnded) => Redirect::to(&format!("/creations/{id}")).into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "batch.html")]
+struct BatchPage {
+    layout: Layout,
+    id: String,
+    items: Vec<(Creation, Vec<Made>)>,
+    finished: bool,
+    charged: i64,
+    held: i64,
+}
+
+pub async fn batch(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Path(id): Path<String>) -> Response {
+    let Some(p) = p else { return to_login() };
+    let all = match state.app.batch(&p, &id).await {
+        Ok(x) => x,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let finished = all.iter().all(|(c, _)| has_ended(c));
+    let charged = all.iter().map(|(c, _)| c.tokens_charged).sum();
+    let held = all.iter().filter(|(c, _)| !has_ended(c)).map(|(c, _)| c.tokens_held - c.tokens_charged).sum();
+    let items = all.into_iter().map(|(c, o)| (c, made(&state, o))).collect();
+    render(BatchPage { layout: Layout::new(&state, Some(&p), "Your batch"), id, items, finished, charged, held }, None)
 }

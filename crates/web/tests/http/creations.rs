@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::harness::{Browser, TestApp, header, spawn, spawn_with};
 use crate::uploads::{ring_jpeg, upload};
 
-async fn wait_done(t: &TestApp, who: &Browser, id: &str) -> Value {
+pub async fn wait_done(t: &TestApp, who: &Browser, id: &str) -> Value {
     for _ in 0..600 {
         let (_, _, c) = t.call("GET", &format!("/api/v1/creations/{id}"), None, Some(who)).await;
         if matches!(c["status"].as_str(), Some("succeeded" | "failed" | "canceled")) {

@@ -19,6 +19,8 @@ pub struct TestApp {
     pub outbox: PathBuf,
     pub sms: Arc<Mutex<Vec<(String, String)>>>,
     pub http: reqwest::Client,
+    /// The same use cases the server runs, for what no endpoint exposes (the sweeper).
+    pub app: app::App,
     _dir: tempfile::TempDir,
 }
 
@@ -54,12 +56,20 @@ pub async fn spawn_with(db: Db, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let worker =
         jobs::Runner::new(db.clone(), vec![render], 2).with_timing(Duration::from_secs(5), Duration::from_millis(50));
     tokio::spawn(worker.run());
-    tokio::spawn(web::serve(web::AppState::new(application), Some(tx)));
+    tokio::spawn(web::serve(web::AppState::new(application.clone()), Some(tx)));
     let addr: SocketAddr = rx.await.unwrap();
     // Set public_url after binding would be circular; links use the default origin, and
     // tests only read the token out of them.
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    TestApp { base: format!("http://{addr}"), data_dir: dir.path().to_path_buf(), outbox, sms, http, _dir: dir }
+    TestApp {
+        base: format!("http://{addr}"),
+        data_dir: dir.path().to_path_buf(),
+        outbox,
+        sms,
+        http,
+        app: application,
+        _dir: dir,
+    }
 }
 
 /// A fake MSG91 Flow API: records (mobile, otp) for the right key.
