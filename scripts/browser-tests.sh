@@ -7,6 +7,7 @@ scripts/install-deps.sh browser
 cargo build -p soraipixel
 mkdir -p tests/browser/fixtures
 cargo run -q -p synth --example photo -- tests/browser/fixtures/ring.jpg 1200 900
+cargo run -q -p synth --example photo -- tests/browser/fixtures/ring-2.jpg 1000 800
 SORAIPIXEL_BIN="$(realpath "${CARGO_TARGET_DIR:-target}")/debug/soraipixel"
 export SORAIPIXEL_BIN
 cd tests/browser

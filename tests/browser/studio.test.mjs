@@ -1,17 +1,18 @@
-// The main flow: a new seller uploads a photo, picks Amazon + Etsy + Instagram with the
-// cost shown, watches progress, sees the results with their marketplace checks, downloads
-// one, and finds the charge in the ledger.
+// The main flow: a new seller uploads two photos at once, picks Amazon + Etsy + Instagram
+// with the cost shown, watches the batch, downloads everything as one ZIP, compares before
+// and after, shares on WhatsApp, makes one photo again with other settings, and finds every
+// charge in the ledger.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { startServer, launch, phonePage, SHOTS } from './server.mjs';
 
-const PHOTO = new URL('./fixtures/ring.jpg', import.meta.url).pathname;
+const PHOTOS = ['ring.jpg', 'ring-2.jpg'].map((f) => new URL('./fixtures/' + f, import.meta.url).pathname);
 let server, browser;
 before(async () => { mkdirSync(SHOTS, { recursive: true }); server = await startServer(); browser = await launch(); });
 after(async () => { await browser?.close(); server?.stop(); });
 
-test('upload a ring photo and get a marketplace pack', async () => {
+test('a batch of photos becomes a marketplace pack each, in one ZIP', async () => {
   const page = await phonePage(browser);
   await page.goto(server.base + '/signup');
   await page.getByLabel('Your name').fill('Kavya Rao');
@@ -22,23 +23,50 @@ test('upload a ring photo and get a marketplace pack', async () => {
   assert.match(await page.locator('.balance').innerText(), /20/);
 
   await page.getByRole('link', { name: 'Open the studio' }).click();
-  await page.locator('input[type=file]').setInputFiles(PHOTO);
+  await page.locator('input[type=file]').setInputFiles(PHOTOS);
+  await page.getByText('2 photos chosen').waitFor();
   await page.getByRole('button', { name: 'Upload' }).click();
-  await page.waitForURL('**/studio/new?upload=*');
-  await page.getByText('1 token').first().waitFor();
+  await page.waitForURL('**/studio/new?upload=*&upload=*');
+  await page.getByText('2 photos', { exact: true }).waitFor();
+  assert.equal((await page.locator('[data-total]').innerText()).trim(), '2 tokens');
   await page.getByLabel('Etsy').check();
   await page.getByLabel('Instagram square').check();
+  assert.equal((await page.locator('[data-total]').innerText()).trim(), '6 tokens', 'the cost follows the choice');
   await page.screenshot({ path: SHOTS + 'studio-choose.png', fullPage: true });
   await page.getByRole('button', { name: 'Make images' }).click();
+  await page.waitForURL('**/batches/*');
+  await page.getByText('Done — 2 photos, 6 tokens charged.').waitFor({ timeout: 90_000 });
+  assert.equal(await page.locator('.batch-item .thumb').count(), 6);
+  await page.screenshot({ path: SHOTS + 'studio-batch.png', fullPage: true });
+  const [zip] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download all (ZIP)' }).click()]);
+  assert.match(zip.suggestedFilename(), /^soraipixel-batch-\w+\.zip$/);
+
+  await page.getByRole('link', { name: 'Photo 1' }).click();
   await page.waitForURL('**/creations/*');
-  await page.getByText('Done — 3 images, 3 tokens').waitFor({ timeout: 60_000 });
   assert.equal(await page.getByText('Passes the marketplace checks').count(), 3);
+  const slider = page.getByLabel('Before and after').first();
+  await slider.fill('80');
+  assert.equal(await page.locator('[data-compare]').first().evaluate((el) => el.style.getPropertyValue('--pos')), '80%');
+  const share = await page.getByRole('link', { name: 'Share on WhatsApp' }).first().getAttribute('href');
+  assert.match(share, /^https:\/\/wa\.me\/\?text=.*%2Fs%2F/);
+  const [one] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download', exact: true }).first().click()]);
+  assert.equal(one.suggestedFilename(), 'soraipixel-amazon.jpg');
   await page.screenshot({ path: SHOTS + 'studio-results.png', fullPage: true });
 
-  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download' }).first().click()]);
-  assert.match(download.suggestedFilename(), /^soraipixel-amazon-1\.jpg$/);
+  // The same photo again, styled: marble, reflection, rose gold, 4:5, followed live.
+  await page.getByRole('link', { name: 'Make again with other settings' }).click();
+  await page.getByLabel('Amazon (main image)').uncheck();
+  await page.getByLabel('Instagram portrait').check();
+  await page.getByLabel('Background').selectOption('marble');
+  await page.getByLabel('Mirror reflection, as on glass').check();
+  await page.getByLabel('Metal colour').selectOption('rose_gold');
+  await page.getByLabel('Shape').selectOption('4:5');
+  await page.getByRole('button', { name: 'Make images' }).click();
+  await page.waitForURL('**/creations/*');
+  await page.getByText('Done — 1 image, 1 token').waitFor({ timeout: 60_000 });
+  await page.screenshot({ path: SHOTS + 'studio-styled.png', fullPage: true });
 
   await page.goto(server.base + '/tokens');
-  assert.equal((await page.getByTestId('balance').innerText()).trim(), '17');
-  assert.equal(await page.getByText('Image made').count(), 3);
+  assert.equal((await page.getByTestId('balance').innerText()).trim(), '13');
+  assert.equal(await page.getByText('Image made').count(), 7);
 });

@@ -62,6 +62,8 @@ pub struct Layout {
     pub csrf: String,
     pub css: String,
     pub htmx: String,
+    /// Our own progressive behaviour (live progress, drag and drop, before/after).
+    pub js: String,
     pub contact_email: String,
 }
 
@@ -75,6 +77,7 @@ impl Layout {
             csrf,
             css: crate::assets::url("app.css"),
             htmx: crate::assets::url("htmx-2.0.11.min.js"),
+            js: crate::assets::url("studio.js"),
             contact_email: state.app.settings.contact.email.clone(),
         }
     }
