@@ -1,6 +1,7 @@
 //! The orphan sweeper. Blobs are written before the row that points at them commits, so a
 //! crash, a failed insert or a canceled creation can leave a blob no row names. Those are
-//! removed once they are older than a grace period long enough for any write in flight.
+//! removed once they are older than a grace period long enough for any write in flight, as
+//! are partial writes a killed process left behind.
 
 use std::collections::{HashMap, HashSet};
 
@@ -21,7 +22,11 @@ impl App {
                 by_user.entry(user.to_owned()).or_default().push(blob.path);
             }
         }
-        let mut removed = 0;
+        let mut removed = self
+            .blobs
+            .remove_stale_staging(cutoff)
+            .await
+            .map_err(|e| AppError::Internal(format!("removing partial writes: {e}")))?;
         for (user, paths) in by_user {
             let referenced: HashSet<String> = self.db.referenced_blobs(&user).await?.into_iter().collect();
             let orphans: Vec<&str> =

@@ -29,7 +29,28 @@ pub struct Settings {
     pub contact: Contact,
     pub tokens: Tokens,
     pub uploads: Uploads,
+    pub workers: Workers,
     pub log: Log,
+}
+
+/// Background workers: in `serve` by default; `soraipixel worker` runs them alone.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Workers {
+    /// Whether `serve` runs workers in its own process (turn off when `worker` processes
+    /// run elsewhere).
+    pub in_serve: bool,
+    /// Jobs run at once per process; 0 means one per CPU core.
+    pub concurrency: usize,
+    /// How long a claimed job stays leased without a heartbeat before another worker may
+    /// take it over (a crashed worker's jobs resume after this).
+    pub lease_secs: u64,
+}
+
+impl Default for Workers {
+    fn default() -> Self {
+        Self { in_serve: true, concurrency: 0, lease_secs: 30 }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -194,6 +215,7 @@ impl Default for Settings {
             contact: Contact::default(),
             tokens: Tokens::default(),
             uploads: Uploads::default(),
+            workers: Workers::default(),
             log: Log::default(),
         }
     }
@@ -293,6 +315,9 @@ impl Settings {
         }
         if self.tokens.local_output_cost < 1 {
             return bad("tokens.local_output_cost", "must be at least 1");
+        }
+        if self.workers.lease_secs < 2 {
+            return bad("workers.lease_secs", "must be at least 2");
         }
         if self.tokens.welcome_grant < 0 || self.tokens.daily_reward < 0 {
             return bad("tokens", "grants cannot be negative");

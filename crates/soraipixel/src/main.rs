@@ -55,6 +55,12 @@ enum AdminTask {
         #[arg(long)]
         reason: String,
     },
+    /// Remove stored objects no row points at (workers do this hourly by themselves).
+    Sweep {
+        /// Leave objects younger than this alone: their row may be about to be written.
+        #[arg(long, default_value_t = 3600)]
+        grace_secs: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -107,11 +113,19 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
         Command::Serve => {
             let app = open(settings).await?;
-            let housekeeping = tokio::spawn(maintenance::run(app.clone()));
-            let workers = tokio::spawn(worker(&app).run());
+            let background = app
+                .settings
+                .workers
+                .in_serve
+                .then(|| (tokio::spawn(maintenance::run(app.clone())), tokio::spawn(worker(&app).run())));
+            if background.is_none() {
+                tracing::info!("workers.in_serve is off: jobs wait for a `soraipixel worker` process");
+            }
             let served = web::serve(web::AppState::new(app.clone()), None).await;
-            workers.abort();
-            housekeeping.abort();
+            if let Some((housekeeping, workers)) = background {
+                workers.abort();
+                housekeeping.abort();
+            }
             app.db.close().await;
             served
         }
@@ -141,6 +155,14 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             app.db.close().await;
             Ok(())
         }
+        Command::Admin { task: AdminTask::Sweep { grace_secs } } => {
+            let app = open(settings).await?;
+            let grace = i64::try_from(grace_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+            let removed = app.sweep_orphans(grace).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{removed} orphan objects removed");
+            app.db.close().await;
+            Ok(())
+        }
         Command::Admin { task: AdminTask::Grant { email, role } } => {
             let app = open(settings).await?;
             let user = app.grant_role(&email, &role).await.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -151,10 +173,14 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     }
 }
 
-/// The job runner with every job handler, one job per core at a time.
+/// The job runner with every job handler, one job per core at a time unless configured.
 fn worker(app: &app::App) -> jobs::Runner {
+    let config = &app.settings.workers;
     let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
-    jobs::Runner::new(app.db.clone(), vec![std::sync::Arc::new(app::creations::RenderCreations(app.clone()))], cores)
+    let concurrency = if config.concurrency == 0 { cores } else { config.concurrency };
+    let handlers: Vec<Arc<dyn jobs::Handler>> = vec![Arc::new(app::creations::RenderCreations(app.clone()))];
+    jobs::Runner::new(app.db.clone(), handlers, concurrency)
+        .with_timing(std::time::Duration::from_secs(config.lease_secs), std::time::Duration::from_millis(500))
 }
 
 /// Connects, migrates, loads the master key and picks the mail and SMS transports.

@@ -36,6 +36,34 @@ impl From<object_store::Error> for StorageError {
     }
 }
 
+fn remove_staging(dir: &FsPath, before_ms: i64) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let meta = entry.metadata()?;
+        if meta.is_dir() {
+            removed += remove_staging(&path, before_ms)?;
+            continue;
+        }
+        let staging = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.rsplit_once('#'))
+            .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        let modified = meta
+            .modified()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        if staging && modified < before_ms {
+            std::fs::remove_file(&path)?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// One stored object: its path and when it was last written (ms since the epoch).
 #[derive(Debug, Clone)]
 pub struct Listed {
@@ -97,6 +125,17 @@ impl Blobs {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Removes partial writes a crash left behind, older than `before_ms`: the local backend
+    /// writes `name#N` beside the object and renames it into place, so a killed process can
+    /// leave one that no listing shows. Other backends have no such files. Returns the count.
+    pub async fn remove_stale_staging(&self, before_ms: i64) -> Result<usize, StorageError> {
+        let Some(root) = self.local_root.clone() else { return Ok(0) };
+        tokio::task::spawn_blocking(move || remove_staging(&root, before_ms))
+            .await
+            .map_err(|e| StorageError::Backend(e.to_string()))?
+            .map_err(|e| StorageError::Backend(e.to_string()))
     }
 
     /// Every object under `prefix`, for the orphan sweeper and account deletion.

@@ -36,3 +36,18 @@ async fn nothing_readable_lands_on_disk() {
     blobs.delete("users/a/uploads/1/original").await.unwrap();
     assert!(matches!(blobs.get(&alice, "users/a/uploads/1/original").await, Err(StorageError::NotFound)));
 }
+
+#[tokio::test]
+async fn partial_writes_of_a_killed_process_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = Blobs::local(dir.path()).unwrap();
+    let key = DataKey::generate();
+    blobs.put(&key, "users/a/creations/c/0.jpg", b"image").await.unwrap();
+    let partial = dir.path().join("users/a/creations/c/1.jpg#17");
+    std::fs::write(&partial, b"half").unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    assert_eq!(blobs.remove_stale_staging(now - 60_000).await.unwrap(), 0, "recent writes may be in flight");
+    assert_eq!(blobs.remove_stale_staging(now + 1_000).await.unwrap(), 1);
+    assert!(!partial.exists());
+    assert_eq!(blobs.get(&key, "users/a/creations/c/0.jpg").await.unwrap(), b"image", "finished objects stay");
+}
