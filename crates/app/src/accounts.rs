@@ -44,7 +44,7 @@ impl App {
         let phone = s.phone.as_deref().filter(|p| !p.trim().is_empty()).map(Phone::parse).transpose()?;
         let company = s.company.as_deref().map(|c| profile::optional("company", c, 120)).transpose()?.flatten();
         password::check(&s.password, sec.password_min_length, Some(&email))?;
-        let hash = hash_password(s.password).await?;
+        let hash = self.hash_password(s.password).await?;
         let user = self
             .db
             .create_user(
@@ -82,9 +82,7 @@ impl App {
         let stored =
             user.as_ref().and_then(|u| u.password_hash.clone()).unwrap_or_else(|| password::decoy_hash().to_owned());
         let pass = pass.to_owned();
-        let matches = tokio::task::spawn_blocking(move || password::verify(&pass, &stored))
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let matches = self.on_cpu(move || password::verify(&pass, &stored)).await?;
         match user {
             Some(user) if matches => self.start_session(user, client, "signed_in").await,
             Some(user) => {
@@ -206,7 +204,7 @@ impl App {
             self.db.issue_token(&user.id, Purpose::ResetPassword, &redeemed.email, &digest, now, RESET_TTL_MS).await?;
             return Err(e.into());
         }
-        let hash = hash_password(new_password.to_owned()).await?;
+        let hash = self.hash_password(new_password.to_owned()).await?;
         self.db.set_password_hash(&user.id, &hash, now).await?;
         self.db.delete_sessions_except(&user.id, None).await?;
         // Opening the link proves the person reads that inbox.
@@ -276,9 +274,8 @@ impl App {
     }
 }
 
-async fn hash_password(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || password::hash(&password))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
-        .map_err(|e| AppError::Internal(e.to_string()))
+impl App {
+    async fn hash_password(&self, password: String) -> Result<String> {
+        self.on_cpu(move || password::hash(&password)).await?.map_err(|e| AppError::Internal(e.to_string()))
+    }
 }

@@ -284,14 +284,7 @@ impl App {
         if want == Format::Heic {
             return Err(domain::Invalid::new("invalid_format", "format", "Choose jpeg, png or webp.").into());
         }
-        let limits = self.upload_limits();
-        let size = size.unwrap_or(u32::MAX).max(16);
-        let converted = tokio::task::spawn_blocking(move || {
-            imaging::decode(&bytes, &limits).and_then(|d| imaging::convert(&d, size, want, 90))
-        })
-        .await
-        .map_err(|e| AppError::Internal(format!("conversion task: {e}")))?
-        .map_err(|e| AppError::Image { code: e.code(), message: e.to_string() })?;
+        let converted = self.converted(bytes, size.unwrap_or(u32::MAX).max(16), want, 90).await?;
         Ok((output, want, converted))
     }
 
@@ -368,12 +361,15 @@ impl App {
         let key = self.data_key(&c.user_id).await.map_err(|e| retry("data key", &e))?;
         let photo = self.blobs.get(&key, &upload.original_key).await.map_err(|e| retry("reading photo", &e))?;
         let limits = self.upload_limits();
-        let matte = match tokio::task::spawn_blocking(move || {
-            let decoded = imaging::decode(&photo, &limits)?;
-            imaging::cutout(&decoded, &imaging::MatteParams::default())
-        })
-        .await
-        .map_err(|e| retry("engine task", &e))?
+        // Engine steps share the process's CPU permits with request work, which bounds the
+        // memory of everything heavy running at once to one task per core.
+        let matte = match self
+            .on_cpu(move || {
+                let decoded = imaging::decode(&photo, &limits)?;
+                imaging::cutout(&decoded, &imaging::MatteParams::default())
+            })
+            .await
+            .map_err(|e| retry("engine task", &e))?
         {
             Ok(m) => Arc::new(m),
             Err(e) => return self.fail_creation(&c.id, &e.to_string()).await,
@@ -390,7 +386,8 @@ impl App {
                 return Err(JobError::Retry("stopped".into()));
             }
             let (m, recipe) = (matte.clone(), item.recipe.clone());
-            let rendered = match tokio::task::spawn_blocking(move || imaging::render_matte(&m, &recipe, &mut |_, _| {}))
+            let rendered = match self
+                .on_cpu(move || imaging::render_matte(&m, &recipe, &mut |_, _| {}))
                 .await
                 .map_err(|e| retry("engine task", &e))?
             {

@@ -5,6 +5,8 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
 pub mod accounts;
 pub mod archive;
 pub mod creations;
@@ -51,6 +53,11 @@ pub struct App {
     pub blobs: Blobs,
     keys: Arc<keys::Keys>,
     wrapper: Arc<dyn KeyWrapper>,
+    /// CPU- and memory-heavy work in requests (password hashing, image decoding) runs at
+    /// most one per core, so a burst of requests queues instead of exhausting memory.
+    cpu: Arc<Semaphore>,
+    /// Uploads being received at once; the rest wait before their bytes are read.
+    intake: Arc<Semaphore>,
 }
 
 impl App {
@@ -63,7 +70,20 @@ impl App {
         blobs: Blobs,
     ) -> Self {
         let wrapper = Arc::new(LocalKeyWrapper::new(keys.key_encryption_key));
-        Self { db, mailer, sms, settings, blobs, keys: Arc::new(keys), wrapper }
+        let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
+        let (cpu, intake) = (Arc::new(Semaphore::new(cores)), Arc::new(Semaphore::new((cores * 4).max(8))));
+        Self { db, mailer, sms, settings, blobs, keys: Arc::new(keys), wrapper, cpu, intake }
+    }
+
+    /// Runs blocking CPU work once a core is free.
+    pub(crate) async fn on_cpu<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        let _core = self.cpu.acquire().await.map_err(|e| AppError::Internal(e.to_string()))?;
+        tokio::task::spawn_blocking(work).await.map_err(|e| AppError::Internal(format!("worker thread: {e}")))
+    }
+
+    /// A place among the uploads being received; hold it while reading and storing one.
+    pub async fn upload_slot(&self) -> Result<OwnedSemaphorePermit> {
+        self.intake.clone().acquire_owned().await.map_err(|e| AppError::Internal(e.to_string()))
     }
 
     /// Keyed MAC with the server key (derived from the master key), for OTPs and CSRF tokens.

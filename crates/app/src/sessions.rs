@@ -68,7 +68,10 @@ impl App {
         let Some(session) = self.db.live_session(&secrets::token_digest(token), now, self.idle_ms()).await? else {
             return Ok(None);
         };
-        self.db.touch_session(&session.id, now).await?;
+        // At most once a minute, checked here so most reads never take SQLite's write lock.
+        if session.last_seen_at < now - 60_000 {
+            self.db.touch_session(&session.id, now).await?;
+        }
         let user = self.db.user_by_id(&session.user_id).await?;
         let tokens = self.db.balance(&user.id).await?;
         Ok(Some(Principal { user, session: Some(session), tokens }))

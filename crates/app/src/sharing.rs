@@ -48,13 +48,6 @@ impl App {
             .get(&key, &output.blob_key)
             .await
             .map_err(|e| AppError::Internal(format!("reading shared output: {e}")))?;
-        let limits = self.upload_limits();
-        let jpeg = tokio::task::spawn_blocking(move || {
-            imaging::decode(&bytes, &limits).and_then(|d| imaging::convert(&d, size, imaging::Format::Jpeg, 88))
-        })
-        .await
-        .map_err(|e| AppError::Internal(format!("share task: {e}")))?
-        .map_err(|e| AppError::Image { code: e.code(), message: e.to_string() })?;
-        Ok(jpeg)
+        self.converted(bytes, size, imaging::Format::Jpeg, 88).await
     }
 }

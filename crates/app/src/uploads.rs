@@ -32,14 +32,14 @@ impl App {
         }
         self.limit(&format!("upload:{}", p.user.id), 600, crate::limits::HOUR).await?;
         // Decoding is CPU work with its own limits (header checked before pixels).
-        let (format, width, height, thumb, bytes) = tokio::task::spawn_blocking(move || {
-            let decoded = imaging::decode(&bytes, &limits)?;
-            let thumb = imaging::thumbnail(&decoded, THUMB_SIDE, Format::Jpeg)?;
-            Ok::<_, ImagingError>((decoded.format, decoded.width, decoded.height, thumb, bytes))
-        })
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
-        .map_err(image_error)?;
+        let (format, width, height, thumb, bytes) = self
+            .on_cpu(move || {
+                let decoded = imaging::decode(&bytes, &limits)?;
+                let thumb = imaging::thumbnail(&decoded, THUMB_SIDE, Format::Jpeg)?;
+                Ok::<_, ImagingError>((decoded.format, decoded.width, decoded.height, thumb, bytes))
+            })
+            .await?
+            .map_err(image_error)?;
         let key = self.data_key(&p.user.id).await?;
         let id = db::new_id();
         let base = format!("users/{}/uploads/{id}", p.user.id);
@@ -95,6 +95,14 @@ impl App {
         self.remove_blobs(&[&upload.original_key, &upload.thumb_key]).await;
         self.db.audit(Some(&p.user.id), "self", "upload_deleted", id, &client.network(), now_ms()).await?;
         Ok(())
+    }
+
+    /// A stored image re-encoded as `format`, at most `size` pixels on its longest side.
+    pub(crate) async fn converted(&self, bytes: Vec<u8>, size: u32, format: Format, quality: u8) -> Result<Vec<u8>> {
+        let limits = self.upload_limits();
+        self.on_cpu(move || imaging::decode(&bytes, &limits).and_then(|d| imaging::convert(&d, size, format, quality)))
+            .await?
+            .map_err(image_error)
     }
 
     pub(crate) async fn remove_blobs(&self, paths: &[&str]) {

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use reqwest::Method;
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_soraipixel");
@@ -46,90 +47,32 @@ fn start(dir: &Path, database: &str, port: u16, role: &str) -> Child {
         .unwrap()
 }
 
-struct Seller {
-    base: String,
-    http: reqwest::Client,
-    cookie: String,
-    csrf: String,
+mod support {
+    pub mod seller;
 }
+use support::seller::Seller;
 
-impl Seller {
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let mut req = self
-            .http
-            .request(method.parse().unwrap(), format!("{}{path}", self.base))
-            .header("cookie", &self.cookie)
-            .header("x-csrf-token", &self.csrf)
-            .header("sec-fetch-site", "same-origin");
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        req.send().await.unwrap().json().await.unwrap()
-    }
-}
-
-async fn signup(base: &str) -> Seller {
-    let http = reqwest::Client::new();
-    for _ in 0..150 {
-        if http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let res = http
-        .post(format!("{base}/api/v1/auth/signup"))
-        .header("sec-fetch-site", "same-origin")
-        .json(&json!({"email": "scale@example.com", "password": "kundan necklace sparkle", "name": "Asha"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-    let body: Value = res.json().await.unwrap();
-    Seller { base: base.to_owned(), http, cookie, csrf: body["csrf_token"].as_str().unwrap().to_owned() }
+async fn call(seller: &Seller, method: Method, path: &str) -> Value {
+    seller.json(seller.req(method, path)).await
 }
 
 async fn killed_worker_is_taken_over(database: String) {
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut serve = start(dir.path(), &database, port, "serve");
-    let seller = signup(&format!("http://127.0.0.1:{port}")).await;
+    let seller = Seller::signup(&format!("http://127.0.0.1:{port}"), "scale@example.com").await;
 
-    let photo = synth::generate(&synth::SceneSpec {
-        kind: synth::Kind::Ring,
-        metal: synth::Metal::Gold,
-        paper: synth::Paper::White,
-        width: 3000,
-        height: 2250,
-        seed: 5,
-        jpeg_quality: 90,
-    })
-    .jpeg;
-    let form = reqwest::multipart::Form::new()
-        .part("file", reqwest::multipart::Part::bytes(photo).file_name("ring.jpg").mime_str("image/jpeg").unwrap());
-    let upload: Value = seller
-        .http
-        .post(format!("{}/api/v1/uploads", seller.base))
-        .header("cookie", &seller.cookie)
-        .header("x-csrf-token", &seller.csrf)
-        .header("sec-fetch-site", "same-origin")
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let created =
-        seller.call("POST", "/api/v1/creations", Some(json!({"upload_id": upload["id"], "presets": PRESETS}))).await;
-    let id = created["id"].as_str().unwrap();
+    let photo = synth::generate(&synth::SceneSpec::gold_ring(3000, 2250, 5)).jpeg;
+    let upload = seller.upload(photo).await;
+    let id = seller.create(&upload, &PRESETS).await;
+    let id = id.as_str();
     let path = format!("/api/v1/creations/{id}");
 
     // The first worker takes the job; once it has made at least one image, kill -9 it.
     let mut first = start(dir.path(), &database, port, "worker");
     let mut seen = Value::Null;
     for _ in 0..600 {
-        seen = seller.call("GET", &path, None).await;
+        seen = call(&seller, Method::GET, &path).await;
         if seen["outputs"].as_array().is_some_and(|o| !o.is_empty()) {
             break;
         }
@@ -144,7 +87,7 @@ async fn killed_worker_is_taken_over(database: String) {
     let mut second = start(dir.path(), &database, port, "worker");
     let mut done = Value::Null;
     for _ in 0..1200 {
-        done = seller.call("GET", &path, None).await;
+        done = call(&seller, Method::GET, &path).await;
         if done["status"] != "queued" && done["status"] != "running" {
             break;
         }
@@ -155,14 +98,14 @@ async fn killed_worker_is_taken_over(database: String) {
     assert_eq!(outputs.len(), 12);
     assert_eq!(outputs[0]["id"], seen["outputs"][0]["id"], "images made before the kill are kept, not redone");
     assert_eq!(done["tokens_charged"], 12);
-    assert_eq!(seller.call("GET", "/api/v1/tokens", None).await, json!({"balance": 8, "held": 0}));
-    let ledger = seller.call("GET", "/api/v1/tokens/ledger?limit=100", None).await;
+    assert_eq!(call(&seller, Method::GET, "/api/v1/tokens").await, json!({"balance": 8, "held": 0}));
+    let ledger = call(&seller, Method::GET, "/api/v1/tokens/ledger?limit=100").await;
     let charges = ledger["entries"].as_array().unwrap().iter().filter(|e| e["kind"] == "charge").count();
     assert_eq!(charges, 12, "each image charged once");
 
     // Exactly the photo, its thumbnail and twelve images are stored (a redone image lands on
     // the same path); a partial write the kill may have cut short goes with the sweep.
-    let me = seller.call("GET", "/api/v1/me", None).await;
+    let me = call(&seller, Method::GET, "/api/v1/me").await;
     let user_dir = dir.path().join("blobs/users").join(me["id"].as_str().unwrap());
     assert_eq!(count_files(&user_dir, false), 14);
     let swept = Command::new(BIN)
@@ -175,16 +118,8 @@ async fn killed_worker_is_taken_over(database: String) {
         .unwrap();
     assert!(swept.status.success(), "{}", String::from_utf8_lossy(&swept.stderr));
     assert_eq!(count_files(&user_dir, true), 14, "no orphans");
-    let zip = seller
-        .http
-        .get(format!("{}/api/v1/creations/{id}/zip", seller.base))
-        .header("cookie", &seller.cookie)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let zip =
+        seller.req(Method::GET, &format!("/api/v1/creations/{id}/zip")).send().await.unwrap().bytes().await.unwrap();
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
     assert_eq!(archive.len(), 12);
     let mut first_file = Vec::new();

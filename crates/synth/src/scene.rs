@@ -70,6 +70,13 @@ pub struct SceneSpec {
     pub jpeg_quality: u8,
 }
 
+impl SceneSpec {
+    /// The photo most tests need: a gold ring on white paper, JPEG quality 90.
+    pub fn gold_ring(width: u32, height: u32, seed: u64) -> Self {
+        Self { kind: Kind::Ring, metal: Metal::Gold, paper: Paper::White, width, height, seed, jpeg_quality: 90 }
+    }
+}
+
 /// A rendered photograph and its ground truth.
 pub struct Scene {
     pub width: u32,

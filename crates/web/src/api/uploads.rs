@@ -25,6 +25,7 @@ pub async fn create(
             continue;
         }
         let filename = field.file_name().unwrap_or("photo").to_owned();
+        let _slot = state.app.upload_slot().await?;
         let mut bytes = Vec::new();
         while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(&e, limit))? {
             if (bytes.len() + chunk.len()) as u64 > limit {

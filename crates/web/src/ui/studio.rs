@@ -143,6 +143,10 @@ pub async fn upload(
         }
         let name = field.file_name().unwrap_or("photo").to_owned();
         let named = |e: ApiError| ApiError { message: format!("{name}: {}", e.message), ..e };
+        let _slot = match state.app.upload_slot().await {
+            Ok(s) => s,
+            Err(e) => return refused(e.into()).await,
+        };
         let bytes = match field.bytes().await {
             Ok(b) if b.is_empty() => continue,
             Ok(b) if b.len() as u64 > limit => {

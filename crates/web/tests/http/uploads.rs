@@ -5,16 +5,7 @@ use crate::harness::{Browser, TestApp, header, spawn, spawn_with};
 
 /// A ring photographed on white paper, as a phone would save it.
 pub fn ring_jpeg(width: u32, height: u32) -> Vec<u8> {
-    let spec = synth::SceneSpec {
-        kind: synth::Kind::Ring,
-        metal: synth::Metal::Gold,
-        paper: synth::Paper::White,
-        width,
-        height,
-        seed: 7,
-        jpeg_quality: 90,
-    };
-    synth::generate(&spec).jpeg
+    synth::generate(&synth::SceneSpec::gold_ring(width, height, 7)).jpeg
 }
 
 pub async fn upload(t: &TestApp, who: &Browser, name: &str, bytes: Vec<u8>) -> (u16, Value) {
