@@ -31,6 +31,11 @@ pub struct CreationRequest {
     pub upload_ids: Vec<String>,
     #[serde(flatten)]
     pub options: Options,
+    /// The client's `Idempotency-Key` (or the studio form's): the same key from the same
+    /// user names the same creations, so a retried request returns them instead of
+    /// holding tokens twice.
+    #[serde(skip)]
+    pub idempotency_key: Option<String>,
 }
 
 /// What to make from each photo: the engine, and either one recipe or the same settings
@@ -150,6 +155,26 @@ fn plan(req: &Options) -> Result<Vec<Planned>> {
     Ok(planned)
 }
 
+/// `n` ids for new creations (the last one names a batch): fresh ones, or, with an
+/// idempotency key, ones derived from the user, the kind of request and the key.
+fn creation_ids(user: &str, scope: &str, key: Option<&str>, n: usize) -> Result<Vec<String>> {
+    let Some(key) = key else { return Ok((0..n).map(|_| db::new_id()).collect()) };
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(domain::Invalid::new(
+            "invalid_idempotency_key",
+            "idempotency_key",
+            "An idempotency key is 1 to 255 visible ASCII characters.",
+        )
+        .into());
+    }
+    Ok((0..n)
+        .map(|i| {
+            let h = domain::secrets::token_digest(&format!("{scope}|{user}|{key}|{i}"));
+            format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+        })
+        .collect())
+}
+
 fn entries(names: Vec<String>, outputs: &[Output]) -> Vec<Entry> {
     unique_names(names).into_iter().zip(outputs).map(|(name, o)| Entry { name, blob: o.blob_key.clone() }).collect()
 }
@@ -184,7 +209,8 @@ impl App {
                 domain::Invalid::new("invalid_uploads", "upload_id", "One photo per creation; use a batch.").into()
             );
         }
-        let mut made = self.accept(p, &uploads, &req.options, None, client).await?;
+        let ids = creation_ids(&p.user.id, "creation", req.idempotency_key.as_deref(), 1)?;
+        let mut made = self.accept(p, &uploads, &ids, &req.options, None, client).await?;
         made.pop().ok_or_else(|| AppError::Internal("no creation accepted".into()))
     }
 
@@ -197,8 +223,9 @@ impl App {
         client: &Client,
     ) -> Result<(String, Vec<Creation>)> {
         let uploads = req.uploads()?;
-        let batch_id = db::new_id();
-        let made = self.accept(p, &uploads, &req.options, Some(&batch_id), client).await?;
+        let mut ids = creation_ids(&p.user.id, "batch", req.idempotency_key.as_deref(), uploads.len() + 1)?;
+        let batch_id = ids.pop().unwrap_or_else(db::new_id);
+        let made = self.accept(p, &uploads, &ids, &req.options, Some(&batch_id), client).await?;
         Ok((batch_id, made))
     }
 
@@ -206,6 +233,7 @@ impl App {
         &self,
         p: &Principal,
         uploads: &[String],
+        ids: &[String],
         options: &Options,
         batch_id: Option<&str>,
         client: &Client,
@@ -218,18 +246,29 @@ impl App {
         let recipes = serde_json::to_string(&planned).map_err(|e| AppError::Internal(e.to_string()))?;
         let creations: Vec<Creation> = uploads
             .iter()
-            .map(|upload| Creation {
+            .zip(ids)
+            .map(|(upload, id)| Creation {
+                id: id.clone(),
                 batch_id: batch_id.map(str::to_owned),
                 ..new_creation(&p.user.id, upload, "local", recipes.clone(), cost)
             })
             .collect();
-        if !matches!(self.db.create_creations(&creations, now_ms()).await?, Outcome::Applied(_)) {
-            let balance = self.db.balance(&p.user.id).await?.balance;
-            return Err(AppError::InsufficientTokens { needed: cost * creations.len() as i64, balance });
+        match self.db.create_creations(&creations, now_ms()).await? {
+            Outcome::Applied(_) => {
+                for c in &creations {
+                    let network = client.network();
+                    self.db.audit(Some(&p.user.id), "self", "creation_requested", &c.id, &network, now_ms()).await?;
+                }
+            }
+            // The same idempotency key again: these creations exist; answer with them.
+            Outcome::Duplicate => {}
+            Outcome::Insufficient => {
+                let balance = self.db.balance(&p.user.id).await?.balance;
+                return Err(AppError::InsufficientTokens { needed: cost * creations.len() as i64, balance });
+            }
         }
         let mut accepted = Vec::with_capacity(creations.len());
         for c in &creations {
-            self.db.audit(Some(&p.user.id), "self", "creation_requested", &c.id, &client.network(), now_ms()).await?;
             accepted.push(self.db.creation_of(&p.user.id, &c.id).await?);
         }
         Ok(accepted)

@@ -30,7 +30,36 @@ pub struct Settings {
     pub tokens: Tokens,
     pub uploads: Uploads,
     pub workers: Workers,
+    pub storage: Storage,
     pub log: Log,
+}
+
+/// Where sealed blobs live: `<data_dir>/blobs` unless an S3-compatible bucket is configured.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Storage {
+    pub s3: Option<S3>,
+}
+
+/// An S3-compatible bucket (AWS S3, MinIO, Cloudflare R2, Backblaze B2…).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3 {
+    pub bucket: String,
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// For services other than AWS: their endpoint URL; requests then use path-style URLs.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// Plain HTTP to the endpoint (a bucket on the same private network only).
+    #[serde(default)]
+    pub allow_http: bool,
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
 }
 
 /// Background workers: in `serve` by default; `soraipixel worker` runs them alone.
@@ -216,6 +245,7 @@ impl Default for Settings {
             tokens: Tokens::default(),
             uploads: Uploads::default(),
             workers: Workers::default(),
+            storage: Storage::default(),
             log: Log::default(),
         }
     }

@@ -219,7 +219,18 @@ async fn open(settings: Settings) -> anyhow::Result<app::App> {
             providers::sms::SmsSender::DevLog
         }
     };
-    let blobs = storage::Blobs::local(&settings.blobs_dir()).context("cannot open blob storage (data_dir)")?;
+    let blobs = match &settings.storage.s3 {
+        Some(s3) => storage::Blobs::s3(&storage::S3Bucket {
+            name: &s3.bucket,
+            region: &s3.region,
+            endpoint: s3.endpoint.as_deref(),
+            access_key_id: &s3.access_key_id,
+            secret_access_key: &s3.secret_access_key,
+            allow_http: s3.allow_http,
+        })
+        .context("invalid storage.s3")?,
+        None => storage::Blobs::local(&settings.blobs_dir()).context("cannot open blob storage (data_dir)")?,
+    };
     Ok(app::App::new(db, mailer, sms, Arc::new(settings), keys, blobs))
 }
 

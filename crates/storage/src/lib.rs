@@ -7,6 +7,7 @@ use std::path::Path as FsPath;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
@@ -64,6 +65,16 @@ fn remove_staging(dir: &FsPath, before_ms: i64) -> std::io::Result<usize> {
     Ok(removed)
 }
 
+/// How to reach an S3-compatible bucket.
+pub struct S3Bucket<'a> {
+    pub name: &'a str,
+    pub region: &'a str,
+    pub endpoint: Option<&'a str>,
+    pub access_key_id: &'a str,
+    pub secret_access_key: &'a str,
+    pub allow_http: bool,
+}
+
 /// One stored object: its path and when it was last written (ms since the epoch).
 #[derive(Debug, Clone)]
 pub struct Listed {
@@ -84,6 +95,21 @@ impl Blobs {
         std::fs::create_dir_all(root).map_err(|e| StorageError::Backend(e.to_string()))?;
         let store = LocalFileSystem::new_with_prefix(root).map_err(|e| StorageError::Backend(e.to_string()))?;
         Ok(Self { store: Arc::new(store), local_root: Some(root.to_path_buf()) })
+    }
+
+    /// An S3-compatible bucket; `endpoint` (MinIO, R2…) switches to path-style requests.
+    pub fn s3(bucket: &S3Bucket<'_>) -> Result<Self, StorageError> {
+        let mut builder = AmazonS3Builder::new()
+            .with_bucket_name(bucket.name)
+            .with_region(bucket.region)
+            .with_access_key_id(bucket.access_key_id)
+            .with_secret_access_key(bucket.secret_access_key)
+            .with_allow_http(bucket.allow_http);
+        if let Some(endpoint) = bucket.endpoint {
+            builder = builder.with_endpoint(endpoint).with_virtual_hosted_style_request(false);
+        }
+        let store = builder.build().map_err(|e| StorageError::Backend(e.to_string()))?;
+        Ok(Self::with_store(Arc::new(store)))
     }
 
     pub fn with_store(store: Arc<dyn ObjectStore>) -> Self {
@@ -117,6 +143,14 @@ impl Blobs {
     pub async fn get(&self, key: &DataKey, path: &str) -> Result<Vec<u8>, StorageError> {
         let sealed: Bytes = self.store.get(&Path::from(path)).await?.bytes().await?;
         envelope::open(key, path, &sealed).map_err(|_| StorageError::Corrupt)
+    }
+
+    /// Whether the backend answers (for readiness checks): a missing probe object is fine.
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        match self.store.head(&Path::from("readyz/probe")).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Deleting what is already gone is fine.

@@ -21,7 +21,9 @@ async fn nothing_readable_lands_on_disk() {
     assert!(written > photo().len() as u64);
     let raw = std::fs::read(dir.path().join("users/a/uploads/1/original")).unwrap();
     assert!(raw.starts_with(b"SPX1"));
-    for signature in [&b"\xFF\xD8\xFF"[..], b"JFIF", b"GPSLatitude", b"\x89PNG", b"RIFF"] {
+    // Four bytes at least: a 3-byte marker appears by chance in 200 KB of ciphertext about
+    // once in a hundred runs.
+    for signature in [&b"\xFF\xD8\xFF\xE0"[..], b"JFIF", b"GPSLatitude", b"\x89PNG", b"RIFF"] {
         assert!(!raw.windows(signature.len()).any(|w| w == signature), "{signature:?} readable on disk");
     }
     assert_eq!(blobs.get(&alice, "users/a/uploads/1/original").await.unwrap(), photo());

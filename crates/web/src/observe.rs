@@ -27,13 +27,17 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
+/// Ready when the database and blob storage both answer.
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.app.db.ping().await {
-        Ok(()) => Json(json!({"status": "ready", "database": state.app.db.backend_name()})).into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable", "database": "unreachable"})))
-                .into_response()
+    let (db, blobs) = tokio::join!(state.app.db.ping(), state.app.blobs.ping());
+    let database = if db.is_ok() { state.app.db.backend_name() } else { "unreachable" };
+    let storage = if blobs.is_ok() { "ok" } else { "unreachable" };
+    let body = |status| Json(json!({"status": status, "database": database, "storage": storage}));
+    match (db, blobs) {
+        (Ok(()), Ok(())) => body("ready").into_response(),
+        (db, blobs) => {
+            tracing::warn!(database = ?db.err(), storage = ?blobs.err(), "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, body("unavailable")).into_response()
         }
     }
 }

@@ -18,6 +18,7 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
     // Multipart framing adds a little to the file itself.
     let upload_limit = usize::try_from(max_upload_bytes).unwrap_or(usize::MAX).saturating_add(64 * 1024);
     axum::Router::new()
+        .route("/openapi.json", get(openapi))
         .route(
             "/api/v1/uploads",
             get(uploads::list).post(uploads::create).layer(axum::extract::DefaultBodyLimit::max(upload_limit)),
@@ -56,12 +57,24 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/api/v1/api-keys/{id}", delete(keys::delete))
 }
 
+/// The contract of this API, written by hand next to the routes (a test calls every
+/// operation it lists).
+async fn openapi() -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], include_str!("../../api/openapi.json"))
+}
+
 /// `?before=…&limit=…` paging for lists, newest first.
 #[derive(serde::Deserialize)]
 pub struct Page {
     /// Items created before this time (ms), from the previous page's `next_before`.
     pub before: Option<i64>,
     pub limit: Option<i64>,
+}
+
+/// The `Idempotency-Key` header, when sent: a retried request with the same key returns
+/// what the first one made.
+pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers.get("idempotency-key").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
 }
 
 /// Image bytes for their owner: private caching, and a file name when downloaded.

@@ -185,6 +185,8 @@ struct NewCreation {
     aspects: &'static [(&'static str, &'static str)],
     metals: &'static [(&'static str, &'static str)],
     cost: i64,
+    /// A fresh key per form: submitting it twice (a double tap, a resend) makes one batch.
+    idempotency_key: String,
     error: FormError,
 }
 
@@ -217,6 +219,7 @@ async fn new_page(state: &AppState, p: &Principal, upload_ids: &[String], err: O
         aspects: ASPECTS,
         metals: METALS,
         cost: state.app.settings.tokens.local_output_cost,
+        idempotency_key: db::new_id(),
         error: err.map(FormError::from).unwrap_or_default(),
     };
     render(page, err)
@@ -231,7 +234,7 @@ pub async fn create(
     body: Bytes,
 ) -> Response {
     let Some(p) = p else { return to_login() };
-    let (mut uploads, mut form) = (Vec::new(), FormChoices::default());
+    let (mut uploads, mut form, mut key) = (Vec::new(), FormChoices::default(), None);
     for (k, v) in form_urlencoded::parse(&body) {
         let v = v.into_owned();
         match k.as_ref() {
@@ -242,6 +245,7 @@ pub async fn create(
             "aspect_ratio" => form.aspect_ratio = v,
             "recolour" => form.recolour = v,
             "reflection" => form.reflection = v == "on",
+            "idempotency_key" => key = Some(v),
             _ => {}
         }
     }
@@ -249,7 +253,7 @@ pub async fn create(
         Ok(o) => o,
         Err(e) => return new_page(&state, &p, &uploads, Some(&e.into())).await,
     };
-    let request = CreationRequest { upload_id: None, upload_ids: uploads.clone(), options };
+    let request = CreationRequest { upload_id: None, upload_ids: uploads.clone(), options, idempotency_key: key };
     let made = if uploads.len() == 1 {
         state.app.create_creation(&p, request, &client).await.map(|c| format!("/creations/{}", c.id))
     } else {

@@ -210,7 +210,45 @@ async fn sweeper_removes_only_orphans(db: Db) {
     assert_eq!(get_bytes(&t, Some(&asha), url).await.0, 200);
 }
 
+/// A retried request with the same `Idempotency-Key` answers with what the first one made.
+async fn idempotency_keys_make_retries_safe(db: Db) {
+    let t = spawn(db).await;
+    let asha = t.signup("retry@example.com").await;
+    let ids = photos(&t, &asha, &["a.jpg", "b.jpg"]).await;
+    let send = |path: &'static str, body: Value, key: &'static str| {
+        let req = t
+            .http
+            .post(t.url(path))
+            .header("cookie", &asha.cookie)
+            .header("x-csrf-token", &asha.csrf)
+            .header("sec-fetch-site", "same-origin")
+            .header("idempotency-key", key)
+            .json(&body);
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    let one = json!({"upload_id": ids[0], "presets": ["amazon", "etsy"]});
+    let (first, a) = send("/api/v1/creations", one.clone(), "order-7f3a").await;
+    let (again, b) = send("/api/v1/creations", one, "order-7f3a").await;
+    assert_eq!((first, again), (202, 202));
+    assert_eq!(a["id"], b["id"], "the same creation");
+    let both = json!({"upload_ids": ids, "presets": ["etsy"]});
+    let (_, x) = send("/api/v1/batches", both.clone(), "batch-1").await;
+    let (_, y) = send("/api/v1/batches", both.clone(), "batch-1").await;
+    assert_eq!((x["id"].clone(), x["creations"].clone()), (y["id"].clone(), y["creations"].clone()));
+    let (_, _, tokens) = t.call("GET", "/api/v1/tokens", None, Some(&asha)).await;
+    assert_eq!(tokens["balance"].as_i64().unwrap() + tokens["held"].as_i64().unwrap(), 20);
+    assert!(tokens["balance"].as_i64().unwrap() >= 16, "held once per request, not per retry: {tokens}");
+    let listed = t.call("GET", "/api/v1/creations", None, Some(&asha)).await.2;
+    assert_eq!(listed["creations"].as_array().unwrap().len(), 3);
+    let (status, body) = send("/api/v1/batches", both, "with space").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("invalid_idempotency_key")));
+}
+
 on_both_backends!(
+    idempotency_keys_make_retries_safe,
     a_batch_of_photos_becomes_one_zip,
     batches_are_all_or_nothing_and_cancel_returns_the_rest,
     sweeper_removes_only_orphans

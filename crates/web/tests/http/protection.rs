@@ -119,7 +119,31 @@ async fn headers_limits_and_health(db: Db) {
     assert_eq!(t.call("GET", "/api/v1/me", None, None).await.0, 401);
 }
 
+/// Every operation `/openapi.json` documents exists: anonymous calls get 401 where a
+/// sign-in is needed and a validation answer where not, never "no such route".
+async fn the_openapi_document_matches_the_routes(db: Db) {
+    let t = spawn(db).await;
+    let (status, _, doc) = t.call("GET", "/openapi.json", None, None).await;
+    assert_eq!((status, doc["openapi"].as_str()), (200, Some("3.1.0")));
+    let mut checked = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let public = op["security"].as_array().is_some_and(Vec::is_empty);
+            let body = matches!(method.as_str(), "post" | "patch" | "put").then(|| json!({}));
+            let url = path.replace("{id}", "00000000-0000-0000-0000-000000000000");
+            let (status, _, answer) = t.call(&method.to_uppercase(), &url, body, None).await;
+            assert!(![404, 405].contains(&status), "{method} {path} → {status} {answer}");
+            if !public {
+                assert_eq!(status, 401, "{method} {path} needs a sign-in");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 40, "{checked} operations");
+}
+
 on_both_backends!(
+    the_openapi_document_matches_the_routes,
     csrf_guards_cookie_mutations,
     login_failures_are_limited_per_account,
     signups_are_limited_per_network,
