@@ -18,6 +18,10 @@ use crate::{App, AppError, Client, Result, now_ms};
 
 /// At most this many outputs in one creation.
 pub const MAX_OUTPUTS: usize = 12;
+/// Photos larger than this are scaled down before the cutout: preset outputs are at most
+/// 2048 px on their longest side, and 16 MP leaves room for close-ups while bounding a
+/// job's memory (docs/benchmarks.md).
+const WORKING_PIXELS: u64 = 16_000_000;
 /// At most this many photos in one batch.
 pub const MAX_BATCH: usize = 50;
 
@@ -404,7 +408,7 @@ impl App {
         // memory of everything heavy running at once to one task per core.
         let matte = match self
             .on_cpu(move || {
-                let decoded = imaging::decode(&photo, &limits)?;
+                let decoded = imaging::decode(&photo, &limits)?.within_pixels(WORKING_PIXELS)?;
                 imaging::cutout(&decoded, &imaging::MatteParams::default())
             })
             .await

@@ -83,6 +83,31 @@ impl Decoded {
         let (width, height) = rgb.dimensions();
         Decoded { rgb, alpha: None, format: Format::Png, width, height, orientation: 1, icc_converted: false }
     }
+
+    /// This image with at most `max_pixels` pixels (Lanczos3, aspect kept), for work whose
+    /// results cannot use more detail; unchanged when it is already within.
+    pub fn within_pixels(self, max_pixels: u64) -> Result<Decoded, ImagingError> {
+        let pixels = u64::from(self.width) * u64::from(self.height);
+        if pixels <= max_pixels {
+            return Ok(self);
+        }
+        let scale = (max_pixels as f64 / pixels as f64).sqrt();
+        let (w, h) = ((f64::from(self.width) * scale) as u32, (f64::from(self.height) * scale) as u32);
+        let (w, h) = (w.max(1), h.max(1));
+        let filter = fast_image_resize::FilterType::Lanczos3;
+        let (rgb, alpha) = match &self.alpha {
+            None => (crate::resize::resize_rgb(&self.rgb, w, h, filter, None)?, None),
+            Some(a) => {
+                let rgba = crate::resize::resize_rgba(&crate::matte::join_rgba(&self.rgb, a), w, h, filter, None)?;
+                let rgb = RgbImage::from_fn(w, h, |x, y| {
+                    let p = rgba.get_pixel(x, y).0;
+                    image::Rgb([p[0], p[1], p[2]])
+                });
+                (rgb, Some(GrayImage::from_fn(w, h, |x, y| image::Luma([rgba.get_pixel(x, y).0[3]]))))
+            }
+        };
+        Ok(Decoded { rgb, alpha, width: w, height: h, ..self })
+    }
 }
 
 /// Decode `bytes` (JPEG, PNG, WebP; HEIC with the `heif` feature) within `limits`.
@@ -183,6 +208,18 @@ mod tests {
 
     fn sample(w: u32, h: u32) -> RgbImage {
         RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 5) as u8, (y * 8) as u8, 128]))
+    }
+
+    #[test]
+    fn within_pixels_shrinks_large_images_only() {
+        let small = Decoded::from_rgb(sample(300, 200)).within_pixels(60_000).unwrap();
+        assert_eq!((small.width, small.height), (300, 200));
+        let shrunk = Decoded::from_rgb(sample(300, 200)).within_pixels(15_000).unwrap();
+        assert_eq!((shrunk.width, shrunk.height, shrunk.rgb.dimensions()), (150, 100, (150, 100)));
+        let alpha = GrayImage::from_pixel(300, 200, image::Luma([128]));
+        let with_alpha = Decoded { alpha: Some(alpha), ..Decoded::from_rgb(sample(300, 200)) }.within_pixels(15_000);
+        let a = with_alpha.unwrap().alpha.unwrap();
+        assert_eq!((a.dimensions(), a.get_pixel(75, 50).0[0]), ((150, 100), 128));
     }
 
     #[test]

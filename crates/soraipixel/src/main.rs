@@ -10,6 +10,12 @@ use clap::{Parser, Subcommand};
 
 use settings::Settings;
 
+/// glibc's allocator keeps freed memory in per-thread arenas; with image work spread over
+/// many blocking threads that held the server's peak memory well above what it used
+/// (docs/benchmarks.md). mimalloc returns it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod bench;
 mod maintenance;
 mod process;
