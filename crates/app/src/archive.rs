@@ -7,7 +7,7 @@ use std::io::Write;
 use tokio::sync::mpsc;
 use zip::write::SimpleFileOptions;
 
-use crate::{App, Result};
+use crate::{App, AppError, Result};
 
 /// One file of an archive: its name inside the ZIP and the sealed blob it comes from.
 #[derive(Debug, Clone)]
@@ -26,11 +26,13 @@ impl App {
     /// so they are stored as they are.
     pub async fn zip(&self, user_id: &str, entries: Vec<Entry>) -> Result<Chunks> {
         let key = self.data_key(user_id).await?;
+        let slot = self.zips.clone().acquire_owned().await.map_err(|e| AppError::Internal(e.to_string()))?;
         let (tx, rx) = mpsc::channel(4);
         let blobs = self.blobs.clone();
         let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
-            let sink = Sink { tx: tx.clone(), buf: Vec::with_capacity(CHUNK) };
+            let _slot = slot;
+            let sink = Sink { tx: tx.clone(), buf: Vec::with_capacity(CHUNK), runtime: runtime.clone() };
             let result = (|| -> std::io::Result<()> {
                 let mut zip = zip::ZipWriter::new_stream(sink);
                 let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
@@ -78,11 +80,15 @@ pub fn unique_names(names: impl IntoIterator<Item = String>) -> Vec<String> {
         .collect()
 }
 
-/// Writes into the channel in chunks; fails once the receiver (the client) has gone.
+/// Writes into the channel in chunks; fails once the receiver (the client) has gone or
+/// has not taken a chunk for `STALL`, so a stalled download cannot hold its thread.
 struct Sink {
     tx: mpsc::Sender<std::io::Result<Vec<u8>>>,
     buf: Vec<u8>,
+    runtime: tokio::runtime::Handle,
 }
+
+const STALL: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Write for Sink {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
@@ -98,7 +104,11 @@ impl Write for Sink {
             return Ok(());
         }
         let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
-        self.tx.blocking_send(Ok(chunk)).map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client gone"))
+        match self.runtime.block_on(tokio::time::timeout(STALL, self.tx.send(Ok(chunk)))) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client gone")),
+            Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "client stopped reading")),
+        }
     }
 }
 

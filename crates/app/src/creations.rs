@@ -159,8 +159,15 @@ fn plan(req: &Options) -> Result<Vec<Planned>> {
     Ok(planned)
 }
 
-/// `n` ids for new creations (the last one names a batch): fresh ones, or, with an
-/// idempotency key, ones derived from the user, the kind of request and the key.
+/// What a request asks for, as a digest: its kind, photos and outputs. Part of the ids
+/// derived from an idempotency key, so the same key on a different request is a new one.
+fn request_scope(kind: &str, uploads: &[String], options: &Options) -> Result<String> {
+    let planned = serde_json::to_string(&plan(options)?).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(format!("{kind}|{}", domain::secrets::token_digest(&format!("{}|{planned}", uploads.join(",")))))
+}
+
+/// `n` ids for new records: fresh ones, or, with an idempotency key, ones derived from the
+/// user, the request and the key, so a retried request names the same creations.
 fn creation_ids(user: &str, scope: &str, key: Option<&str>, n: usize) -> Result<Vec<String>> {
     let Some(key) = key else { return Ok((0..n).map(|_| db::new_id()).collect()) };
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
@@ -213,7 +220,8 @@ impl App {
                 domain::Invalid::new("invalid_uploads", "upload_id", "One photo per creation; use a batch.").into()
             );
         }
-        let ids = creation_ids(&p.user.id, "creation", req.idempotency_key.as_deref(), 1)?;
+        let scope = request_scope("creation", &uploads, &req.options)?;
+        let ids = creation_ids(&p.user.id, &scope, req.idempotency_key.as_deref(), 1)?;
         let mut made = self.accept(p, &uploads, &ids, &req.options, None, client).await?;
         made.pop().ok_or_else(|| AppError::Internal("no creation accepted".into()))
     }
@@ -227,8 +235,9 @@ impl App {
         client: &Client,
     ) -> Result<(String, Vec<Creation>)> {
         let uploads = req.uploads()?;
-        let mut ids = creation_ids(&p.user.id, "batch", req.idempotency_key.as_deref(), uploads.len() + 1)?;
-        let batch_id = ids.pop().unwrap_or_else(db::new_id);
+        let (scope, key) = (request_scope("batch", &uploads, &req.options)?, req.idempotency_key.as_deref());
+        let ids = creation_ids(&p.user.id, &scope, key, uploads.len())?;
+        let batch_id = creation_ids(&p.user.id, &format!("{scope}|id"), key, 1)?.pop().unwrap_or_else(db::new_id);
         let made = self.accept(p, &uploads, &ids, &req.options, Some(&batch_id), client).await?;
         Ok((batch_id, made))
     }
@@ -268,7 +277,8 @@ impl App {
             Outcome::Duplicate => {}
             Outcome::Insufficient => {
                 let balance = self.db.balance(&p.user.id).await?.balance;
-                return Err(AppError::InsufficientTokens { needed: cost * creations.len() as i64, balance });
+                let needed = cost.saturating_mul(i64::try_from(creations.len()).unwrap_or(i64::MAX));
+                return Err(AppError::InsufficientTokens { needed, balance });
             }
         }
         let mut accepted = Vec::with_capacity(creations.len());
@@ -420,6 +430,8 @@ impl App {
         let done: Vec<i64> =
             self.db.outputs_of(&c.id).await.map_err(|e| retry("outputs", &e))?.iter().map(|o| o.ordinal).collect();
         let total = planned.len().max(1) as i64;
+        // The price held when the creation was accepted, whatever this worker's settings say.
+        let unit_price = c.tokens_held / total;
         for (i, item) in planned.into_iter().enumerate() {
             let ordinal = i64::try_from(i).unwrap_or(i64::MAX);
             if done.contains(&ordinal) {
@@ -437,10 +449,13 @@ impl App {
                 Ok(r) => r,
                 Err(e) => return self.fail_creation(&c.id, &format!("{}: {e}", item.label)).await,
             };
-            let blob_key = format!("users/{}/creations/{}/{ordinal}.{}", c.user_id, c.id, rendered.format.extension());
+            // A path of its own per attempt: a worker that lost its lease can never touch
+            // the image another worker recorded for the same slot.
+            let id = db::new_id();
+            let blob_key = format!("users/{}/creations/{}/{id}.{}", c.user_id, c.id, rendered.format.extension());
             self.blobs.put(&key, &blob_key, &rendered.bytes).await.map_err(|e| retry("storing output", &e))?;
             let output = Output {
-                id: db::new_id(),
+                id,
                 creation_id: c.id.clone(),
                 user_id: c.user_id.clone(),
                 ordinal,
@@ -453,15 +468,17 @@ impl App {
                 compliance: rendered.compliance.as_ref().and_then(|r| serde_json::to_string(r).ok()),
                 created_at: 0,
             };
-            let recorded = self
-                .db
-                .add_output(&output, self.settings.tokens.local_output_cost, now_ms())
-                .await
-                .map_err(|e| retry("recording output", &e))?;
-            if recorded == Recorded::Ended {
-                // Canceled while this image was made: its blob belongs to no one.
-                self.remove_blobs(&[&output.blob_key]).await;
-                return Ok(());
+            let recorded =
+                self.db.add_output(&output, unit_price, now_ms()).await.map_err(|e| retry("recording output", &e))?;
+            match recorded {
+                Recorded::Charged => {}
+                // Another attempt recorded this slot first: this copy belongs to no one.
+                Recorded::Duplicate => self.remove_blobs(&[&output.blob_key]).await,
+                // Canceled (or finished by another worker) meanwhile: nothing more to make.
+                Recorded::Ended => {
+                    self.remove_blobs(&[&output.blob_key]).await;
+                    return Ok(());
+                }
             }
             let progress = 10 + 90 * (ordinal + 1) / total;
             self.db
@@ -498,7 +515,8 @@ impl Handler for RenderCreations {
         let app = self.0.clone();
         Box::pin(async move {
             let why = job.last_error.unwrap_or_else(|| "the worker stopped".into());
-            app.fail_creation(&job.payload, &format!("Could not finish: {why}")).await
+            tracing::warn!(creation = %job.payload, error = %why, "creation failed: out of attempts");
+            app.fail_creation(&job.payload, "We could not finish these images. Unused tokens were returned.").await
         })
     }
 }

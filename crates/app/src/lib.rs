@@ -58,6 +58,8 @@ pub struct App {
     cpu: Arc<Semaphore>,
     /// Uploads being received at once; the rest wait before their bytes are read.
     intake: Arc<Semaphore>,
+    /// ZIP downloads being written at once (each holds a blocking thread).
+    zips: Arc<Semaphore>,
 }
 
 impl App {
@@ -72,13 +74,22 @@ impl App {
         let wrapper = Arc::new(LocalKeyWrapper::new(keys.key_encryption_key));
         let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
         let (cpu, intake) = (Arc::new(Semaphore::new(cores)), Arc::new(Semaphore::new((cores * 4).max(8))));
-        Self { db, mailer, sms, settings, blobs, keys: Arc::new(keys), wrapper, cpu, intake }
+        let zips = Arc::new(Semaphore::new(cores * 2));
+        Self { db, mailer, sms, settings, blobs, keys: Arc::new(keys), wrapper, cpu, intake, zips }
     }
 
     /// Runs blocking CPU work once a core is free.
+    /// The permit travels with the work, so a caller that goes away (a closed connection)
+    /// does not free the core while the work still runs.
     pub(crate) async fn on_cpu<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-        let _core = self.cpu.acquire().await.map_err(|e| AppError::Internal(e.to_string()))?;
-        tokio::task::spawn_blocking(work).await.map_err(|e| AppError::Internal(format!("worker thread: {e}")))
+        let core = self.cpu.clone().acquire_owned().await.map_err(|e| AppError::Internal(e.to_string()))?;
+        tokio::task::spawn_blocking(move || {
+            let result = work();
+            drop(core);
+            result
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("worker thread: {e}")))
     }
 
     /// A place among the uploads being received; hold it while reading and storing one.

@@ -4,8 +4,10 @@
 
 use db::creations::Output;
 
-use crate::{App, AppError, Result, now_ms};
+use crate::{App, AppError, Client, Result, now_ms};
 
+/// Shared images one network may fetch per hour.
+const SHARED_PER_HOUR: u32 = 300;
 /// How long a share link works.
 const VALID_DAYS: i64 = 7;
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -40,8 +42,10 @@ impl App {
     }
 
     /// The image behind a share link, as a JPEG at most `size` pixels on its longest side.
-    pub async fn shared_image(&self, token: &str, size: u32) -> Result<Vec<u8>> {
+    /// Anyone with a link may ask, so each network gets a bounded number per hour.
+    pub async fn shared_image(&self, token: &str, size: u32, client: &Client) -> Result<Vec<u8>> {
         let output = self.shared_output(token).await?;
+        self.limit(&format!("share:{}", client.network()), SHARED_PER_HOUR, crate::limits::HOUR).await?;
         let key = self.data_key(&output.user_id).await?;
         let bytes = self
             .blobs

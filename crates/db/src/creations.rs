@@ -91,7 +91,9 @@ impl Db {
         with_pool!(self, |p| {
             let mut tx = p.begin().await?;
             let mut outcome = Outcome::Duplicate;
-            for (c, reference) in creations.iter().zip(&references) {
+            // One millisecond apart, in the order asked: a batch lists in upload order and
+            // pages on `created_at` never split it.
+            for ((c, reference), at) in creations.iter().zip(&references).zip(now..) {
                 let hold = Movement {
                     user_id: &c.user_id,
                     kind: Kind::Hold,
@@ -118,7 +120,7 @@ impl Db {
                 .bind(&c.recipes)
                 .bind(c.tokens_held)
                 .bind(&c.batch_id)
-                .bind(now)
+                .bind(at)
                 .execute(&mut *tx)
                 .await?;
                 let job = NewJob { kind: JOB_KIND, payload: &c.id, max_attempts: 3, idempotency_key: Some(reference) };

@@ -95,9 +95,13 @@ impl Runner {
             if last_reap.elapsed() > self.lease {
                 last_reap = std::time::Instant::now();
                 match self.db.reap_jobs(now_ms()).await {
-                    Ok(dead) => dead.iter().for_each(
-                        |j| tracing::warn!(job = %j.id, kind = %j.kind, "job dead: worker lost on last attempt"),
-                    ),
+                    Ok(dead) => {
+                        for job in dead {
+                            tracing::warn!(job = %job.id, kind = %job.kind, "job dead: worker lost on last attempt");
+                            // Settle what it held (a creation's tokens), as for any dead job.
+                            self.settle(job).await;
+                        }
+                    }
                     Err(e) => tracing::warn!(error = %e, "reaper failed"),
                 }
             }

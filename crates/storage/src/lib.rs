@@ -39,10 +39,16 @@ impl From<object_store::Error> for StorageError {
 
 fn remove_staging(dir: &FsPath, before_ms: i64) -> std::io::Result<usize> {
     let mut removed = 0;
+    // Files come and go while we walk (renames into place, deletes): a vanished one is skipped.
+    let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let path = entry.path();
-        let meta = entry.metadata()?;
+        let meta = match entry.metadata() {
+            Ok(m) => m,
+            Err(e) if gone(&e) => continue,
+            Err(e) => return Err(e),
+        };
         if meta.is_dir() {
             removed += remove_staging(&path, before_ms)?;
             continue;
@@ -58,8 +64,11 @@ fn remove_staging(dir: &FsPath, before_ms: i64) -> std::io::Result<usize> {
             .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
             .unwrap_or(0);
         if staging && modified < before_ms {
-            std::fs::remove_file(&path)?;
-            removed += 1;
+            match std::fs::remove_file(&path) {
+                Ok(()) => removed += 1,
+                Err(e) if gone(&e) => {}
+                Err(e) => return Err(e),
+            }
         }
     }
     Ok(removed)

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use super::{Layout, render};
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::ClientInfo;
 
 /// Longest side of a shared image.
 const SHARED_SIDE: u32 = 1600;
@@ -30,8 +31,12 @@ pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> R
     render(SharedPage { layout: Layout::new(&state, None, "Shared image"), image, image_url }, None)
 }
 
-pub async fn image(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    match state.app.shared_image(&token, SHARED_SIDE).await {
+pub async fn image(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    Path(token): Path<String>,
+) -> Response {
+    match state.app.shared_image(&token, SHARED_SIDE, &client).await {
         Ok(jpeg) => crate::api::image_response(jpeg, "image/jpeg", None),
         Err(e) => ApiError::from(e).into_response(),
     }
