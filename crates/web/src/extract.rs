@@ -65,6 +65,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A creation or batch request: the JSON body with the `Idempotency-Key` header, when
+/// sent, so a retried request returns what the first one made.
+pub struct CreationJson(pub app::creations::CreationRequest);
+
+impl<S: Send + Sync> FromRequest<S> for CreationJson {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let key = req.headers().get("idempotency-key").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let ApiJson(body) = ApiJson::<app::creations::CreationRequest>::from_request(req, state).await?;
+        Ok(Self(app::creations::CreationRequest { idempotency_key: key, ..body }))
+    }
+}
+
 fn json_rejection(r: JsonRejection) -> ApiError {
     match r {
         JsonRejection::MissingJsonContentType(_) => ApiError::new(

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
@@ -16,7 +16,7 @@ use db::creations::{Creation, Output};
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Auth, ClientInfo};
+use crate::extract::{ApiJson, Auth, ClientInfo, CreationJson};
 
 /// A creation as its owner sees it, outputs and their compliance reports included.
 pub fn view(c: Creation, outputs: Vec<Output>) -> Value {
@@ -47,10 +47,8 @@ pub async fn create(
     State(state): State<AppState>,
     Auth(p): Auth,
     ClientInfo(client): ClientInfo,
-    headers: HeaderMap,
-    ApiJson(req): ApiJson<CreationRequest>,
+    CreationJson(req): CreationJson,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let req = CreationRequest { idempotency_key: super::idempotency_key(&headers), ..req };
     let c = state.app.create_creation(&p, req, &client).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"id": c.id, "status": c.status, "tokens_held": c.tokens_held}))))
 }
@@ -60,10 +58,8 @@ pub async fn create_batch(
     State(state): State<AppState>,
     Auth(p): Auth,
     ClientInfo(client): ClientInfo,
-    headers: HeaderMap,
-    ApiJson(req): ApiJson<CreationRequest>,
+    CreationJson(req): CreationJson,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let req = CreationRequest { idempotency_key: super::idempotency_key(&headers), ..req };
     let (id, made) = state.app.create_batch(&p, req, &client).await?;
     let held: i64 = made.iter().map(|c| c.tokens_held).sum();
     let creations: Vec<Value> =

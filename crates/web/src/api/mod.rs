@@ -71,12 +71,6 @@ pub struct Page {
     pub limit: Option<i64>,
 }
 
-/// The `Idempotency-Key` header, when sent: a retried request with the same key returns
-/// what the first one made.
-pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Option<String> {
-    headers.get("idempotency-key").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-}
-
 /// Image bytes for their owner: private caching, and a file name when downloaded.
 pub fn image_response(bytes: Vec<u8>, mime: &'static str, download_name: Option<String>) -> axum::response::Response {
     use axum::http::{HeaderValue, header};
