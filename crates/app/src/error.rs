@@ -42,6 +42,15 @@ pub enum AppError {
     Image { code: &'static str, message: String },
     #[error("could not deliver the message; try again shortly")]
     Delivery,
+    /// A payment (or a webhook) failed a check; nothing was granted.
+    #[error("{message}")]
+    PaymentRejected { code: &'static str, message: String },
+    /// An outside service (Razorpay) failed or refused; safe to try again.
+    #[error("the payment service is unavailable: {0}")]
+    Upstream(String),
+    /// This installation does not offer the feature named.
+    #[error("{0} is not available here")]
+    Unavailable(&'static str),
     #[error("internal error")]
     Internal(String),
 }
@@ -67,6 +76,9 @@ impl AppError {
             AppError::TooLarge { .. } => "file_too_large",
             AppError::Image { code, .. } => code,
             AppError::Delivery => "delivery_failed",
+            AppError::PaymentRejected { code, .. } => code,
+            AppError::Upstream(_) => "payment_provider_unavailable",
+            AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
         }
     }

@@ -9,6 +9,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub mod accounts;
 pub mod archive;
+pub mod billing;
 pub mod creations;
 mod error;
 pub mod keys;
@@ -51,6 +52,8 @@ pub struct App {
     pub sms: SmsSender,
     pub settings: Arc<Settings>,
     pub blobs: Blobs,
+    /// Razorpay (or, in dev mode, the FAKE Razorpay); `None` where billing is not served.
+    pub gateway: Option<Arc<billing::Gateway>>,
     keys: Arc<keys::Keys>,
     wrapper: Arc<dyn KeyWrapper>,
     /// CPU- and memory-heavy work in requests (password hashing, image decoding) runs at
@@ -75,7 +78,13 @@ impl App {
         let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
         let (cpu, intake) = (Arc::new(Semaphore::new(cores)), Arc::new(Semaphore::new((cores * 4).max(8))));
         let zips = Arc::new(Semaphore::new(cores * 2));
-        Self { db, mailer, sms, settings, blobs, keys: Arc::new(keys), wrapper, cpu, intake, zips }
+        Self { db, mailer, sms, settings, blobs, gateway: None, keys: Arc::new(keys), wrapper, cpu, intake, zips }
+    }
+
+    /// Takes payments through `gateway`.
+    pub fn with_gateway(mut self, gateway: billing::Gateway) -> Self {
+        self.gateway = Some(Arc::new(gateway));
+        self
     }
 
     /// Runs blocking CPU work once a core is free.

@@ -11,6 +11,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub mod api_keys;
 pub mod audit;
+pub mod billing;
 pub mod creations;
 pub mod ledger;
 pub mod otp;

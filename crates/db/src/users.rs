@@ -18,6 +18,8 @@ pub struct User {
     pub address: Option<String>,
     pub website: Option<String>,
     pub category: Option<String>,
+    /// The buyer's GST number, printed on their invoices.
+    pub gstin: Option<String>,
     pub role: String,
     pub marketing_opt_in: bool,
     pub created_at: i64,
@@ -49,7 +51,7 @@ pub struct ProfileChange {
 macro_rules! columns {
     () => {
         "id, email, email_verified_at, phone, phone_verified_at, password_hash, name, company, \
-    address, website, category, role, marketing_opt_in, created_at, updated_at"
+    address, website, category, gstin, role, marketing_opt_in, created_at, updated_at"
     };
 }
 const UNIQUE: &[&str] = &["email", "phone"];
@@ -160,6 +162,17 @@ impl Db {
         with_pool!(self, |p| sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
             .bind(id)
             .bind(hash)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn set_gstin(&self, id: &str, gstin: Option<&str>, now: i64) -> Result<()> {
+        with_pool!(self, |p| sqlx::query("UPDATE users SET gstin = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(gstin)
             .bind(now)
             .execute(p)
             .await

@@ -1,6 +1,7 @@
 //! SoraiPixel's business rules and value types. Parse, don't validate: once a value of
 //! these types exists it is valid, so the layers above never re-check it.
 
+pub mod billing;
 pub mod device;
 pub mod email;
 pub mod password;
@@ -8,6 +9,7 @@ pub mod phone;
 pub mod profile;
 pub mod role;
 pub mod secrets;
+pub mod time;
 
 pub use email::Email;
 pub use phone::Phone;

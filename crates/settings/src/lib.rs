@@ -31,7 +31,46 @@ pub struct Settings {
     pub uploads: Uploads,
     pub workers: Workers,
     pub storage: Storage,
+    pub billing: Billing,
     pub log: Log,
+}
+
+/// Payments and invoices. Invoices name the seller from `contact` (company, address, email).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Billing {
+    /// Razorpay keys. Without them `serve` runs a FAKE Razorpay in-process (dev mode: no
+    /// money moves, Checkout is simulated and says so).
+    pub razorpay: Option<Razorpay>,
+    /// A header a trusted CDN sets to the visitor's country (`CF-IPCountry`,
+    /// `CloudFront-Viewer-Country`); read only when `server.behind_proxy` is on.
+    pub country_header: Option<String>,
+    /// GST included in INR prices, in percent (18 for online services in India).
+    pub gst_percent: i64,
+    /// Our GSTIN, printed on INR invoices; its first two digits are our state.
+    pub seller_gstin: Option<String>,
+}
+
+impl Default for Billing {
+    fn default() -> Self {
+        Self { razorpay: None, country_header: None, gst_percent: 18, seller_gstin: None }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Razorpay {
+    pub key_id: String,
+    pub key_secret: String,
+    /// The secret entered with the webhook (URL `<public_url>/webhooks/razorpay`) in the
+    /// Razorpay Dashboard.
+    pub webhook_secret: String,
+    #[serde(default = "default_razorpay_url")]
+    pub base_url: String,
+}
+
+fn default_razorpay_url() -> String {
+    "https://api.razorpay.com".into()
 }
 
 /// Where sealed blobs live: `<data_dir>/blobs` unless an S3-compatible bucket is configured.
@@ -246,6 +285,7 @@ impl Default for Settings {
             uploads: Uploads::default(),
             workers: Workers::default(),
             storage: Storage::default(),
+            billing: Billing::default(),
             log: Log::default(),
         }
     }
@@ -356,6 +396,14 @@ impl Settings {
             && !matches!(smtp.security.as_str(), "starttls" | "tls" | "none")
         {
             return bad("mail.smtp.security", "must be starttls, tls or none");
+        }
+        if !(0..=40).contains(&self.billing.gst_percent) {
+            return bad("billing.gst_percent", "must be between 0 and 40");
+        }
+        if let Some(r) = &self.billing.razorpay
+            && [&r.key_id, &r.key_secret, &r.webhook_secret].iter().any(|v| v.trim().len() < 8)
+        {
+            return bad("billing.razorpay", "key_id, key_secret and webhook_secret are all required");
         }
         Ok(())
     }

@@ -118,7 +118,7 @@ fn main() -> ExitCode {
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
         Command::Serve => {
-            let app = open(settings).await?;
+            let app = with_payments(open(settings).await?).await?;
             let background = app
                 .settings
                 .workers
@@ -238,6 +238,27 @@ async fn open(settings: Settings) -> anyhow::Result<app::App> {
         None => storage::Blobs::local(&settings.blobs_dir()).context("cannot open blob storage (data_dir)")?,
     };
     Ok(app::App::new(db, mailer, sms, Arc::new(settings), keys, blobs))
+}
+
+/// Razorpay when keys are configured; otherwise a FAKE Razorpay in this process (dev mode),
+/// delivering its webhooks to this server, so the whole purchase flow works offline.
+async fn with_payments(app: app::App) -> anyhow::Result<app::App> {
+    use app::billing::Gateway;
+    if let Some(r) = &app.settings.billing.razorpay {
+        let client = providers::razorpay::Razorpay::new(&r.base_url, &r.key_id, &r.key_secret)
+            .context("invalid billing.razorpay")?;
+        let gateway = Gateway::live(client, &r.webhook_secret);
+        return Ok(app.with_gateway(gateway));
+    }
+    let fake = fakes::razorpay::FakeRazorpay::start().await.context("cannot start the FAKE Razorpay")?;
+    let listen = app.settings.server.listen;
+    let host = if listen.ip().is_unspecified() { std::net::IpAddr::from([127, 0, 0, 1]) } else { listen.ip() };
+    let scheme = if app.settings.tls_enabled() { "https" } else { "http" };
+    fake.deliver_to(&format!("{scheme}://{}/webhooks/razorpay", std::net::SocketAddr::new(host, listen.port())));
+    tracing::warn!(fake = %fake.base_url, "DEV MODE: payments go to a FAKE Razorpay; no money moves (configure billing.razorpay)");
+    let gateway = Gateway::fake(&fake.base_url, fake.key_id(), fake.key_secret(), fake.webhook_secret())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(app.with_gateway(gateway))
 }
 
 fn init_logging(settings: &Settings) {

@@ -40,7 +40,12 @@ impl From<AppError> for ApiError {
             AppError::Image { code: "unsupported_format", .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Image { code: "image_too_large" | "too_many_pixels", .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Image { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Delivery => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Delivery | AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::PaymentRejected { .. } => StatusCode::BAD_REQUEST,
+            AppError::Upstream(detail) => {
+                tracing::warn!(error = %detail, "payment provider failed");
+                StatusCode::BAD_GATEWAY
+            }
             AppError::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -50,6 +55,7 @@ impl From<AppError> for ApiError {
             AppError::Taken("email") => "An account with this email already exists. Sign in instead.".to_owned(),
             AppError::Taken("phone") => "This phone number belongs to another account.".to_owned(),
             AppError::Internal(_) => "Something went wrong on our side. Please try again.".to_owned(),
+            AppError::Upstream(_) => "The payment service did not answer. Please try again in a moment.".to_owned(),
             other => other.to_string(),
         };
         let field = match &e {

@@ -9,6 +9,7 @@ use crate::AppState;
 
 mod account;
 mod auth;
+mod billing;
 mod creations;
 mod keys;
 mod tokens;
@@ -53,6 +54,16 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/api/v1/tokens", get(tokens::balance))
         .route("/api/v1/tokens/ledger", get(tokens::ledger))
         .route("/api/v1/tokens/daily-reward", post(tokens::daily_reward))
+        .route("/api/v1/billing/plans", get(billing::plans))
+        .route("/api/v1/billing/orders", post(billing::create_order))
+        .route("/api/v1/billing/verify", post(billing::verify))
+        .route("/api/v1/billing/simulated-checkout", post(billing::simulated_checkout))
+        .route("/api/v1/billing/payments", get(billing::payments))
+        .route("/api/v1/billing/invoices/{number}", get(billing::invoice))
+        .route("/api/v1/billing/subscriptions/{id}/cancel", post(billing::cancel_subscription))
+        .route("/api/v1/admin/payments", get(billing::admin_payments))
+        .route("/api/v1/admin/payments/{id}/refunds", post(billing::refund))
+        .route("/webhooks/razorpay", post(billing::webhook))
         .route("/api/v1/api-keys", get(keys::list).post(keys::create))
         .route("/api/v1/api-keys/{id}", delete(keys::delete))
 }
@@ -98,6 +109,7 @@ pub struct MeView {
     pub address: Option<String>,
     pub website: Option<String>,
     pub category: Option<String>,
+    pub gstin: Option<String>,
     pub role: String,
     pub marketing_opt_in: bool,
     pub created_at: i64,
@@ -125,6 +137,7 @@ impl From<User> for MeView {
             address: u.address,
             website: u.website,
             category: u.category,
+            gstin: u.gstin,
             role: u.role,
             marketing_opt_in: u.marketing_opt_in,
             created_at: u.created_at,

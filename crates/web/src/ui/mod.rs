@@ -139,21 +139,10 @@ pub struct MessagePage {
 
 /// "12 Mar 2026, 14:05 UTC" from epoch milliseconds.
 pub fn when(ms: impl std::borrow::Borrow<i64>) -> String {
-    let secs = ms.borrow().div_euclid(1000);
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil-from-days (Howard Hinnant's algorithm), valid for the proleptic Gregorian calendar.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
     const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let name = usize::try_from(month - 1).ok().and_then(|m| MONTHS.get(m)).copied().unwrap_or("?");
-    format!("{day} {name} {year}, {:02}:{:02} UTC", rest / 3600, rest % 3600 / 60)
+    let c = domain::time::civil(*ms.borrow());
+    let name = usize::try_from(c.month - 1).ok().and_then(|m| MONTHS.get(m)).copied().unwrap_or("?");
+    format!("{} {name} {}, {:02}:{:02} UTC", c.day, c.year, c.hour, c.minute)
 }
 
 #[cfg(test)]

@@ -21,6 +21,9 @@ pub struct TestApp {
     pub http: reqwest::Client,
     /// The same use cases the server runs, for what no endpoint exposes (the sweeper).
     pub app: app::App,
+    /// The FAKE Razorpay this app takes payments through; its webhooks are delivered by
+    /// the tests themselves (to replay, reorder and race them).
+    pub razorpay: fakes::razorpay::FakeRazorpay,
     _dir: tempfile::TempDir,
 }
 
@@ -51,7 +54,15 @@ pub async fn spawn_with(db: Db, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let settings = Arc::new(settings);
     let blobs = storage::Blobs::local(&settings.blobs_dir()).unwrap();
-    let application = app::App::new(db.clone(), mailer, sender, settings.clone(), keys, blobs);
+    let razorpay = fakes::razorpay::FakeRazorpay::start().await.unwrap();
+    let gateway = app::billing::Gateway::fake(
+        &razorpay.base_url,
+        razorpay.key_id(),
+        razorpay.key_secret(),
+        razorpay.webhook_secret(),
+    )
+    .unwrap();
+    let application = app::App::new(db.clone(), mailer, sender, settings.clone(), keys, blobs).with_gateway(gateway);
     let render = Arc::new(app::creations::RenderCreations(application.clone()));
     let worker =
         jobs::Runner::new(db.clone(), vec![render], 2).with_timing(Duration::from_secs(5), Duration::from_millis(50));
@@ -68,6 +79,7 @@ pub async fn spawn_with(db: Db, tweak: impl FnOnce(&mut Settings)) -> TestApp {
         sms,
         http,
         app: application,
+        razorpay,
         _dir: dir,
     }
 }

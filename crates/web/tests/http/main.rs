@@ -5,6 +5,7 @@
 
 mod accounts;
 mod batches;
+mod billing;
 mod creations;
 mod harness;
 mod otp;

@@ -1,0 +1,498 @@
+//! Buying tokens: prices in the visitor's currency (decided here, never by the browser),
+//! Razorpay orders and subscriptions, Checkout verification, payment history, invoices.
+//! Webhooks and admin work live in the submodules; every path that learns of money ends in
+//! `Db::settle_payment`, which grants once.
+
+use std::sync::Arc;
+
+use domain::billing::{Currency, Gst, Money, PaymentStatus, gst_included};
+use serde::{Deserialize, Serialize};
+
+use db::billing::{Invoice, Order, Payment, Purchase, Settlement, Subscription};
+use providers::razorpay::{self, NewOrder, NewPlan, Razorpay};
+
+use crate::sessions::Principal;
+use crate::{App, AppError, Result, now_ms};
+
+pub mod admin;
+pub mod webhooks;
+
+/// Billing cycles a subscription runs for at most (Razorpay needs an end; ten years).
+const SUBSCRIPTION_CYCLES: u32 = 120;
+
+/// Our side of Razorpay: the API client and the webhook secret.
+pub struct Gateway {
+    pub client: Razorpay,
+    webhook_secret: String,
+    /// Dev mode: the FAKE Razorpay's address, for the simulated Checkout.
+    simulated: Option<String>,
+}
+
+impl Gateway {
+    pub fn live(client: Razorpay, webhook_secret: &str) -> Self {
+        Self { client, webhook_secret: webhook_secret.to_owned(), simulated: None }
+    }
+
+    /// Against the FAKE Razorpay at `base_url` (dev mode and tests): no money moves.
+    pub fn fake(base_url: &str, key_id: &str, key_secret: &str, webhook_secret: &str) -> Result<Self> {
+        let client = Razorpay::new(base_url, key_id, key_secret).map_err(|e| AppError::Internal(e.to_string()))?;
+        Ok(Self { client, webhook_secret: webhook_secret.to_owned(), simulated: Some(base_url.to_owned()) })
+    }
+
+    pub fn is_simulated(&self) -> bool {
+        self.simulated.is_some()
+    }
+}
+
+/// What the browser sent about the visitor, for choosing a currency.
+#[derive(Debug, Default)]
+pub struct Visitor<'a> {
+    /// Our signed currency cookie, if any.
+    pub cookie: Option<&'a str>,
+    /// The trusted CDN's country header (the web layer passes it only when configured).
+    pub country: Option<&'a str>,
+    pub accept_language: Option<&'a str>,
+}
+
+/// A plan at its price in one currency.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanPrice {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub tokens: i64,
+    pub amount: i64,
+    pub currency: &'static str,
+    /// `₹149.00`.
+    pub display: String,
+}
+
+/// What the page needs to open Razorpay Checkout for an order or a subscription.
+#[derive(Debug, Clone, Serialize)]
+pub struct Checkout {
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription_id: Option<String>,
+    pub amount: i64,
+    pub currency: &'static str,
+    pub display: String,
+    pub key_id: String,
+    pub name: String,
+    pub description: String,
+    pub prefill_email: String,
+    pub prefill_contact: String,
+    /// Dev mode: no real Checkout; the page shows the simulated one.
+    pub simulated: bool,
+}
+
+/// What Checkout's handler returned to the page.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CheckoutResult {
+    pub razorpay_payment_id: String,
+    #[serde(default)]
+    pub razorpay_order_id: Option<String>,
+    #[serde(default)]
+    pub razorpay_subscription_id: Option<String>,
+    pub razorpay_signature: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Verified {
+    pub status: String,
+    pub tokens: i64,
+    pub balance: i64,
+    pub invoice_number: Option<String>,
+}
+
+/// An invoice with the amounts it prints.
+pub struct InvoiceView {
+    pub invoice: Invoice,
+    pub total: Money,
+    pub refunded: Money,
+    /// GST lines, on INR invoices when we are GST-registered.
+    pub gst: Option<Gst>,
+    pub gst_percent: i64,
+    pub seller_gstin: Option<String>,
+}
+
+impl App {
+    pub fn gateway(&self) -> Result<&Arc<Gateway>> {
+        self.gateway.as_ref().ok_or(AppError::Unavailable("billing"))
+    }
+
+    /// The visitor's currency: our signed cookie if present (so the price shown is the price
+    /// charged), else the CDN's country, else the browser's language region, else USD.
+    /// Returns the cookie value to set when it changed.
+    pub fn currency(&self, v: &Visitor<'_>) -> (Currency, Option<String>) {
+        if let Some((code, mac)) = v.cookie.and_then(|c| c.split_once('.'))
+            && let Some(currency) = Currency::parse(code)
+            && domain::secrets::equal(mac, &self.currency_mac(currency))
+        {
+            return (currency, None);
+        }
+        let currency = v
+            .country
+            .filter(|c| c.len() == 2)
+            .map(Currency::for_country)
+            .or_else(|| v.accept_language.and_then(Currency::from_accept_language))
+            .unwrap_or(Currency::Usd);
+        (currency, Some(format!("{}.{}", currency.code(), self.currency_mac(currency))))
+    }
+
+    fn currency_mac(&self, currency: Currency) -> String {
+        self.mac(&["currency", currency.code()]).chars().take(32).collect()
+    }
+
+    /// Active plans at their prices in `currency`.
+    pub async fn price_list(&self, currency: Currency) -> Result<Vec<PlanPrice>> {
+        let plans = self.db.plans(false).await?;
+        Ok(plans
+            .into_iter()
+            .map(|p| {
+                let amount = p.price(currency);
+                PlanPrice {
+                    display: Money { minor: amount, currency }.to_string(),
+                    id: p.id,
+                    name: p.name,
+                    kind: p.kind,
+                    tokens: p.tokens,
+                    amount,
+                    currency: currency.code(),
+                }
+            })
+            .collect())
+    }
+
+    /// Creates the Razorpay order (a pack) or subscription (a monthly plan) at the server's
+    /// price for `plan_id` in `currency`.
+    pub async fn start_checkout(&self, p: &Principal, plan_id: &str, currency: Currency) -> Result<Checkout> {
+        let gateway = self.gateway()?;
+        let plan = self.db.plan(plan_id, None).await?;
+        if !plan.active {
+            return Err(AppError::NotFound);
+        }
+        let amount = plan.price(currency);
+        let now = now_ms();
+        let notes = serde_json::json!({"user_id": p.user.id, "plan_id": plan.id, "plan_version": plan.version});
+        let (kind, order_id, subscription_id) = if plan.is_monthly() {
+            let current = self.db.subscriptions_of(&p.user.id).await?;
+            if current.iter().any(|s| matches!(s.status.as_str(), "active" | "authenticated" | "pending")) {
+                return Err(domain::Invalid::new(
+                    "already_subscribed",
+                    "plan_id",
+                    "You already have a monthly plan. Cancel it first to change plans.",
+                )
+                .into());
+            }
+            let razorpay_plan = match self.db.razorpay_plan_id(&plan, currency.code()).await? {
+                Some(id) => id,
+                None => {
+                    let name = format!("SoraiPixel {} — {} tokens a month", plan.name, plan.tokens);
+                    let made = gateway
+                        .client
+                        .create_plan(&NewPlan { name: &name, amount, currency: currency.code(), notes: notes.clone() })
+                        .await
+                        .map_err(upstream)?;
+                    self.db.remember_razorpay_plan(&plan, currency.code(), &made.id).await?
+                }
+            };
+            let sub = gateway
+                .client
+                .create_subscription(&razorpay_plan, SUBSCRIPTION_CYCLES, notes)
+                .await
+                .map_err(upstream)?;
+            self.db
+                .insert_subscription(&Subscription {
+                    id: db::new_id(),
+                    user_id: Some(p.user.id.clone()),
+                    razorpay_subscription_id: sub.id.clone(),
+                    plan_id: plan.id.clone(),
+                    plan_version: plan.version,
+                    tokens: plan.tokens,
+                    amount,
+                    currency: currency.code().to_owned(),
+                    status: sub.status,
+                    current_start: None,
+                    current_end: None,
+                    cancel_at_period_end: false,
+                    created_at: now,
+                    updated_at: now,
+                })
+                .await?;
+            ("subscription", None, Some(sub.id))
+        } else {
+            let receipt = db::new_id();
+            let order = gateway
+                .client
+                .create_order(&NewOrder { amount, currency: currency.code(), receipt: &receipt, notes })
+                .await
+                .map_err(upstream)?;
+            if order.amount != amount || order.currency != currency.code() {
+                return Err(AppError::Upstream("Razorpay changed the order amount".into()));
+            }
+            self.db
+                .insert_order(&Order {
+                    id: receipt,
+                    user_id: Some(p.user.id.clone()),
+                    razorpay_order_id: order.id.clone(),
+                    plan_id: plan.id.clone(),
+                    plan_version: plan.version,
+                    tokens: plan.tokens,
+                    amount,
+                    currency: currency.code().to_owned(),
+                    status: "created".into(),
+                    created_at: now,
+                })
+                .await?;
+            ("order", Some(order.id), None)
+        };
+        let cadence = if plan.is_monthly() { " a month" } else { "" };
+        Ok(Checkout {
+            kind,
+            order_id,
+            subscription_id,
+            amount,
+            currency: currency.code(),
+            display: format!("{}{cadence}", Money { minor: amount, currency }),
+            key_id: gateway.client.key_id().to_owned(),
+            name: format!("SoraiPixel {}", plan.name),
+            description: format!("{} tokens{cadence}", plan.tokens),
+            prefill_email: p.user.email.clone().unwrap_or_default(),
+            prefill_contact: p.user.phone.clone().unwrap_or_default(),
+            simulated: gateway.is_simulated(),
+        })
+    }
+
+    /// Checkout's success handler, checked: the signature over the order (or subscription)
+    /// id *we stored* and the payment id, then the payment as Razorpay reports it must match
+    /// what was sold. Grants at most once, together with any webhook saying the same.
+    pub async fn verify_checkout(&self, p: &Principal, r: &CheckoutResult) -> Result<Verified> {
+        let gateway = self.gateway()?;
+        let now = now_ms();
+        let rejected = |code, message: &str| AppError::PaymentRejected { code, message: message.to_owned() };
+        let settled = match (&r.razorpay_order_id, &r.razorpay_subscription_id) {
+            (Some(order_id), None) => {
+                let order = self.db.order_by_razorpay_id(order_id).await?;
+                if order.user_id.as_deref() != Some(p.user.id.as_str()) {
+                    return Err(AppError::NotFound);
+                }
+                if !gateway.client.checkout_signature_valid(
+                    &order.razorpay_order_id,
+                    &r.razorpay_payment_id,
+                    &r.razorpay_signature,
+                ) {
+                    self.audit_payment(p, "payment_signature_rejected", order_id).await?;
+                    return Err(rejected("invalid_signature", "The payment could not be verified."));
+                }
+                let mut payment = gateway.client.payment(&r.razorpay_payment_id).await.map_err(upstream)?;
+                let anomaly = order_mismatch(&order, &payment);
+                if anomaly.is_none() && payment.status == "authorized" {
+                    payment =
+                        gateway.client.capture(&payment.id, order.amount, &order.currency).await.map_err(upstream)?;
+                }
+                self.settle(p.user.id.as_str(), Purchase::Order(&order), &payment, anomaly, "checkout", now).await?
+            }
+            (None, Some(sub_id)) => {
+                let sub = self.db.subscription_by_razorpay_id(sub_id).await?;
+                if sub.user_id.as_deref() != Some(p.user.id.as_str()) {
+                    return Err(AppError::NotFound);
+                }
+                if !gateway.client.checkout_signature_valid(
+                    &r.razorpay_payment_id,
+                    &sub.razorpay_subscription_id,
+                    &r.razorpay_signature,
+                ) {
+                    self.audit_payment(p, "payment_signature_rejected", sub_id).await?;
+                    return Err(rejected("invalid_signature", "The payment could not be verified."));
+                }
+                let payment = gateway.client.payment(&r.razorpay_payment_id).await.map_err(upstream)?;
+                let remote = gateway.client.subscription(sub_id).await.map_err(upstream)?;
+                let sub = self.apply_subscription(&remote, now).await?;
+                let Some(period_start) = sub.current_start else {
+                    return Err(rejected("payment_pending", "The first charge has not gone through yet."));
+                };
+                let purchase = Purchase::Month { subscription: &sub, period_start };
+                self.settle(p.user.id.as_str(), purchase, &payment, month_mismatch(&sub, &payment), "checkout", now)
+                    .await?
+            }
+            _ => return Err(rejected("invalid_checkout", "Send an order id or a subscription id.")),
+        };
+        if let Some(why) = &settled.anomaly {
+            tracing::warn!(payment = settled.razorpay_payment_id, why, "payment not granted");
+            return Err(rejected("payment_mismatch", "This payment does not match what was bought."));
+        }
+        let status = settled.status.clone();
+        if PaymentStatus::parse(&status) != Some(PaymentStatus::Captured) {
+            return Err(rejected("payment_not_captured", "The payment has not been completed."));
+        }
+        Ok(Verified {
+            status,
+            tokens: settled.tokens_granted,
+            balance: self.db.balance(&p.user.id).await?.balance,
+            invoice_number: settled.invoice_number,
+        })
+    }
+
+    /// Dev mode's simulated Checkout: pays through the FAKE Razorpay and returns what the
+    /// real Checkout's handler would.
+    pub async fn simulate_checkout(&self, p: &Principal, pay: &fakes::razorpay::Pay) -> Result<serde_json::Value> {
+        let gateway = self.gateway()?;
+        let Some(base) = &gateway.simulated else { return Err(AppError::NotFound) };
+        // Only for the buyer's own order or subscription.
+        let own = match (&pay.order_id, &pay.subscription_id) {
+            (Some(o), _) => self.db.order_by_razorpay_id(o).await?.user_id,
+            (None, Some(s)) => self.db.subscription_by_razorpay_id(s).await?.user_id,
+            _ => None,
+        };
+        if own.as_deref() != Some(p.user.id.as_str()) {
+            return Err(AppError::NotFound);
+        }
+        let paid = fakes::razorpay::simulate_checkout(base, pay)
+            .await
+            .map_err(|message| AppError::PaymentRejected { code: "payment_failed", message })?;
+        serde_json::to_value(paid).map_err(|e| AppError::Internal(e.to_string()))
+    }
+
+    /// Records one payment fact and its event; returns the payment as it now stands.
+    async fn settle(
+        &self,
+        user_id: &str,
+        purchase: Purchase<'_>,
+        payment: &razorpay::Payment,
+        anomaly: Option<String>,
+        source: &str,
+        now: i64,
+    ) -> Result<Payment> {
+        let status = PaymentStatus::parse(&payment.status).unwrap_or(PaymentStatus::Created);
+        let settled = self
+            .db
+            .settle_payment(
+                &Settlement {
+                    razorpay_payment_id: &payment.id,
+                    user_id,
+                    purchase,
+                    status,
+                    amount: payment.amount,
+                    currency: &payment.currency,
+                    method: payment.method.as_deref(),
+                    anomaly: anomaly.as_deref(),
+                },
+                now,
+            )
+            .await?;
+        if source == "checkout" {
+            self.db
+                .record_payment_event(&db::billing::PaymentEvent {
+                    id: format!("checkout:{}:{}", payment.id, payment.status),
+                    razorpay_payment_id: Some(payment.id.clone()),
+                    event: format!("checkout.{}", payment.status),
+                    source: "checkout".into(),
+                    summary: summary(payment),
+                    received_at: now,
+                })
+                .await?;
+        }
+        if settled.granted {
+            tracing::info!(
+                payment = payment.id,
+                tokens = settled.payment.tokens_granted,
+                "tokens granted for a payment"
+            );
+        }
+        Ok(settled.payment)
+    }
+
+    /// Stores what Razorpay says about a subscription we know.
+    async fn apply_subscription(&self, remote: &razorpay::Subscription, now: i64) -> Result<Subscription> {
+        let period = remote.current_start.zip(remote.current_end);
+        Ok(self.db.update_subscription(&remote.id, &remote.status, period, None, now).await?)
+    }
+
+    async fn audit_payment(&self, p: &Principal, action: &str, detail: &str) -> Result<()> {
+        Ok(self.db.audit(Some(&p.user.id), "self", action, detail, "", now_ms()).await?)
+    }
+
+    /// The GSTIN printed on the user's future invoices; empty removes it.
+    pub async fn set_gstin(&self, p: &Principal, raw: &str) -> Result<Option<String>> {
+        let gstin = if raw.trim().is_empty() { None } else { Some(domain::billing::parse_gstin(raw)?) };
+        self.db.set_gstin(&p.user.id, gstin.as_deref(), now_ms()).await?;
+        self.audit_payment(p, "gstin_changed", gstin.as_deref().unwrap_or("removed")).await?;
+        Ok(gstin)
+    }
+
+    pub async fn payments(&self, p: &Principal) -> Result<Vec<Payment>> {
+        Ok(self.db.payments_of(&p.user.id, 100).await?)
+    }
+
+    pub async fn subscriptions(&self, p: &Principal) -> Result<Vec<Subscription>> {
+        Ok(self.db.subscriptions_of(&p.user.id).await?)
+    }
+
+    /// Cancels a monthly plan at the end of the period already paid for.
+    pub async fn cancel_subscription(&self, p: &Principal, id: &str) -> Result<Subscription> {
+        let gateway = self.gateway()?;
+        let sub =
+            self.db.subscriptions_of(&p.user.id).await?.into_iter().find(|s| s.id == id).ok_or(AppError::NotFound)?;
+        if matches!(sub.status.as_str(), "cancelled" | "completed" | "expired") || sub.cancel_at_period_end {
+            return Err(AppError::AlreadyEnded);
+        }
+        // Not yet paid: nothing to keep until a period end, so it ends now.
+        let at_period_end = sub.current_start.is_some();
+        let remote =
+            gateway.client.cancel_subscription(&sub.razorpay_subscription_id, at_period_end).await.map_err(upstream)?;
+        let now = now_ms();
+        let updated = self.db.update_subscription(&remote.id, &remote.status, None, Some(at_period_end), now).await?;
+        self.audit_payment(p, "subscription_cancelled", &sub.plan_id).await?;
+        Ok(updated)
+    }
+
+    /// An invoice for its buyer (or an admin), with GST worked out for INR.
+    pub async fn invoice(&self, p: &Principal, number: &str) -> Result<InvoiceView> {
+        let invoice = self.db.invoice(number).await?;
+        if invoice.user_id.as_deref() != Some(p.user.id.as_str()) && p.user.role != "admin" {
+            return Err(AppError::NotFound);
+        }
+        let payment = self.db.payment(&invoice.payment_id).await?;
+        let currency = Currency::parse(&invoice.currency).unwrap_or(Currency::Usd);
+        let seller_gstin = self.settings.billing.seller_gstin.clone();
+        let gst = seller_gstin.as_deref().filter(|_| currency == Currency::Inr).map(|ours| {
+            // Place of supply: the buyer's state from their GSTIN, else ours.
+            let same_state = invoice.buyer_gstin.as_deref().is_none_or(|theirs| theirs.get(..2) == ours.get(..2));
+            gst_included(invoice.amount, self.settings.billing.gst_percent, same_state)
+        });
+        Ok(InvoiceView {
+            total: Money { minor: invoice.amount, currency },
+            refunded: Money { minor: payment.amount_refunded, currency },
+            gst,
+            gst_percent: self.settings.billing.gst_percent,
+            seller_gstin,
+            invoice,
+        })
+    }
+}
+
+/// Why an order payment must not grant: anything but the order's own amount and currency.
+fn order_mismatch(order: &Order, payment: &razorpay::Payment) -> Option<String> {
+    if payment.order_id.as_deref() != Some(order.razorpay_order_id.as_str()) {
+        Some(format!("payment belongs to order {:?}", payment.order_id))
+    } else if payment.amount != order.amount || payment.currency != order.currency {
+        Some(format!("paid {} {}, order is {} {}", payment.amount, payment.currency, order.amount, order.currency))
+    } else {
+        None
+    }
+}
+
+fn month_mismatch(sub: &Subscription, payment: &razorpay::Payment) -> Option<String> {
+    (payment.amount != sub.amount || payment.currency != sub.currency)
+        .then(|| format!("paid {} {}, plan is {} {}", payment.amount, payment.currency, sub.amount, sub.currency))
+}
+
+fn summary(p: &razorpay::Payment) -> String {
+    format!("{} {} {} {}", p.id, p.status, p.amount, p.currency)
+}
+
+fn upstream(e: razorpay::RazorpayError) -> AppError {
+    AppError::Upstream(e.to_string())
+}
