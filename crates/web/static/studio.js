@@ -54,3 +54,6 @@ document.querySelectorAll("[data-quote]").forEach((form) => {
   form.addEventListener("change", update);
   update();
 });
+
+// Invoices: print (or save as PDF from the print dialog).
+document.querySelectorAll("[data-print]").forEach((b) => b.addEventListener("click", () => window.print()));

@@ -12,7 +12,9 @@ use crate::AppState;
 use crate::error::ApiError;
 
 mod account;
+mod admin;
 mod auth;
+mod billing;
 mod pages;
 mod shared;
 mod studio;
@@ -43,6 +45,18 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/s/{token}/image", get(shared::image))
         .route("/tokens", get(account::tokens))
         .route("/tokens/daily-reward", axum::routing::post(account::claim_reward))
+        .route("/pricing", get(billing::pricing))
+        .route("/billing", get(billing::billing))
+        .route("/billing/checkout", axum::routing::post(billing::checkout))
+        .route("/billing/gstin", axum::routing::post(billing::save_gstin))
+        .route("/billing/subscriptions/{id}/cancel", axum::routing::post(billing::cancel))
+        .route("/billing/invoices/{number}", get(billing::invoice))
+        .route("/admin/payments", get(admin::payments))
+        .route("/admin/payments/{id}", get(admin::payment))
+        .route("/admin/payments/{id}/refund", axum::routing::post(admin::refund))
+        .route("/admin/plans", get(admin::plans))
+        .route("/admin/plans/{id}", axum::routing::post(admin::save_plan))
+        .route("/admin/revenue", get(admin::revenue))
         .route("/signup", get(auth::signup_page).post(auth::signup))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/login/phone", get(auth::phone_page).post(auth::phone_send))
@@ -65,6 +79,7 @@ pub struct Layout {
     /// Our own progressive behaviour (live progress, drag and drop, before/after).
     pub js: String,
     pub contact_email: String,
+    pub is_admin: bool,
 }
 
 impl Layout {
@@ -79,6 +94,7 @@ impl Layout {
             htmx: crate::assets::url("htmx-2.0.11.min.js"),
             js: crate::assets::url("studio.js"),
             contact_email: state.app.settings.contact.email.clone(),
+            is_admin: principal.is_some_and(|p| p.user.role == "admin"),
         }
     }
 

@@ -1,0 +1,232 @@
+//! Buying tokens: the pricing page, Checkout (Razorpay's, or the simulated one in dev mode),
+//! the billing page (plans, payments, invoices, GSTIN) and printable invoices.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use app::billing::{Checkout, InvoiceView, PlanPrice};
+use app::sessions::Principal;
+use db::billing::{Payment, Subscription};
+use domain::billing::{Currency, Money};
+
+use super::{FormError, Layout, render, to_login};
+use crate::AppState;
+use crate::cookies;
+use crate::error::ApiError;
+use crate::extract::{MaybeAuth, currency_of};
+
+/// Razorpay Checkout needs its script, its frames and its API; only this page allows them.
+const CHECKOUT_CSP: &str = "default-src 'self'; script-src 'self' https://checkout.razorpay.com; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; connect-src 'self' https://*.razorpay.com; \
+    frame-src https://api.razorpay.com https://checkout.razorpay.com; object-src 'none'; base-uri 'none'; \
+    form-action 'self'; frame-ancestors 'none'";
+
+#[derive(Template)]
+#[template(path = "pricing.html")]
+struct Pricing {
+    layout: Layout,
+    packs: Vec<PlanPrice>,
+    monthly: Vec<PlanPrice>,
+    currency: &'static str,
+    signed_in: bool,
+}
+
+pub async fn pricing(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, headers: HeaderMap) -> Response {
+    let (currency, cookie) = currency_of(&headers, &state);
+    let plans = match state.app.price_list(currency).await {
+        Ok(p) => p,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let (monthly, packs) = plans.into_iter().partition(|p| p.kind == "monthly");
+    let page = Pricing {
+        layout: Layout::new(&state, p.as_ref(), "Pricing"),
+        packs,
+        monthly,
+        currency: currency.code(),
+        signed_in: p.is_some(),
+    };
+    let mut response = render(page, None);
+    if let Some(value) = cookie {
+        cookies::set_currency(response.headers_mut(), &state.app.settings, &value);
+    }
+    response
+}
+
+#[derive(Template)]
+#[template(path = "checkout.html")]
+struct CheckoutPage {
+    layout: Layout,
+    checkout: Checkout,
+    /// The Checkout options as JSON for checkout.js (escaped for a script data block).
+    data: String,
+    script: String,
+}
+
+#[derive(Deserialize)]
+pub struct CheckoutForm {
+    plan_id: String,
+}
+
+/// Creates the order (or subscription) at the server's price, then shows Checkout.
+pub async fn checkout(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    headers: HeaderMap,
+    Form(form): Form<CheckoutForm>,
+) -> Response {
+    let Some(p) = p else { return to_login() };
+    let (currency, _) = currency_of(&headers, &state);
+    let checkout = match state.app.start_checkout(&p, &form.plan_id, currency).await {
+        Ok(c) => c,
+        Err(e) => return billing_page(&state, &p, "", Some(&e.into())).await,
+    };
+    // `</` cannot close the data block early once every `<` is escaped.
+    let data = serde_json::to_string(&checkout).unwrap_or_default().replace('<', "\\u003c");
+    let simulated = checkout.simulated;
+    let page = CheckoutPage {
+        layout: Layout::new(&state, Some(&p), "Checkout"),
+        checkout,
+        data,
+        script: crate::assets::url("checkout.js"),
+    };
+    let mut response = render(page, None);
+    if !simulated {
+        response.headers_mut().insert("content-security-policy", HeaderValue::from_static(CHECKOUT_CSP));
+    }
+    response
+}
+
+#[derive(Template)]
+#[template(path = "billing.html")]
+struct Billing {
+    layout: Layout,
+    subscriptions: Vec<Subscription>,
+    payments: Vec<Payment>,
+    gstin: String,
+    notice: String,
+    error: FormError,
+}
+
+impl Billing {
+    fn money(&self, minor: impl std::borrow::Borrow<i64>, currency: &str) -> String {
+        Money { minor: *minor.borrow(), currency: Currency::parse(currency).unwrap_or(Currency::Usd) }.to_string()
+    }
+
+    /// "12 Mar 2026" from Unix seconds (Razorpay's periods).
+    fn day(&self, secs: &Option<i64>) -> String {
+        secs.map(|s| {
+            let when = super::when(s * 1000);
+            when.split(',').next().unwrap_or_default().to_owned()
+        })
+        .unwrap_or_default()
+    }
+}
+
+async fn billing_page(state: &AppState, p: &Principal, notice: &str, err: Option<&ApiError>) -> Response {
+    let (subscriptions, payments) = match (state.app.subscriptions(p).await, state.app.payments(p).await) {
+        (Ok(s), Ok(pay)) => (s, pay),
+        (Err(e), _) | (_, Err(e)) => return ApiError::from(e).into_response(),
+    };
+    // Subscriptions never paid for are checkout attempts, not plans.
+    let subscriptions = subscriptions.into_iter().filter(|s| s.current_start.is_some()).collect();
+    let balance = state.app.balance(p).await.map(|b| b.balance).unwrap_or(p.tokens.balance);
+    let page = Billing {
+        layout: Layout { tokens: Some(balance), ..Layout::new(state, Some(p), "Billing") },
+        subscriptions,
+        payments,
+        gstin: p.user.gstin.clone().unwrap_or_default(),
+        notice: notice.to_owned(),
+        error: err.map(FormError::from).unwrap_or_default(),
+    };
+    render(page, err)
+}
+
+#[derive(Deserialize, Default)]
+pub struct BillingNotice {
+    paid: Option<String>,
+    saved: Option<String>,
+    cancelled: Option<String>,
+}
+
+pub async fn billing(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    Query(n): Query<BillingNotice>,
+) -> Response {
+    let Some(p) = p else { return to_login() };
+    let notice = if n.paid.is_some() {
+        "Payment received. Your tokens are in your balance."
+    } else if n.saved.is_some() {
+        "Saved. Your next invoices will show it."
+    } else if n.cancelled.is_some() {
+        "Your plan will end at the close of the period you have paid for."
+    } else {
+        ""
+    };
+    billing_page(&state, &p, notice, None).await
+}
+
+#[derive(Deserialize)]
+pub struct GstinForm {
+    #[serde(default)]
+    gstin: String,
+}
+
+pub async fn save_gstin(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    Form(form): Form<GstinForm>,
+) -> Response {
+    let Some(p) = p else { return to_login() };
+    match state.app.set_gstin(&p, &form.gstin).await {
+        Ok(_) => Redirect::to("/billing?saved=1").into_response(),
+        Err(e) => billing_page(&state, &p, "", Some(&e.into())).await,
+    }
+}
+
+pub async fn cancel(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Path(id): Path<String>) -> Response {
+    let Some(p) = p else { return to_login() };
+    match state.app.cancel_subscription(&p, &id).await {
+        Ok(_) => Redirect::to("/billing?cancelled=1").into_response(),
+        Err(e) => billing_page(&state, &p, "", Some(&e.into())).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "invoice.html")]
+struct InvoicePage {
+    layout: Layout,
+    view: InvoiceView,
+    seller_name: String,
+    seller_address: String,
+    seller_email: String,
+}
+
+impl InvoicePage {
+    fn money(&self, minor: impl std::borrow::Borrow<i64>) -> String {
+        Money { minor: *minor.borrow(), ..self.view.total }.to_string()
+    }
+}
+
+pub async fn invoice(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Path(number): Path<String>) -> Response {
+    let Some(p) = p else { return to_login() };
+    let view = match state.app.invoice(&p, &number).await {
+        Ok(v) => v,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let contact = &state.app.settings.contact;
+    render(
+        InvoicePage {
+            layout: Layout::new(&state, Some(&p), &format!("Invoice {number}")),
+            view,
+            seller_name: if contact.company.is_empty() { "SoraiPixel".into() } else { contact.company.clone() },
+            seller_address: contact.address.clone(),
+            seller_email: contact.email.clone(),
+        },
+        None,
+    )
+}
