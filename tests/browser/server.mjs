@@ -1,6 +1,6 @@
 // Starts `soraipixel serve` on a free port with a fresh data folder, and reads what a
 // person would read: the outbox for emails, the dev-mode log for SMS codes.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,16 +23,14 @@ export async function startServer() {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   let log = '';
-  const child = spawn(BIN, ['serve'], {
-    env: {
-      ...process.env,
-      SORAIPIXEL__DATA_DIR: dataDir,
-      SORAIPIXEL__SERVER__LISTEN: `127.0.0.1:${port}`,
-      SORAIPIXEL__SERVER__PUBLIC_URL: base,
-      SORAIPIXEL__LOG__FORMAT: 'json',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const env = {
+    ...process.env,
+    SORAIPIXEL__DATA_DIR: dataDir,
+    SORAIPIXEL__SERVER__LISTEN: `127.0.0.1:${port}`,
+    SORAIPIXEL__SERVER__PUBLIC_URL: base,
+    SORAIPIXEL__LOG__FORMAT: 'json',
+  };
+  const child = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (d) => { log += d; });
   child.stderr.on('data', (d) => { log += d; });
   for (let i = 0; i < 200; i++) {
@@ -62,6 +60,11 @@ export async function startServer() {
       const last = lines.at(-1);
       if (!last) throw new Error(`no code logged for ${phone}`);
       return JSON.parse(last).code;
+    },
+    /** `soraipixel admin grant EMAIL admin` against this server's database. */
+    grantAdmin(email) {
+      const r = spawnSync(BIN, ['admin', 'grant', email, 'admin'], { env, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`admin grant failed: ${r.stderr}`);
     },
     stop() { child.kill('SIGTERM'); },
   };
