@@ -189,6 +189,24 @@ fn migration_folders_are_in_step() {
     assert_eq!(sqlite, postgres, "every migration needs a twin with the same version and name");
 }
 
+/// Policy: card data never touches our servers. No table has a column that could hold it.
+#[test]
+fn no_card_data_in_the_schema() {
+    let forbidden = ["card", "cvv", "cvc", "pan_", "expiry", "exp_month", "exp_year", "account_number", "ifsc", "vpa"];
+    for backend in ["sqlite", "postgres"] {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend);
+        let mut files = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let sql = std::fs::read_to_string(entry.unwrap().path()).unwrap().to_lowercase();
+            files += 1;
+            for word in forbidden {
+                assert!(!sql.contains(word), "{backend} migration mentions {word:?}");
+            }
+        }
+        assert!(files >= 7);
+    }
+}
+
 mod ledger {
     use db::Db;
     use db::ledger::{Balance, Kind, Movement, Outcome};
