@@ -54,6 +54,8 @@ pub struct App {
     pub blobs: Blobs,
     /// Razorpay (or, in dev mode, the FAKE Razorpay); `None` where billing is not served.
     pub gateway: Option<Arc<billing::Gateway>>,
+    /// The visitor-country database (`billing.geoip_database`), when configured.
+    geoip: Option<Arc<billing::Geoip>>,
     keys: Arc<keys::Keys>,
     wrapper: Arc<dyn KeyWrapper>,
     /// CPU- and memory-heavy work in requests (password hashing, image decoding) runs at
@@ -78,7 +80,26 @@ impl App {
         let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
         let (cpu, intake) = (Arc::new(Semaphore::new(cores)), Arc::new(Semaphore::new((cores * 4).max(8))));
         let zips = Arc::new(Semaphore::new(cores * 2));
-        Self { db, mailer, sms, settings, blobs, gateway: None, keys: Arc::new(keys), wrapper, cpu, intake, zips }
+        Self {
+            db,
+            mailer,
+            sms,
+            settings,
+            blobs,
+            gateway: None,
+            geoip: None,
+            keys: Arc::new(keys),
+            wrapper,
+            cpu,
+            intake,
+            zips,
+        }
+    }
+
+    /// Looks visitors' countries up in `geoip` to choose their currency.
+    pub fn with_geoip(mut self, geoip: billing::Geoip) -> Self {
+        self.geoip = Some(Arc::new(geoip));
+        self
     }
 
     /// Takes payments through `gateway`.

@@ -321,9 +321,10 @@ impl Db {
             .bind(&plan.created_by)
             .bind(now)
             .execute(&mut *tx)
-            .await?;
+            .await
+            .map_err(crate::conflict(&["version"]))?;
             tx.commit().await?;
-            Ok::<_, sqlx::Error>(())
+            Ok::<_, DbError>(())
         })?;
         self.plan(&plan.id, None).await
     }
@@ -537,7 +538,9 @@ impl Db {
             }
             let mut granted = false;
             let mut tokens_granted = row.tokens_granted;
-            if money_taken && tokens_granted == 0 && anomaly.is_none() {
+            // Only a payment that stands captured grants: one refunded before we heard of its
+            // capture (an uncaptured payment Razorpay returned, say) never does.
+            if status == PaymentStatus::Captured && tokens_granted == 0 && anomaly.is_none() {
                 let m = Movement {
                     user_id: s.user_id,
                     kind: Kind::Grant,
@@ -661,6 +664,53 @@ impl Db {
                 .await?;
             tx.commit().await?;
             Ok(RefundOutcome { new: true, tokens_clawed: due - shortfall, shortfall })
+        })
+    }
+
+    /// A refund Razorpay could not make (`refund.failed`): the money stays with us, so the
+    /// refunded amount and the tokens taken for it go back, once. False if unknown or done.
+    pub async fn fail_refund(&self, razorpay_refund_id: &str, now: i64) -> Result<bool> {
+        with_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            let Some(refund) = sqlx::query_as::<_, Refund>(
+                "UPDATE refunds SET status = 'failed', updated_at = $2 WHERE razorpay_refund_id = $1 \
+                 AND status <> 'failed' RETURNING id, razorpay_refund_id, payment_id, amount, status, tokens_clawed, \
+                 shortfall, actor, created_at, updated_at",
+            )
+            .bind(razorpay_refund_id)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?
+            else {
+                return Ok(false);
+            };
+            let user_id: Option<String> = sqlx::query_scalar(
+                "UPDATE payments SET amount_refunded = amount_refunded - $2, \
+                 tokens_clawed = tokens_clawed - $3, shortfall = shortfall - $4, \
+                 status = CASE WHEN status = 'refunded' THEN 'captured' ELSE status END WHERE id = $1 RETURNING user_id",
+            )
+            .bind(&refund.payment_id)
+            .bind(refund.amount)
+            .bind(refund.tokens_clawed + refund.shortfall)
+            .bind(refund.shortfall)
+            .fetch_one(&mut *tx)
+            .await?;
+            if refund.tokens_clawed > 0
+                && let Some(user_id) = user_id.as_deref()
+            {
+                let reference = format!("refund-failed:{razorpay_refund_id}");
+                let m = Movement {
+                    user_id,
+                    kind: Kind::Grant,
+                    amount: refund.tokens_clawed,
+                    reason: "Tokens returned: the refund did not go through",
+                    reference: &reference,
+                    actor: "razorpay",
+                };
+                move_tokens!(tx, m, now).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, DbError>(true)
         })
     }
 

@@ -45,6 +45,9 @@ pub struct Billing {
     /// A header a trusted CDN sets to the visitor's country (`CF-IPCountry`,
     /// `CloudFront-Viewer-Country`); read only when `server.behind_proxy` is on.
     pub country_header: Option<String>,
+    /// A MaxMind-format country database (GeoLite2/GeoIP2 Country `.mmdb`), consulted when
+    /// no CDN header says where the visitor is.
+    pub geoip_database: Option<PathBuf>,
     /// GST included in INR prices, in percent (18 for online services in India).
     pub gst_percent: i64,
     /// Our GSTIN, printed on INR invoices; its first two digits are our state.
@@ -53,7 +56,7 @@ pub struct Billing {
 
 impl Default for Billing {
     fn default() -> Self {
-        Self { razorpay: None, country_header: None, gst_percent: 18, seller_gstin: None }
+        Self { razorpay: None, country_header: None, geoip_database: None, gst_percent: 18, seller_gstin: None }
     }
 }
 

@@ -240,21 +240,32 @@ async fn open(settings: Settings) -> anyhow::Result<app::App> {
     Ok(app::App::new(db, mailer, sms, Arc::new(settings), keys, blobs))
 }
 
-/// Razorpay when keys are configured; otherwise a FAKE Razorpay in this process (dev mode),
-/// delivering its webhooks to this server, so the whole purchase flow works offline.
-async fn with_payments(app: app::App) -> anyhow::Result<app::App> {
+/// Razorpay when keys are configured; otherwise, on a local (non-public) setup, a FAKE
+/// Razorpay in this process (dev mode) delivering its webhooks to this server, so the whole
+/// purchase flow works offline.
+async fn with_payments(mut app: app::App) -> anyhow::Result<app::App> {
     use app::billing::Gateway;
+    if let Some(path) = &app.settings.billing.geoip_database {
+        let geoip = app::billing::Geoip::open(path).map_err(|e| anyhow::anyhow!("{e} (billing.geoip_database)"))?;
+        app = app.with_geoip(geoip);
+    }
     if let Some(r) = &app.settings.billing.razorpay {
         let client = providers::razorpay::Razorpay::new(&r.base_url, &r.key_id, &r.key_secret)
             .context("invalid billing.razorpay")?;
         let gateway = Gateway::live(client, &r.webhook_secret);
         return Ok(app.with_gateway(gateway));
     }
+    // A deployment that looks public (TLS, https origin, behind a proxy) must never hand out
+    // tokens for simulated payments: there, no keys means no checkout.
+    let settings = &app.settings;
+    if settings.tls_enabled() || settings.server.public_url.starts_with("https://") || settings.server.behind_proxy {
+        tracing::error!("billing.razorpay is not configured: checkout is unavailable on this public deployment");
+        return Ok(app);
+    }
     let fake = fakes::razorpay::FakeRazorpay::start().await.context("cannot start the FAKE Razorpay")?;
     let listen = app.settings.server.listen;
     let host = if listen.ip().is_unspecified() { std::net::IpAddr::from([127, 0, 0, 1]) } else { listen.ip() };
-    let scheme = if app.settings.tls_enabled() { "https" } else { "http" };
-    fake.deliver_to(&format!("{scheme}://{}/webhooks/razorpay", std::net::SocketAddr::new(host, listen.port())));
+    fake.deliver_to(&format!("http://{}/webhooks/razorpay", std::net::SocketAddr::new(host, listen.port())));
     tracing::warn!(fake = %fake.base_url, "DEV MODE: payments go to a FAKE Razorpay; no money moves (configure billing.razorpay)");
     let gateway = Gateway::fake(&fake.base_url, fake.key_id(), fake.key_secret(), fake.webhook_secret())
         .map_err(|e| anyhow::anyhow!("{e}"))?;

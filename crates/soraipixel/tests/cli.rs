@@ -111,3 +111,53 @@ async fn serve_runs_on_postgres() {
     assert_eq!(ready["database"], "postgres", "{ready}");
     pg.close().await;
 }
+
+/// Payments: a local `serve` without keys runs the FAKE Razorpay (dev mode); a deployment
+/// that looks public (here: behind a proxy) never does, so nobody gets tokens for a
+/// simulated payment there.
+#[tokio::test]
+async fn the_fake_razorpay_never_runs_on_a_public_deployment() {
+    for (behind_proxy, expected) in [("false", 201), ("true", 503)] {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut child = soraipixel(dir.path())
+            .arg("serve")
+            .env("SORAIPIXEL__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+            .env("SORAIPIXEL__SERVER__BEHIND_PROXY", behind_proxy)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        for _ in 0..100 {
+            if reqwest::get(format!("{base}/healthz")).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let signup = http
+            .post(format!("{base}/api/v1/auth/signup"))
+            .header("sec-fetch-site", "same-origin")
+            .header("x-forwarded-for", "203.0.113.9")
+            .json(&serde_json::json!({"email": "a@example.com", "password": "kundan necklace sparkle", "name": "A"}))
+            .send()
+            .await
+            .unwrap();
+        let cookie = signup.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let csrf = signup.json::<serde_json::Value>().await.unwrap()["csrf_token"].as_str().unwrap().to_owned();
+        let order = http
+            .post(format!("{base}/api/v1/billing/orders"))
+            .header("sec-fetch-site", "same-origin")
+            .header("cookie", cookie)
+            .header("x-csrf-token", csrf)
+            .json(&serde_json::json!({"plan_id": "starter"}))
+            .send()
+            .await
+            .unwrap();
+        let status = order.status().as_u16();
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(status, expected, "behind_proxy={behind_proxy}");
+    }
+}

@@ -129,7 +129,11 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeAuth {
 /// The visitor's currency as the server decides it (see `App::currency`), and the cookie to
 /// set when the decision is new. The CDN's country header counts only when configured and
 /// behind the proxy that sets it.
-pub fn currency_of(headers: &axum::http::HeaderMap, state: &AppState) -> (domain::billing::Currency, Option<String>) {
+pub fn currency_of(
+    headers: &axum::http::HeaderMap,
+    client: &Client,
+    state: &AppState,
+) -> (domain::billing::Currency, Option<String>) {
     let settings = &state.app.settings;
     let cookie = crate::cookies::currency(headers, settings);
     let country = settings
@@ -140,5 +144,5 @@ pub fn currency_of(headers: &axum::http::HeaderMap, state: &AppState) -> (domain
         .and_then(|name| headers.get(name))
         .and_then(|v| v.to_str().ok());
     let accept_language = headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-    state.app.currency(&app::billing::Visitor { cookie: cookie.as_deref(), country, accept_language })
+    state.app.currency(&app::billing::Visitor { cookie: cookie.as_deref(), country, ip: client.ip, accept_language })
 }

@@ -25,12 +25,18 @@ pub async fn headers(State(state): State<AppState>, req: Request, next: Next) ->
     let set = |h: &mut axum::http::HeaderMap, k: &'static str, v: &'static str| {
         h.insert(k, HeaderValue::from_static(v));
     };
-    set(h, "content-security-policy", CSP);
+    // A page may widen these for itself (Razorpay Checkout's page does); the rest get ours.
+    let default = |h: &mut axum::http::HeaderMap, k: &'static str, v: &'static str| {
+        if !h.contains_key(k) {
+            h.insert(k, HeaderValue::from_static(v));
+        }
+    };
+    default(h, "content-security-policy", CSP);
+    default(h, "permissions-policy", "camera=(), microphone=(), geolocation=(), payment=()");
+    default(h, "cross-origin-opener-policy", "same-origin");
     set(h, "x-content-type-options", "nosniff");
     set(h, "x-frame-options", "DENY");
     set(h, "referrer-policy", "same-origin");
-    set(h, "permissions-policy", "camera=(), microphone=(), geolocation=(), payment=()");
-    set(h, "cross-origin-opener-policy", "same-origin");
     if state.tls() {
         set(h, "strict-transport-security", "max-age=63072000; includeSubDomains");
     }

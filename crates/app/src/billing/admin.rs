@@ -84,6 +84,16 @@ impl App {
         if reason.trim().len() < 3 {
             return Err(domain::Invalid::new("invalid_refund", "reason", "Say why the payment is refunded.").into());
         }
+        // A refund Razorpay made whose record we lost (or whose webhook is on its way) shows
+        // as a difference: refuse rather than refund twice.
+        let remote = gateway
+            .client
+            .payment(&payment.razorpay_payment_id)
+            .await
+            .map_err(|e| AppError::Upstream(e.to_string()))?;
+        if remote.amount_refunded != payment.amount_refunded {
+            return Err(AppError::Busy);
+        }
         let receipt = db::new_id();
         let refund = gateway
             .client

@@ -45,13 +45,31 @@ impl Gateway {
 }
 
 /// What the browser sent about the visitor, for choosing a currency.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Visitor<'a> {
     /// Our signed currency cookie, if any.
     pub cookie: Option<&'a str>,
     /// The trusted CDN's country header (the web layer passes it only when configured).
     pub country: Option<&'a str>,
+    pub ip: std::net::IpAddr,
     pub accept_language: Option<&'a str>,
+}
+
+/// A MaxMind-format country database, read whole into memory (a Country database is a few MB).
+pub struct Geoip(maxminddb::Reader<Vec<u8>>);
+
+impl Geoip {
+    pub fn open(path: &std::path::Path) -> Result<Self> {
+        let reader = maxminddb::Reader::open_readfile(path)
+            .map_err(|e| AppError::Internal(format!("cannot read the GeoIP database {}: {e}", path.display())))?;
+        Ok(Self(reader))
+    }
+
+    /// The ISO country code of `ip`, if the database knows it.
+    fn country(&self, ip: std::net::IpAddr) -> Option<String> {
+        use maxminddb::PathElement::Key;
+        self.0.lookup(ip).ok()?.decode_path::<String>(&[Key("country"), Key("iso_code")]).ok()?
+    }
 }
 
 /// A plan at its price in one currency.
@@ -123,7 +141,8 @@ impl App {
     }
 
     /// The visitor's currency: our signed cookie if present (so the price shown is the price
-    /// charged), else the CDN's country, else the browser's language region, else USD.
+    /// charged), else the CDN's country, else the GeoIP database's country, else the
+    /// browser's language region, else USD.
     /// Returns the cookie value to set when it changed.
     pub fn currency(&self, v: &Visitor<'_>) -> (Currency, Option<String>) {
         if let Some((code, mac)) = v.cookie.and_then(|c| c.split_once('.'))
@@ -136,6 +155,7 @@ impl App {
             .country
             .filter(|c| c.len() == 2)
             .map(Currency::for_country)
+            .or_else(|| self.geoip.as_ref().and_then(|g| g.country(v.ip)).as_deref().map(Currency::for_country))
             .or_else(|| v.accept_language.and_then(Currency::from_accept_language))
             .unwrap_or(Currency::Usd);
         (currency, Some(format!("{}.{}", currency.code(), self.currency_mac(currency))))
@@ -495,4 +515,25 @@ fn summary(p: &razorpay::Payment) -> String {
 
 fn upstream(e: razorpay::RazorpayError) -> AppError {
     AppError::Upstream(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use std::net::{IpAddr, Ipv4Addr};
+
+    #[test]
+    fn geoip_reads_a_maxmind_format_country_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("country.mmdb");
+        let networks = [(Ipv4Addr::new(203, 0, 113, 0), 24, "IN"), (Ipv4Addr::new(198, 51, 100, 0), 24, "DE")];
+        std::fs::write(&path, fakes::geoip::country_database(&networks)).unwrap();
+        let geoip = super::Geoip::open(&path).unwrap();
+        let at = |a, b, c, d| geoip.country(IpAddr::V4(Ipv4Addr::new(a, b, c, d)));
+        assert_eq!(at(203, 0, 113, 7).as_deref(), Some("IN"));
+        assert_eq!(at(198, 51, 100, 255).as_deref(), Some("DE"));
+        assert_eq!(at(8, 8, 8, 8), None);
+        assert!(super::Geoip::open(&dir.path().join("missing.mmdb")).is_err());
+    }
 }

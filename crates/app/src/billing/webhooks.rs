@@ -90,21 +90,16 @@ impl App {
     async fn apply_event(&self, event: &Event, now: i64) -> Result<bool> {
         let payment = event.payload.payment.as_ref().map(|p| &p.entity);
         match event.event.as_str() {
-            "payment.authorized" | "payment.captured" | "payment.failed" | "order.paid" => {
-                let Some(payment) = payment else { return Ok(false) };
-                let Some(order_id) = &payment.order_id else { return Ok(false) };
-                let order = match self.db.order_by_razorpay_id(order_id).await {
-                    Ok(o) => o,
-                    Err(db::DbError::NotFound) => return Ok(false),
-                    Err(e) => return Err(e.into()),
-                };
-                let Some(user_id) = order.user_id.clone() else { return Ok(false) };
-                let anomaly = super::order_mismatch(&order, payment);
-                self.settle(&user_id, Purchase::Order(&order), payment, anomaly, "webhook", now).await?;
-                Ok(true)
-            }
+            "payment.authorized" | "payment.captured" | "payment.failed" | "order.paid" => match payment {
+                Some(payment) => self.apply_order_payment(payment, now).await,
+                None => Ok(false),
+            },
             "refund.created" | "refund.processed" => {
                 let Some(refund) = event.payload.refund.as_ref().map(|r| &r.entity) else { return Ok(false) };
+                // Events can arrive out of order: first learn the payment the refund is about.
+                if let Some(payment) = payment {
+                    self.apply_order_payment(payment, now).await?;
+                }
                 let facts = RefundFacts {
                     razorpay_refund_id: &refund.id,
                     razorpay_payment_id: &refund.payment_id,
@@ -127,6 +122,10 @@ impl App {
                     Err(e) => Err(e.into()),
                 }
             }
+            "refund.failed" => {
+                let Some(refund) = event.payload.refund.as_ref().map(|r| &r.entity) else { return Ok(false) };
+                Ok(self.db.fail_refund(&refund.id, now).await?)
+            }
             name if name.starts_with("subscription.") => {
                 let Some(remote) = event.payload.subscription.as_ref().map(|s| &s.entity) else { return Ok(false) };
                 let sub = match self.apply_subscription(remote, now).await {
@@ -146,5 +145,33 @@ impl App {
             }
             _ => Ok(false),
         }
+    }
+
+    /// A payment for one of our orders, as a webhook reports it. An authorized payment whose
+    /// amount matches is captured here too, so the tokens arrive even if the buyer closed
+    /// the page before Checkout's handler ran.
+    async fn apply_order_payment(&self, payment: &razorpay::Payment, now: i64) -> Result<bool> {
+        let Some(order_id) = &payment.order_id else { return Ok(false) };
+        let order = match self.db.order_by_razorpay_id(order_id).await {
+            Ok(o) => o,
+            Err(db::DbError::NotFound) => return Ok(false),
+            Err(e) => return Err(e.into()),
+        };
+        let Some(user_id) = order.user_id.clone() else { return Ok(false) };
+        let anomaly = super::order_mismatch(&order, payment);
+        let captured;
+        let payment = if anomaly.is_none() && payment.status == "authorized" {
+            let gateway = self.gateway()?;
+            captured = gateway
+                .client
+                .capture(&payment.id, order.amount, &order.currency)
+                .await
+                .map_err(|e| AppError::Upstream(e.to_string()))?;
+            &captured
+        } else {
+            payment
+        };
+        self.settle(&user_id, Purchase::Order(&order), payment, anomaly, "webhook", now).await?;
+        Ok(true)
     }
 }

@@ -15,11 +15,15 @@ use db::billing::PaymentFilter;
 use crate::AppState;
 use crate::cookies;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Auth, currency_of};
+use crate::extract::{ApiJson, Auth, ClientInfo, currency_of};
 
 /// Prices in the visitor's currency; the currency cookie is set on first sight.
-pub async fn plans(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let (currency, cookie) = currency_of(&headers, &state);
+pub async fn plans(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (currency, cookie) = currency_of(&headers, &client, &state);
     let plans = state.app.price_list(currency).await?;
     let mut response = Json(json!({"currency": currency.code(), "plans": plans})).into_response();
     if let Some(value) = cookie {
@@ -38,10 +42,11 @@ pub struct OrderRequest {
 pub async fn create_order(
     State(state): State<AppState>,
     Auth(p): Auth,
+    ClientInfo(client): ClientInfo,
     headers: HeaderMap,
     ApiJson(body): ApiJson<OrderRequest>,
 ) -> Result<(StatusCode, Json<app::billing::Checkout>), ApiError> {
-    let (currency, _) = currency_of(&headers, &state);
+    let (currency, _) = currency_of(&headers, &client, &state);
     Ok((StatusCode::CREATED, Json(state.app.start_checkout(&p, &body.plan_id, currency).await?)))
 }
 

@@ -17,7 +17,7 @@ use super::{FormError, Layout, render, to_login};
 use crate::AppState;
 use crate::cookies;
 use crate::error::ApiError;
-use crate::extract::{MaybeAuth, currency_of};
+use crate::extract::{ClientInfo, MaybeAuth, currency_of};
 
 /// Razorpay Checkout needs its script, its frames and its API; only this page allows them.
 const CHECKOUT_CSP: &str = "default-src 'self'; script-src 'self' https://checkout.razorpay.com; \
@@ -35,8 +35,13 @@ struct Pricing {
     signed_in: bool,
 }
 
-pub async fn pricing(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, headers: HeaderMap) -> Response {
-    let (currency, cookie) = currency_of(&headers, &state);
+pub async fn pricing(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    ClientInfo(client): ClientInfo,
+    headers: HeaderMap,
+) -> Response {
+    let (currency, cookie) = currency_of(&headers, &client, &state);
     let plans = match state.app.price_list(currency).await {
         Ok(p) => p,
         Err(e) => return ApiError::from(e).into_response(),
@@ -75,11 +80,12 @@ pub struct CheckoutForm {
 pub async fn checkout(
     State(state): State<AppState>,
     MaybeAuth(p): MaybeAuth,
+    ClientInfo(client): ClientInfo,
     headers: HeaderMap,
     Form(form): Form<CheckoutForm>,
 ) -> Response {
     let Some(p) = p else { return to_login() };
-    let (currency, _) = currency_of(&headers, &state);
+    let (currency, _) = currency_of(&headers, &client, &state);
     let checkout = match state.app.start_checkout(&p, &form.plan_id, currency).await {
         Ok(c) => c,
         Err(e) => return billing_page(&state, &p, "", Some(&e.into())).await,
@@ -95,7 +101,16 @@ pub async fn checkout(
     };
     let mut response = render(page, None);
     if !simulated {
-        response.headers_mut().insert("content-security-policy", HeaderValue::from_static(CHECKOUT_CSP));
+        let h = response.headers_mut();
+        h.insert("content-security-policy", HeaderValue::from_static(CHECKOUT_CSP));
+        // Checkout opens bank and UPI windows and may use the Payment Request API.
+        h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin-allow-popups"));
+        h.insert(
+            "permissions-policy",
+            HeaderValue::from_static(
+                "camera=(), microphone=(), geolocation=(), payment=(self \"https://api.razorpay.com\")",
+            ),
+        );
     }
     response
 }

@@ -178,6 +178,60 @@ async fn forged_or_tampered_payments_grant_nothing(db: Db) {
     assert_eq!(status, 403);
 }
 
+/// Refunded before we heard of the capture (a refund from Razorpay's dashboard, events
+/// delivered newest first; or an uncaptured payment Razorpay returned): nothing is granted.
+async fn refunded_before_captured_grants_nothing(db: Db) {
+    let app = spawn(db).await;
+    let buyer = app.signup("buyer@example.com").await;
+    let order = start(&app, &buyer, "creator").await;
+    let paid = app.razorpay.checkout(&pay_order(order["order_id"].as_str().unwrap())).unwrap();
+    let gateway = app.app.gateway().unwrap();
+    gateway.client.refund(&paid.razorpay_payment_id, 1299, "dashboard-refund").await.unwrap();
+    let mut hooks = app.razorpay.webhooks();
+    hooks.reverse();
+    assert_eq!(hooks[0].event, "refund.processed");
+    deliver(&app, &hooks).await;
+    let (status, body) = verify(&app, &buyer, &paid).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("payment_not_captured")), "{body}");
+    assert_eq!(balance(&app, &buyer).await, 20);
+    let payment = app.app.db.payment(&paid.razorpay_payment_id).await.unwrap();
+    assert_eq!((payment.status.as_str(), payment.tokens_granted, payment.amount_refunded), ("refunded", 0, 1299));
+}
+
+/// With real keys the checkout page loads Razorpay's script, and only that page may.
+async fn live_checkout_allows_razorpay_on_its_page_only(db: Db) {
+    let app = spawn_with(db, |s| {
+        s.billing.razorpay = Some(settings::Razorpay {
+            key_id: "replaced by the harness".into(),
+            key_secret: "replaced by the harness".into(),
+            webhook_secret: "replaced by the harness".into(),
+            base_url: String::new(),
+        });
+    })
+    .await;
+    let buyer = app.signup("buyer@example.com").await;
+    let (status, _, html) = form(&app, "/billing/checkout", &buyer, &[("plan_id", "starter")]).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("https://checkout.razorpay.com/v1/checkout.js") && !html.contains("DEV MODE"));
+    let res = app
+        .http
+        .post(app.url("/billing/checkout"))
+        .header("cookie", &buyer.cookie)
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("csrf_token", buyer.csrf.as_str()), ("plan_id", "starter")])
+        .send()
+        .await
+        .unwrap();
+    let csp = header(res.headers(), "content-security-policy").to_owned();
+    assert!(csp.contains("script-src 'self' https://checkout.razorpay.com"), "{csp}");
+    assert_eq!(header(res.headers(), "cross-origin-opener-policy"), "same-origin-allow-popups");
+    let res = app.http.get(app.url("/pricing")).send().await.unwrap();
+    assert!(
+        !header(res.headers(), "content-security-policy").contains("razorpay"),
+        "other pages keep the strict policy"
+    );
+}
+
 async fn verify_racing_webhooks_grants_once(db: Db) {
     let app = spawn(db).await;
     let buyer = app.signup("buyer@example.com").await;
@@ -253,6 +307,20 @@ async fn refunds_claw_back_but_never_below_zero(db: Db) {
     assert_eq!((payment.status.as_str(), payment.amount_refunded, payment.shortfall), ("refunded", 499, 70));
     let (status, _, _) = app.call("POST", &path, Some(json!({"reason": "again"})), Some(&admin)).await;
     assert_eq!(status, 422, "nothing left to refund");
+
+    // Razorpay reports that a refund failed after all: the tokens come back, once.
+    let processed = &refund_hook[0];
+    let mut event: Value = serde_json::from_str(&processed.body).unwrap();
+    event["event"] = json!("refund.failed");
+    event["payload"]["refund"]["entity"]["status"] = json!("failed");
+    let body = event.to_string();
+    let signature = providers::razorpay::sign(app.razorpay.webhook_secret(), body.as_bytes());
+    assert_eq!(post_webhook(&app, &body, &signature, "evt_refund_failed").await.0, 200);
+    assert_eq!(post_webhook(&app, &body, &signature, "evt_refund_failed_again").await.0, 200);
+    assert_eq!(balance(&app, &buyer).await, 10, "the 10 taken come back, once");
+    let payment = app.app.db.payment(&paid.razorpay_payment_id).await.unwrap();
+    assert_eq!((payment.status.as_str(), payment.amount_refunded, payment.shortfall), ("captured", 0, 0));
+    app.app.adjust_tokens("buyer@example.com", -10, "spent the rest", "test").await.unwrap();
 
     // A partial refund takes back its share, and the ledger says why.
     let order = start(&app, &buyer, "creator").await;
@@ -384,9 +452,19 @@ async fn prices_are_decided_by_the_server(db: Db) {
     assert_eq!(body["currency"], "USD");
     assert_eq!(body["plans"].as_array().unwrap().len(), 5);
 
-    // Without the proxy setting, the header is anyone's to send and is ignored.
+    // A GeoIP database (MaxMind format) places the visitor when no CDN header does.
+    let geo = tempfile::tempdir().unwrap();
+    let path = geo.path().join("country.mmdb");
+    std::fs::write(&path, fakes::geoip::country_database(&[(std::net::Ipv4Addr::new(127, 0, 0, 0), 8, "IN")])).unwrap();
     let second = db::testing::sqlite().await;
-    let direct = spawn_with(second.db.clone(), |s| s.billing.country_header = Some("cf-ipcountry".into())).await;
+    let placed = spawn_with(second.db.clone(), |s| s.billing.geoip_database = Some(path.clone())).await;
+    let res =
+        placed.http.get(placed.url("/api/v1/billing/plans")).header("accept-language", "en-US").send().await.unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["currency"], "INR", "GeoIP before the browser's language");
+
+    // Without the proxy setting, the header is anyone's to send and is ignored.
+    let third = db::testing::sqlite().await;
+    let direct = spawn_with(third.db.clone(), |s| s.billing.country_header = Some("cf-ipcountry".into())).await;
     let res = direct.http.get(direct.url("/api/v1/billing/plans")).header("cf-ipcountry", "IN").send().await.unwrap();
     assert_eq!(res.json::<Value>().await.unwrap()["currency"], "USD");
 }
@@ -558,5 +636,7 @@ on_both_backends!(
     monthly_plan_grants_once_per_period,
     prices_are_decided_by_the_server,
     admins_edit_plans_without_touching_open_orders,
-    pages_for_buyers_and_admins
+    pages_for_buyers_and_admins,
+    refunded_before_captured_grants_nothing,
+    live_checkout_allows_razorpay_on_its_page_only
 );

@@ -55,14 +55,26 @@ pub async fn spawn_with(db: Db, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let settings = Arc::new(settings);
     let blobs = storage::Blobs::local(&settings.blobs_dir()).unwrap();
     let razorpay = fakes::razorpay::FakeRazorpay::start().await.unwrap();
-    let gateway = app::billing::Gateway::fake(
-        &razorpay.base_url,
-        razorpay.key_id(),
-        razorpay.key_secret(),
-        razorpay.webhook_secret(),
-    )
-    .unwrap();
-    let application = app::App::new(db.clone(), mailer, sender, settings.clone(), keys, blobs).with_gateway(gateway);
+    // With `billing.razorpay` set by a test, the app runs as in production (real Checkout
+    // page) against the fake's address and keys.
+    let gateway = if settings.billing.razorpay.is_some() {
+        let client =
+            providers::razorpay::Razorpay::new(&razorpay.base_url, razorpay.key_id(), razorpay.key_secret()).unwrap();
+        app::billing::Gateway::live(client, razorpay.webhook_secret())
+    } else {
+        app::billing::Gateway::fake(
+            &razorpay.base_url,
+            razorpay.key_id(),
+            razorpay.key_secret(),
+            razorpay.webhook_secret(),
+        )
+        .unwrap()
+    };
+    let mut application =
+        app::App::new(db.clone(), mailer, sender, settings.clone(), keys, blobs).with_gateway(gateway);
+    if let Some(path) = &settings.billing.geoip_database {
+        application = application.with_geoip(app::billing::Geoip::open(path).unwrap());
+    }
     let render = Arc::new(app::creations::RenderCreations(application.clone()));
     let worker =
         jobs::Runner::new(db.clone(), vec![render], 2).with_timing(Duration::from_secs(5), Duration::from_millis(50));
