@@ -20,6 +20,11 @@ pub mod webhooks;
 /// Billing cycles a subscription runs for at most (Razorpay needs an end; ten years).
 const SUBSCRIPTION_CYCLES: u32 = 120;
 
+/// Checkouts one account may start in an hour (each creates a Razorpay order), and
+/// Checkout results with a bad signature it may send before being refused for the hour.
+const CHECKOUTS_PER_HOUR: u32 = 30;
+const BAD_SIGNATURES_PER_HOUR: u32 = 10;
+
 /// Our side of Razorpay: the API client and the webhook secret.
 pub struct Gateway {
     pub client: Razorpay,
@@ -189,6 +194,7 @@ impl App {
     /// price for `plan_id` in `currency`.
     pub async fn start_checkout(&self, p: &Principal, plan_id: &str, currency: Currency) -> Result<Checkout> {
         let gateway = self.gateway()?;
+        self.limit(&format!("checkout:{}", p.user.id), CHECKOUTS_PER_HOUR, crate::limits::HOUR).await?;
         let plan = self.db.plan(plan_id, None).await?;
         if !plan.active {
             return Err(AppError::NotFound);
@@ -291,6 +297,8 @@ impl App {
     pub async fn verify_checkout(&self, p: &Principal, r: &CheckoutResult) -> Result<Verified> {
         let gateway = self.gateway()?;
         let now = now_ms();
+        let bad_signatures = format!("bad_signature:{}", p.user.id);
+        self.check_limit(&bad_signatures, BAD_SIGNATURES_PER_HOUR, crate::limits::HOUR).await?;
         let rejected = |code, message: &str| AppError::PaymentRejected { code, message: message.to_owned() };
         let settled = match (&r.razorpay_order_id, &r.razorpay_subscription_id) {
             (Some(order_id), None) => {
@@ -303,6 +311,7 @@ impl App {
                     &r.razorpay_payment_id,
                     &r.razorpay_signature,
                 ) {
+                    self.count_failure(&bad_signatures, crate::limits::HOUR).await?;
                     self.audit_payment(p, "payment_signature_rejected", order_id).await?;
                     return Err(rejected("invalid_signature", "The payment could not be verified."));
                 }
@@ -324,6 +333,7 @@ impl App {
                     &sub.razorpay_subscription_id,
                     &r.razorpay_signature,
                 ) {
+                    self.count_failure(&bad_signatures, crate::limits::HOUR).await?;
                     self.audit_payment(p, "payment_signature_rejected", sub_id).await?;
                     return Err(rejected("invalid_signature", "The payment could not be verified."));
                 }

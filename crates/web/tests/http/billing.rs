@@ -176,6 +176,37 @@ async fn forged_or_tampered_payments_grant_nothing(db: Db) {
     assert_eq!(list["payments"].as_array().unwrap().len(), 2, "both flagged for admins: {list}");
     let (status, _, _) = app.call("GET", "/api/v1/admin/payments", None, Some(&buyer)).await;
     assert_eq!(status, 403);
+
+    // Guessing signatures is cut off, as is flooding Razorpay with orders.
+    let order = start(&app, &buyer, "starter").await;
+    let mut paid = app.razorpay.checkout(&pay_order(order["order_id"].as_str().unwrap())).unwrap();
+    let genuine = paid.razorpay_signature.clone();
+    paid.razorpay_signature = "0".repeat(64);
+    let mut statuses = vec![];
+    for _ in 0..9 {
+        // One forged signature was sent above: ten in all.
+        statuses.push(verify(&app, &buyer, &paid).await.0);
+    }
+    assert!(statuses.iter().all(|s| *s == 400), "{statuses:?}");
+    paid.razorpay_signature = genuine;
+    let (status, body) = verify(&app, &buyer, &paid).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (429, Some("rate_limited")),
+        "even a right guess is refused now"
+    );
+    let mut started = 4; // orders made above
+    loop {
+        let (status, _, _) =
+            app.call("POST", "/api/v1/billing/orders", Some(json!({"plan_id": "starter"})), Some(&buyer)).await;
+        if status == 429 {
+            break;
+        }
+        assert_eq!(status, 201);
+        started += 1;
+        assert!(started <= 30, "checkouts are limited");
+    }
+    assert_eq!(started, 30);
 }
 
 /// Refunded before we heard of the capture (a refund from Razorpay's dashboard, events
