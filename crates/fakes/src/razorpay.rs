@@ -39,6 +39,7 @@ struct Ledger {
     refunds: Vec<Value>,
     plans: HashMap<String, Value>,
     subscriptions: HashMap<String, Value>,
+    invoices: HashMap<String, Value>,
     /// Subscriptions cancelled at the end of their period, not yet ended.
     cancel_at_end: Vec<String>,
     webhooks: Vec<Webhook>,
@@ -132,6 +133,7 @@ impl FakeRazorpay {
             .route("/v1/payments/{id}/capture", post(capture))
             .route("/v1/payments/{id}/refund", post(refund))
             .route("/v1/payments/{id}/refunds", get(list_refunds))
+            .route("/v1/invoices/{id}", get(fetch_invoice))
             .route("/v1/plans", post(create_plan))
             .route("/v1/subscriptions", post(create_subscription))
             .route("/v1/subscriptions/{id}", get(fetch_subscription))
@@ -372,6 +374,14 @@ async fn list_refunds(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id)
     Json(json!({"entity": "collection", "count": items.len(), "items": items})).into_response()
 }
 
+async fn fetch_invoice(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    guard!(s, headers);
+    match lock(&s).invoices.get(&id) {
+        Some(i) => Json(i.clone()).into_response(),
+        None => error(StatusCode::BAD_REQUEST, "The id provided does not exist"),
+    }
+}
+
 #[derive(Deserialize)]
 struct PlanBody {
     period: String,
@@ -465,7 +475,7 @@ async fn cancel_subscription(
 fn new_payment(amount: i64, currency: &str, order_id: Option<&str>, status: &str) -> Value {
     json!({
         "id": new_id("pay"), "entity": "payment", "amount": amount, "currency": currency, "status": status,
-        "order_id": order_id, "method": "card", "amount_refunded": 0, "refund_status": null,
+        "order_id": order_id, "invoice_id": null, "method": "card", "amount_refunded": 0, "refund_status": null,
         "captured": status == "captured", "email": "void@razorpay.com", "contact": "+919999999999",
         "error_description": if status == "failed" { json!("Your payment was declined by the bank.") } else { Value::Null },
         "created_at": now_secs(),
@@ -539,8 +549,15 @@ fn charge(s: &Arc<Shared>, ledger: &mut Ledger, sub_id: &str, start: i64) -> Res
     let sub = sub.clone();
     let plan = ledger.plans.get(sub["plan_id"].as_str().unwrap_or_default()).cloned().ok_or("no plan")?;
     let currency = plan["item"]["currency"].as_str().unwrap_or("INR");
-    let p = new_payment(plan["item"]["amount"].as_i64().unwrap_or(0), currency, None, "captured");
+    let mut p = new_payment(plan["item"]["amount"].as_i64().unwrap_or(0), currency, None, "captured");
     let id = p["id"].as_str().unwrap_or_default().to_owned();
+    // Each charge pays the invoice of one billing period.
+    let invoice = json!({
+        "id": new_id("inv"), "entity": "invoice", "subscription_id": sub_id, "payment_id": id, "status": "paid",
+        "billing_start": start, "billing_end": start + MONTH_SECS, "amount": p["amount"], "currency": currency,
+    });
+    p["invoice_id"] = invoice["id"].clone();
+    ledger.invoices.insert(invoice["id"].as_str().unwrap_or_default().to_owned(), invoice);
     ledger.payments.insert(id.clone(), p.clone());
     if first {
         emit(s, ledger, "subscription.activated", json!({"subscription": wrap(&sub)}));

@@ -50,6 +50,9 @@ pub struct Payment {
     pub order_id: Option<String>,
     #[serde(default)]
     pub method: Option<String>,
+    /// For subscription charges: the invoice of the billing period this payment paid.
+    #[serde(default)]
+    pub invoice_id: Option<String>,
     #[serde(default)]
     pub amount_refunded: i64,
     #[serde(default)]
@@ -81,6 +84,19 @@ pub struct Subscription {
     pub current_end: Option<i64>,
     #[serde(default)]
     pub short_url: Option<String>,
+}
+
+/// A subscription's invoice: one billing period and the payment that paid it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Invoice {
+    pub id: String,
+    #[serde(default)]
+    pub subscription_id: Option<String>,
+    /// Unix seconds.
+    #[serde(default)]
+    pub billing_start: Option<i64>,
+    #[serde(default)]
+    pub billing_end: Option<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -207,6 +223,10 @@ impl Razorpay {
         let path = format!("/v1/payments/{}/refunds?count=100", path_segment(payment_id)?);
         let list: Collection<Refund> = self.send(reqwest::Method::GET, &path, None, Retry::Always).await?;
         Ok(list.items)
+    }
+
+    pub async fn invoice(&self, id: &str) -> Result<Invoice, RazorpayError> {
+        self.send(reqwest::Method::GET, &format!("/v1/invoices/{}", path_segment(id)?), None, Retry::Always).await
     }
 
     pub async fn create_plan(&self, plan: &NewPlan<'_>) -> Result<Plan, RazorpayError> {

@@ -340,12 +340,22 @@ impl App {
                 let payment = gateway.client.payment(&r.razorpay_payment_id).await.map_err(upstream)?;
                 let remote = gateway.client.subscription(sub_id).await.map_err(upstream)?;
                 let sub = self.apply_subscription(&remote, now).await?;
-                let Some(period_start) = sub.current_start else {
+                // The period this payment paid is its invoice's, not the subscription's current
+                // one (which has moved on if this verify comes late).
+                let (period_start, anomaly) = match &payment.invoice_id {
+                    Some(id) => {
+                        let invoice = gateway.client.invoice(id).await.map_err(upstream)?;
+                        let foreign = invoice.subscription_id.as_deref() != Some(sub.razorpay_subscription_id.as_str());
+                        let anomaly = foreign.then(|| format!("invoice {id} belongs to another subscription"));
+                        (invoice.billing_start, anomaly.or_else(|| month_mismatch(&sub, &payment)))
+                    }
+                    None => (sub.current_start, month_mismatch(&sub, &payment)),
+                };
+                let Some(period_start) = period_start else {
                     return Err(rejected("payment_pending", "The first charge has not gone through yet."));
                 };
                 let purchase = Purchase::Month { subscription: &sub, period_start };
-                self.settle(p.user.id.as_str(), purchase, &payment, month_mismatch(&sub, &payment), "checkout", now)
-                    .await?
+                self.settle(p.user.id.as_str(), purchase, &payment, anomaly, "checkout", now).await?
             }
             _ => return Err(rejected("invalid_checkout", "Send an order id or a subscription id.")),
         };

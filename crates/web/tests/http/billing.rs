@@ -446,6 +446,16 @@ async fn monthly_plan_grants_once_per_period(db: Db) {
     let (_, _, history) = app.call("GET", "/api/v1/billing/payments", None, Some(&buyer)).await;
     assert_eq!(growth(&history)["status"], "cancelled");
     assert_eq!(balance(&app, &buyer).await, 820);
+
+    // Checkout's handler verified only after the next month was charged (and no webhook had
+    // come): the first payment still pays the first month, so no month is lost.
+    let stranger_sub = start(&app, &stranger, "growth").await["subscription_id"].as_str().unwrap().to_owned();
+    let first = app.razorpay.checkout(&Pay { subscription_id: Some(stranger_sub.clone()), ..Pay::default() }).unwrap();
+    app.razorpay.renew(&stranger_sub).unwrap();
+    let (status, body) = verify(&app, &stranger, &first).await;
+    assert_eq!((status, body["tokens"].as_i64()), (200, Some(400)), "{body}");
+    deliver(&app, &app.razorpay.webhooks()).await;
+    assert_eq!(balance(&app, &stranger).await, 20 + 400 + 400, "two months paid, two granted");
 }
 
 async fn prices_are_decided_by_the_server(db: Db) {
