@@ -14,6 +14,29 @@ pub enum SettingsError {
     Invalid(String),
 }
 
+/// A credential from configuration: usable through `expose`, never printed by `Debug`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
@@ -64,10 +87,10 @@ impl Default for Billing {
 #[serde(deny_unknown_fields)]
 pub struct Razorpay {
     pub key_id: String,
-    pub key_secret: String,
+    pub key_secret: Secret,
     /// The secret entered with the webhook (URL `<public_url>/webhooks/razorpay`) in the
     /// Razorpay Dashboard.
-    pub webhook_secret: String,
+    pub webhook_secret: Secret,
     #[serde(default = "default_razorpay_url")]
     pub base_url: String,
 }
@@ -94,7 +117,7 @@ pub struct S3 {
     #[serde(default)]
     pub endpoint: Option<String>,
     pub access_key_id: String,
-    pub secret_access_key: String,
+    pub secret_access_key: Secret,
     /// Plain HTTP to the endpoint (a bucket on the same private network only).
     #[serde(default)]
     pub allow_http: bool,
@@ -212,7 +235,7 @@ pub struct Smtp {
     #[serde(default)]
     pub username: Option<String>,
     #[serde(default)]
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     /// `starttls` (default), `tls` (implicit) or `none` (local relays and tests only).
     #[serde(default = "default_smtp_security")]
     pub security: String,
@@ -232,7 +255,7 @@ pub struct Sms {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Msg91 {
-    pub auth_key: String,
+    pub auth_key: Secret,
     pub template_id: String,
     #[serde(default = "default_msg91_url")]
     pub base_url: String,
@@ -404,7 +427,7 @@ impl Settings {
             return bad("billing.gst_percent", "must be between 0 and 40");
         }
         if let Some(r) = &self.billing.razorpay
-            && [&r.key_id, &r.key_secret, &r.webhook_secret].iter().any(|v| v.trim().len() < 8)
+            && [r.key_id.as_str(), r.key_secret.expose(), r.webhook_secret.expose()].iter().any(|v| v.trim().len() < 8)
         {
             return bad("billing.razorpay", "key_id, key_secret and webhook_secret are all required");
         }
@@ -465,6 +488,21 @@ mod tests {
         assert_eq!(s.server.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(s.database_url(), "sqlite://data/soraipixel.db?mode=rwc");
         assert_eq!(s.master_key_path(), PathBuf::from("data/master.key"));
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        Jail::expect_with(|jail| {
+            jail.set_env("SORAIPIXEL__BILLING__RAZORPAY__KEY_ID", "rzp_test_visible");
+            jail.set_env("SORAIPIXEL__BILLING__RAZORPAY__KEY_SECRET", "hunter2-key-secret");
+            jail.set_env("SORAIPIXEL__BILLING__RAZORPAY__WEBHOOK_SECRET", "hunter2-webhook");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            let printed = format!("{s:?}");
+            assert!(printed.contains("rzp_test_visible") && !printed.contains("hunter2"), "{printed}");
+            let keys = s.billing.razorpay.as_ref().map(|r| r.key_secret.expose());
+            assert_eq!(keys, Some("hunter2-key-secret"));
+            Ok(())
+        });
     }
 
     #[test]

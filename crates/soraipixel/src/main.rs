@@ -206,7 +206,7 @@ async fn open(settings: Settings) -> anyhow::Result<app::App> {
                 host: &s.host,
                 port: s.port,
                 username: s.username.as_deref(),
-                password: s.password.as_deref(),
+                password: s.password.as_ref().map(settings::Secret::expose),
                 security: &s.security,
             },
         ),
@@ -218,7 +218,8 @@ async fn open(settings: Settings) -> anyhow::Result<app::App> {
     .context("invalid mail configuration (mail.from / mail.smtp)")?;
     let sms = match &settings.sms.msg91 {
         Some(m) => providers::sms::SmsSender::Msg91(
-            providers::sms::Msg91::new(&m.base_url, &m.auth_key, &m.template_id).context("invalid sms.msg91")?,
+            providers::sms::Msg91::new(&m.base_url, m.auth_key.expose(), &m.template_id)
+                .context("invalid sms.msg91")?,
         ),
         None => {
             tracing::warn!("DEV MODE: SMS codes are printed to the log, not sent (configure sms.msg91)");
@@ -231,7 +232,7 @@ async fn open(settings: Settings) -> anyhow::Result<app::App> {
             region: &s3.region,
             endpoint: s3.endpoint.as_deref(),
             access_key_id: &s3.access_key_id,
-            secret_access_key: &s3.secret_access_key,
+            secret_access_key: s3.secret_access_key.expose(),
             allow_http: s3.allow_http,
         })
         .context("invalid storage.s3")?,
@@ -250,9 +251,9 @@ async fn with_payments(mut app: app::App) -> anyhow::Result<app::App> {
         app = app.with_geoip(geoip);
     }
     if let Some(r) = &app.settings.billing.razorpay {
-        let client = providers::razorpay::Razorpay::new(&r.base_url, &r.key_id, &r.key_secret)
+        let client = providers::razorpay::Razorpay::new(&r.base_url, &r.key_id, r.key_secret.expose())
             .context("invalid billing.razorpay")?;
-        let gateway = Gateway::live(client, &r.webhook_secret);
+        let gateway = Gateway::live(client, r.webhook_secret.expose());
         return Ok(app.with_gateway(gateway));
     }
     // A deployment that looks public (TLS, https origin, behind a proxy) must never hand out
