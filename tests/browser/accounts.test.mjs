@@ -78,3 +78,32 @@ test('a seller signs in with a phone code and gets a new account', async () => {
   await page.waitForURL('**/settings?saved=1');
   await page.getByRole('link', { name: 'Ravi Jewellers' }).waitFor();
 });
+
+test('a seller deletes the account from the settings page', async () => {
+  const page = await phonePage(browser);
+  const email = `gone${Date.now()}@example.com`;
+  await page.goto(server.base + '/signup');
+  await page.getByLabel('Your name').fill('Tara Gone');
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByLabel('Password').fill('silver anklets tinkle');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL('**/dashboard?welcome=1');
+  await page.goto(server.base + '/settings#delete');
+  const section = page.locator('#delete');
+  await section.getByLabel('Your password').fill('not my password');
+  await section.getByLabel('I understand this cannot be undone.').check();
+  await section.getByRole('button', { name: 'Delete my account' }).click();
+  await page.getByRole('alert').getByText('wrong email or password').waitFor();
+  await section.getByLabel('Your password').fill('silver anklets tinkle');
+  await section.getByLabel('I understand this cannot be undone.').check();
+  await page.screenshot({ path: SHOTS + 'account-delete.png', fullPage: true });
+  await section.getByRole('button', { name: 'Delete my account' }).click();
+  await page.getByRole('heading', { name: 'Your account is deleted' }).waitFor();
+  await page.goto(server.base + '/dashboard');
+  await page.waitForURL('**/login');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('silver anklets tinkle');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').waitFor();
+  assert.match(server.mailedText(email), /has been deleted/);
+});

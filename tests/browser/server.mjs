@@ -54,6 +54,11 @@ export async function startServer() {
       }
       throw new Error(`no mail with ${path} for ${to}`);
     },
+    /** Every mail sent to `to`, oldest first, as one text. */
+    mailedText(to) {
+      const dir = join(dataDir, 'outbox');
+      return readdirSync(dir).sort().map((f) => readFileSync(join(dir, f), 'utf8')).filter((m) => m.includes(`To: ${to}`)).join('\n');
+    },
     /** Newest dev-mode SMS code sent to `phone` (E.164), read from the JSON log. */
     smsCode(phone) {
       const lines = log.split('\n').filter((l) => l.includes('dev_sms') && l.includes(phone));

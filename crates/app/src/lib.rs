@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod archive;
 pub mod billing;
 pub mod creations;
+pub mod erasure;
 mod error;
 pub mod keys;
 pub mod limits;

@@ -33,18 +33,7 @@ impl App {
     pub async fn verify_code(&self, phone: &str, code: &str, client: &Client) -> Result<(Started, bool)> {
         let phone = Phone::parse(phone)?;
         let now = now_ms();
-        let Some(live) = self.db.attempt_otp(phone.as_str(), now, MAX_ATTEMPTS).await? else {
-            return Err(AppError::InvalidCode);
-        };
-        let expected = self.mac(&["otp", phone.as_str(), code.trim()]);
-        if !secrets::equal(&live.code_mac, &expected) {
-            if live.attempts >= MAX_ATTEMPTS {
-                self.db.delete_otp(phone.as_str()).await?;
-                return Err(AppError::RateLimited { retry_after_secs: self.settings.security.otp_resend_seconds });
-            }
-            return Err(AppError::InvalidCode);
-        }
-        self.db.delete_otp(phone.as_str()).await?;
+        self.check_code(&phone, code).await?;
         match self.db.user_by_phone(phone.as_str()).await {
             Ok(user) => {
                 if user.phone_verified_at.is_none() {
@@ -74,5 +63,22 @@ impl App {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The code sent to `phone` is right (and is used up); counts wrong attempts.
+    pub(crate) async fn check_code(&self, phone: &Phone, code: &str) -> Result<()> {
+        let Some(live) = self.db.attempt_otp(phone.as_str(), now_ms(), MAX_ATTEMPTS).await? else {
+            return Err(AppError::InvalidCode);
+        };
+        let expected = self.mac(&["otp", phone.as_str(), code.trim()]);
+        if !secrets::equal(&live.code_mac, &expected) {
+            if live.attempts >= MAX_ATTEMPTS {
+                self.db.delete_otp(phone.as_str()).await?;
+                return Err(AppError::RateLimited { retry_after_secs: self.settings.security.otp_resend_seconds });
+            }
+            return Err(AppError::InvalidCode);
+        }
+        self.db.delete_otp(phone.as_str()).await?;
+        Ok(())
     }
 }

@@ -13,6 +13,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod billing;
 pub mod creations;
+pub mod erasure;
 pub mod ledger;
 pub mod otp;
 pub mod queue;

@@ -91,3 +91,42 @@ macro_rules! on_both_backends {
         }
     )*};
 }
+
+impl Db {
+    /// Every `(table, column, rows)` whose text contains `needle`, across the whole schema
+    /// (migration bookkeeping aside): how tests show that nothing of a person remains.
+    pub async fn text_mentions(&self, needle: &str) -> Vec<(String, String, i64)> {
+        use crate::Backend;
+        let columns: Vec<(String, String)> = match &self.backend {
+            Backend::Postgres(p) => sqlx::query_as(
+                "SELECT table_name::text, column_name::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND data_type = 'text' AND table_name NOT LIKE '\\_sqlx%'",
+            )
+            .fetch_all(p)
+            .await
+            .expect("columns"),
+            Backend::Sqlite(p) => sqlx::query_as(
+                "SELECT m.name, c.name FROM sqlite_master m JOIN pragma_table_info(m.name) c \
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+                 AND m.name NOT LIKE '\\_sqlx%' ESCAPE '\\' AND upper(c.type) = 'TEXT'",
+            )
+            .fetch_all(p)
+            .await
+            .expect("columns"),
+        };
+        let mut found = vec![];
+        for (table, column) in columns {
+            // Names come from the schema itself, never from input.
+            let sql = AssertSqlSafe(format!("SELECT COUNT(*) FROM {table} WHERE strpos({column}, $1) > 0"));
+            let sql_lite = AssertSqlSafe(format!("SELECT COUNT(*) FROM {table} WHERE instr({column}, $1) > 0"));
+            let n: i64 = match &self.backend {
+                Backend::Postgres(p) => sqlx::query_scalar(sql).bind(needle).fetch_one(p).await.expect("count"),
+                Backend::Sqlite(p) => sqlx::query_scalar(sql_lite).bind(needle).fetch_one(p).await.expect("count"),
+            };
+            if n > 0 {
+                found.push((table, column, n));
+            }
+        }
+        found
+    }
+}

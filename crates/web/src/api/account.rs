@@ -25,6 +25,20 @@ pub async fn update(
     Ok(Json(MeView::with_balance(user, p.tokens)))
 }
 
+/// `DELETE /api/v1/me`: the account and everything about it, confirmed by password (or code).
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ClientInfo(client): ClientInfo,
+    ApiJson(confirm): ApiJson<app::erasure::Confirmation>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    state.app.delete_account(&p, &confirm, &client).await?;
+    let mut headers = axum::http::HeaderMap::new();
+    crate::cookies::clear_session(&mut headers, &state.app.settings);
+    Ok((StatusCode::NO_CONTENT, headers).into_response())
+}
+
 #[derive(Serialize)]
 pub struct SessionView {
     id: String,

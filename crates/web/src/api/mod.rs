@@ -46,7 +46,7 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/api/v1/auth/verify-email/resend", post(auth::resend_verification))
         .route("/api/v1/auth/password/forgot", post(auth::forgot_password))
         .route("/api/v1/auth/password/reset", post(auth::reset_password))
-        .route("/api/v1/me", get(account::me).patch(account::update))
+        .route("/api/v1/me", get(account::me).patch(account::update).delete(account::delete))
         .route("/api/v1/me/sessions", get(account::sessions))
         .route("/api/v1/me/sessions/{id}", delete(account::end_session))
         .route("/api/v1/me/sessions/revoke-others", post(account::revoke_others))

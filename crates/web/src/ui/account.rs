@@ -170,6 +170,63 @@ pub async fn end_session(State(state): State<AppState>, MaybeAuth(p): MaybeAuth,
     }
 }
 
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
+}
+
+/// Deletes the account; the goodbye page is the last thing this session sees.
+pub async fn delete_account(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    ClientInfo(client): ClientInfo,
+    Form(form): Form<DeleteForm>,
+) -> Response {
+    let Some(p) = p else { return to_login() };
+    let confirm = app::erasure::Confirmation { password: form.password, code: form.code };
+    match state.app.delete_account(&p, &confirm, &client).await {
+        Ok(()) => {
+            let mut headers = axum::http::HeaderMap::new();
+            crate::cookies::clear_session(&mut headers, &state.app.settings);
+            let page = super::MessagePage {
+                layout: Layout::new(&state, None, "Account deleted"),
+                heading: "Your account is deleted".into(),
+                body: "Everything about you is gone, and the key that encrypted your files has been destroyed. Thank you for trying SoraiPixel.".into(),
+                link: "/".into(),
+                link_text: "Back to the home page".into(),
+            };
+            (headers, render(page, None)).into_response()
+        }
+        Err(e) => settings_page(&state, &p, None, "", Some(&e.into())).await,
+    }
+}
+
+/// Phone-only accounts confirm deletion with a code: this sends one.
+pub async fn delete_code(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    ClientInfo(client): ClientInfo,
+) -> Response {
+    let Some(p) = p else { return to_login() };
+    let Some(phone) = p.user.phone.clone() else { return Redirect::to("/settings#delete").into_response() };
+    match state.app.send_code(&phone, &client).await {
+        Ok(()) => {
+            settings_page(
+                &state,
+                &p,
+                None,
+                "We sent a code to your phone. Enter it below to delete your account.",
+                None,
+            )
+            .await
+        }
+        Err(e) => settings_page(&state, &p, None, "", Some(&e.into())).await,
+    }
+}
+
 pub async fn end_other_sessions(
     State(state): State<AppState>,
     MaybeAuth(p): MaybeAuth,

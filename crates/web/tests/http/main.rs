@@ -7,6 +7,7 @@ mod accounts;
 mod batches;
 mod billing;
 mod creations;
+mod deletion;
 mod harness;
 mod otp;
 mod protection;

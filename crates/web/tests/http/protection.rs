@@ -152,7 +152,47 @@ async fn the_openapi_document_matches_the_routes(db: Db) {
     assert!(checked >= 40, "{checked} operations");
 }
 
+/// Policy: essential cookies only (session and currency), and no third-party scripts on
+/// any page a visitor or seller sees (Razorpay's loads only on a live checkout page).
+async fn only_essential_cookies_and_no_third_party_scripts(db: Db) {
+    let t = spawn(db).await;
+    let seller = t.signup("cookies@example.com").await;
+    let mut names = std::collections::BTreeSet::new();
+    for who in [None, Some(&seller)] {
+        for path in [
+            "/",
+            "/pricing",
+            "/privacy",
+            "/contact",
+            "/login",
+            "/signup",
+            "/dashboard",
+            "/studio",
+            "/tokens",
+            "/billing",
+            "/settings",
+            "/api/v1/billing/plans",
+        ] {
+            let mut req = t.http.get(t.url(path)).header("accept-language", "en-IN");
+            if let Some(b) = who {
+                req = req.header("cookie", &b.cookie);
+            }
+            let res = req.send().await.unwrap();
+            for c in res.headers().get_all("set-cookie") {
+                names.insert(c.to_str().unwrap().split('=').next().unwrap().to_owned());
+            }
+            let html = res.text().await.unwrap();
+            assert!(!html.contains("<script src=\"http"), "{path} loads a third-party script");
+        }
+    }
+    names.insert("__Host-sp_session".to_owned()); // set at sign-up
+    let expected: std::collections::BTreeSet<String> =
+        ["__Host-sp_currency", "__Host-sp_session"].into_iter().map(str::to_owned).collect();
+    assert_eq!(names, expected);
+}
+
 on_both_backends!(
+    only_essential_cookies_and_no_third_party_scripts,
     the_openapi_document_matches_the_routes,
     csrf_guards_cookie_mutations,
     login_failures_are_limited_per_account,

@@ -1,0 +1,56 @@
+//! Erasing an account: every row about the person goes in one transaction. What the law
+//! keeps for payments (amounts, dates, invoice numbers) stays, detached: `user_id` becomes
+//! NULL and invoices lose the buyer's name, email and address. Deleting the user's row also
+//! deletes their wrapped data key, so any copy of their stored objects is unreadable.
+
+use crate::{Db, Result, new_id, with_pool};
+
+/// Who is being erased: their id, and the identifiers other tables key by.
+pub struct Erasure<'a> {
+    pub user_id: &'a str,
+    pub email: Option<&'a str>,
+    pub phone: Option<&'a str>,
+}
+
+impl Db {
+    pub async fn erase_user(&self, e: &Erasure<'_>, now: i64) -> Result<()> {
+        with_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            // Jobs are not tied to users by a key: those of the user's creations go first.
+            sqlx::query("DELETE FROM jobs WHERE id IN (SELECT job_id FROM creations WHERE user_id = $1)")
+                .bind(e.user_id)
+                .execute(&mut *tx)
+                .await?;
+            for sql in [
+                "DELETE FROM ledger_entries WHERE user_id = $1",
+                // Admins' actions stay on record, detached (`user_id` becomes NULL with the user).
+                "DELETE FROM audit_log WHERE user_id = $1 AND actor NOT LIKE 'admin:%'",
+                "UPDATE invoices SET buyer_name = '', buyer_email = '', buyer_company = NULL, buyer_address = NULL \
+                 WHERE user_id = $1",
+            ] {
+                sqlx::query(sql).bind(e.user_id).execute(&mut *tx).await?;
+            }
+            // Limits and codes are keyed by id, email or phone (`checkout:<id>`, `login_fail:<email>`…).
+            for key in [Some(e.user_id), e.email, e.phone].into_iter().flatten() {
+                sqlx::query("DELETE FROM rate_counters WHERE substr(bucket, length(bucket) - length($1)) = ':' || $1")
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM otp_codes WHERE phone = $1").bind(key).execute(&mut *tx).await?;
+            }
+            // Cascades: sessions, API keys, one-time tokens, balance, data key, uploads,
+            // creations, outputs. Payments, orders, subscriptions, invoices: detached.
+            sqlx::query("DELETE FROM users WHERE id = $1").bind(e.user_id).execute(&mut *tx).await?;
+            sqlx::query(
+                "INSERT INTO audit_log (id, user_id, actor, action, detail, ip_network, created_at) \
+                 VALUES ($1, NULL, 'self', 'account_deleted', '', '', $2)",
+            )
+            .bind(new_id())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await
+        })?;
+        Ok(())
+    }
+}
