@@ -79,7 +79,7 @@ test('a seller signs in with a phone code and gets a new account', async () => {
   await page.getByRole('link', { name: 'Ravi Jewellers' }).waitFor();
 });
 
-test('a seller deletes the account from the settings page', async () => {
+test('a seller downloads all their data, then deletes the account', async () => {
   const page = await phonePage(browser);
   const email = `gone${Date.now()}@example.com`;
   await page.goto(server.base + '/signup');
@@ -88,6 +88,15 @@ test('a seller deletes the account from the settings page', async () => {
   await page.getByLabel('Password').fill('silver anklets tinkle');
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.waitForURL('**/dashboard?welcome=1');
+  await page.goto(server.base + '/settings#export');
+  await page.getByRole('button', { name: 'Prepare a download of my data' }).click();
+  await page.getByText('We are preparing your data').waitFor();
+  const link = page.getByTestId('export').getByRole('link', { name: 'Download ZIP' });
+  await link.waitFor({ timeout: 30_000 });
+  const [zip] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  assert.match(zip.suggestedFilename(), /^soraipixel-my-data-[\w-]+\.zip$/);
+  assert.match(server.mailedText(email), /ready to download/);
+
   await page.goto(server.base + '/settings#delete');
   const section = page.locator('#delete');
   await section.getByLabel('Your password').fill('not my password');

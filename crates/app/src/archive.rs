@@ -54,6 +54,11 @@ impl App {
     }
 }
 
+/// Entries named `names` (made unique and safe) for `blobs`, in order.
+pub fn entries(names: Vec<String>, blobs: impl IntoIterator<Item = String>) -> Vec<Entry> {
+    unique_names(names).into_iter().zip(blobs).map(|(name, blob)| Entry { name, blob }).collect()
+}
+
 /// Unique, safe file names for an archive: path separators and control characters go,
 /// repeats get a counter.
 pub fn unique_names(names: impl IntoIterator<Item = String>) -> Vec<String> {

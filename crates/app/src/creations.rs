@@ -12,7 +12,7 @@ use db::queue::Job;
 use imaging::{Format, Preset, Recipe};
 use jobs::{Handler, HandlerFuture, JobContext, JobError};
 
-use crate::archive::{Chunks, Entry, unique_names};
+use crate::archive::{Chunks, Entry};
 use crate::sessions::Principal;
 use crate::{App, AppError, Client, Result, now_ms};
 
@@ -187,7 +187,7 @@ fn creation_ids(user: &str, scope: &str, key: Option<&str>, n: usize) -> Result<
 }
 
 fn entries(names: Vec<String>, outputs: &[Output]) -> Vec<Entry> {
-    unique_names(names).into_iter().zip(outputs).map(|(name, o)| Entry { name, blob: o.blob_key.clone() }).collect()
+    crate::archive::entries(names, outputs.iter().map(|o| o.blob_key.clone()))
 }
 
 fn short(id: &str) -> &str {

@@ -13,6 +13,7 @@ pub mod billing;
 pub mod creations;
 pub mod erasure;
 mod error;
+pub mod exports;
 pub mod keys;
 pub mod limits;
 pub mod orphans;
@@ -136,6 +137,11 @@ impl App {
     fn link(&self, path: &str) -> String {
         format!("{}{path}", self.settings.server.public_url.trim_end_matches('/'))
     }
+}
+
+/// Every background job handler, for whichever process runs workers.
+pub fn job_handlers(app: &App) -> Vec<Arc<dyn jobs::Handler>> {
+    vec![Arc::new(creations::RenderCreations(app.clone())), Arc::new(exports::BuildExports(app.clone()))]
 }
 
 /// Milliseconds since the Unix epoch (one clock for use cases and the worker).

@@ -28,7 +28,7 @@ impl App {
             .await
             .map_err(|e| AppError::Internal(format!("removing partial writes: {e}")))?;
         for (user, paths) in by_user {
-            let referenced: HashSet<String> = self.db.referenced_blobs(&user).await?.into_iter().collect();
+            let referenced: HashSet<String> = self.db.referenced_blobs(&user, now_ms()).await?.into_iter().collect();
             let orphans: Vec<&str> =
                 paths.iter().filter(|p| !referenced.contains(p.as_str())).map(String::as_str).collect();
             if !orphans.is_empty() {

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod billing;
 pub mod creations;
 pub mod erasure;
+pub mod exports;
 pub mod ledger;
 pub mod otp;
 pub mod queue;

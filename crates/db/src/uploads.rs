@@ -113,14 +113,17 @@ impl Db {
         .ok_or(DbError::NotFound)
     }
 
-    /// Every blob path the user's rows point at, for the orphan sweeper.
-    pub async fn referenced_blobs(&self, user_id: &str) -> Result<Vec<String>> {
+    /// Every blob path the user's rows point at, for the orphan sweeper. Exports count until
+    /// they expire at `now`; after that their snapshot is swept like any orphan.
+    pub async fn referenced_blobs(&self, user_id: &str, now: i64) -> Result<Vec<String>> {
         Ok(with_pool!(self, |p| sqlx::query_scalar::<_, String>(
             "SELECT original_key FROM uploads WHERE user_id = $1 \
              UNION ALL SELECT thumb_key FROM uploads WHERE user_id = $1 \
-             UNION ALL SELECT blob_key FROM outputs WHERE user_id = $1"
+             UNION ALL SELECT blob_key FROM outputs WHERE user_id = $1 \
+             UNION ALL SELECT blob_key FROM exports WHERE user_id = $1 AND blob_key IS NOT NULL AND expires_at > $2"
         )
         .bind(user_id)
+        .bind(now)
         .fetch_all(p)
         .await)?)
     }

@@ -184,8 +184,7 @@ fn worker(app: &app::App) -> jobs::Runner {
     let config = &app.settings.workers;
     let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
     let concurrency = if config.concurrency == 0 { cores } else { config.concurrency };
-    let handlers: Vec<Arc<dyn jobs::Handler>> = vec![Arc::new(app::creations::RenderCreations(app.clone()))];
-    jobs::Runner::new(app.db.clone(), handlers, concurrency)
+    jobs::Runner::new(app.db.clone(), app::job_handlers(app), concurrency)
         .with_timing(std::time::Duration::from_secs(config.lease_secs), std::time::Duration::from_millis(500))
 }
 

@@ -39,6 +39,39 @@ pub async fn delete(
     Ok((StatusCode::NO_CONTENT, headers).into_response())
 }
 
+/// An export as the API shows it, with its download link once ready (and until it expires).
+fn export_view(e: db::exports::Export) -> serde_json::Value {
+    let live = e.status == "ready" && e.expires_at.is_some_and(|t| t > app::now_ms());
+    let download = live.then(|| format!("/api/v1/me/exports/{}/download", e.id));
+    json!({"id": e.id, "status": e.status, "created_at": e.created_at, "ready_at": e.ready_at,
+           "expires_at": e.expires_at, "download": download})
+}
+
+pub async fn request_export(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ClientInfo(client): ClientInfo,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    Ok((StatusCode::ACCEPTED, Json(export_view(state.app.request_export(&p, &client).await?))))
+}
+
+pub async fn export(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(export_view(state.app.export_of(&p, &id).await?)))
+}
+
+pub async fn export_download(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    let (name, chunks) = state.app.export_zip(&p, &id).await?;
+    Ok(super::zip_response(name, chunks))
+}
+
 #[derive(Serialize)]
 pub struct SessionView {
     id: String,

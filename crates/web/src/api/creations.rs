@@ -2,10 +2,8 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Json;
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
@@ -85,24 +83,12 @@ pub async fn batch_zip(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let (name, chunks) = state.app.batch_zip(&p, &id).await?;
-    Ok(zip_response(name, chunks))
+    Ok(super::zip_response(name, chunks))
 }
 
 pub async fn zip(State(state): State<AppState>, Auth(p): Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
     let (name, chunks) = state.app.creation_zip(&p, &id).await?;
-    Ok(zip_response(name, chunks))
-}
-
-fn zip_response(name: String, chunks: app::archive::Chunks) -> Response {
-    let stream = futures_util::stream::unfold(chunks, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
-    let mut response = Response::new(Body::from_stream(stream));
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    response
+    Ok(super::zip_response(name, chunks))
 }
 
 pub async fn cancel(

@@ -51,6 +51,9 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/api/v1/me/sessions/{id}", delete(account::end_session))
         .route("/api/v1/me/sessions/revoke-others", post(account::revoke_others))
         .route("/api/v1/me/audit", get(account::audit))
+        .route("/api/v1/me/export", post(account::request_export))
+        .route("/api/v1/me/exports/{id}", get(account::export))
+        .route("/api/v1/me/exports/{id}/download", get(account::export_download))
         .route("/api/v1/tokens", get(tokens::balance))
         .route("/api/v1/tokens/ledger", get(tokens::ledger))
         .route("/api/v1/tokens/daily-reward", post(tokens::daily_reward))
@@ -91,6 +94,20 @@ pub fn image_response(bytes: Vec<u8>, mime: &'static str, download_name: Option<
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
     if let Some(v) = download_name.and_then(|n| HeaderValue::from_str(&format!("attachment; filename=\"{n}\"")).ok()) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
+/// A streamed ZIP download.
+pub fn zip_response(name: String, chunks: app::archive::Chunks) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let stream = futures_util::stream::unfold(chunks, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    let mut response = axum::response::Response::new(axum::body::Body::from_stream(stream));
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     response

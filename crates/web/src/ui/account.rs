@@ -22,6 +22,7 @@ pub struct Notice {
     welcome: Option<String>,
     saved: Option<String>,
     sent: Option<String>,
+    exporting: Option<String>,
 }
 
 #[derive(Template)]
@@ -56,6 +57,8 @@ struct Settings {
     notice: String,
     error: FormError,
     categories: &'static [&'static str],
+    exports: Vec<db::exports::Export>,
+    now: i64,
 }
 
 #[derive(Deserialize, Default)]
@@ -98,10 +101,11 @@ async fn settings_page(
     notice: &str,
     err: Option<&ApiError>,
 ) -> Response {
-    let (sessions, log) = match (state.app.sessions(p).await, state.app.security_log(p).await) {
-        (Ok(s), Ok(l)) => (s, l),
-        (Err(e), _) | (_, Err(e)) => return ApiError::from(e).into_response(),
-    };
+    let (sessions, log, exports) =
+        match (state.app.sessions(p).await, state.app.security_log(p).await, state.app.exports(p).await) {
+            (Ok(s), Ok(l), Ok(x)) => (s, l, x),
+            (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => return ApiError::from(e).into_response(),
+        };
     let page = Settings {
         layout: Layout::new(state, Some(p), "Account settings"),
         form: form.unwrap_or_else(|| ProfileForm::of(&p.user)),
@@ -112,6 +116,8 @@ async fn settings_page(
         notice: notice.to_owned(),
         error: err.map(FormError::from).unwrap_or_default(),
         categories: domain::profile::CATEGORIES,
+        exports,
+        now: app::now_ms(),
     };
     render(page, err)
 }
@@ -124,6 +130,8 @@ pub async fn settings(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Qu
         "Saved."
     } else if n.sent.is_some() {
         "We sent a new confirmation link to your email."
+    } else if n.exporting.is_some() {
+        "We are preparing your data. It appears below (and we email you) when ready."
     } else {
         ""
     };
@@ -200,6 +208,18 @@ pub async fn delete_account(
             };
             (headers, render(page, None)).into_response()
         }
+        Err(e) => settings_page(&state, &p, None, "", Some(&e.into())).await,
+    }
+}
+
+pub async fn request_export(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    ClientInfo(client): ClientInfo,
+) -> Response {
+    let Some(p) = p else { return to_login() };
+    match state.app.request_export(&p, &client).await {
+        Ok(_) => Redirect::to("/settings?exporting=1#export").into_response(),
         Err(e) => settings_page(&state, &p, None, "", Some(&e.into())).await,
     }
 }

@@ -31,6 +31,7 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/settings/verify-email", axum::routing::post(account::resend_verification))
         .route("/settings/sessions/{id}/end", axum::routing::post(account::end_session))
         .route("/settings/sessions/end-others", axum::routing::post(account::end_other_sessions))
+        .route("/settings/export", axum::routing::post(account::request_export))
         .route("/settings/delete", axum::routing::post(account::delete_account))
         .route("/settings/delete/code", axum::routing::post(account::delete_code))
         .route("/studio", get(studio::studio))

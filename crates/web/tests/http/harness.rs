@@ -75,9 +75,8 @@ pub async fn spawn_with(db: Db, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     if let Some(path) = &settings.billing.geoip_database {
         application = application.with_geoip(app::billing::Geoip::open(path).unwrap());
     }
-    let render = Arc::new(app::creations::RenderCreations(application.clone()));
-    let worker =
-        jobs::Runner::new(db.clone(), vec![render], 2).with_timing(Duration::from_secs(5), Duration::from_millis(50));
+    let worker = jobs::Runner::new(db.clone(), app::job_handlers(&application), 2)
+        .with_timing(Duration::from_secs(5), Duration::from_millis(50));
     tokio::spawn(worker.run());
     tokio::spawn(web::serve(web::AppState::new(application.clone()), Some(tx)));
     let addr: SocketAddr = rx.await.unwrap();

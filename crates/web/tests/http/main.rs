@@ -8,6 +8,7 @@ mod batches;
 mod billing;
 mod creations;
 mod deletion;
+mod export;
 mod harness;
 mod otp;
 mod protection;

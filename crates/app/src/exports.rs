@@ -1,0 +1,163 @@
+//! "Download my data": a job snapshots everything we hold about the account into
+//! `account.json` (sealed with the user's key like every blob); the download streams a ZIP of
+//! it with every upload and image in original quality, until the export expires. An email
+//! says when it is ready.
+
+use serde::Serialize;
+
+use db::exports::{Export, JOB_KIND};
+use db::queue::Job;
+use jobs::{Handler, HandlerFuture, JobContext, JobError};
+use providers::mail::Email as Mail;
+
+use crate::archive::{self, Chunks, Entry};
+use crate::sessions::Principal;
+use crate::{App, AppError, Client, Result, now_ms};
+
+/// How long a finished export can be downloaded.
+const EXPORT_TTL_MS: i64 = 7 * 86_400_000;
+const EXPORTS_PER_DAY: u32 = 5;
+
+/// Everything the account holds, as `account.json`.
+#[derive(Serialize)]
+struct AccountFile {
+    exported_at: i64,
+    profile: db::users::User,
+    sessions: Vec<db::sessions::Session>,
+    api_keys: Vec<db::api_keys::ApiKey>,
+    security_log: Vec<db::audit::AuditEntry>,
+    tokens: db::ledger::Balance,
+    ledger: Vec<db::ledger::Entry>,
+    payments: Vec<db::billing::Payment>,
+    subscriptions: Vec<db::billing::Subscription>,
+    uploads: Vec<db::uploads::Upload>,
+    creations: Vec<CreationFile>,
+}
+
+#[derive(Serialize)]
+struct CreationFile {
+    #[serde(flatten)]
+    creation: db::creations::Creation,
+    /// What was asked for: presets, background, shadow… as stored.
+    settings: serde_json::Value,
+    outputs: Vec<db::creations::Output>,
+}
+
+impl App {
+    pub async fn request_export(&self, p: &Principal, client: &Client) -> Result<Export> {
+        self.limit(&format!("export:{}", p.user.id), EXPORTS_PER_DAY, 24 * crate::limits::HOUR).await?;
+        let export = self.db.create_export(&db::new_id(), &p.user.id, now_ms()).await?;
+        self.db.audit(Some(&p.user.id), "self", "export_requested", "", &client.network(), now_ms()).await?;
+        Ok(export)
+    }
+
+    pub async fn exports(&self, p: &Principal) -> Result<Vec<Export>> {
+        Ok(self.db.exports_of(&p.user.id).await?)
+    }
+
+    pub async fn export_of(&self, p: &Principal, id: &str) -> Result<Export> {
+        let export = self.db.export(id).await?;
+        if export.user_id != p.user.id {
+            return Err(AppError::NotFound);
+        }
+        Ok(export)
+    }
+
+    /// The ZIP: `account.json`, `uploads/…` (originals as uploaded) and `images/<creation>/…`.
+    pub async fn export_zip(&self, p: &Principal, id: &str) -> Result<(String, Chunks)> {
+        let export = self.export_of(p, id).await?;
+        let (Some(json), Some(expires)) = (export.blob_key, export.expires_at) else { return Err(AppError::Busy) };
+        if expires <= now_ms() {
+            return Err(AppError::InvalidToken);
+        }
+        let user = &p.user.id;
+        let mut entries = vec![Entry { name: "account.json".into(), blob: json }];
+        let uploads = self.db.uploads_of(user, None, i64::MAX).await?;
+        let names = uploads.iter().map(|u| format!("uploads/{}", u.filename)).collect();
+        entries.extend(archive::entries(names, uploads.into_iter().map(|u| u.original_key)));
+        for c in self.db.creations_of(user, None, i64::MAX).await? {
+            let outputs = self.db.outputs_of(&c.id).await?;
+            let names = outputs.iter().map(|o| format!("images/{}/{}", c.id, o.file_name())).collect();
+            entries.extend(archive::entries(names, outputs.into_iter().map(|o| o.blob_key)));
+        }
+        let chunks = self.zip(user, entries).await?;
+        Ok((format!("soraipixel-my-data-{}.zip", &export.id[..8.min(export.id.len())]), chunks))
+    }
+
+    async fn build_export(&self, id: &str) -> std::result::Result<(), JobError> {
+        let retry = |e: &dyn std::fmt::Display| JobError::Retry(e.to_string());
+        let export = self.db.export(id).await.map_err(|e| retry(&e))?;
+        if export.status != "queued" {
+            return Ok(());
+        }
+        let file = self.account_file(&export.user_id).await.map_err(|e| retry(&e))?;
+        let json = serde_json::to_vec_pretty(&file).map_err(|e| JobError::Permanent(e.to_string()))?;
+        let key = self.data_key(&export.user_id).await.map_err(|e| retry(&e))?;
+        let path = format!("users/{}/exports/{id}.json", export.user_id);
+        self.blobs.put(&key, &path, &json).await.map_err(|e| retry(&e))?;
+        let now = now_ms();
+        self.db.finish_export(id, Some(&path), now, now + EXPORT_TTL_MS).await.map_err(|e| retry(&e))?;
+        if let Some(email) = file.profile.email {
+            let mail = Mail {
+                to: email,
+                subject: "Your SoraiPixel data is ready to download".into(),
+                text: format!(
+                    "Hello {},\n\nThe copy of your data you asked for is ready: your profile, sessions, token \
+                     history, payments, and every photo and image in original quality.\n\nDownload it from your \
+                     account settings (signed in) within 7 days:\n\n{}\n\nIf you did not ask for this, change your \
+                     password and sign out other devices from the same page.\n",
+                    file.profile.name,
+                    self.link("/settings#export")
+                ),
+            };
+            if let Err(e) = self.mailer.send(mail).await {
+                tracing::warn!(error = %e, "could not send the export email");
+            }
+        }
+        Ok(())
+    }
+
+    async fn account_file(&self, user_id: &str) -> Result<AccountFile> {
+        let db = &self.db;
+        let mut creations = Vec::new();
+        for creation in db.creations_of(user_id, None, i64::MAX).await? {
+            let settings = serde_json::from_str(&creation.recipes).unwrap_or(serde_json::Value::Null);
+            let outputs = db.outputs_of(&creation.id).await?;
+            creations.push(CreationFile { creation, settings, outputs });
+        }
+        Ok(AccountFile {
+            exported_at: now_ms(),
+            profile: db.user_by_id(user_id).await?,
+            sessions: db.sessions_of(user_id).await?,
+            api_keys: db.api_keys_of(user_id).await?,
+            security_log: db.audit_of(user_id, i64::MAX).await?,
+            tokens: db.balance(user_id).await?,
+            ledger: db.ledger(user_id, None, i64::MAX).await?,
+            payments: db.payments_of(user_id, i64::MAX).await?,
+            subscriptions: db.subscriptions_of(user_id).await?,
+            uploads: db.uploads_of(user_id, None, i64::MAX).await?,
+            creations,
+        })
+    }
+}
+
+pub struct BuildExports(pub App);
+
+impl Handler for BuildExports {
+    fn kind(&self) -> &'static str {
+        JOB_KIND
+    }
+
+    fn run(&self, job: Job, _ctx: JobContext) -> HandlerFuture {
+        let app = self.0.clone();
+        Box::pin(async move { app.build_export(&job.payload).await })
+    }
+
+    fn dead(&self, job: Job) -> HandlerFuture {
+        let app = self.0.clone();
+        Box::pin(async move {
+            let now = now_ms();
+            app.db.finish_export(&job.payload, None, now, now).await.map_err(|e| JobError::Retry(e.to_string()))
+        })
+    }
+}
