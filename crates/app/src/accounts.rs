@@ -61,6 +61,7 @@ impl App {
             )
             .await?;
         self.welcome_grant(&user.id).await?;
+        self.record_signup_consents(&user).await?;
         self.send_verification(&user).await;
         self.start_session(user, client, "signed_up").await
     }

@@ -23,6 +23,7 @@ const EXPORTS_PER_DAY: u32 = 5;
 struct AccountFile {
     exported_at: i64,
     profile: db::users::User,
+    consents: Vec<db::consents::ConsentChange>,
     sessions: Vec<db::sessions::Session>,
     api_keys: Vec<db::api_keys::ApiKey>,
     security_log: Vec<db::audit::AuditEntry>,
@@ -128,6 +129,7 @@ impl App {
         Ok(AccountFile {
             exported_at: now_ms(),
             profile: db.user_by_id(user_id).await?,
+            consents: db.consent_history(user_id).await?,
             sessions: db.sessions_of(user_id).await?,
             api_keys: db.api_keys_of(user_id).await?,
             security_log: db.audit_of(user_id, i64::MAX).await?,

@@ -10,6 +10,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub mod accounts;
 pub mod archive;
 pub mod billing;
+pub mod consents;
 pub mod creations;
 pub mod erasure;
 mod error;

@@ -59,6 +59,7 @@ impl App {
                     )
                     .await?;
                 self.welcome_grant(&user.id).await?;
+                self.record_signup_consents(&user).await?;
                 Ok((self.start_session(user, client, "signed_up_with_code").await?, true))
             }
             Err(e) => Err(e.into()),

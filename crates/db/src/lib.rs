@@ -12,6 +12,7 @@ use sqlx::{PgPool, SqlitePool};
 pub mod api_keys;
 pub mod audit;
 pub mod billing;
+pub mod consents;
 pub mod creations;
 pub mod erasure;
 pub mod exports;

@@ -22,6 +22,10 @@ pub struct User {
     pub gstin: Option<String>,
     pub role: String,
     pub marketing_opt_in: bool,
+    /// Off unless the user switched it on (consent history in `consents`).
+    pub model_training_opt_in: bool,
+    /// The newest privacy policy version the user has acknowledged.
+    pub policy_acknowledged: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -51,7 +55,7 @@ pub struct ProfileChange {
 macro_rules! columns {
     () => {
         "id, email, email_verified_at, phone, phone_verified_at, password_hash, name, company, \
-    address, website, category, gstin, role, marketing_opt_in, created_at, updated_at"
+    address, website, category, gstin, role, marketing_opt_in, model_training_opt_in, policy_acknowledged, created_at, updated_at"
     };
 }
 const UNIQUE: &[&str] = &["email", "phone"];

@@ -39,6 +39,32 @@ pub async fn delete(
     Ok((StatusCode::NO_CONTENT, headers).into_response())
 }
 
+pub async fn consents(State(state): State<AppState>, Auth(p): Auth) -> Result<Json<app::consents::Consents>, ApiError> {
+    Ok(Json(state.app.consents(&p).await?))
+}
+
+pub async fn update_consents(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ClientInfo(client): ClientInfo,
+    ApiJson(update): ApiJson<app::consents::ConsentUpdate>,
+) -> Result<Json<app::consents::Consents>, ApiError> {
+    Ok(Json(state.app.update_consents(&p, &update, "api", &client).await?))
+}
+
+/// The policy in force, and (signed in) whether the caller has acknowledged it.
+pub async fn policy(crate::extract::MaybeAuth(p): crate::extract::MaybeAuth) -> Json<serde_json::Value> {
+    let current = app::consents::current_policy();
+    let acknowledged = p.map(|p| p.user.policy_acknowledged.as_deref() == Some(current.version));
+    Json(json!({"version": current.version, "effective": current.effective, "significant": current.significant,
+                "changes": current.changes, "acknowledged": acknowledged}))
+}
+
+pub async fn acknowledge_policy(State(state): State<AppState>, Auth(p): Auth) -> Result<StatusCode, ApiError> {
+    state.app.acknowledge_policy(&p).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// An export as the API shows it, with its download link once ready (and until it expires).
 fn export_view(e: db::exports::Export) -> serde_json::Value {
     let live = e.status == "ready" && e.expires_at.is_some_and(|t| t > app::now_ms());

@@ -52,6 +52,9 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/api/v1/me/sessions/revoke-others", post(account::revoke_others))
         .route("/api/v1/me/audit", get(account::audit))
         .route("/api/v1/me/export", post(account::request_export))
+        .route("/api/v1/me/consents", get(account::consents).put(account::update_consents))
+        .route("/api/v1/policy", get(account::policy))
+        .route("/api/v1/policy/acknowledge", post(account::acknowledge_policy))
         .route("/api/v1/me/exports/{id}", get(account::export))
         .route("/api/v1/me/exports/{id}/download", get(account::export_download))
         .route("/api/v1/tokens", get(tokens::balance))
@@ -129,6 +132,7 @@ pub struct MeView {
     pub gstin: Option<String>,
     pub role: String,
     pub marketing_opt_in: bool,
+    pub model_training_opt_in: bool,
     pub created_at: i64,
     /// Spendable tokens; absent where the answer is about the profile alone.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -157,6 +161,7 @@ impl From<User> for MeView {
             gstin: u.gstin,
             role: u.role,
             marketing_opt_in: u.marketing_opt_in,
+            model_training_opt_in: u.model_training_opt_in,
             created_at: u.created_at,
             token_balance: None,
         }

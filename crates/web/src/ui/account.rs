@@ -59,6 +59,7 @@ struct Settings {
     categories: &'static [&'static str],
     exports: Vec<db::exports::Export>,
     now: i64,
+    consent_history: Vec<db::consents::ConsentChange>,
 }
 
 #[derive(Deserialize, Default)]
@@ -101,11 +102,18 @@ async fn settings_page(
     notice: &str,
     err: Option<&ApiError>,
 ) -> Response {
-    let (sessions, log, exports) =
-        match (state.app.sessions(p).await, state.app.security_log(p).await, state.app.exports(p).await) {
-            (Ok(s), Ok(l), Ok(x)) => (s, l, x),
-            (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => return ApiError::from(e).into_response(),
-        };
+    let loaded = async {
+        Ok::<_, app::AppError>((
+            state.app.sessions(p).await?,
+            state.app.security_log(p).await?,
+            state.app.exports(p).await?,
+            state.app.consents(p).await?,
+        ))
+    };
+    let (sessions, log, exports, consents) = match loaded.await {
+        Ok(all) => all,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
     let page = Settings {
         layout: Layout::new(state, Some(p), "Account settings"),
         form: form.unwrap_or_else(|| ProfileForm::of(&p.user)),
@@ -118,6 +126,7 @@ async fn settings_page(
         categories: domain::profile::CATEGORIES,
         exports,
         now: app::now_ms(),
+        consent_history: consents.history,
     };
     render(page, err)
 }
@@ -208,6 +217,32 @@ pub async fn delete_account(
             };
             (headers, render(page, None)).into_response()
         }
+        Err(e) => settings_page(&state, &p, None, "", Some(&e.into())).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ConsentForm {
+    #[serde(default)]
+    marketing: Option<String>,
+    #[serde(default)]
+    model_training: Option<String>,
+}
+
+pub async fn save_consents(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    ClientInfo(client): ClientInfo,
+    Form(form): Form<ConsentForm>,
+) -> Response {
+    let Some(p) = p else { return to_login() };
+    // Unchecked boxes are not sent: absent means no.
+    let update = app::consents::ConsentUpdate {
+        marketing: Some(form.marketing.is_some()),
+        model_training: Some(form.model_training.is_some()),
+    };
+    match state.app.update_consents(&p, &update, "settings", &client).await {
+        Ok(_) => Redirect::to("/settings?saved=1#consents").into_response(),
         Err(e) => settings_page(&state, &p, None, "", Some(&e.into())).await,
     }
 }

@@ -25,6 +25,7 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
     axum::Router::new()
         .route("/", get(pages::landing))
         .route("/privacy", get(pages::privacy))
+        .route("/privacy/acknowledge", axum::routing::post(pages::acknowledge_policy))
         .route("/contact", get(pages::contact))
         .route("/dashboard", get(account::dashboard))
         .route("/settings", get(account::settings).post(account::save_profile))
@@ -32,6 +33,7 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/settings/sessions/{id}/end", axum::routing::post(account::end_session))
         .route("/settings/sessions/end-others", axum::routing::post(account::end_other_sessions))
         .route("/settings/export", axum::routing::post(account::request_export))
+        .route("/settings/consents", axum::routing::post(account::save_consents))
         .route("/settings/delete", axum::routing::post(account::delete_account))
         .route("/settings/delete/code", axum::routing::post(account::delete_code))
         .route("/studio", get(studio::studio))
@@ -83,6 +85,8 @@ pub struct Layout {
     pub js: String,
     pub contact_email: String,
     pub is_admin: bool,
+    /// A significant privacy policy change the user has not acknowledged yet.
+    pub policy_notice: Option<app::consents::PolicyVersion>,
 }
 
 impl Layout {
@@ -98,6 +102,7 @@ impl Layout {
             js: crate::assets::url("studio.js"),
             contact_email: state.app.settings.contact.email.clone(),
             is_admin: principal.is_some_and(|p| p.user.role == "admin"),
+            policy_notice: principal.and_then(|p| app::consents::policy_notice(&p.user)),
         }
     }
 

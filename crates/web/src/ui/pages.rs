@@ -22,10 +22,41 @@ pub async fn landing(State(state): State<AppState>, MaybeAuth(p): MaybeAuth) -> 
 #[template(path = "privacy.html")]
 struct Privacy {
     layout: Layout,
+    current: app::consents::PolicyVersion,
+    versions: &'static [app::consents::PolicyVersion],
 }
 
 pub async fn privacy(State(state): State<AppState>, MaybeAuth(p): MaybeAuth) -> Response {
-    render(Privacy { layout: Layout::new(&state, p.as_ref(), "Privacy") }, None)
+    render(
+        Privacy {
+            layout: Layout::new(&state, p.as_ref(), "Privacy"),
+            current: app::consents::current_policy(),
+            versions: app::consents::POLICY_VERSIONS,
+        },
+        None,
+    )
+}
+
+/// "Got it" on the policy notice; back to where the user was (our pages only).
+pub async fn acknowledge_policy(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    axum::Form(form): axum::Form<Back>,
+) -> Response {
+    use axum::response::IntoResponse;
+    let Some(p) = p else { return super::to_login() };
+    if let Err(e) = state.app.acknowledge_policy(&p).await {
+        return crate::error::ApiError::from(e).into_response();
+    }
+    let back =
+        Some(form.back).filter(|b| b.starts_with('/') && !b.starts_with("//")).unwrap_or_else(|| "/dashboard".into());
+    axum::response::Redirect::to(&back).into_response()
+}
+
+#[derive(serde::Deserialize)]
+pub struct Back {
+    #[serde(default)]
+    back: String,
 }
 
 #[derive(Template)]

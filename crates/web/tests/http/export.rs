@@ -68,6 +68,7 @@ async fn export_holds_everything_and_only_the_owner_gets_it(db: Db) {
     assert_eq!(account["creations"][0]["outputs"].as_array().unwrap().len(), 2);
     assert!(account["ledger"].as_array().unwrap().len() >= 4, "welcome, purchase, hold, charges");
     assert!(!account["sessions"].as_array().unwrap().is_empty());
+    assert_eq!(account["consents"][0]["source"], "signup", "consents and their history");
     assert_eq!(read("uploads/ring.jpg"), photo, "the original, byte for byte");
     let output = &done["outputs"][0];
     let original = app

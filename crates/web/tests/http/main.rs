@@ -6,6 +6,7 @@
 mod accounts;
 mod batches;
 mod billing;
+mod consents;
 mod creations;
 mod deletion;
 mod export;
