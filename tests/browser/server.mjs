@@ -38,26 +38,35 @@ export async function startServer() {
     if (child.exitCode !== null) throw new Error(`server exited:\n${log}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+  const mailsTo = (to) => {
+    const dir = join(dataDir, 'outbox');
+    let files = [];
+    try { files = readdirSync(dir).sort(); } catch { return []; }
+    return files.map((f) => readFileSync(join(dir, f), 'utf8')).filter((m) => m.includes(`To: ${to}`));
+  };
   return {
     base,
     dataDir,
     log: () => log,
-    /** Newest mailed link to `path` for `to`. */
-    mailedLink(to, path) {
-      const dir = join(dataDir, 'outbox');
-      const files = readdirSync(dir).sort().reverse();
-      for (const f of files) {
-        const mail = readFileSync(join(dir, f), 'utf8');
-        if (!mail.includes(`To: ${to}`)) continue;
-        const m = mail.match(new RegExp(`(https?://\\S+${path}\\?token=[A-Za-z0-9_-]+)`));
-        if (m) return m[1];
+    /** Newest mailed link to `path` for `to` (mail is delivered by a job: waits for it). */
+    async mailedLink(to, path) {
+      for (let i = 0; i < 100; i++) {
+        for (const mail of mailsTo(to).reverse()) {
+          const m = mail.match(new RegExp(`(https?://\\S+${path}\\?token=[A-Za-z0-9_-]+)`));
+          if (m) return m[1];
+        }
+        await new Promise((r) => setTimeout(r, 100));
       }
       throw new Error(`no mail with ${path} for ${to}`);
     },
-    /** Every mail sent to `to`, oldest first, as one text. */
-    mailedText(to) {
-      const dir = join(dataDir, 'outbox');
-      return readdirSync(dir).sort().map((f) => readFileSync(join(dir, f), 'utf8')).filter((m) => m.includes(`To: ${to}`)).join('\n');
+    /** Every mail sent to `to`, oldest first, as one text, once one matches `wanted`. */
+    async mailedText(to, wanted) {
+      for (let i = 0; i < 100; i++) {
+        const text = mailsTo(to).join('\n');
+        if (wanted.test(text)) return text;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`no mail matching ${wanted} for ${to}`);
     },
     /** Newest dev-mode SMS code sent to `phone` (E.164), read from the JSON log. */
     smsCode(phone) {

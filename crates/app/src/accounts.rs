@@ -111,6 +111,7 @@ impl App {
             .await;
         let mail = Mail {
             to: email.to_owned(),
+            unsubscribe: None,
             subject: "Confirm your email for SoraiPixel".into(),
             text: format!(
                 "Hello {},\n\nPlease confirm your email address by opening this link:\n\n{}\n\nThe link works once and expires in 48 hours. If you did not sign up for SoraiPixel, ignore this email.\n",
@@ -120,11 +121,11 @@ impl App {
         };
         if let Err(e) = async {
             issued.map_err(AppError::from)?;
-            self.mailer.send(mail).await.map_err(|e| AppError::Internal(e.to_string()))
+            self.queue_mail(&mail).await
         }
         .await
         {
-            tracing::error!(user_id = %user.id, error = %e, "could not send the verification email");
+            tracing::error!(user_id = %user.id, error = %e, "could not queue the verification email");
         }
     }
 
@@ -179,6 +180,7 @@ impl App {
             .await?;
         let mail = Mail {
             to: email.to_string(),
+            unsubscribe: None,
             subject: "Reset your SoraiPixel password".into(),
             text: format!(
                 "Hello {},\n\nSomeone (hopefully you) asked to reset your SoraiPixel password. Choose a new one here:\n\n{}\n\nThe link works once and expires in one hour. If you did not ask for this, you can ignore this email; your password stays the same.\n",
@@ -186,10 +188,7 @@ impl App {
                 self.link(&format!("/reset-password?token={token}"))
             ),
         };
-        self.mailer.send(mail).await.map_err(|e| {
-            tracing::error!(error = %e, "could not send the password reset email");
-            AppError::Delivery
-        })
+        self.queue_mail(&mail).await
     }
 
     /// Sets a new password from a reset link and ends every session of the account.

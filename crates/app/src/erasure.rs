@@ -46,12 +46,19 @@ impl App {
             }
         }
         self.stop_subscriptions(&user.id).await?;
-        self.db
-            .erase_user(
-                &Erasure { user_id: &user.id, email: user.email.as_deref(), phone: user.phone.as_deref() },
-                now_ms(),
-            )
-            .await?;
+        let goodbye = user.email.as_ref().map(|to| Mail {
+            to: to.clone(),
+            subject: "Your SoraiPixel account has been deleted".into(),
+            text: "Hello,\n\nAs you asked, your SoraiPixel account has been deleted: your profile, photos, images, \
+                   sessions and token history are gone, and the key that encrypted your files has been destroyed. We \
+                   keep only what the law requires for payments (amounts, dates and invoice numbers), no longer \
+                   linked to you.\n\nIf you did not ask for this, reply to this email.\n"
+                .into(),
+            unsubscribe: None,
+        });
+        let erasure = Erasure { user_id: &user.id, email: user.email.as_deref(), phone: user.phone.as_deref() };
+        let goodbye = goodbye.as_ref().map(crate::outbox::transactional);
+        self.db.erase_user(&erasure, goodbye.as_ref(), now_ms()).await?;
         // Rows first, then objects: an object left by a failure here is unreadable (its key
         // is gone) and the sweeper removes it within the hour.
         let prefix = format!("users/{}/", user.id);
@@ -65,20 +72,6 @@ impl App {
             }
         }
         tracing::info!(network = %client.network(), "an account was deleted by its owner");
-        if let Some(email) = &user.email {
-            let mail = Mail {
-                to: email.clone(),
-                subject: "Your SoraiPixel account has been deleted".into(),
-                text: "Hello,\n\nAs you asked, your SoraiPixel account has been deleted: your profile, photos, \
-                       images, sessions and token history are gone, and the key that encrypted your files has been \
-                       destroyed. We keep only what the law requires for payments (amounts, dates and invoice \
-                       numbers), no longer linked to you.\n\nIf you did not ask for this, reply to this email.\n"
-                    .into(),
-            };
-            if let Err(e) = self.mailer.send(mail).await {
-                tracing::warn!(error = %e, "could not send the account deletion email");
-            }
-        }
         Ok(())
     }
 

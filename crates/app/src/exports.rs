@@ -96,25 +96,22 @@ impl App {
         let key = self.data_key(&export.user_id).await.map_err(|e| retry(&e))?;
         let path = format!("users/{}/exports/{id}.json", export.user_id);
         self.blobs.put(&key, &path, &json).await.map_err(|e| retry(&e))?;
+        let mail = file.profile.email.clone().map(|to| Mail {
+            to,
+            subject: "Your SoraiPixel data is ready to download".into(),
+            text: format!(
+                "Hello {},\n\nThe copy of your data you asked for is ready: your profile, sessions, token history, \
+                 payments, and every photo and image in original quality.\n\nDownload it from your account settings \
+                 (signed in) within 7 days:\n\n{}\n\nIf you did not ask for this, change your password and sign out \
+                 other devices from the same page.\n",
+                file.profile.name,
+                self.link("/settings#export")
+            ),
+            unsubscribe: None,
+        });
         let now = now_ms();
-        self.db.finish_export(id, Some(&path), now, now + EXPORT_TTL_MS).await.map_err(|e| retry(&e))?;
-        if let Some(email) = file.profile.email {
-            let mail = Mail {
-                to: email,
-                subject: "Your SoraiPixel data is ready to download".into(),
-                text: format!(
-                    "Hello {},\n\nThe copy of your data you asked for is ready: your profile, sessions, token \
-                     history, payments, and every photo and image in original quality.\n\nDownload it from your \
-                     account settings (signed in) within 7 days:\n\n{}\n\nIf you did not ask for this, change your \
-                     password and sign out other devices from the same page.\n",
-                    file.profile.name,
-                    self.link("/settings#export")
-                ),
-            };
-            if let Err(e) = self.mailer.send(mail).await {
-                tracing::warn!(error = %e, "could not send the export email");
-            }
-        }
+        let mail = mail.as_ref().map(crate::outbox::transactional);
+        self.db.finish_export(id, Some(&path), now, now + EXPORT_TTL_MS, mail.as_ref()).await.map_err(|e| retry(&e))?;
         Ok(())
     }
 
@@ -159,7 +156,7 @@ impl Handler for BuildExports {
         let app = self.0.clone();
         Box::pin(async move {
             let now = now_ms();
-            app.db.finish_export(&job.payload, None, now, now).await.map_err(|e| JobError::Retry(e.to_string()))
+            app.db.finish_export(&job.payload, None, now, now, None).await.map_err(|e| JobError::Retry(e.to_string()))
         })
     }
 }

@@ -19,6 +19,7 @@ pub mod keys;
 pub mod limits;
 pub mod orphans;
 pub mod otp;
+pub mod outbox;
 pub mod sessions;
 pub mod sharing;
 pub mod tokens;
@@ -142,7 +143,11 @@ impl App {
 
 /// Every background job handler, for whichever process runs workers.
 pub fn job_handlers(app: &App) -> Vec<Arc<dyn jobs::Handler>> {
-    vec![Arc::new(creations::RenderCreations(app.clone())), Arc::new(exports::BuildExports(app.clone()))]
+    vec![
+        Arc::new(creations::RenderCreations(app.clone())),
+        Arc::new(exports::BuildExports(app.clone())),
+        Arc::new(outbox::DeliverMail(app.clone())),
+    ]
 }
 
 /// Milliseconds since the Unix epoch (one clock for use cases and the worker).

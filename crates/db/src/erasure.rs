@@ -3,6 +3,7 @@
 //! NULL and invoices lose the buyer's name, email and address. Deleting the user's row also
 //! deletes their wrapped data key, so any copy of their stored objects is unreadable.
 
+use crate::outbox::{NewMail, queue_mail};
 use crate::{Db, Result, new_id, with_pool};
 
 /// Who is being erased: their id, and the identifiers other tables key by.
@@ -13,7 +14,8 @@ pub struct Erasure<'a> {
 }
 
 impl Db {
-    pub async fn erase_user(&self, e: &Erasure<'_>, now: i64) -> Result<()> {
+    /// `goodbye` is queued in the same transaction (with no user: it outlives them).
+    pub async fn erase_user(&self, e: &Erasure<'_>, goodbye: Option<&NewMail<'_>>, now: i64) -> Result<()> {
         with_pool!(self, |p| {
             let mut tx = p.begin().await?;
             // Jobs are not tied to users by a key: those of the user's creations go first.
@@ -49,6 +51,9 @@ impl Db {
             .bind(now)
             .execute(&mut *tx)
             .await?;
+            if let Some(mail) = goodbye {
+                queue_mail!(tx, mail, now).await?;
+            }
             tx.commit().await
         })?;
         Ok(())

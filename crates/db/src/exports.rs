@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::outbox::{NewMail, queue_mail};
 use crate::queue::{NewJob, insert_job};
 use crate::{Db, DbError, Result, with_pool};
 
@@ -56,19 +57,31 @@ impl Db {
         Ok(with_pool!(self, |p| sqlx::query_as::<_, Export>(sql).bind(user_id).fetch_all(p).await)?)
     }
 
-    pub async fn finish_export(&self, id: &str, blob_key: Option<&str>, now: i64, expires_at: i64) -> Result<()> {
+    /// Ready (with its snapshot) or failed (without), with the mail announcing it.
+    pub async fn finish_export(
+        &self,
+        id: &str,
+        blob_key: Option<&str>,
+        now: i64,
+        expires_at: i64,
+        mail: Option<&NewMail<'_>>,
+    ) -> Result<()> {
         let status = if blob_key.is_some() { "ready" } else { "failed" };
-        with_pool!(self, |p| sqlx::query(
-            "UPDATE exports SET status = $2, blob_key = $3, ready_at = $4, expires_at = $5 WHERE id = $1"
-        )
-        .bind(id)
-        .bind(status)
-        .bind(blob_key)
-        .bind(now)
-        .bind(expires_at)
-        .execute(p)
-        .await
-        .map(|r| r.rows_affected()))?;
+        with_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            sqlx::query("UPDATE exports SET status = $2, blob_key = $3, ready_at = $4, expires_at = $5 WHERE id = $1")
+                .bind(id)
+                .bind(status)
+                .bind(blob_key)
+                .bind(now)
+                .bind(expires_at)
+                .execute(&mut *tx)
+                .await?;
+            if let Some(mail) = mail {
+                queue_mail!(tx, mail, now).await?;
+            }
+            tx.commit().await
+        })?;
         Ok(())
     }
 }

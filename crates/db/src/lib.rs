@@ -18,6 +18,7 @@ pub mod erasure;
 pub mod exports;
 pub mod ledger;
 pub mod otp;
+pub mod outbox;
 pub mod queue;
 pub mod rate;
 pub mod sessions;

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::header::{ContentTransferEncoding, ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Body, Mailbox};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -19,10 +19,50 @@ pub enum MailError {
 }
 
 /// A message ready to send: plain text, links on their own lines.
+#[derive(Debug, Clone, Default)]
 pub struct Email {
     pub to: String,
     pub subject: String,
     pub text: String,
+    /// Marketing mail: the signed one-click unsubscribe URL, sent as `List-Unsubscribe`
+    /// with `List-Unsubscribe-Post` (RFC 8058) so mail apps show their own button.
+    pub unsubscribe: Option<String>,
+}
+
+/// `List-Unsubscribe: <url>`.
+#[derive(Clone)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(s.trim_matches(['<', '>']).to_owned()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), format!("<{}>", self.0))
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click`.
+#[derive(Clone)]
+struct ListUnsubscribePost;
+
+impl Header for ListUnsubscribePost {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_owned())
+    }
 }
 
 #[derive(Clone)]
@@ -100,13 +140,15 @@ impl Mailer {
         } else {
             Body::new(text)
         };
-        Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(parse_mailbox(&email.to)?)
             .subject(&email.subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(body)
-            .map_err(|e| MailError::Build(e.to_string()))
+            .header(ContentType::TEXT_PLAIN);
+        if let Some(url) = &email.unsubscribe {
+            builder = builder.header(ListUnsubscribe(url.clone())).header(ListUnsubscribePost);
+        }
+        builder.body(body).map_err(|e| MailError::Build(e.to_string()))
     }
 }
 
@@ -128,6 +170,7 @@ mod tests {
                 to: "asha@example.com".into(),
                 subject: "Confirm".into(),
                 text: format!("Hello,\n\n{link}\n"),
+                unsubscribe: None,
             })
             .await
             .unwrap();
@@ -137,7 +180,7 @@ mod tests {
         assert!(raw.contains("To: asha@example.com"), "{raw}");
         assert!(raw.contains(&link), "link must survive unencoded: {raw}");
         assert!(matches!(
-            mailer.send(Email { to: "not an address".into(), subject: "x".into(), text: "y".into() }).await,
+            mailer.send(Email { to: "not an address".into(), ..Email::default() }).await,
             Err(MailError::Address(_))
         ));
     }

@@ -61,6 +61,8 @@ enum AdminTask {
         #[arg(long)]
         reason: String,
     },
+    /// Email every user about the privacy policy version in force (after publishing one).
+    AnnouncePolicy,
     /// Remove stored objects no row points at (workers do this hourly by themselves).
     Sweep {
         /// Leave objects younger than this alone: their row may be about to be written.
@@ -166,6 +168,13 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let grace = i64::try_from(grace_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
             let removed = app.sweep_orphans(grace).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{removed} orphan objects removed");
+            app.db.close().await;
+            Ok(())
+        }
+        Command::Admin { task: AdminTask::AnnouncePolicy } => {
+            let app = open(settings).await?;
+            let queued = app.announce_policy().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{queued} emails queued; workers deliver them");
             app.db.close().await;
             Ok(())
         }

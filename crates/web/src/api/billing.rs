@@ -124,6 +124,23 @@ pub async fn admin_payments(
     Ok(Json(json!({"payments": payments})))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Newsletter {
+    subject: String,
+    body: String,
+}
+
+/// Admin: news by email to everyone opted in to marketing (each with its unsubscribe link).
+pub async fn newsletter(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ApiJson(n): ApiJson<Newsletter>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let queued = state.app.send_newsletter(&p, &n.subject, &n.body).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"queued": queued}))))
+}
+
 /// `POST /webhooks/razorpay`: the raw body is what the signature covers.
 pub async fn webhook(
     State(state): State<AppState>,

@@ -26,6 +26,7 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/", get(pages::landing))
         .route("/privacy", get(pages::privacy))
         .route("/privacy/acknowledge", axum::routing::post(pages::acknowledge_policy))
+        .route("/unsubscribe/{token}", get(pages::unsubscribe_page).post(pages::unsubscribe))
         .route("/contact", get(pages::contact))
         .route("/dashboard", get(account::dashboard))
         .route("/settings", get(account::settings).post(account::save_profile))

@@ -78,3 +78,36 @@ pub async fn contact(State(state): State<AppState>, MaybeAuth(p): MaybeAuth) -> 
         None,
     )
 }
+
+#[derive(Template)]
+#[template(path = "unsubscribe.html")]
+struct Unsubscribe {
+    layout: Layout,
+    token: String,
+    done: bool,
+}
+
+/// The link in marketing mail: a page with one button (so link scanners cannot unsubscribe
+/// anyone by fetching it).
+pub async fn unsubscribe_page(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Response {
+    render(Unsubscribe { layout: Layout::new(&state, p.as_ref(), "Unsubscribe"), token, done: false }, None)
+}
+
+/// The button, and mail apps' one-click `List-Unsubscribe-Post` (RFC 8058).
+pub async fn unsubscribe(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Response {
+    use axum::response::IntoResponse;
+    match state.app.unsubscribe(&token).await {
+        Ok(()) => {
+            render(Unsubscribe { layout: Layout::new(&state, p.as_ref(), "Unsubscribed"), token, done: true }, None)
+        }
+        Err(e) => crate::error::ApiError::from(e).into_response(),
+    }
+}

@@ -77,7 +77,7 @@ async fn login_timing_does_not_reveal_accounts(db: Db) {
 async fn email_verification_from_the_outbox(db: Db) {
     let t = spawn(db).await;
     let b = t.signup("verify@example.com").await;
-    let token = t.mailed_token("verify@example.com", "/verify-email").expect("verification mail");
+    let token = t.mailed_token("verify@example.com", "/verify-email").await.expect("verification mail");
     let (status, _, me) = t.call("POST", "/api/v1/auth/verify-email", Some(json!({"token": token})), None).await;
     assert_eq!((status, me["email_verified"].as_bool()), (200, Some(true)));
     let (status, _, body) = t.call("POST", "/api/v1/auth/verify-email", Some(json!({"token": token})), None).await;
@@ -99,7 +99,7 @@ async fn email_verification_from_the_outbox(db: Db) {
     assert_eq!(status, 200, "{me}");
     assert_eq!((me["email"].as_str(), me["email_verified"].as_bool()), (Some("new@example.com"), Some(false)));
     assert_eq!(me["website"], "https://ashajewels.in");
-    let new_token = t.mailed_token("new@example.com", "/verify-email").expect("mail to the new address");
+    let new_token = t.mailed_token("new@example.com", "/verify-email").await.expect("mail to the new address");
     assert_eq!(t.call("POST", "/api/v1/auth/verify-email", Some(json!({"token": new_token})), None).await.0, 200);
 
     t.signup("other@example.com").await;
@@ -114,17 +114,17 @@ async fn email_verification_from_the_outbox(db: Db) {
 async fn password_reset(db: Db) {
     let t = spawn(db).await;
     let b = t.signup("reset@example.com").await;
-    let before = t.mails().len();
+    let before = t.mails().await.len();
     assert_eq!(
         t.call("POST", "/api/v1/auth/password/forgot", Some(json!({"email": "ghost@example.com"})), None).await.0,
         202
     );
-    assert_eq!(t.mails().len(), before, "no mail for unknown addresses, same answer");
+    assert_eq!(t.mails().await.len(), before, "no mail for unknown addresses, same answer");
     assert_eq!(
         t.call("POST", "/api/v1/auth/password/forgot", Some(json!({"email": "reset@example.com"})), None).await.0,
         202
     );
-    let token = t.mailed_token("reset@example.com", "/reset-password").unwrap();
+    let token = t.mailed_token("reset@example.com", "/reset-password").await.unwrap();
     let (status, _, body) = t
         .call("POST", "/api/v1/auth/password/reset", Some(json!({"token": token, "password": "password"})), None)
         .await;

@@ -85,7 +85,46 @@ async fn a_significant_policy_change_shows_until_acknowledged(db: Db) {
     assert!(page("/privacy").await.contains(&format!("Version {current}")));
 }
 
+/// Marketing mail goes through the outbox only to those opted in, each with a signed
+/// one-click unsubscribe that works without signing in and is recorded as a consent change.
+async fn marketing_mail_only_with_consent_and_one_click_unsubscribe(db: Db) {
+    let app = spawn(db).await;
+    let keen = app.signup("keen@example.com").await;
+    let _quiet = app.signup("quiet@example.com").await;
+    let admin = app.signup("admin@example.com").await;
+    app.app.grant_role("admin@example.com", "admin").await.unwrap();
+    app.call("PUT", "/api/v1/me/consents", Some(json!({"marketing": true})), Some(&keen)).await;
+    let news = json!({"subject": "New themes this week", "body": "Marble and velvet are in."});
+    assert_eq!(app.call("POST", "/api/v1/admin/newsletter", Some(news.clone()), Some(&keen)).await.0, 403);
+    let (status, _, queued) = app.call("POST", "/api/v1/admin/newsletter", Some(news.clone()), Some(&admin)).await;
+    assert_eq!((status, queued["queued"].as_i64()), (202, Some(1)));
+    let mails = app.mails().await;
+    let sent: Vec<&String> = mails.iter().filter(|m| m.contains("New themes this week")).collect();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].contains("To: keen@example.com"));
+    assert!(sent[0].contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"), "{}", sent[0]);
+    let link = sent[0].split("List-Unsubscribe: <").nth(1).unwrap().split('>').next().unwrap().to_owned();
+    let path = link.split_once("/unsubscribe/").map(|(_, t)| format!("/unsubscribe/{t}")).unwrap();
+    assert!(sent[0].contains(&link), "the link is in the text too");
+
+    let forged = format!("{}x", &path[..path.len() - 1]);
+    let res = app.http.post(app.url(&forged)).form(&[("List-Unsubscribe", "One-Click")]).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 400, "a forged link changes nothing");
+    let page = app.http.get(app.url(&path)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Stop news and offers?"), "opening the link alone does not unsubscribe");
+    // The mail app's one-click POST: no cookie, no CSRF token.
+    let res = app.http.post(app.url(&path)).form(&[("List-Unsubscribe", "One-Click")]).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let (_, _, c) = app.call("GET", "/api/v1/me/consents", None, Some(&keen)).await;
+    assert_eq!(c["marketing"], false);
+    assert_eq!(c["history"][0]["source"], "unsubscribe");
+    app.call("POST", "/api/v1/admin/newsletter", Some(news), Some(&admin)).await;
+    let again = app.mails().await.iter().filter(|m| m.contains("New themes this week")).count();
+    assert_eq!(again, 1, "no more marketing after unsubscribing");
+}
+
 on_both_backends!(
     consents_are_off_by_default_and_every_change_is_kept,
-    a_significant_policy_change_shows_until_acknowledged
+    a_significant_policy_change_shows_until_acknowledged,
+    marketing_mail_only_with_consent_and_one_click_unsubscribe
 );

@@ -70,6 +70,7 @@ async fn nothing_of_a_deleted_account_remains(db: Db) {
         app.call("DELETE", "/api/v1/me", Some(json!({"password": "kundan necklace sparkle"})), Some(&seller)).await;
     assert_eq!(status, 204);
     assert!(crate::harness::header(&headers, "set-cookie").contains("Max-Age=0"));
+    let delivered = app.mails().await; // the goodbye mail waits in the outbox until sent
 
     // Signed out everywhere at once: the session and the API key are dead.
     assert_eq!(app.call("GET", "/api/v1/me", None, Some(&seller)).await.0, 401);
@@ -93,7 +94,7 @@ async fn nothing_of_a_deleted_account_remains(db: Db) {
     let remote = app.app.gateway().unwrap().client.subscription(&sub_id).await.unwrap();
     assert_eq!(remote.status, "cancelled");
     // The last email says it is done; other accounts are untouched.
-    assert!(app.mails().iter().any(|m| m.contains(&format!("To: {email}")) && m.contains("has been deleted")));
+    assert!(delivered.iter().any(|m| m.contains(&format!("To: {email}")) && m.contains("has been deleted")));
     assert_eq!(app.call("GET", "/api/v1/me", None, Some(&other)).await.0, 200);
     // (Checked last: a sign-in attempt counts against the typed email for its limit window,
     // and such counters are purged after two days.)

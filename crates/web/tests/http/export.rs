@@ -89,7 +89,7 @@ async fn export_holds_everything_and_only_the_owner_gets_it(db: Db) {
     let dir = app.data_dir.join("blobs").join("users").join(user_id).join("exports");
     let stored = std::fs::read(std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path()).unwrap();
     assert!(!stored.windows(email.len()).any(|w| w == email.as_bytes()));
-    assert!(app.mails().iter().any(|m| m.contains(&format!("To: {email}")) && m.contains("ready to download")));
+    assert!(app.mails().await.iter().any(|m| m.contains(&format!("To: {email}")) && m.contains("ready to download")));
     // The sweeper keeps a live export's snapshot.
     app.app.sweep_orphans(-60_000).await.unwrap();
     assert_eq!(get(&seller).await.unwrap().status().as_u16(), 200, "still downloadable after a sweep");

@@ -172,8 +172,15 @@ impl TestApp {
         (status, b, body)
     }
 
-    /// Every email written to the outbox so far, oldest first.
-    pub fn mails(&self) -> Vec<String> {
+    /// Every email delivered (to the dev outbox folder) so far, oldest first, once the
+    /// queued ones have gone out.
+    pub async fn mails(&self) -> Vec<String> {
+        for _ in 0..200 {
+            if self.app.db.outbox_len().await.unwrap() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let Ok(dir) = std::fs::read_dir(&self.outbox) else {
             return vec![];
         };
@@ -183,8 +190,8 @@ impl TestApp {
     }
 
     /// The token from the newest mailed link to `path` addressed to `to`.
-    pub fn mailed_token(&self, to: &str, path: &str) -> Option<String> {
-        self.mails().iter().rev().filter(|m| m.contains(&format!("To: {to}"))).find_map(|m| {
+    pub async fn mailed_token(&self, to: &str, path: &str) -> Option<String> {
+        self.mails().await.iter().rev().filter(|m| m.contains(&format!("To: {to}"))).find_map(|m| {
             let start = m.find(&format!("{path}?token="))? + path.len() + 7;
             Some(m[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect())
         })
