@@ -272,6 +272,8 @@ impl App {
                     let network = client.network();
                     self.db.audit(Some(&p.user.id), "self", "creation_requested", &c.id, &network, now_ms()).await?;
                 }
+                let detail = format!("{} photo(s), {} image(s) each", creations.len(), planned.len());
+                self.record_activity(&p.user.id, crate::activity::Activity::Created, &detail, Some(client)).await;
             }
             // The same idempotency key again: these creations exist; answer with them.
             Outcome::Duplicate => {}
@@ -342,15 +344,17 @@ impl App {
     }
 
     /// A ZIP of one creation's images.
-    pub async fn creation_zip(&self, p: &Principal, id: &str) -> Result<(String, Chunks)> {
+    pub async fn creation_zip(&self, p: &Principal, id: &str, client: &Client) -> Result<(String, Chunks)> {
         let (c, outputs) = self.creation_with_outputs(p, id).await?;
+        let detail = format!("{} images (ZIP)", outputs.len());
+        self.record_activity(&p.user.id, crate::activity::Activity::Downloaded, &detail, Some(client)).await;
         let names = outputs.iter().map(|o| o.file_name()).collect::<Vec<_>>();
         let chunks = self.zip(&p.user.id, entries(names, &outputs)).await?;
         Ok((format!("soraipixel-{}.zip", short(&c.id)), chunks))
     }
 
     /// A ZIP of a whole batch: one folder per photo, named after it.
-    pub async fn batch_zip(&self, p: &Principal, batch_id: &str) -> Result<(String, Chunks)> {
+    pub async fn batch_zip(&self, p: &Principal, batch_id: &str, client: &Client) -> Result<(String, Chunks)> {
         let mut names = Vec::new();
         let mut outputs = Vec::new();
         for (i, (c, made)) in self.batch(p, batch_id).await?.into_iter().enumerate() {
@@ -364,6 +368,8 @@ impl App {
             names.extend(made.iter().map(|o| format!("{folder}/{}", o.file_name())));
             outputs.extend(made);
         }
+        let detail = format!("{} images of a batch (ZIP)", outputs.len());
+        self.record_activity(&p.user.id, crate::activity::Activity::Downloaded, &detail, Some(client)).await;
         let chunks = self.zip(&p.user.id, entries(names, &outputs)).await?;
         Ok((format!("soraipixel-batch-{}.zip", short(batch_id)), chunks))
     }

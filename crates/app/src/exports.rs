@@ -24,6 +24,7 @@ struct AccountFile {
     exported_at: i64,
     profile: db::users::User,
     consents: Vec<db::consents::ConsentChange>,
+    activity: Vec<db::activity::Event>,
     sessions: Vec<db::sessions::Session>,
     api_keys: Vec<db::api_keys::ApiKey>,
     security_log: Vec<db::audit::AuditEntry>,
@@ -65,7 +66,7 @@ impl App {
     }
 
     /// The ZIP: `account.json`, `uploads/…` (originals as uploaded) and `images/<creation>/…`.
-    pub async fn export_zip(&self, p: &Principal, id: &str) -> Result<(String, Chunks)> {
+    pub async fn export_zip(&self, p: &Principal, id: &str, client: &Client) -> Result<(String, Chunks)> {
         let export = self.export_of(p, id).await?;
         let (Some(json), Some(expires)) = (export.blob_key, export.expires_at) else { return Err(AppError::Busy) };
         if expires <= now_ms() {
@@ -81,6 +82,7 @@ impl App {
             let names = outputs.iter().map(|o| format!("images/{}/{}", c.id, o.file_name())).collect();
             entries.extend(archive::entries(names, outputs.into_iter().map(|o| o.blob_key)));
         }
+        self.record_activity(user, crate::activity::Activity::Downloaded, "a copy of all my data", Some(client)).await;
         let chunks = self.zip(user, entries).await?;
         Ok((format!("soraipixel-my-data-{}.zip", &export.id[..8.min(export.id.len())]), chunks))
     }
@@ -127,6 +129,7 @@ impl App {
             exported_at: now_ms(),
             profile: db.user_by_id(user_id).await?,
             consents: db.consent_history(user_id).await?,
+            activity: db.activity_of(user_id, i64::MAX).await?,
             sessions: db.sessions_of(user_id).await?,
             api_keys: db.api_keys_of(user_id).await?,
             security_log: db.audit_of(user_id, i64::MAX).await?,

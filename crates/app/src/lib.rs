@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub mod accounts;
+pub mod activity;
 pub mod archive;
 pub mod billing;
 pub mod consents;

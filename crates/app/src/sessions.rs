@@ -54,6 +54,7 @@ impl App {
             .await?;
         let detail = format!("{} on {} ({})", device.browser, device.os, device.device_type);
         self.db.audit(Some(&user.id), "self", action, &detail, &network, now).await?;
+        self.record_activity(&user.id, crate::activity::Activity::SignedIn, action, Some(client)).await;
         let tokens = self.db.balance(&user.id).await?;
         Ok(Started { user, session, token, tokens })
     }
@@ -170,6 +171,8 @@ impl App {
         let a = self.db.purge_expired_sessions(now, self.idle_ms()).await?;
         let b = self.db.purge_expired_tokens(now).await?;
         let c = self.db.purge_rate_counters(now - 2 * 86_400_000).await?;
-        Ok(a + b + c)
+        let retention = i64::from(self.settings.privacy.activity_retention_days) * 86_400_000;
+        let d = self.db.purge_activity(now - retention).await?;
+        Ok(a + b + c + d)
     }
 }

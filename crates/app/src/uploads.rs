@@ -69,6 +69,8 @@ impl App {
             return Err(e.into());
         }
         self.db.audit(Some(&p.user.id), "self", "uploaded", &upload.id, &client.network(), now_ms()).await?;
+        let detail = format!("{} photo, {}×{}", upload.format, upload.width, upload.height);
+        self.record_activity(&p.user.id, crate::activity::Activity::Uploaded, &detail, Some(client)).await;
         Ok(upload)
     }
 

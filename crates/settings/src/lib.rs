@@ -55,7 +55,21 @@ pub struct Settings {
     pub workers: Workers,
     pub storage: Storage,
     pub billing: Billing,
+    pub privacy: Privacy,
     pub log: Log,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Privacy {
+    /// Usage and device events are deleted after this many days.
+    pub activity_retention_days: u32,
+}
+
+impl Default for Privacy {
+    fn default() -> Self {
+        Self { activity_retention_days: 180 }
+    }
 }
 
 /// Payments and invoices. Invoices name the seller from `contact` (company, address, email).
@@ -312,6 +326,7 @@ impl Default for Settings {
             workers: Workers::default(),
             storage: Storage::default(),
             billing: Billing::default(),
+            privacy: Privacy::default(),
             log: Log::default(),
         }
     }
@@ -422,6 +437,9 @@ impl Settings {
             && !matches!(smtp.security.as_str(), "starttls" | "tls" | "none")
         {
             return bad("mail.smtp.security", "must be starttls, tls or none");
+        }
+        if self.privacy.activity_retention_days < 1 {
+            return bad("privacy.activity_retention_days", "must be at least 1");
         }
         if !(0..=40).contains(&self.billing.gst_percent) {
             return bad("billing.gst_percent", "must be between 0 and 40");

@@ -440,6 +440,9 @@ impl App {
                 tokens = settled.payment.tokens_granted,
                 "tokens granted for a payment"
             );
+            let p = &settled.payment;
+            let detail = format!("{} — {} {}", p.description, p.amount, p.currency);
+            self.record_activity(user_id, crate::activity::Activity::Paid, &detail, None).await;
         }
         Ok(settled.payment)
     }

@@ -39,6 +39,10 @@ pub async fn delete(
     Ok((StatusCode::NO_CONTENT, headers).into_response())
 }
 
+pub async fn activity(State(state): State<AppState>, Auth(p): Auth) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(json!({"activity": state.app.activity(&p).await?})))
+}
+
 pub async fn consents(State(state): State<AppState>, Auth(p): Auth) -> Result<Json<app::consents::Consents>, ApiError> {
     Ok(Json(state.app.consents(&p).await?))
 }
@@ -92,9 +96,10 @@ pub async fn export(
 pub async fn export_download(
     State(state): State<AppState>,
     Auth(p): Auth,
+    ClientInfo(client): ClientInfo,
     Path(id): Path<String>,
 ) -> Result<axum::response::Response, ApiError> {
-    let (name, chunks) = state.app.export_zip(&p, &id).await?;
+    let (name, chunks) = state.app.export_zip(&p, &id, &client).await?;
     Ok(super::zip_response(name, chunks))
 }
 

@@ -80,14 +80,20 @@ pub async fn show_batch(
 pub async fn batch_zip(
     State(state): State<AppState>,
     Auth(p): Auth,
+    ClientInfo(client): ClientInfo,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (name, chunks) = state.app.batch_zip(&p, &id).await?;
+    let (name, chunks) = state.app.batch_zip(&p, &id, &client).await?;
     Ok(super::zip_response(name, chunks))
 }
 
-pub async fn zip(State(state): State<AppState>, Auth(p): Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let (name, chunks) = state.app.creation_zip(&p, &id).await?;
+pub async fn zip(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ClientInfo(client): ClientInfo,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (name, chunks) = state.app.creation_zip(&p, &id, &client).await?;
     Ok(super::zip_response(name, chunks))
 }
 

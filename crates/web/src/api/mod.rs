@@ -51,6 +51,7 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/api/v1/me/sessions/{id}", delete(account::end_session))
         .route("/api/v1/me/sessions/revoke-others", post(account::revoke_others))
         .route("/api/v1/me/audit", get(account::audit))
+        .route("/api/v1/me/activity", get(account::activity))
         .route("/api/v1/me/export", post(account::request_export))
         .route("/api/v1/me/consents", get(account::consents).put(account::update_consents))
         .route("/api/v1/policy", get(account::policy))

@@ -295,6 +295,32 @@ pub async fn end_other_sessions(
 }
 
 #[derive(Template)]
+#[template(path = "activity.html")]
+struct ActivityPage {
+    layout: Layout,
+    sessions: Vec<Session>,
+    current_session: String,
+    events: Vec<db::activity::Event>,
+    retention_days: u32,
+}
+
+pub async fn activity(State(state): State<AppState>, MaybeAuth(p): MaybeAuth) -> Response {
+    let Some(p) = p else { return to_login() };
+    let (sessions, events) = match (state.app.sessions(&p).await, state.app.activity(&p).await) {
+        (Ok(s), Ok(e)) => (s, e),
+        (Err(e), _) | (_, Err(e)) => return ApiError::from(e).into_response(),
+    };
+    let page = ActivityPage {
+        layout: Layout::new(&state, Some(&p), "Activity and devices"),
+        sessions,
+        current_session: p.session.as_ref().map(|s| s.id.clone()).unwrap_or_default(),
+        events,
+        retention_days: state.app.settings.privacy.activity_retention_days,
+    };
+    render(page, None)
+}
+
+#[derive(Template)]
 #[template(path = "tokens.html")]
 struct Tokens {
     layout: Layout,

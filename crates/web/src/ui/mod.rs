@@ -34,6 +34,7 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/settings/sessions/{id}/end", axum::routing::post(account::end_session))
         .route("/settings/sessions/end-others", axum::routing::post(account::end_other_sessions))
         .route("/settings/export", axum::routing::post(account::request_export))
+        .route("/activity", get(account::activity))
         .route("/settings/consents", axum::routing::post(account::save_consents))
         .route("/settings/delete", axum::routing::post(account::delete_account))
         .route("/settings/delete/code", axum::routing::post(account::delete_code))

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod accounts;
+mod activity;
 mod batches;
 mod billing;
 mod consents;
