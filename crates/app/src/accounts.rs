@@ -40,6 +40,7 @@ impl App {
         let sec = &self.settings.security;
         self.limit(&format!("signup:ip:{}", client.network()), sec.signups_per_ip_hour, HOUR).await?;
         let email = Email::parse(&s.email)?;
+        self.refuse_disposable(&email)?;
         let name = profile::name(&s.name)?;
         let phone = s.phone.as_deref().filter(|p| !p.trim().is_empty()).map(Phone::parse).transpose()?;
         let company = s.company.as_deref().map(|c| profile::optional("company", c, 120)).transpose()?.flatten();
@@ -64,6 +65,24 @@ impl App {
         self.record_signup_consents(&user).await?;
         self.send_verification(&user).await;
         self.start_session(user, client, "signed_up").await
+    }
+
+    /// Throwaway addresses (`security.disposable_email_domains`, subdomains too) are refused.
+    fn refuse_disposable(&self, email: &Email) -> Result<()> {
+        let domain = email.as_str().rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+        let listed = self.settings.security.disposable_email_domains.iter().any(|d| {
+            let d = d.trim().to_ascii_lowercase();
+            !d.is_empty() && (domain == d || domain.ends_with(&format!(".{d}")))
+        });
+        if listed {
+            return Err(domain::Invalid::new(
+                "disposable_email",
+                "email",
+                "Please use an email address you keep: throwaway addresses cannot receive receipts.",
+            )
+            .into());
+        }
+        Ok(())
     }
 
     /// Unknown emails and wrong passwords get the same answer after the same work.
@@ -216,6 +235,9 @@ impl App {
     pub async fn update_profile(&self, p: &Principal, patch: ProfilePatch, client: &Client) -> Result<User> {
         let opt = |field, v: Option<String>, max| v.map(|v| profile::optional(field, &v, max)).transpose();
         let email = patch.email.map(|e| Email::parse(&e)).transpose()?;
+        if let Some(e) = email.as_ref().filter(|e| Some(e.as_str()) != p.user.email.as_deref()) {
+            self.refuse_disposable(e)?;
+        }
         let phone =
             patch.phone.map(|v| if v.trim().is_empty() { Ok(None) } else { Phone::parse(&v).map(Some) }).transpose()?;
         if email.is_none() && p.user.email.is_none() && matches!(phone, Some(None)) {

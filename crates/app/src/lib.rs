@@ -9,6 +9,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub mod accounts;
 pub mod activity;
+pub mod analytics;
 pub mod archive;
 pub mod billing;
 pub mod consents;

@@ -10,6 +10,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 
 pub mod activity;
+pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod billing;

@@ -64,11 +64,13 @@ pub struct Settings {
 pub struct Privacy {
     /// Usage and device events are deleted after this many days.
     pub activity_retention_days: u32,
+    /// Admin analytics hide any figure that covers fewer people than this.
+    pub analytics_min_group: u32,
 }
 
 impl Default for Privacy {
     fn default() -> Self {
-        Self { activity_retention_days: 180 }
+        Self { activity_retention_days: 180, analytics_min_group: 5 }
     }
 }
 
@@ -291,6 +293,8 @@ pub struct Security {
     pub otp_sends_per_ip_hour: u32,
     pub otp_resend_seconds: u64,
     pub password_min_length: usize,
+    /// Throwaway-mail domains refused at sign-up and on an email change (fraud and abuse).
+    pub disposable_email_domains: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -374,6 +378,22 @@ impl Default for Security {
             otp_sends_per_ip_hour: 20,
             otp_resend_seconds: 60,
             password_min_length: 10,
+            disposable_email_domains: [
+                "mailinator.com",
+                "guerrillamail.com",
+                "sharklasers.com",
+                "10minutemail.com",
+                "temp-mail.org",
+                "tempmail.com",
+                "yopmail.com",
+                "trashmail.com",
+                "getnada.com",
+                "dispostable.com",
+                "maildrop.cc",
+                "throwawaymail.com",
+            ]
+            .map(String::from)
+            .to_vec(),
         }
     }
 }
@@ -437,6 +457,9 @@ impl Settings {
             && !matches!(smtp.security.as_str(), "starttls" | "tls" | "none")
         {
             return bad("mail.smtp.security", "must be starttls, tls or none");
+        }
+        if self.privacy.analytics_min_group < 2 {
+            return bad("privacy.analytics_min_group", "must be at least 2");
         }
         if self.privacy.activity_retention_days < 1 {
             return bad("privacy.activity_retention_days", "must be at least 1");

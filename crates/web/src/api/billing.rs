@@ -125,6 +125,22 @@ pub async fn admin_payments(
 }
 
 #[derive(Deserialize)]
+pub struct Days {
+    #[serde(default)]
+    days: Option<i64>,
+}
+
+/// Admin: daily aggregates, small groups suppressed.
+pub async fn analytics(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<Days>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let figures = state.app.analytics(&p, q.days.unwrap_or(30)).await?;
+    Ok(Json(json!({"min_group": state.app.settings.privacy.analytics_min_group, "figures": figures})))
+}
+
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Newsletter {
     subject: String,

@@ -71,6 +71,7 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/api/v1/admin/payments", get(billing::admin_payments))
         .route("/api/v1/admin/payments/{id}/refunds", post(billing::refund))
         .route("/api/v1/admin/newsletter", post(billing::newsletter))
+        .route("/api/v1/admin/analytics", get(billing::analytics))
         .route("/webhooks/razorpay", post(billing::webhook))
         .route("/api/v1/api-keys", get(keys::list).post(keys::create))
         .route("/api/v1/api-keys/{id}", delete(keys::delete))

@@ -245,3 +245,25 @@ pub async fn revenue(State(state): State<AppState>, AdminPage(p): AdminPage) -> 
     }
     render(Revenue { layout: Layout::new(&state, Some(&p), "Revenue"), days, totals }, None)
 }
+
+#[derive(Template)]
+#[template(path = "admin_analytics.html")]
+struct Analytics {
+    layout: Layout,
+    figures: Vec<app::analytics::Figure>,
+    min_group: u32,
+}
+
+pub async fn analytics(State(state): State<AppState>, AdminPage(p): AdminPage) -> Response {
+    match state.app.analytics(&p, 30).await {
+        Ok(figures) => render(
+            Analytics {
+                layout: Layout::new(&state, Some(&p), "Analytics"),
+                figures,
+                min_group: state.app.settings.privacy.analytics_min_group,
+            },
+            None,
+        ),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod activity;
+mod analytics;
 mod batches;
 mod billing;
 mod consents;

@@ -191,7 +191,24 @@ async fn only_essential_cookies_and_no_third_party_scripts(db: Db) {
     assert_eq!(names, expected);
 }
 
+/// Throwaway email domains (configurable) are refused at sign-up and on a change of email.
+async fn disposable_email_domains_are_refused(db: Db) {
+    let t = spawn(db).await;
+    for email in ["someone@mailinator.com", "x@eu.yopmail.com"] {
+        let body = json!({"email": email, "password": "kundan necklace sparkle", "name": "X"});
+        let (status, _, answer) = t.call("POST", "/api/v1/auth/signup", Some(body), None).await;
+        assert_eq!((status, answer["error"]["code"].as_str()), (422, Some("disposable_email")), "{email}");
+    }
+    let b = t.signup("real@example.com").await;
+    let (status, _, answer) = t.call("PATCH", "/api/v1/me", Some(json!({"email": "me@trashmail.com"})), Some(&b)).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (422, Some("disposable_email")));
+    let (status, _, _) =
+        t.call("PATCH", "/api/v1/me", Some(json!({"email": "me@mailinator.company.example"})), Some(&b)).await;
+    assert_eq!(status, 200, "only the listed domains and their subdomains");
+}
+
 on_both_backends!(
+    disposable_email_domains_are_refused,
     only_essential_cookies_and_no_third_party_scripts,
     the_openapi_document_matches_the_routes,
     csrf_guards_cookie_mutations,
