@@ -140,7 +140,7 @@ impl App {
         };
         if let Err(e) = async {
             issued.map_err(AppError::from)?;
-            self.queue_mail(&mail).await
+            self.queue_mail(&mail, &user.id).await
         }
         .await
         {
@@ -207,7 +207,7 @@ impl App {
                 self.link(&format!("/reset-password?token={token}"))
             ),
         };
-        self.queue_mail(&mail).await
+        self.queue_mail(&mail, &user.id).await
     }
 
     /// Sets a new password from a reset link and ends every session of the account.

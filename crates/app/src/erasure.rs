@@ -57,7 +57,7 @@ impl App {
             unsubscribe: None,
         });
         let erasure = Erasure { user_id: &user.id, email: user.email.as_deref(), phone: user.phone.as_deref() };
-        let goodbye = goodbye.as_ref().map(crate::outbox::transactional);
+        let goodbye = goodbye.as_ref().map(|m| crate::outbox::transactional(m, None));
         self.db.erase_user(&erasure, goodbye.as_ref(), now_ms()).await?;
         // Rows first, then objects: an object left by a failure here is unreadable (its key
         // is gone) and the sweeper removes it within the hour.

@@ -31,6 +31,7 @@ struct AccountFile {
     tokens: db::ledger::Balance,
     ledger: Vec<db::ledger::Entry>,
     payments: Vec<db::billing::Payment>,
+    invoices: Vec<db::billing::Invoice>,
     subscriptions: Vec<db::billing::Subscription>,
     uploads: Vec<db::uploads::Upload>,
     creations: Vec<CreationFile>,
@@ -112,8 +113,16 @@ impl App {
             unsubscribe: None,
         });
         let now = now_ms();
-        let mail = mail.as_ref().map(crate::outbox::transactional);
-        self.db.finish_export(id, Some(&path), now, now + EXPORT_TTL_MS, mail.as_ref()).await.map_err(|e| retry(&e))?;
+        let mail = mail.as_ref().map(|m| crate::outbox::transactional(m, Some(&export.user_id)));
+        let finished = self
+            .db
+            .finish_export(id, Some(&path), now, now + EXPORT_TTL_MS, mail.as_ref())
+            .await
+            .map_err(|e| retry(&e))?;
+        if !finished {
+            // The export (or the whole account) went while this ran: leave nothing behind.
+            self.remove_blobs(&[&path]).await;
+        }
         Ok(())
     }
 
@@ -136,6 +145,7 @@ impl App {
             tokens: db.balance(user_id).await?,
             ledger: db.ledger(user_id, None, i64::MAX).await?,
             payments: db.payments_of(user_id, i64::MAX).await?,
+            invoices: db.invoices_of(user_id).await?,
             subscriptions: db.subscriptions_of(user_id).await?,
             uploads: db.uploads_of(user_id, None, i64::MAX).await?,
             creations,
@@ -159,7 +169,11 @@ impl Handler for BuildExports {
         let app = self.0.clone();
         Box::pin(async move {
             let now = now_ms();
-            app.db.finish_export(&job.payload, None, now, now, None).await.map_err(|e| JobError::Retry(e.to_string()))
+            app.db
+                .finish_export(&job.payload, None, now, now, None)
+                .await
+                .map_err(|e| JobError::Retry(e.to_string()))?;
+            Ok(())
         })
     }
 }

@@ -12,15 +12,15 @@ use crate::consents::current_policy;
 use crate::sessions::Principal;
 use crate::{App, AppError, Result, now_ms};
 
-/// A transactional message as the outbox stores it.
-pub(crate) fn transactional(mail: &Mail) -> NewMail<'_> {
-    NewMail { user_id: None, marketing: false, to: &mail.to, subject: &mail.subject, body: &mail.text }
+/// A transactional message as the outbox stores it; with its user, it goes if they do.
+pub(crate) fn transactional<'a>(mail: &'a Mail, user_id: Option<&'a str>) -> NewMail<'a> {
+    NewMail { user_id, marketing: false, to: &mail.to, subject: &mail.subject, body: &mail.text }
 }
 
 impl App {
-    /// Queues a transactional message; a `mail` job delivers it.
-    pub(crate) async fn queue_mail(&self, mail: &Mail) -> Result<()> {
-        Ok(self.db.queue_mail(&transactional(mail), now_ms()).await?)
+    /// Queues a transactional message for `user_id`; a `mail` job delivers it.
+    pub(crate) async fn queue_mail(&self, mail: &Mail, user_id: &str) -> Result<()> {
+        Ok(self.db.queue_mail(&transactional(mail, Some(user_id)), now_ms()).await?)
     }
 
     /// `/unsubscribe/<user>.<mac>`: works without signing in, for that user only.
@@ -103,9 +103,10 @@ impl App {
             ));
         }
         let mail = Mail { to: queued.to_address.clone(), subject: queued.subject.clone(), text, unsubscribe };
+        // The server's reply can quote the address: neither the log nor the job keeps it.
         self.mailer.send(mail).await.map_err(|e| match e {
             providers::mail::MailError::Address(_) => JobError::Permanent("invalid recipient address".into()),
-            other => retry(&other),
+            _ => JobError::Retry("mail delivery failed".into()),
         })?;
         self.db.forget_mail(id).await.map_err(|e| retry(&e))
     }

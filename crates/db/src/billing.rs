@@ -804,6 +804,16 @@ impl Db {
         .await)?)
     }
 
+    pub async fn invoices_of(&self, user_id: &str) -> Result<Vec<Invoice>> {
+        Ok(with_pool!(self, |p| sqlx::query_as::<_, Invoice>(
+            "SELECT number, payment_id, user_id, buyer_name, buyer_email, buyer_company, buyer_address, buyer_gstin, \
+             description, amount, currency, issued_at FROM invoices WHERE user_id = $1 ORDER BY issued_at"
+        )
+        .bind(user_id)
+        .fetch_all(p)
+        .await)?)
+    }
+
     pub async fn invoice(&self, number: &str) -> Result<Invoice> {
         with_pool!(self, |p| sqlx::query_as::<_, Invoice>(
             "SELECT number, payment_id, user_id, buyer_name, buyer_email, buyer_company, buyer_address, buyer_gstin, \

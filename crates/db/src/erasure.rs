@@ -27,12 +27,21 @@ impl Db {
                 "DELETE FROM ledger_entries WHERE user_id = $1",
                 // Admins' actions stay on record, detached (`user_id` becomes NULL with the user).
                 "DELETE FROM audit_log WHERE user_id = $1 AND actor NOT LIKE 'admin:%'",
-                "UPDATE invoices SET buyer_name = '', buyer_email = '', buyer_company = NULL, buyer_address = NULL \
+                // A B2B invoice (the buyer's GSTIN on it) must keep the buyer's name and address
+                // (GST rules); others keep nothing of the person.
+                "UPDATE invoices SET buyer_email = '', \
+                 buyer_name = CASE WHEN buyer_gstin IS NULL THEN '' ELSE buyer_name END, \
+                 buyer_company = CASE WHEN buyer_gstin IS NULL THEN NULL ELSE buyer_company END, \
+                 buyer_address = CASE WHEN buyer_gstin IS NULL THEN NULL ELSE buyer_address END \
                  WHERE user_id = $1",
             ] {
                 sqlx::query(sql).bind(e.user_id).execute(&mut *tx).await?;
             }
             // Limits and codes are keyed by id, email or phone (`checkout:<id>`, `login_fail:<email>`…).
+            // Mail still queued for them (their own rows go with the user below).
+            if let Some(email) = e.email {
+                sqlx::query("DELETE FROM outbox WHERE to_address = $1").bind(email).execute(&mut *tx).await?;
+            }
             for key in [Some(e.user_id), e.email, e.phone].into_iter().flatten() {
                 sqlx::query("DELETE FROM rate_counters WHERE substr(bucket, length(bucket) - length($1)) = ':' || $1")
                     .bind(key)

@@ -57,7 +57,8 @@ impl Db {
         Ok(with_pool!(self, |p| sqlx::query_as::<_, Export>(sql).bind(user_id).fetch_all(p).await)?)
     }
 
-    /// Ready (with its snapshot) or failed (without), with the mail announcing it.
+    /// Ready (with its snapshot) or failed (without), with the mail announcing it. False
+    /// (and no mail) when the export is no longer waiting — deleted with its account, say.
     pub async fn finish_export(
         &self,
         id: &str,
@@ -65,23 +66,30 @@ impl Db {
         now: i64,
         expires_at: i64,
         mail: Option<&NewMail<'_>>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let status = if blob_key.is_some() { "ready" } else { "failed" };
         with_pool!(self, |p| {
             let mut tx = p.begin().await?;
-            sqlx::query("UPDATE exports SET status = $2, blob_key = $3, ready_at = $4, expires_at = $5 WHERE id = $1")
-                .bind(id)
-                .bind(status)
-                .bind(blob_key)
-                .bind(now)
-                .bind(expires_at)
-                .execute(&mut *tx)
-                .await?;
-            if let Some(mail) = mail {
+            let changed = sqlx::query(
+                "UPDATE exports SET status = $2, blob_key = $3, ready_at = $4, expires_at = $5 \
+                 WHERE id = $1 AND status = 'queued'",
+            )
+            .bind(id)
+            .bind(status)
+            .bind(blob_key)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if changed == 1
+                && let Some(mail) = mail
+            {
                 queue_mail!(tx, mail, now).await?;
             }
-            tx.commit().await
-        })?;
-        Ok(())
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(changed == 1)
+        })
+        .map_err(crate::DbError::from)
     }
 }

@@ -51,7 +51,11 @@ pub async fn headers(State(state): State<AppState>, req: Request, next: Next) ->
 /// cookie must also carry the session's CSRF token in a header or form field. API-key
 /// requests carry no ambient credentials and are exempt from the token.
 pub async fn csrf(State(state): State<AppState>, req: Request, next: Next) -> Result<Response, Response> {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    // One-click unsubscribe (RFC 8058) comes from mail providers' servers: the signed link
+    // is its only credential and it changes nothing else.
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        || req.uri().path().starts_with("/unsubscribe/")
+    {
         return Ok(next.run(req).await);
     }
     let refuse = |msg: &str| ApiError::new(StatusCode::FORBIDDEN, "csrf_failed", msg).into_response();

@@ -637,7 +637,7 @@ async fn pages_for_buyers_and_admins(db: Db) {
     .await;
     assert_eq!((status, location.as_str()), (303, format!("/admin/payments/{}?refunded=1", payment.id).as_str()));
     assert_eq!(balance(&app, &buyer).await, 20 + 80 + 40);
-    let (status, location, _) = form(
+    let (status, location, body) = form(
         &app,
         "/admin/plans/pro",
         &admin,
@@ -651,7 +651,7 @@ async fn pages_for_buyers_and_admins(db: Db) {
         ],
     )
     .await;
-    assert_eq!((status, location.as_str()), (303, "/admin/plans?saved=1"));
+    assert_eq!((status, location.as_str()), (303, "/admin/plans?saved=1"), "{body}");
     let (_, html) = page(&app, "/pricing", None).await;
     assert!(html.contains("₹849.00") && html.contains("650 tokens"));
     let (_, _, html) = form(

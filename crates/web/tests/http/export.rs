@@ -64,6 +64,7 @@ async fn export_holds_everything_and_only_the_owner_gets_it(db: Db) {
     assert_eq!(account["profile"]["email"], email);
     assert!(account["profile"].get("password_hash").is_none(), "never the password hash");
     assert_eq!(account["payments"][0]["amount"], 499);
+    assert_eq!(account["invoices"][0]["number"], account["payments"][0]["invoice_number"]);
     assert_eq!(account["creations"][0]["settings"].as_array().map(Vec::len), Some(2), "what was asked for");
     assert_eq!(account["creations"][0]["outputs"].as_array().unwrap().len(), 2);
     assert!(account["ledger"].as_array().unwrap().len() >= 4, "welcome, purchase, hold, charges");
