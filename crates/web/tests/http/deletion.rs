@@ -101,4 +101,27 @@ async fn nothing_of_a_deleted_account_remains(db: Db) {
     assert_eq!(app.login(email, "kundan necklace sparkle").await.0, 401);
 }
 
-on_both_backends!(nothing_of_a_deleted_account_remains);
+/// An account without a password confirms deletion with a fresh SMS code.
+async fn a_phone_only_account_is_deleted_with_a_code(db: Db) {
+    let app = spawn(db.clone()).await;
+    let phone = "+919812300001";
+    assert_eq!(app.call("POST", "/api/v1/auth/otp/send", Some(json!({"phone": phone})), None).await.0, 202);
+    let code = app.sms.lock().unwrap().last().unwrap().1.clone();
+    let (status, headers, body) =
+        app.call("POST", "/api/v1/auth/otp/verify", Some(json!({"phone": phone, "code": code})), None).await;
+    assert_eq!(status, 201, "{body}");
+    let who = crate::harness::browser(&headers, &body);
+    let (status, _, body) = app.call("DELETE", "/api/v1/me", Some(json!({"password": "anything"})), Some(&who)).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("code")), "no password to give: {body}");
+    let (status, _, _) = app.call("DELETE", "/api/v1/me", Some(json!({"code": "000000"})), Some(&who)).await;
+    assert_eq!(status, 400, "a code must have been sent and be right");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(app.call("POST", "/api/v1/auth/otp/send", Some(json!({"phone": phone})), None).await.0, 202);
+    let code = app.sms.lock().unwrap().last().unwrap().1.clone();
+    let (status, _, _) = app.call("DELETE", "/api/v1/me", Some(json!({"code": code})), Some(&who)).await;
+    assert_eq!(status, 204);
+    assert_eq!(app.call("GET", "/api/v1/me", None, Some(&who)).await.0, 401);
+    assert!(db.text_mentions(phone).await.is_empty(), "{:?}", db.text_mentions(phone).await);
+}
+
+on_both_backends!(nothing_of_a_deleted_account_remains, a_phone_only_account_is_deleted_with_a_code);
