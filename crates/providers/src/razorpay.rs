@@ -9,12 +9,9 @@
 
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::Sha256;
-use subtle::ConstantTimeEq;
 
 pub const LIVE_URL: &str = "https://api.razorpay.com";
 
@@ -326,16 +323,12 @@ fn path_segment(id: &str) -> Result<&str, RazorpayError> {
 
 /// Hex HMAC-SHA256 of `message` under `secret`, as Razorpay signs.
 pub fn sign(secret: &str, message: &[u8]) -> String {
-    #[expect(clippy::expect_used, reason = "HMAC accepts keys of any length")]
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-    mac.update(message);
-    hex::encode(mac.finalize().into_bytes())
+    hex::encode(domain::secrets::mac_bytes(secret.as_bytes(), message))
 }
 
 /// `X-Razorpay-Signature` checked against the raw body, in constant time.
 pub fn signature_valid(secret: &str, message: &[u8], signature: &str) -> bool {
-    let expected = sign(secret, message);
-    expected.len() == signature.len() && bool::from(expected.as_bytes().ct_eq(signature.trim().as_bytes()))
+    domain::secrets::equal(&sign(secret, message), signature.trim())
 }
 
 #[cfg(test)]

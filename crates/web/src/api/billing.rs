@@ -1,16 +1,15 @@
-//! Plans, checkout, verification, payments and invoices (`/api/v1/billing/...`), admin
-//! refunds, and the Razorpay webhook.
+//! Plans, checkout, verification, payments and invoices (`/api/v1/billing/...`), and the
+//! Razorpay webhook.
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
 use app::billing::CheckoutResult;
-use db::billing::PaymentFilter;
 
 use crate::AppState;
 use crate::cookies;
@@ -93,68 +92,6 @@ pub async fn cancel_subscription(
     Path(id): Path<String>,
 ) -> Result<Json<db::billing::Subscription>, ApiError> {
     Ok(Json(state.app.cancel_subscription(&p, &id).await?))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RefundRequest {
-    /// Minor units; all that is left when absent.
-    #[serde(default)]
-    amount: Option<i64>,
-    reason: String,
-}
-
-pub async fn refund(
-    State(state): State<AppState>,
-    Auth(p): Auth,
-    Path(id): Path<String>,
-    ApiJson(body): ApiJson<RefundRequest>,
-) -> Result<Json<db::billing::RefundOutcome>, ApiError> {
-    Ok(Json(state.app.refund_payment(&p, &id, body.amount, &body.reason).await?))
-}
-
-pub async fn admin_payments(
-    State(state): State<AppState>,
-    Auth(p): Auth,
-    Query(filter): Query<PaymentFilter>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let rows = state.app.admin_payments(&p, &filter).await?;
-    let payments: Vec<_> =
-        rows.into_iter().map(|(payment, email)| json!({"payment": payment, "email": email})).collect();
-    Ok(Json(json!({"payments": payments})))
-}
-
-#[derive(Deserialize)]
-pub struct Days {
-    #[serde(default)]
-    days: Option<i64>,
-}
-
-/// Admin: daily aggregates, small groups suppressed.
-pub async fn analytics(
-    State(state): State<AppState>,
-    Auth(p): Auth,
-    Query(q): Query<Days>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let figures = state.app.analytics(&p, q.days.unwrap_or(30)).await?;
-    Ok(Json(json!({"min_group": state.app.settings.privacy.analytics_min_group, "figures": figures})))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Newsletter {
-    subject: String,
-    body: String,
-}
-
-/// Admin: news by email to everyone opted in to marketing (each with its unsubscribe link).
-pub async fn newsletter(
-    State(state): State<AppState>,
-    Auth(p): Auth,
-    ApiJson(n): ApiJson<Newsletter>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let queued = state.app.send_newsletter(&p, &n.subject, &n.body).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"queued": queued}))))
 }
 
 /// `POST /webhooks/razorpay`: the raw body is what the signature covers.

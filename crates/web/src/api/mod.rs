@@ -8,6 +8,7 @@ use db::users::User;
 use crate::AppState;
 
 mod account;
+mod admin;
 mod auth;
 mod billing;
 mod creations;
@@ -68,10 +69,10 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/api/v1/billing/payments", get(billing::payments))
         .route("/api/v1/billing/invoices/{number}", get(billing::invoice))
         .route("/api/v1/billing/subscriptions/{id}/cancel", post(billing::cancel_subscription))
-        .route("/api/v1/admin/payments", get(billing::admin_payments))
-        .route("/api/v1/admin/payments/{id}/refunds", post(billing::refund))
-        .route("/api/v1/admin/newsletter", post(billing::newsletter))
-        .route("/api/v1/admin/analytics", get(billing::analytics))
+        .route("/api/v1/admin/payments", get(admin::payments))
+        .route("/api/v1/admin/payments/{id}/refunds", post(admin::refund))
+        .route("/api/v1/admin/newsletter", post(admin::newsletter))
+        .route("/api/v1/admin/analytics", get(admin::analytics))
         .route("/webhooks/razorpay", post(billing::webhook))
         .route("/api/v1/api-keys", get(keys::list).post(keys::create))
         .route("/api/v1/api-keys/{id}", delete(keys::delete))

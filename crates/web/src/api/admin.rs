@@ -1,0 +1,76 @@
+//! Admin endpoints: payments and refunds, newsletters, analytics. The use cases check the
+//! admin role; these only translate HTTP.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::json;
+
+use db::billing::PaymentFilter;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, Auth};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundRequest {
+    /// Minor units; all that is left when absent.
+    #[serde(default)]
+    amount: Option<i64>,
+    reason: String,
+}
+
+pub async fn refund(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RefundRequest>,
+) -> Result<Json<db::billing::RefundOutcome>, ApiError> {
+    Ok(Json(state.app.refund_payment(&p, &id, body.amount, &body.reason).await?))
+}
+
+pub async fn payments(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Query(filter): Query<PaymentFilter>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let rows = state.app.admin_payments(&p, &filter).await?;
+    let payments: Vec<_> =
+        rows.into_iter().map(|(payment, email)| json!({"payment": payment, "email": email})).collect();
+    Ok(Json(json!({"payments": payments})))
+}
+
+#[derive(Deserialize)]
+pub struct Days {
+    #[serde(default)]
+    days: Option<i64>,
+}
+
+/// Admin: daily aggregates, small groups suppressed.
+pub async fn analytics(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<Days>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let figures = state.app.analytics(&p, q.days.unwrap_or(30)).await?;
+    Ok(Json(json!({"min_group": state.app.settings.privacy.analytics_min_group, "figures": figures})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Newsletter {
+    subject: String,
+    body: String,
+}
+
+/// Admin: news by email to everyone opted in to marketing (each with its unsubscribe link).
+pub async fn newsletter(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ApiJson(n): ApiJson<Newsletter>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let queued = state.app.send_newsletter(&p, &n.subject, &n.body).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"queued": queued}))))
+}
