@@ -2,6 +2,7 @@
 //! on the jewellery, and laying it over the backdrop.
 
 pub mod background;
+pub mod hybrid;
 pub mod recolour;
 pub mod retouch;
 pub mod shadow;
