@@ -2,5 +2,6 @@
 //! and dev mode exercise the same client code as production. Nothing here moves money or
 //! sends anything anywhere; every fake says so in its name and in the log.
 
+pub mod ai;
 pub mod geoip;
 pub mod razorpay;
