@@ -13,6 +13,7 @@ use imaging::{Format, Preset, Recipe};
 use jobs::{Handler, HandlerFuture, JobContext, JobError};
 
 use crate::archive::{Chunks, Entry};
+use crate::cloud::{CloudOptions, Operation, Shot};
 use crate::sessions::Principal;
 use crate::{App, AppError, Client, Result, now_ms};
 
@@ -43,7 +44,7 @@ pub struct CreationRequest {
 }
 
 /// What to make from each photo: the engine, and either one recipe or the same settings
-/// for several marketplace presets.
+/// for several marketplace presets (local), or a generative operation (cloud).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Options {
     #[serde(default)]
@@ -52,6 +53,8 @@ pub struct Options {
     pub presets: Vec<Preset>,
     #[serde(flatten)]
     pub recipe: Recipe,
+    #[serde(flatten)]
+    pub cloud: CloudOptions,
 }
 
 /// The studio form's choices as a person sent them.
@@ -115,34 +118,33 @@ impl Options {
             reflection: form.reflection.then(imaging::Reflection::default),
             ..Recipe::default()
         };
-        Ok(Self { engine: Some("local".into()), presets, recipe })
+        Ok(Self { engine: Some("local".into()), presets, recipe, cloud: CloudOptions::default() })
     }
 }
 
-/// One output to make: its label (the preset's name, or "custom") and its recipe.
+/// One output to make: its label (the preset's name, "custom", or the shot) and either a
+/// local recipe or a cloud shot, with the tokens held for it.
 #[derive(Debug, Clone, serde::Serialize, Deserialize)]
 pub struct Planned {
     pub label: String,
+    #[serde(default)]
     pub recipe: Recipe,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<Shot>,
+    /// Tokens held for this output (older creations: an equal share of the hold).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<i64>,
 }
 
-fn plan(req: &Options) -> Result<Vec<Planned>> {
-    match req.engine.as_deref().unwrap_or("local") {
-        "local" => {}
-        "cloud" => {
-            return Err(
-                domain::Invalid::new("engine_unavailable", "engine", "The cloud engine is not available yet.").into()
-            );
-        }
-        _ => return Err(domain::Invalid::new("invalid_engine", "engine", "Engine must be local or cloud.").into()),
-    }
+fn local_plan(req: &Options, unit: i64) -> Result<Vec<Planned>> {
+    let planned = |label, recipe| Planned { label, recipe, cloud: None, price: Some(unit) };
     let planned: Vec<Planned> = if req.presets.is_empty() {
         let label = req.recipe.preset.map(preset_name).unwrap_or_else(|| "custom".into());
-        vec![Planned { label, recipe: req.recipe.clone() }]
+        vec![planned(label, req.recipe.clone())]
     } else {
         req.presets
             .iter()
-            .map(|p| Planned { label: preset_name(*p), recipe: Recipe { preset: Some(*p), ..req.recipe.clone() } })
+            .map(|p| planned(preset_name(*p), Recipe { preset: Some(*p), ..req.recipe.clone() }))
             .collect()
     };
     if planned.len() > MAX_OUTPUTS {
@@ -161,8 +163,8 @@ fn plan(req: &Options) -> Result<Vec<Planned>> {
 
 /// What a request asks for, as a digest: its kind, photos and outputs. Part of the ids
 /// derived from an idempotency key, so the same key on a different request is a new one.
-fn request_scope(kind: &str, uploads: &[String], options: &Options) -> Result<String> {
-    let planned = serde_json::to_string(&plan(options)?).map_err(|e| AppError::Internal(e.to_string()))?;
+fn request_scope(kind: &str, uploads: &[String], planned: &[Planned]) -> Result<String> {
+    let planned = serde_json::to_string(planned).map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(format!("{kind}|{}", domain::secrets::token_digest(&format!("{}|{planned}", uploads.join(",")))))
 }
 
@@ -198,31 +200,71 @@ fn preset_name(p: Preset) -> String {
     serde_json::to_value(p).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| "preset".into())
 }
 
+fn cost(planned: &[Planned]) -> i64 {
+    planned.iter().map(|p| p.price.unwrap_or(0)).fold(0i64, i64::saturating_add)
+}
+
 impl App {
-    /// What a request would cost, without holding anything.
-    pub async fn quote(&self, p: &Principal, req: &CreationRequest) -> Result<i64> {
-        let uploads = req.uploads()?;
-        for id in &uploads {
-            self.db.upload_of(&p.user.id, id).await?;
+    /// The outputs a request makes from each photo, each priced.
+    async fn plan(&self, p: &Principal, options: &Options) -> Result<Vec<Planned>> {
+        match self.engine_of(options)? {
+            "local" => local_plan(options, self.settings.tokens.local_output_cost),
+            _ => self.plan_cloud(p, &options.cloud, options.recipe.aspect_ratio).await,
         }
-        Ok(self.cost(plan(&req.options)?.len() * uploads.len()))
     }
 
-    fn cost(&self, outputs: usize) -> i64 {
-        i64::try_from(outputs).unwrap_or(i64::MAX).saturating_mul(self.settings.tokens.local_output_cost)
+    fn engine_of<'a>(&self, options: &'a Options) -> Result<&'a str> {
+        match options.engine.as_deref().unwrap_or("local") {
+            e @ ("local" | "cloud") => Ok(e),
+            _ => Err(domain::Invalid::new("invalid_engine", "engine", "Engine must be local or cloud.").into()),
+        }
+    }
+
+    /// The photos a request names; a regenerate or upscale may name none and start from
+    /// its source output's photo (or, for an upscale, from the output alone).
+    async fn request_uploads(&self, p: &Principal, req: &CreationRequest) -> Result<Vec<Option<String>>> {
+        let from_output = req.options.cloud.output_id.is_some()
+            && matches!(req.options.cloud.operation, Operation::Regenerate | Operation::Upscale)
+            && self.engine_of(&req.options)? == "cloud";
+        if from_output && req.upload_id.is_none() && req.upload_ids.is_empty() {
+            let upload = self.source_upload(p, &req.options.cloud).await?;
+            if upload.is_none() && req.options.cloud.operation == Operation::Regenerate {
+                return Err(domain::Invalid::new(
+                    "invalid_uploads",
+                    "output_id",
+                    "The photo of that image was deleted.",
+                )
+                .into());
+            }
+            return Ok(vec![upload]);
+        }
+        Ok(req.uploads()?.into_iter().map(Some).collect())
+    }
+
+    /// What a request would cost, without holding anything.
+    pub async fn quote(&self, p: &Principal, req: &CreationRequest) -> Result<i64> {
+        let uploads = self.request_uploads(p, req).await?;
+        for id in uploads.iter().flatten() {
+            self.db.upload_of(&p.user.id, id).await?;
+        }
+        let per_photo = cost(&self.plan(p, &req.options).await?);
+        Ok(per_photo.saturating_mul(i64::try_from(uploads.len()).unwrap_or(i64::MAX)))
     }
 
     /// Accepts a creation from one photo: its quote is held and its job queued at once.
     pub async fn create_creation(&self, p: &Principal, req: CreationRequest, client: &Client) -> Result<Creation> {
-        let uploads = req.uploads()?;
+        let uploads = self.request_uploads(p, &req).await?;
         if uploads.len() != 1 {
             return Err(
                 domain::Invalid::new("invalid_uploads", "upload_id", "One photo per creation; use a batch.").into()
             );
         }
-        let scope = request_scope("creation", &uploads, &req.options)?;
+        let planned = self.plan(p, &req.options).await?;
+        let names: Vec<String> = uploads.iter().map(|u| u.clone().unwrap_or_default()).collect();
+        let scope = request_scope("creation", &names, &planned)?;
         let ids = creation_ids(&p.user.id, &scope, req.idempotency_key.as_deref(), 1)?;
-        let mut made = self.accept(p, &uploads, &ids, &req.options, None, client).await?;
+        let engine = self.engine_of(&req.options)?;
+        let mut made = self.accept(p, &uploads, &ids, engine, &planned, None, client).await?;
         made.pop().ok_or_else(|| AppError::Internal("no creation accepted".into()))
     }
 
@@ -235,35 +277,52 @@ impl App {
         client: &Client,
     ) -> Result<(String, Vec<Creation>)> {
         let uploads = req.uploads()?;
-        let (scope, key) = (request_scope("batch", &uploads, &req.options)?, req.idempotency_key.as_deref());
+        let engine = self.engine_of(&req.options)?;
+        let per_photo = matches!(
+            req.options.cloud.operation,
+            Operation::Scene | Operation::Pack | Operation::Recolour | Operation::Model
+        );
+        if engine == "cloud" && !per_photo {
+            return Err(domain::Invalid::new(
+                "invalid_operation",
+                "operation",
+                "This operation takes one image; it cannot be batched.",
+            )
+            .into());
+        }
+        let planned = self.plan(p, &req.options).await?;
+        let (scope, key) = (request_scope("batch", &uploads, &planned)?, req.idempotency_key.as_deref());
         let ids = creation_ids(&p.user.id, &scope, key, uploads.len())?;
         let batch_id = creation_ids(&p.user.id, &format!("{scope}|id"), key, 1)?.pop().unwrap_or_else(db::new_id);
-        let made = self.accept(p, &uploads, &ids, &req.options, Some(&batch_id), client).await?;
+        let uploads: Vec<Option<String>> = uploads.into_iter().map(Some).collect();
+        let made = self.accept(p, &uploads, &ids, engine, &planned, Some(&batch_id), client).await?;
         Ok((batch_id, made))
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn accept(
         &self,
         p: &Principal,
-        uploads: &[String],
+        uploads: &[Option<String>],
         ids: &[String],
-        options: &Options,
+        engine: &str,
+        planned: &[Planned],
         batch_id: Option<&str>,
         client: &Client,
     ) -> Result<Vec<Creation>> {
-        for id in uploads {
+        for id in uploads.iter().flatten() {
             self.db.upload_of(&p.user.id, id).await?;
         }
-        let planned = plan(options)?;
-        let cost = self.cost(planned.len());
-        let recipes = serde_json::to_string(&planned).map_err(|e| AppError::Internal(e.to_string()))?;
+        let cost = cost(planned);
+        let recipes = serde_json::to_string(planned).map_err(|e| AppError::Internal(e.to_string()))?;
         let creations: Vec<Creation> = uploads
             .iter()
             .zip(ids)
             .map(|(upload, id)| Creation {
                 id: id.clone(),
                 batch_id: batch_id.map(str::to_owned),
-                ..new_creation(&p.user.id, upload, "local", recipes.clone(), cost)
+                upload_id: upload.clone(),
+                ..new_creation(&p.user.id, "", engine, recipes.clone(), cost)
             })
             .collect();
         match self.db.create_creations(&creations, now_ms()).await? {
@@ -382,7 +441,9 @@ impl App {
             other => other.into(),
         })?;
         self.db.audit(Some(&p.user.id), "self", "creation_canceled", id, &client.network(), now_ms()).await?;
-        Ok(self.db.creation_of(&p.user.id, id).await?)
+        let c = self.db.creation_of(&p.user.id, id).await?;
+        self.forget_people(&c).await;
+        Ok(c)
     }
 
     /// Deletes a finished creation with its stored outputs.
@@ -406,6 +467,9 @@ impl App {
         }
         let planned: Vec<Planned> =
             serde_json::from_str(&c.recipes).map_err(|e| JobError::Permanent(format!("bad recipes: {e}")))?;
+        if c.engine == "cloud" {
+            return self.render_cloud(&c, planned, ctx).await;
+        }
         let Some(upload_id) = c.upload_id.clone() else {
             return self.fail_creation(&c.id, "The photo was deleted before the images were made.").await;
         };
@@ -437,7 +501,7 @@ impl App {
             self.db.outputs_of(&c.id).await.map_err(|e| retry("outputs", &e))?.iter().map(|o| o.ordinal).collect();
         let total = planned.len().max(1) as i64;
         // The price held when the creation was accepted, whatever this worker's settings say.
-        let unit_price = c.tokens_held / total;
+        let held_share = c.tokens_held / total;
         for (i, item) in planned.into_iter().enumerate() {
             let ordinal = i64::try_from(i).unwrap_or(i64::MAX);
             if done.contains(&ordinal) {
@@ -446,6 +510,7 @@ impl App {
             if ctx.should_stop() {
                 return Err(JobError::Retry("stopped".into()));
             }
+            let unit_price = item.price.unwrap_or(held_share);
             let (m, recipe) = (matte.clone(), item.recipe.clone());
             let rendered = match self
                 .on_cpu(move || imaging::render_matte(&m, &recipe, &mut |_, _| {}))
@@ -472,7 +537,8 @@ impl App {
                 bytes: i64::try_from(rendered.bytes.len()).unwrap_or(i64::MAX),
                 blob_key,
                 compliance: rendered.compliance.as_ref().and_then(|r| serde_json::to_string(r).ok()),
-                created_at: 0,
+                charged: Some(unit_price),
+                ..Output::default()
             };
             let recorded =
                 self.db.add_output(&output, unit_price, now_ms()).await.map_err(|e| retry("recording output", &e))?;
@@ -497,8 +563,11 @@ impl App {
     }
 
     /// The engine refused the photo: the creation fails, its hold is released, the job ends.
-    async fn fail_creation(&self, id: &str, why: &str) -> std::result::Result<(), JobError> {
+    pub(crate) async fn fail_creation(&self, id: &str, why: &str) -> std::result::Result<(), JobError> {
         self.db.finish_creation(id, "failed", Some(why), now_ms()).await.map_err(|e| JobError::Retry(e.to_string()))?;
+        if let Ok(c) = self.db.creation(id).await {
+            self.forget_people(&c).await;
+        }
         Ok(())
     }
 }

@@ -12,6 +12,7 @@ pub mod activity;
 pub mod analytics;
 pub mod archive;
 pub mod billing;
+pub mod cloud;
 pub mod consents;
 pub mod creations;
 pub mod erasure;
@@ -60,6 +61,8 @@ pub struct App {
     pub blobs: Blobs,
     /// Razorpay (or, in dev mode, the FAKE Razorpay); `None` where billing is not served.
     pub gateway: Option<Arc<billing::Gateway>>,
+    /// The cloud engine's models (or, in dev mode, the FAKE ones); `None` when not configured.
+    pub cloud: Option<Arc<cloud::Engine>>,
     /// The visitor-country database (`billing.geoip_database`), when configured.
     geoip: Option<Arc<billing::Geoip>>,
     keys: Arc<keys::Keys>,
@@ -93,6 +96,7 @@ impl App {
             settings,
             blobs,
             gateway: None,
+            cloud: None,
             geoip: None,
             keys: Arc::new(keys),
             wrapper,
@@ -105,6 +109,12 @@ impl App {
     /// Looks visitors' countries up in `geoip` to choose their currency.
     pub fn with_geoip(mut self, geoip: billing::Geoip) -> Self {
         self.geoip = Some(Arc::new(geoip));
+        self
+    }
+
+    /// Makes generative images with `engine`.
+    pub fn with_cloud(mut self, engine: cloud::Engine) -> Self {
+        self.cloud = Some(Arc::new(engine));
         self
     }
 
@@ -149,6 +159,7 @@ pub fn job_handlers(app: &App) -> Vec<Arc<dyn jobs::Handler>> {
         Arc::new(creations::RenderCreations(app.clone())),
         Arc::new(exports::BuildExports(app.clone())),
         Arc::new(outbox::DeliverMail(app.clone())),
+        Arc::new(cloud::previews::MakePreviews(app.clone())),
     ]
 }
 

@@ -21,6 +21,15 @@ impl App {
         self.wrapper.unwrap_key(&wrapped).map_err(|e| AppError::Internal(format!("data key of {user_id}: {e}")))
     }
 
+    /// A data key sealed for storage beside what it protects (previews keep their own).
+    pub(crate) fn wrap_key(&self, key: &DataKey) -> Vec<u8> {
+        self.wrapper.wrap(key)
+    }
+
+    pub(crate) fn unwrap_key(&self, wrapped: &[u8]) -> Result<DataKey> {
+        self.wrapper.unwrap_key(wrapped).map_err(|e| AppError::Internal(format!("data key: {e}")))
+    }
+
     pub fn upload_limits(&self) -> Limits {
         Limits { max_bytes: self.settings.uploads.max_bytes, max_pixels: self.settings.uploads.max_pixels }
     }

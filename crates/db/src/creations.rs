@@ -25,11 +25,15 @@ pub struct Creation {
     #[serde(skip)]
     pub job_id: Option<String>,
     pub batch_id: Option<String>,
+    /// What the detection pre-pass saw (JSON), for generative creations.
+    pub detection: Option<String>,
+    /// Shots that could not be made (and were not charged), in words for the user.
+    pub notice: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, Serialize, sqlx::FromRow)]
 pub struct Output {
     pub id: String,
     pub creation_id: String,
@@ -45,6 +49,16 @@ pub struct Output {
     pub blob_key: String,
     #[serde(skip)]
     pub compliance: Option<String>,
+    /// How a generated output was made: provider, model, prompt library version, tier.
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub prompt_version: Option<String>,
+    pub tier: Option<String>,
+    /// Tokens charged for this output.
+    pub charged: Option<i64>,
+    /// The fidelity check (JSON: score, measures, judge, hybrid placement).
+    #[serde(skip)]
+    pub fidelity: Option<String>,
     pub created_at: i64,
 }
 
@@ -58,13 +72,13 @@ impl Output {
 
 macro_rules! creation_columns {
     () => {
-        "id, user_id, upload_id, engine, recipes, status, progress, tokens_held, tokens_charged, error, job_id, batch_id, created_at, updated_at"
+        "id, user_id, upload_id, engine, recipes, status, progress, tokens_held, tokens_charged, error, job_id, batch_id, detection, notice, created_at, updated_at"
     };
 }
 
 macro_rules! output_columns {
     () => {
-        "id, creation_id, user_id, ordinal, label, format, width, height, bytes, blob_key, compliance, created_at"
+        "id, creation_id, user_id, ordinal, label, format, width, height, bytes, blob_key, compliance, provider, model, prompt_version, tier, charged, fidelity, created_at"
     };
 }
 
@@ -111,7 +125,7 @@ impl Db {
                 sqlx::query(concat!(
                     "INSERT INTO creations (",
                     creation_columns!(),
-                    ") VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, 0, NULL, NULL, $7, $8, $8)"
+                    ") VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, 0, NULL, NULL, $7, NULL, NULL, $8, $8)"
                 ))
                 .bind(&c.id)
                 .bind(&c.user_id)
@@ -235,7 +249,7 @@ impl Db {
             let inserted = sqlx::query(concat!(
                 "INSERT INTO outputs (",
                 output_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (creation_id, ordinal) DO NOTHING"
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT (creation_id, ordinal) DO NOTHING"
             ))
             .bind(&o.id)
             .bind(&o.creation_id)
@@ -248,6 +262,12 @@ impl Db {
             .bind(o.bytes)
             .bind(&o.blob_key)
             .bind(&o.compliance)
+            .bind(&o.provider)
+            .bind(&o.model)
+            .bind(&o.prompt_version)
+            .bind(&o.tier)
+            .bind(o.charged)
+            .bind(&o.fidelity)
             .bind(now)
             .execute(&mut *tx)
             .await?
@@ -371,6 +391,33 @@ impl Db {
         Ok(())
     }
 
+    /// Records what the detection pre-pass saw.
+    pub async fn set_creation_detection(&self, id: &str, detection: &str, now: i64) -> Result<()> {
+        with_pool!(self, |p| sqlx::query("UPDATE creations SET detection = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(detection)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Adds a line to what the user is told about shots that were not made.
+    pub async fn add_creation_notice(&self, id: &str, line: &str, now: i64) -> Result<()> {
+        with_pool!(self, |p| sqlx::query(
+            "UPDATE creations SET notice = CASE WHEN notice IS NULL THEN $2 ELSE notice || ' ' || $2 END, \
+             updated_at = $3 WHERE id = $1"
+        )
+        .bind(id)
+        .bind(line)
+        .bind(now)
+        .execute(p)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
     /// Deletes a finished creation and returns its outputs' blob keys for removal.
     pub async fn delete_creation(&self, user_id: &str, id: &str) -> Result<Vec<String>> {
         let c = self.creation_of(user_id, id).await?;
@@ -403,6 +450,8 @@ pub fn new_creation(user_id: &str, upload_id: &str, engine: &str, recipes: Strin
         error: None,
         job_id: None,
         batch_id: None,
+        detection: None,
+        notice: None,
         created_at: 0,
         updated_at: 0,
     }

@@ -14,6 +14,7 @@ pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod billing;
+pub mod cloud;
 pub mod consents;
 pub mod creations;
 pub mod erasure;

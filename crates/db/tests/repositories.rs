@@ -504,8 +504,7 @@ mod creations {
             height: 1,
             bytes: 1,
             blob_key: format!("k{ordinal}"),
-            compliance: None,
-            created_at: 0,
+            ..Output::default()
         }
     }
 

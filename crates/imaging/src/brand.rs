@@ -82,6 +82,20 @@ pub fn strip_height(h: u32) -> u32 {
     ((h as f32 * 0.08).round() as u32).clamp(32, 240).min(h / 3)
 }
 
+/// The image with a branding strip added below it (nothing of the image is covered).
+pub fn add_strip(img: &RgbImage, b: &Branding) -> Result<RgbImage, ImagingError> {
+    let (w, h) = img.dimensions();
+    let mut total = h + strip_height(h);
+    while total - strip_height(total) < h {
+        total += 1;
+    }
+    let bg = b.background.unwrap_or(Colour([24, 24, 24]));
+    let mut out = RgbImage::from_pixel(w, total, image::Rgb(bg.0));
+    image::imageops::replace(&mut out, img, 0, 0);
+    draw_branding(&mut out, b)?;
+    Ok(out)
+}
+
 /// Paint the strip over the bottom of the canvas: logo, name, phone · website.
 pub fn draw_branding(img: &mut RgbImage, b: &Branding) -> Result<(), ImagingError> {
     let (w, h) = img.dimensions();
@@ -172,6 +186,31 @@ pub fn draw_watermark(img: &mut RgbImage, wm: &Watermark, bottom_reserved: u32) 
     Ok(())
 }
 
+/// `text` repeated across the whole image in staggered rows: a preview that cannot be
+/// cropped clean.
+pub fn tile_watermark(img: &mut RgbImage, text: &str) -> Result<(), ImagingError> {
+    let (w, h) = img.dimensions();
+    let size = (w.min(h) as f32 * 0.05).max(12.0);
+    let step_x = text_width(text, size, true)? + size * 2.0;
+    let step_y = size * 3.5;
+    let mut row = 0;
+    let mut y = size * 1.5;
+    while y < h as f32 + size {
+        let mut x = if row % 2 == 0 { 0.0 } else { -step_x / 2.0 };
+        while x < w as f32 {
+            for (dx, dy, colour, opacity) in
+                [(1.0, 1.0, Colour([30, 30, 30]), 0.3), (0.0, 0.0, Colour([245, 245, 245]), 0.45)]
+            {
+                draw_text(img, text, x + dx, y + dy, TextStyle { size, colour, opacity, bold: true })?;
+            }
+            x += step_x;
+        }
+        y += step_y;
+        row += 1;
+    }
+    Ok(())
+}
+
 fn luma(c: Colour) -> f32 {
     0.299 * f32::from(c.0[0]) + 0.587 * f32::from(c.0[1]) + 0.114 * f32::from(c.0[2])
 }
@@ -179,6 +218,15 @@ fn luma(c: Colour) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_added_strip_covers_nothing() {
+        let img = RgbImage::from_pixel(600, 400, image::Rgb([1, 2, 3]));
+        let b = Branding { business_name: "Meera Jewels".into(), ..Branding::default() };
+        let out = add_strip(&img, &b).unwrap();
+        assert!(out.height() > 400);
+        assert!(out.enumerate_pixels().filter(|(_, y, _)| *y < 400).all(|(_, _, p)| p.0 == [1, 2, 3]));
+    }
 
     #[test]
     fn text_draws_ink_and_measures_width() {

@@ -220,6 +220,65 @@ fn colours(m: &Matte) -> ([f32; 3], Vec<f32>) {
     (sum.map(|s| s / n), hist.into_iter().map(|h| h / n).collect())
 }
 
+/// A cutout of a generated scene guided by the reference piece's colours: a pixel is
+/// jewellery where its colour is much more typical of the reference piece than of the
+/// scene's border (histogram back-projection over CIELAB), cleaned of specks. The matte
+/// cutout is built for paper backdrops; generated scenes (dark velvet, busy props) need
+/// this second opinion. Works on a copy of at most 512 px.
+pub fn guided_cutout(decoded: &crate::Decoded, reference: &Matte) -> Result<Matte, ImagingError> {
+    const SIDE: u32 = 512;
+    let (w, h) = crate::resize::fit_within(decoded.width, decoded.height, SIDE);
+    let small = crate::resize::resize_rgb(&decoded.rgb, w.max(1), h.max(1), FilterType::Box, None)?;
+    let (w, h) = small.dimensions();
+    let bin = |lab: [f32; 3]| {
+        let q = |v: f32, lo: f32, step: f32| ((v - lo) / step).clamp(0.0, 7.0) as usize;
+        q(lab[0], 0.0, 12.5) * 64 + q(lab[1], -64.0, 16.0) * 8 + q(lab[2], -64.0, 16.0)
+    };
+    let mut fg = vec![0f32; 512];
+    let step = ((reference.alpha.width() * reference.alpha.height()) as f32 / 60_000.0).sqrt().max(1.0) as usize;
+    for (y, row) in reference.alpha.rows().enumerate().step_by(step) {
+        for (x, a) in row.enumerate().step_by(step) {
+            if a.0[0] >= 200 {
+                fg[bin(lab(reference.foreground.get_pixel(x as u32, y as u32).0))] += 1.0;
+            }
+        }
+    }
+    let border = (w.min(h) / 12).max(2);
+    let mut bg = vec![0f32; 512];
+    for (x, y, p) in small.enumerate_pixels() {
+        if x < border || y < border || x >= w - border || y >= h - border {
+            bg[bin(lab(p.0))] += 1.0;
+        }
+    }
+    let (nf, nb) = (fg.iter().sum::<f32>().max(1.0), bg.iter().sum::<f32>().max(1.0));
+    let mask: Vec<bool> = small
+        .pixels()
+        .map(|p| {
+            let b = bin(lab(p.0));
+            let (pf, pb) = (fg[b] / nf, bg[b] / nb);
+            pf > 0.002 && pf > 3.0 * pb
+        })
+        .collect();
+    // Specks out: keep pixels with at least 5 of their 8 neighbours set.
+    let at = |x: i64, y: i64| x >= 0 && y >= 0 && x < i64::from(w) && y < i64::from(h) && mask[(y * i64::from(w) + x) as usize];
+    let alpha = GrayImage::from_fn(w, h, |x, y| {
+        let (x, y) = (i64::from(x), i64::from(y));
+        let around = (-1..=1).flat_map(|dy| (-1..=1).map(move |dx| (dx, dy))).filter(|&(dx, dy)| at(x + dx, y + dy)).count();
+        image::Luma([if at(x, y) && around >= 6 { 255 } else { 0 }])
+    });
+    Ok(Matte { alpha, foreground: small, paper: reference.paper })
+}
+
+/// The better of the two cutouts of a generated image (paper matte, colour-guided), by how
+/// well each explains the reference: a segmentation failure must not read as a changed piece.
+pub fn best_fidelity(reference: &Matte, generated: &crate::Decoded, shape_weight: f32) -> Result<(Fidelity, Matte), ImagingError> {
+    let paper = crate::cutout(generated, &crate::MatteParams::default())?;
+    let guided = guided_cutout(generated, reference)?;
+    let a = fidelity(reference, &paper, shape_weight)?;
+    let b = fidelity(reference, &guided, shape_weight)?;
+    Ok(if a.score >= b.score { (a, paper) } else { (b, guided) })
+}
+
 /// sRGB → CIELAB (D65).
 fn lab(rgb: [u8; 3]) -> [f32; 3] {
     let lin = rgb.map(|c| {

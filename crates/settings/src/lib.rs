@@ -56,6 +56,7 @@ pub struct Settings {
     pub storage: Storage,
     pub billing: Billing,
     pub privacy: Privacy,
+    pub cloud: Cloud,
     pub log: Log,
 }
 
@@ -187,12 +188,190 @@ pub struct Tokens {
     pub daily_reward: i64,
     /// Price of one catalogue image from the local engine.
     pub local_output_cost: i64,
+    /// Cloud prices per output as [standard, pro, ultra].
+    pub generated_image: [i64; 3],
+    pub recolour: [i64; 3],
+    pub model_pose: [i64; 3],
+    /// One HD upscale.
+    pub upscale: i64,
 }
 
 impl Default for Tokens {
     fn default() -> Self {
-        Self { welcome_grant: 20, daily_reward: 2, local_output_cost: 1 }
+        Self {
+            welcome_grant: 20,
+            daily_reward: 2,
+            local_output_cost: 1,
+            generated_image: [8, 20, 60],
+            recolour: [7, 18, 55],
+            model_pose: [8, 20, 60],
+            upscale: 4,
+        }
     }
+}
+
+/// The cloud engine's providers. With none configured, `serve` uses the FAKE providers in
+/// dev mode (never on a deployment that looks public) and the cloud engine is otherwise off.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Cloud {
+    pub gemini: Option<Gemini>,
+    pub openai: Option<OpenAi>,
+    pub fal: Option<Fal>,
+    /// Outputs scoring under this (0..100) are rejected, retried and never charged.
+    pub fidelity_threshold: f32,
+    /// Extra attempts per output after a rejected one, at our cost.
+    pub retry_budget: u32,
+    /// Ask the vision model to judge each output too (the lower score counts).
+    pub judge: bool,
+    /// Free watermarked previews for visitors: per device and per network, per UTC day.
+    pub previews_per_device: u32,
+    pub previews_per_network: u32,
+}
+
+impl Default for Cloud {
+    fn default() -> Self {
+        Self {
+            gemini: None,
+            openai: None,
+            fal: None,
+            fidelity_threshold: 70.0,
+            retry_budget: 2,
+            judge: true,
+            previews_per_device: 1,
+            previews_per_network: 5,
+        }
+    }
+}
+
+/// Limits and circuit breaker for one provider.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Guard {
+    pub concurrency: usize,
+    pub timeout_secs: u64,
+    pub failures_to_open: u32,
+    pub open_secs: u64,
+}
+
+impl Default for Guard {
+    fn default() -> Self {
+        Self { concurrency: 4, timeout_secs: 120, failures_to_open: 5, open_secs: 60 }
+    }
+}
+
+/// What a model costs us, in US dollars × 1 000 000 (for the usage records).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Pricing {
+    pub per_image_micros: i64,
+    pub per_million_input_micros: i64,
+    pub per_million_output_micros: i64,
+}
+
+/// Google Gemini: an API key, or Vertex AI (project, location, and a file holding a
+/// service account's OAuth access token, refreshed by the platform).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gemini {
+    #[serde(default)]
+    pub api_key: Option<Secret>,
+    #[serde(default)]
+    pub vertex: Option<Vertex>,
+    #[serde(default = "default_gemini_url")]
+    pub base_url: String,
+    #[serde(default = "default_standard_model")]
+    pub standard_model: String,
+    #[serde(default = "default_pro_model")]
+    pub pro_model: String,
+    /// The vision model that judges outputs.
+    #[serde(default = "default_judge_model")]
+    pub judge_model: String,
+    #[serde(default)]
+    pub guard: Guard,
+    #[serde(default = "default_standard_price")]
+    pub standard_pricing: Pricing,
+    #[serde(default = "default_pro_price")]
+    pub pro_pricing: Pricing,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vertex {
+    pub project: String,
+    pub location: String,
+    pub token_file: PathBuf,
+}
+
+fn default_gemini_url() -> String {
+    "https://generativelanguage.googleapis.com".into()
+}
+fn default_standard_model() -> String {
+    "gemini-2.5-flash-image".into()
+}
+fn default_pro_model() -> String {
+    "gemini-3-pro-image-preview".into()
+}
+fn default_judge_model() -> String {
+    "gemini-2.5-flash".into()
+}
+fn default_standard_price() -> Pricing {
+    Pricing { per_image_micros: 39_000, per_million_input_micros: 300_000, per_million_output_micros: 0 }
+}
+fn default_pro_price() -> Pricing {
+    Pricing { per_image_micros: 134_000, per_million_input_micros: 2_000_000, per_million_output_micros: 0 }
+}
+
+/// OpenAI image edits (the ultra tier).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenAi {
+    pub api_key: Secret,
+    #[serde(default = "default_openai_url")]
+    pub base_url: String,
+    #[serde(default = "default_openai_model")]
+    pub model: String,
+    #[serde(default)]
+    pub guard: Guard,
+    #[serde(default = "default_openai_price")]
+    pub pricing: Pricing,
+}
+
+fn default_openai_url() -> String {
+    "https://api.openai.com".into()
+}
+fn default_openai_model() -> String {
+    "gpt-image-1".into()
+}
+fn default_openai_price() -> Pricing {
+    Pricing { per_image_micros: 0, per_million_input_micros: 10_000_000, per_million_output_micros: 40_000_000 }
+}
+
+/// fal.ai queue (HD upscaling).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fal {
+    pub api_key: Secret,
+    #[serde(default = "default_fal_url")]
+    pub base_url: String,
+    #[serde(default = "default_fal_model")]
+    pub upscale_model: String,
+    #[serde(default = "default_fal_scale")]
+    pub scale: u32,
+    #[serde(default)]
+    pub guard: Guard,
+    #[serde(default)]
+    pub pricing: Pricing,
+}
+
+fn default_fal_url() -> String {
+    "https://queue.fal.run".into()
+}
+fn default_fal_model() -> String {
+    "fal-ai/esrgan".into()
+}
+fn default_fal_scale() -> u32 {
+    2
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -331,6 +510,7 @@ impl Default for Settings {
             storage: Storage::default(),
             billing: Billing::default(),
             privacy: Privacy::default(),
+            cloud: Cloud::default(),
             log: Log::default(),
         }
     }
@@ -449,6 +629,21 @@ impl Settings {
         }
         if self.workers.lease_secs < 2 {
             return bad("workers.lease_secs", "must be at least 2");
+        }
+        let cloud_prices = [self.tokens.generated_image, self.tokens.recolour, self.tokens.model_pose];
+        if self.tokens.upscale < 1 || cloud_prices.iter().flatten().any(|&p| p < 1) {
+            return bad("tokens", "cloud prices must be at least 1");
+        }
+        if !(0.0..=100.0).contains(&self.cloud.fidelity_threshold) {
+            return bad("cloud.fidelity_threshold", "must be between 0 and 100");
+        }
+        if self.cloud.retry_budget > 5 {
+            return bad("cloud.retry_budget", "must be at most 5");
+        }
+        if let Some(g) = &self.cloud.gemini
+            && g.api_key.is_some() == g.vertex.is_some()
+        {
+            return bad("cloud.gemini", "set exactly one of api_key or vertex");
         }
         if self.tokens.welcome_grant < 0 || self.tokens.daily_reward < 0 {
             return bad("tokens", "grants cannot be negative");

@@ -120,7 +120,7 @@ fn main() -> ExitCode {
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
         Command::Serve => {
-            let app = with_payments(open(settings).await?).await?;
+            let app = with_cloud(with_payments(open(settings).await?).await?).await?;
             let background = app
                 .settings
                 .workers
@@ -138,7 +138,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             served
         }
         Command::Worker => {
-            let app = open(settings).await?;
+            let app = with_cloud(open(settings).await?).await?;
             tracing::info!("worker started");
             tokio::select! {
                 () = maintenance::run(app.clone()) => {}
@@ -279,6 +279,26 @@ async fn with_payments(mut app: app::App) -> anyhow::Result<app::App> {
     let gateway = Gateway::fake(&fake.base_url, fake.key_id(), fake.key_secret(), fake.webhook_secret())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(app.with_gateway(gateway))
+}
+
+/// The cloud engine from `cloud.*`; in dev mode without keys, the FAKE image models (never
+/// on a deployment that looks public, where no keys means no cloud engine).
+async fn with_cloud(app: app::App) -> anyhow::Result<app::App> {
+    let settings = app.settings.clone();
+    if let Some(engine) =
+        app::cloud::Engine::from_settings(&settings.cloud).map_err(|e| anyhow::anyhow!("cloud: {e}"))?
+    {
+        return Ok(app.with_cloud(engine));
+    }
+    if settings.tls_enabled() || settings.server.public_url.starts_with("https://") || settings.server.behind_proxy {
+        tracing::warn!("cloud.gemini is not configured: the cloud engine is off");
+        return Ok(app);
+    }
+    let fake = fakes::ai::FakeAi::start().await.context("cannot start the FAKE image models")?;
+    tracing::warn!(fake = %fake.base_url, "DEV MODE: cloud images come from FAKE Gemini/OpenAI/fal servers rendering with the local engine (configure cloud.gemini)");
+    let engine = app::cloud::Engine::fake(&fake.base_url, fake.api_key(), &settings.cloud)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(app.with_cloud(engine))
 }
 
 fn init_logging(settings: &Settings) {

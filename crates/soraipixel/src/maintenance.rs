@@ -1,5 +1,5 @@
 //! Housekeeping every worker runs: expired sessions, links, codes and counters are removed,
-//! and blobs no row points at are swept.
+//! expired visitor previews are deleted, and blobs no row points at are swept.
 
 use std::time::Duration;
 
@@ -11,6 +11,11 @@ pub async fn run(app: app::App) {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "expired sessions, links and counters removed"),
             Err(e) => tracing::warn!(error = %e, "housekeeping failed; will retry"),
+        }
+        match app.sweep_previews().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "expired visitor previews removed"),
+            Err(e) => tracing::warn!(error = %e, "preview sweep failed; will retry"),
         }
         match app.sweep_orphans(app::orphans::GRACE_MS).await {
             Ok(0) => {}

@@ -58,6 +58,15 @@ pub async fn analytics(
     Ok(Json(json!({"min_group": state.app.settings.privacy.analytics_min_group, "figures": figures})))
 }
 
+/// `GET /api/v1/admin/ai-usage?days=30`: model calls and their cost by provider and outcome.
+pub async fn ai_usage(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<Days>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(json!({"calls": state.app.ai_usage(&p, q.days.unwrap_or(30)).await?})))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Newsletter {

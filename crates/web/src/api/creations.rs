@@ -21,15 +21,19 @@ pub fn view(c: Creation, outputs: Vec<Output>) -> Value {
     let outputs: Vec<Value> = outputs
         .into_iter()
         .map(|o| {
-            let compliance = o.compliance.as_deref().and_then(|c| serde_json::from_str::<Value>(c).ok());
+            let parsed = |j: &Option<String>| j.as_deref().and_then(|c| serde_json::from_str::<Value>(c).ok());
             json!({
                 "id": o.id, "label": o.label, "format": o.format, "width": o.width, "height": o.height,
-                "bytes": o.bytes, "url": format!("/api/v1/outputs/{}", o.id), "compliance": compliance,
+                "bytes": o.bytes, "url": format!("/api/v1/outputs/{}", o.id), "compliance": parsed(&o.compliance),
+                "provider": o.provider, "model": o.model, "prompt_version": o.prompt_version, "tier": o.tier,
+                "tokens_charged": o.charged, "fidelity": parsed(&o.fidelity),
             })
         })
         .collect();
+    let detection = c.detection.as_deref().and_then(|d| serde_json::from_str::<Value>(d).ok());
     let mut v = json!(c);
     v["outputs"] = json!(outputs);
+    v["detection"] = json!(detection);
     v
 }
 

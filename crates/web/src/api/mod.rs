@@ -13,6 +13,7 @@ mod auth;
 mod billing;
 mod creations;
 mod keys;
+mod previews;
 mod tokens;
 mod uploads;
 
@@ -74,6 +75,11 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/api/v1/admin/newsletter", post(admin::newsletter))
         .route("/api/v1/admin/analytics", get(admin::analytics))
         .route("/webhooks/razorpay", post(billing::webhook))
+        .route("/api/v1/previews", post(previews::create).layer(axum::extract::DefaultBodyLimit::max(upload_limit)))
+        .route("/api/v1/previews/token", post(previews::token))
+        .route("/api/v1/previews/{id}", get(previews::show))
+        .route("/api/v1/previews/{id}/image", get(previews::image))
+        .route("/api/v1/admin/ai-usage", get(admin::ai_usage))
         .route("/api/v1/api-keys", get(keys::list).post(keys::create))
         .route("/api/v1/api-keys/{id}", delete(keys::delete))
 }

@@ -109,7 +109,7 @@ async fn holds_are_refused_or_released(db: Db) {
 
     let (status, _, body) =
         t.call("POST", "/api/v1/creations", Some(json!({"upload_id": upload_id, "engine": "cloud"})), Some(&b)).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("engine_unavailable")));
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("invalid_option")), "{body}");
     let (status, _, body) =
         t.call("POST", "/api/v1/creations", Some(json!({"upload_id": upload_id, "preset": "moon"})), Some(&b)).await;
     assert_eq!((status, body["error"]["code"].as_str()), (422, Some("invalid_body")), "{body}");

@@ -24,6 +24,8 @@ pub struct TestApp {
     /// The FAKE Razorpay this app takes payments through; its webhooks are delivered by
     /// the tests themselves (to replay, reorder and race them).
     pub razorpay: fakes::razorpay::FakeRazorpay,
+    /// The FAKE Gemini/OpenAI/fal server the cloud engine calls (scriptable).
+    pub ai: fakes::ai::FakeAi,
     _dir: tempfile::TempDir,
 }
 
@@ -39,6 +41,15 @@ pub async fn spawn(db: Db) -> TestApp {
 }
 
 pub async fn spawn_with(db: Db, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    start(db, tweak, true).await
+}
+
+/// A server whose cloud engine is not configured.
+pub async fn spawn_without_cloud(db: Db) -> TestApp {
+    start(db, |_| {}, false).await
+}
+
+async fn start(db: Db, tweak: impl FnOnce(&mut Settings), cloud: bool) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let sms: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
     let msg91 = fake_msg91(sms.clone()).await;
@@ -72,6 +83,11 @@ pub async fn spawn_with(db: Db, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     };
     let mut application =
         app::App::new(db.clone(), mailer, sender, settings.clone(), keys, blobs).with_gateway(gateway);
+    let ai = fakes::ai::FakeAi::start().await.unwrap();
+    if cloud {
+        application =
+            application.with_cloud(app::cloud::Engine::fake(&ai.base_url, ai.api_key(), &settings.cloud).unwrap());
+    }
     if let Some(path) = &settings.billing.geoip_database {
         application = application.with_geoip(app::billing::Geoip::open(path).unwrap());
     }
@@ -91,6 +107,7 @@ pub async fn spawn_with(db: Db, tweak: impl FnOnce(&mut Settings)) -> TestApp {
         http,
         app: application,
         razorpay,
+        ai,
         _dir: dir,
     }
 }

@@ -8,6 +8,7 @@ mod activity;
 mod analytics;
 mod batches;
 mod billing;
+mod cloud;
 mod consents;
 mod creations;
 mod deletion;
