@@ -260,10 +260,13 @@ pub fn guided_cutout(decoded: &crate::Decoded, reference: &Matte) -> Result<Matt
         })
         .collect();
     // Specks out: keep pixels with at least 5 of their 8 neighbours set.
-    let at = |x: i64, y: i64| x >= 0 && y >= 0 && x < i64::from(w) && y < i64::from(h) && mask[(y * i64::from(w) + x) as usize];
+    let at = |x: i64, y: i64| {
+        x >= 0 && y >= 0 && x < i64::from(w) && y < i64::from(h) && mask[(y * i64::from(w) + x) as usize]
+    };
     let alpha = GrayImage::from_fn(w, h, |x, y| {
         let (x, y) = (i64::from(x), i64::from(y));
-        let around = (-1..=1).flat_map(|dy| (-1..=1).map(move |dx| (dx, dy))).filter(|&(dx, dy)| at(x + dx, y + dy)).count();
+        let around =
+            (-1..=1).flat_map(|dy| (-1..=1).map(move |dx| (dx, dy))).filter(|&(dx, dy)| at(x + dx, y + dy)).count();
         image::Luma([if at(x, y) && around >= 6 { 255 } else { 0 }])
     });
     Ok(Matte { alpha, foreground: small, paper: reference.paper })
@@ -271,7 +274,11 @@ pub fn guided_cutout(decoded: &crate::Decoded, reference: &Matte) -> Result<Matt
 
 /// The better of the two cutouts of a generated image (paper matte, colour-guided), by how
 /// well each explains the reference: a segmentation failure must not read as a changed piece.
-pub fn best_fidelity(reference: &Matte, generated: &crate::Decoded, shape_weight: f32) -> Result<(Fidelity, Matte), ImagingError> {
+pub fn best_fidelity(
+    reference: &Matte,
+    generated: &crate::Decoded,
+    shape_weight: f32,
+) -> Result<(Fidelity, Matte), ImagingError> {
     let paper = crate::cutout(generated, &crate::MatteParams::default())?;
     let guided = guided_cutout(generated, reference)?;
     let a = fidelity(reference, &paper, shape_weight)?;

@@ -103,7 +103,8 @@ fn assess(
                     y1: scale(b.y1).min(decoded.height),
                 });
                 let (image, placed) = imaging::hybrid(&decoded.rgb, drawn, &r.matte)?;
-                let (f, _) = imaging::inspect::best_fidelity(&r.matte, &imaging::Decoded::from_rgb(image.clone()), weight)?;
+                let (f, _) =
+                    imaging::inspect::best_fidelity(&r.matte, &imaging::Decoded::from_rgb(image.clone()), weight)?;
                 check.score = Some(f.score);
                 check.measures = Some(f);
                 check.hybrid = Some(placed);

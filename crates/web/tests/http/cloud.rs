@@ -13,7 +13,9 @@ use crate::uploads::{ring_jpeg, upload};
 
 async fn seller(t: &TestApp, email: &str, tokens: i64) -> (Browser, String) {
     let b = t.signup(email).await;
-    t.app.adjust_tokens(email, tokens - 20, "test grant", "admin:test").await.unwrap();
+    if tokens != 20 {
+        t.app.adjust_tokens(email, tokens - 20, "test grant", "admin:test").await.unwrap();
+    }
     let (_, up) = upload(t, &b, "ring.jpg", ring_jpeg(900, 700)).await;
     (b, up["id"].as_str().unwrap().to_owned())
 }
@@ -61,3 +63,305 @@ async fn theme_pack_is_held_charged_and_recorded(db: Db) {
 }
 
 on_both_backends!(theme_pack_is_held_charged_and_recorded);
+
+async fn fidelity_failures_are_retried_at_our_cost_and_never_charged(db: Db) {
+    let t = spawn(db).await;
+    let (asha, photo) = seller(&t, "retry@example.com", 100).await;
+    let hero =
+        json!({"upload_id": photo, "engine": "cloud", "theme": "marble_white", "shots": ["hero"], "jewellery": "ring"});
+    // The first image loses half the ring and turns silver: rejected, made again, charged once.
+    t.ai.script([Act::Distort]);
+    let done = create(&t, &asha, hero.clone()).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let output = &done["outputs"][0];
+    assert_eq!((output["fidelity"]["attempts"].as_i64(), output["tokens_charged"].as_i64()), (Some(2), Some(8)));
+    assert_eq!(balance(&t, &asha).await, (92, 0));
+    let calls = t.app.db.calls_for_creation(done["id"].as_str().unwrap()).await.unwrap();
+    let outcomes: Vec<(&str, &str)> = calls.iter().map(|(p, o, _)| (p.as_str(), o.as_str())).collect();
+    assert!(outcomes.contains(&("scene", "rejected")) && outcomes.contains(&("scene", "ok")), "{outcomes:?}");
+    let rejected = calls.iter().find(|(_, o, _)| o == "rejected").unwrap().2.unwrap();
+    assert!(rejected < 70.0, "the rejected image scored {rejected}");
+
+    // Every try fails (1 + retry budget of 2): nothing made, nothing charged, the user told.
+    t.ai.script([Act::Distort, Act::Distort, Act::Distort]);
+    let done = create(&t, &asha, hero).await;
+    assert_eq!((done["status"].as_str(), done["tokens_charged"].as_i64()), (Some("failed"), Some(0)), "{done}");
+    assert!(done["notice"].as_str().unwrap().contains("not charged"), "{done}");
+    assert_eq!(balance(&t, &asha).await, (92, 0), "the hold came back in full");
+
+    // A model that declines (safety) skips the shot, uncharged.
+    t.ai.script([Act::Refuse]);
+    let two = json!({"upload_id": photo, "engine": "cloud", "theme": "marble_white", "shots": ["hero", "flat_lay"], "jewellery": "ring"});
+    let done = create(&t, &asha, two).await;
+    assert_eq!((done["status"].as_str(), done["outputs"].as_array().unwrap().len()), (Some("succeeded"), 1));
+    assert!(done["notice"].as_str().unwrap().contains("declined"), "{done}");
+    assert_eq!(balance(&t, &asha).await, (84, 0));
+}
+
+async fn a_fallback_is_charged_at_the_tier_that_made_the_image(db: Db) {
+    let t = spawn(db).await;
+    let (asha, photo) = seller(&t, "ultra@example.com", 100).await;
+    let ultra = json!({"upload_id": photo, "engine": "cloud", "theme": "solid_sage", "shots": ["hero"],
+                       "jewellery": "ring", "tier": "ultra"});
+    let (_, _, quote) = t.call("POST", "/api/v1/quotes", Some(ultra.clone()), Some(&asha)).await;
+    assert_eq!(quote["tokens"], 60, "held at the ultra price");
+    // OpenAI answers 500 (maybe processed, so not sent again): Gemini pro makes it instead.
+    t.ai.script([Act::Fail(500)]);
+    let done = create(&t, &asha, ultra).await;
+    let o = &done["outputs"][0];
+    assert_eq!((o["tier"].as_str(), o["model"].as_str()), (Some("pro"), Some("gemini-3-pro-image-preview")), "{done}");
+    assert_eq!((o["tokens_charged"].as_i64(), done["tokens_charged"].as_i64()), (Some(20), Some(20)));
+    assert_eq!(balance(&t, &asha).await, (80, 0), "40 of the 60 held came back");
+    let apis: Vec<&str> = t.ai.calls().iter().map(|c| c.api).filter(|a| *a != "gemini-judge").collect::<Vec<_>>();
+    assert_eq!(apis, ["openai", "gemini"]);
+
+    // Without OpenAI configured there is no ultra tier to ask for.
+    let (status, _, body) = t
+        .call(
+            "POST",
+            "/api/v1/quotes",
+            Some(json!({"upload_id": photo, "engine": "cloud", "theme": "solid_sage",
+              "shots": ["hero"], "jewellery": "ring", "tier": "platinum"})),
+            Some(&asha),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+}
+
+async fn hybrid_shots_keep_the_uploads_jewellery_pixels(db: Db) {
+    let t = spawn(db).await;
+    let (asha, photo) = seller(&t, "hybrid@example.com", 100).await;
+    let done = create(
+        &t,
+        &asha,
+        json!({"upload_id": photo, "engine": "cloud", "theme": "velvet_emerald", "shots": ["hero"],
+               "jewellery": "ring", "hybrid": true}),
+    )
+    .await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let o = &done["outputs"][0];
+    assert_eq!(o["format"], "png", "stored losslessly");
+    let at = &o["fidelity"]["hybrid"];
+    let bytes = t.http.get(t.url(o["url"].as_str().unwrap())).header("cookie", &asha.cookie).send().await.unwrap();
+    let made = imaging::decode(&bytes.bytes().await.unwrap(), &imaging::Limits::default()).unwrap();
+    // The upload's cutout, made the same way the worker made it.
+    let decoded = imaging::decode(&ring_jpeg(900, 700), &imaging::Limits::default()).unwrap();
+    let cutout = imaging::cutout(&decoded, &imaging::MatteParams::default()).unwrap();
+    let n = |k: &str| at[k].as_u64().unwrap() as u32;
+    let (x, y, sx, sy, w, h) = (n("x"), n("y"), n("src_x"), n("src_y"), n("width"), n("height"));
+    let mut same = 0;
+    for dy in 0..h {
+        for dx in 0..w {
+            if cutout.alpha.get_pixel(sx + dx, sy + dy).0[0] == 255 {
+                assert_eq!(made.rgb.get_pixel(x + dx, y + dy), cutout.foreground.get_pixel(sx + dx, sy + dy));
+                same += 1;
+            }
+        }
+    }
+    assert!(same > 1000, "{same} opaque jewellery pixels compared");
+    assert!(o["fidelity"]["score"].as_f64().unwrap() >= 70.0, "{o}");
+}
+
+on_both_backends!(fidelity_failures_are_retried_at_our_cost_and_never_charged);
+on_both_backends!(a_fallback_is_charged_at_the_tier_that_made_the_image);
+on_both_backends!(hybrid_shots_keep_the_uploads_jewellery_pixels);
+
+fn look() -> Value {
+    json!({"gender": "woman", "age_group": "26_35", "nationality": "indian", "skin_tone": "wheatish",
+           "background": "studio", "outfit": "saree"})
+}
+
+async fn recolour_model_shots_and_try_on(db: Db) {
+    let t = spawn(db).await;
+    let (asha, photo) = seller(&t, "models@example.com", 200).await;
+    let mallory = t.signup("mallory@example.com").await;
+    let recolour = json!({"upload_id": photo, "engine": "cloud", "operation": "recolour", "metal": "rose_gold", "jewellery": "ring"});
+    let done = create(&t, &asha, recolour).await;
+    assert_eq!((done["status"].as_str(), done["tokens_charged"].as_i64()), (Some("succeeded"), Some(7)), "{done}");
+    assert_eq!(done["outputs"][0]["label"], "recolour-rose_gold");
+    assert!(t.ai.calls().iter().rev().find(|c| c.api == "gemini").unwrap().prompt.contains("rose gold"));
+
+    // Model shots: up to four poses, the same look in every prompt; adults only.
+    let model = |poses: Value, look: Value| json!({"upload_id": photo, "engine": "cloud", "operation": "model", "jewellery": "ring", "poses": poses, "look": look});
+    let done = create(&t, &asha, model(json!(["standing", "hand_closeup"]), look())).await;
+    assert_eq!((done["outputs"].as_array().unwrap().len(), done["tokens_charged"].as_i64()), (2, Some(16)), "{done}");
+    let prompts: Vec<String> =
+        t.ai.calls().iter().rev().filter(|c| c.api == "gemini").take(2).map(|c| c.prompt.clone()).collect();
+    assert!(prompts.iter().all(|p| p.contains("Indian woman") && p.contains("silk saree") && p.contains("adult")));
+    let five = json!(["standing", "seated", "walking", "side", "back"]);
+    let (status, _, body) = t.call("POST", "/api/v1/creations", Some(model(five, look())), Some(&asha)).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("poses")), "{body}");
+    let mut minor = look();
+    minor["age_group"] = json!("13_17");
+    let (status, _, body) =
+        t.call("POST", "/api/v1/creations", Some(model(json!(["standing"]), minor)), Some(&asha)).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("age_group")), "{body}");
+
+    // Try-on: the person's photo needs a consent tick, is the user's own, and is gone afterwards.
+    let (_, person) = upload(&t, &asha, "me.jpg", ring_jpeg(600, 800)).await;
+    let person = person["id"].as_str().unwrap();
+    let try_on = |consent: bool| {
+        json!({"upload_id": photo, "engine": "cloud", "operation": "try_on", "jewellery": "ring",
+               "person_upload_id": person, "person_consent": consent})
+    };
+    let (status, _, body) = t.call("POST", "/api/v1/creations", Some(try_on(false)), Some(&asha)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("consent_required")));
+    let (_, mallorys_photo) = upload(&t, &mallory, "ring.jpg", ring_jpeg(600, 500)).await;
+    let mut theirs = try_on(true);
+    theirs["person_upload_id"] = mallorys_photo["id"].clone();
+    let (status, _, _) = t.call("POST", "/api/v1/creations", Some(theirs), Some(&asha)).await;
+    assert_eq!(status, 404, "someone else's photo is not found");
+    let done = create(&t, &asha, try_on(true)).await;
+    assert_eq!((done["status"].as_str(), done["outputs"][0]["label"].as_str()), (Some("succeeded"), Some("try-on")));
+    assert_eq!(t.ai.calls().iter().rev().find(|c| c.api == "gemini").unwrap().images, 2, "jewellery and person");
+    let (status, _, _) = t.call("GET", &format!("/api/v1/uploads/{person}"), None, Some(&asha)).await;
+    assert_eq!(status, 404, "the person's photo was deleted when the job ended");
+}
+
+async fn upscale_and_regenerate_start_from_ones_own_output(db: Db) {
+    let t = spawn(db).await;
+    let (asha, photo) = seller(&t, "hd@example.com", 100).await;
+    let mallory = t.signup("thief2@example.com").await;
+    let done = create(
+        &t,
+        &asha,
+        json!({"upload_id": photo, "engine": "cloud", "theme": "solid_white",
+                                        "shots": ["hero", "dramatic"], "jewellery": "ring"}),
+    )
+    .await;
+    let hero = done["outputs"][0].clone();
+    for op in ["upscale", "regenerate"] {
+        let (status, _, _) = t
+            .call(
+                "POST",
+                "/api/v1/creations",
+                Some(json!({"engine": "cloud", "operation": op, "output_id": hero["id"]})),
+                Some(&mallory),
+            )
+            .await;
+        assert_eq!(status, 404, "{op} of someone else's image");
+    }
+    let hd = create(&t, &asha, json!({"engine": "cloud", "operation": "upscale", "output_id": hero["id"]})).await;
+    let o = &hd["outputs"][0];
+    assert_eq!(
+        (o["label"].as_str(), o["provider"].as_str(), o["tokens_charged"].as_i64()),
+        (Some("hd"), Some("fal"), Some(4)),
+        "{hd}"
+    );
+    assert_eq!(
+        (o["width"].as_i64().unwrap(), o["height"].as_i64().unwrap()),
+        (hero["width"].as_i64().unwrap() * 2, hero["height"].as_i64().unwrap() * 2)
+    );
+    assert!(o["fidelity"]["score"].as_f64().unwrap() > 90.0, "scaled back down it is the source: {o}");
+    let again = create(&t, &asha, json!({"engine": "cloud", "operation": "regenerate", "output_id": hero["id"]})).await;
+    assert_eq!((again["outputs"].as_array().unwrap().len(), again["outputs"][0]["label"].as_str()), (1, Some("hero")));
+    assert_eq!(again["upload_id"].as_str(), Some(photo.as_str()));
+    assert_eq!(balance(&t, &asha).await, (100 - 16 - 4 - 8, 0));
+}
+
+async fn without_a_configured_engine_cloud_requests_are_refused(db: Db) {
+    let t = spawn_without_cloud(db).await;
+    let (asha, photo) = seller(&t, "nocloud@example.com", 20).await;
+    let (status, _, body) = t
+        .call(
+            "POST",
+            "/api/v1/creations",
+            Some(json!({"upload_id": photo, "engine": "cloud", "theme": "solid_white",
+              "shots": ["hero"], "jewellery": "ring"})),
+            Some(&asha),
+        )
+        .await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("engine_unavailable")));
+    assert_eq!(balance(&t, &asha).await, (20, 0));
+}
+
+on_both_backends!(recolour_model_shots_and_try_on);
+on_both_backends!(upscale_and_regenerate_start_from_ones_own_output);
+on_both_backends!(without_a_configured_engine_cloud_requests_are_refused);
+
+async fn trial_token(t: &TestApp) -> String {
+    let (status, _, body) = t.call("POST", "/api/v1/previews/token", None, None).await;
+    assert_eq!(status, 200, "{body}");
+    body["token"].as_str().unwrap().to_owned()
+}
+
+async fn ask_preview(t: &TestApp, token: &str, theme: &str) -> (u16, Value) {
+    let part =
+        reqwest::multipart::Part::bytes(ring_jpeg(900, 700)).file_name("ring.jpg").mime_str("image/jpeg").unwrap();
+    let form = reqwest::multipart::Form::new()
+        .part("file", part)
+        .text("theme", theme.to_owned())
+        .text("jewellery", "ring")
+        .text("trial_token", token.to_owned());
+    let res = t
+        .http
+        .post(t.url("/api/v1/previews"))
+        .header("sec-fetch-site", "same-origin")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+async fn visitors_get_one_watermarked_preview_a_day(db: Db) {
+    let t = spawn(db).await;
+    let token = trial_token(&t).await;
+    let (status, body) = ask_preview(&t, "forged.token", "velvet_black").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_or_expired_token")), "{body}");
+    let (status, created) = ask_preview(&t, &token, "velvet_black").await;
+    assert_eq!(status, 202, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let path = format!("/api/v1/previews/{id}");
+    let mut done = Value::Null;
+    for _ in 0..300 {
+        let res = t.http.get(t.url(&path)).header("x-trial-token", &token).send().await.unwrap();
+        done = res.json().await.unwrap();
+        if done["status"] != "queued" && done["status"] != "running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert!(done["fidelity"].as_f64().unwrap() >= 70.0);
+    // Another device (token) cannot see it.
+    let other = trial_token(&t).await;
+    let res = t.http.get(t.url(&path)).header("x-trial-token", &other).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    let res = t.http.get(t.url(done["image_url"].as_str().unwrap())).send().await.unwrap();
+    assert_eq!(res.headers()["content-type"], "image/jpeg");
+    let preview = imaging::decode(&res.bytes().await.unwrap(), &imaging::Limits::default()).unwrap();
+    assert!(preview.width.max(preview.height) <= 768, "a small copy only");
+    // The watermark runs across the whole dark velvet frame: light text in every quadrant,
+    // far from the piece in the middle.
+    let (w, h) = (preview.width, preview.height);
+    for (qx, qy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+        let light = (0..h / 4)
+            .flat_map(|y| (0..w / 4).map(move |x| (x, y)))
+            .filter(|&(x, y)| {
+                let p = preview.rgb.get_pixel(qx * w * 3 / 4 + x, qy * h * 3 / 4 + y).0;
+                p.iter().all(|&c| c > 90)
+            })
+            .count();
+        assert!(light > 40, "quadrant {qx},{qy}: {light} watermark pixels");
+    }
+    // Only the watermarked image is stored: the photo went when the job ended.
+    let stored: Vec<String> = walk(&t.data_dir.join("blobs/previews").join(id));
+    assert_eq!(stored, ["image.jpg"], "{stored:?}");
+
+    // One a day per device; a new device from the same network gets its own.
+    let (status, body) = ask_preview(&t, &token, "marble_white").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (429, Some("rate_limited")), "{body}");
+    let (status, _) = ask_preview(&t, &other, "marble_white").await;
+    assert_eq!(status, 202);
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+on_both_backends!(visitors_get_one_watermarked_preview_a_day);
