@@ -57,3 +57,37 @@ document.querySelectorAll("[data-quote]").forEach((form) => {
 
 // Invoices: print (or save as PDF from the print dialog).
 document.querySelectorAll("[data-print]").forEach((b) => b.addEventListener("click", () => window.print()));
+
+// Create with AI: the cost of what is ticked, at the chosen tier, before confirming.
+document.querySelectorAll("[data-ai-quote]").forEach((form) => {
+  const prices = JSON.parse(form.dataset.prices);
+  const total = form.querySelector("[data-ai-total]");
+  const update = () => {
+    const tier = ["standard", "pro", "ultra"].indexOf((form.querySelector("input[name=tier]:checked") || {}).value);
+    const i = Math.max(tier, 0);
+    const kind = form.dataset.kind;
+    let text;
+    if (kind === "image") {
+      const shots = form.querySelectorAll("input[name=shots]:checked").length;
+      text = `Chosen shots: ${shots * prices.image[i]} tokens · pack: ${prices.pack * prices.image[i]} tokens`;
+    } else if (kind === "model") {
+      const poses = form.querySelectorAll("input[name=poses]:checked").length;
+      text = `Cost: ${poses * prices.model[i]} tokens (${prices.model[i]} per pose)`;
+    } else {
+      text = `Cost: ${(kind === "recolour" ? prices.recolour : prices.model)[i]} tokens`;
+    }
+    total.textContent = text + "; charged only for images that keep your design.";
+  };
+  form.addEventListener("change", update);
+  update();
+});
+
+// Free previews: the trial token stays with this device, so the daily free preview
+// is one per device rather than one per page load.
+document.querySelectorAll("[data-trial]").forEach((form) => {
+  const field = form.querySelector("input[name=trial_token]");
+  try {
+    const kept = localStorage.getItem("sp_trial");
+    if (kept) field.value = kept; else localStorage.setItem("sp_trial", field.value);
+  } catch (_) { /* storage disabled: the page's token is used */ }
+});

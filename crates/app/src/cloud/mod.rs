@@ -3,6 +3,7 @@
 //! the upload. `request` turns what a seller asks for into priced shots, `render` makes
 //! them in the queue, `previews` serves visitors a watermarked sample.
 
+pub mod gallery;
 pub mod previews;
 pub mod render;
 pub mod request;

@@ -15,6 +15,7 @@ mod account;
 mod admin;
 mod auth;
 mod billing;
+mod cloud;
 mod pages;
 mod shared;
 mod studio;
@@ -45,6 +46,18 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         )
         .route("/studio/new", get(studio::new_creation))
         .route("/studio/create", axum::routing::post(studio::create))
+        .route("/studio/ai", get(cloud::page))
+        .route("/studio/ai/create", axum::routing::post(cloud::create))
+        .route(
+            "/studio/ai/try-on",
+            axum::routing::post(cloud::try_on).layer(axum::extract::DefaultBodyLimit::max(form_limit)),
+        )
+        .route("/themes/{id}", get(cloud::theme_tile))
+        .route(
+            "/try",
+            get(cloud::try_free).post(cloud::try_submit).layer(axum::extract::DefaultBodyLimit::max(form_limit)),
+        )
+        .route("/try/{id}", get(cloud::try_result))
         .route("/creations/{id}", get(studio::creation))
         .route("/creations/{id}/cancel", axum::routing::post(studio::cancel))
         .route("/batches/{id}", get(studio::batch))

@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{Multipart, Path, Query, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use serde_json::Value;
 
 use app::creations::{CreationRequest, FormChoices, Options};
 use app::sessions::Principal;
@@ -280,10 +281,29 @@ struct ReportRule {
     expected: String,
 }
 
+/// A generated image's fidelity check, as stored.
+#[derive(Deserialize)]
+struct Fidelity {
+    score: Option<f32>,
+    judge: Option<f32>,
+    #[serde(default)]
+    attempts: u32,
+    hybrid: Option<Value>,
+}
+
+/// What the detection pre-pass saw in the photo.
+#[derive(Deserialize)]
+struct Detection {
+    pieces: u32,
+    arrangement: String,
+    cropped: bool,
+}
+
 /// One finished image on a page: the output, its checks, and its WhatsApp share link.
 struct Made {
     output: Output,
     report: Option<Report>,
+    fidelity: Option<Fidelity>,
     whatsapp: String,
 }
 
@@ -292,12 +312,13 @@ fn made(state: &AppState, outputs: Vec<Output>) -> Vec<Made> {
         .into_iter()
         .map(|output| {
             let report = output.compliance.as_deref().and_then(|c| serde_json::from_str(c).ok());
+            let fidelity = output.fidelity.as_deref().and_then(|c| serde_json::from_str(c).ok());
             let text = format!("{} {}", "Have a look:", state.app.share_url(&output));
             let whatsapp = format!(
                 "https://wa.me/?{}",
                 form_urlencoded::Serializer::new(String::new()).append_pair("text", &text).finish()
             );
-            Made { output, report, whatsapp }
+            Made { output, report, fidelity, whatsapp }
         })
         .collect()
 }
@@ -311,6 +332,7 @@ fn has_ended(c: &Creation) -> bool {
 struct CreationPage {
     layout: Layout,
     creation: Creation,
+    detection: Option<Detection>,
     outputs: Vec<Made>,
     finished: bool,
 }
@@ -323,7 +345,9 @@ pub async fn creation(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Pa
     };
     let finished = has_ended(&creation);
     let outputs = made(&state, outputs);
-    render(CreationPage { layout: Layout::new(&state, Some(&p), "Your images"), creation, outputs, finished }, None)
+    let detection = creation.detection.as_deref().and_then(|d| serde_json::from_str(d).ok());
+    let layout = Layout::new(&state, Some(&p), "Your images");
+    render(CreationPage { layout, creation, detection, outputs, finished }, None)
 }
 
 /// Stops a creation from its page; back to the page, which then shows what was made.

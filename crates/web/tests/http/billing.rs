@@ -241,7 +241,7 @@ async fn live_checkout_allows_razorpay_on_its_page_only(db: Db) {
     })
     .await;
     let buyer = app.signup("buyer@example.com").await;
-    let (status, _, html) = form(&app, "/billing/checkout", &buyer, &[("plan_id", "starter")]).await;
+    let (status, _, html) = app.form("/billing/checkout", &buyer, &[("plan_id", "starter")]).await;
     assert_eq!(status, 200);
     assert!(html.contains("https://checkout.razorpay.com/v1/checkout.js") && !html.contains("DEV MODE"));
     let res = app
@@ -535,39 +535,13 @@ async fn admins_edit_plans_without_touching_open_orders(db: Db) {
     assert!(matches!(app.app.edit_plan(&buyer_principal, "starter", &edit).await, Err(app::AppError::Forbidden)));
 }
 
-async fn page(app: &TestApp, path: &str, who: Option<&Browser>) -> (u16, String) {
-    let mut req = app.http.get(app.url(path)).header("accept-language", "en-IN");
-    if let Some(b) = who {
-        req = req.header("cookie", &b.cookie);
-    }
-    let res = req.send().await.unwrap();
-    (res.status().as_u16(), res.text().await.unwrap())
-}
-
-async fn form(app: &TestApp, path: &str, who: &Browser, fields: &[(&str, &str)]) -> (u16, String, String) {
-    let mut all = vec![("csrf_token", who.csrf.as_str())];
-    all.extend_from_slice(fields);
-    let res = app
-        .http
-        .post(app.url(path))
-        .header("cookie", &who.cookie)
-        .header("sec-fetch-site", "same-origin")
-        .header("accept-language", "en-IN")
-        .form(&all)
-        .send()
-        .await
-        .unwrap();
-    let location = header(res.headers(), "location").to_owned();
-    (res.status().as_u16(), location, res.text().await.unwrap())
-}
-
 async fn pages_for_buyers_and_admins(db: Db) {
     let app = spawn_with(db, |s| {
         s.billing.seller_gstin = Some("27ABCDE1234F1Z5".into());
         s.contact.company = "SoraiPixel Studio LLP".into();
     })
     .await;
-    let (status, html) = page(&app, "/pricing", None).await;
+    let (status, html) = app.page("/pricing", None).await;
     assert_eq!(status, 200);
     assert!(
         html.contains("₹149.00") && html.contains("₹549.00") && html.contains("Start free"),
@@ -575,9 +549,9 @@ async fn pages_for_buyers_and_admins(db: Db) {
     );
 
     let buyer = app.signup("buyer@example.com").await;
-    let (status, html) = page(&app, "/pricing", Some(&buyer)).await;
+    let (status, html) = app.page("/pricing", Some(&buyer)).await;
     assert!(status == 200 && html.contains("Buy Starter") && html.contains("Subscribe to Growth"));
-    let (status, _, html) = form(&app, "/billing/checkout", &buyer, &[("plan_id", "starter")]).await;
+    let (status, _, html) = app.form("/billing/checkout", &buyer, &[("plan_id", "starter")]).await;
     assert_eq!(status, 200, "{html}");
     assert!(
         html.contains("DEV MODE") && html.contains("simulated") && !html.contains("checkout.razorpay.com"),
@@ -587,15 +561,15 @@ async fn pages_for_buyers_and_admins(db: Db) {
     let paid = app.razorpay.checkout(&pay_order(&order_id)).unwrap();
     assert_eq!(verify(&app, &buyer, &paid).await.0, 200);
 
-    let (_, _, html) = form(&app, "/billing/gstin", &buyer, &[("gstin", "29ABCDE1234F1Z5")]).await;
+    let (_, _, html) = app.form("/billing/gstin", &buyer, &[("gstin", "29ABCDE1234F1Z5")]).await;
     assert!(html.is_empty(), "redirected");
-    let (_, _, html) = form(&app, "/billing/gstin", &buyer, &[("gstin", "nonsense")]).await;
+    let (_, _, html) = app.form("/billing/gstin", &buyer, &[("gstin", "nonsense")]).await;
     assert!(html.contains("A GSTIN has 15 characters"), "clear error");
-    let (status, html) = page(&app, "/billing", Some(&buyer)).await;
+    let (status, html) = app.page("/billing", Some(&buyer)).await;
     assert_eq!(status, 200);
     assert!(html.contains("80 tokens (Starter pack)") && html.contains("₹149.00") && html.contains("29ABCDE1234F1Z5"));
     let number = html.split("/billing/invoices/").nth(1).unwrap().split('"').next().unwrap().to_owned();
-    let (status, html) = page(&app, &format!("/billing/invoices/{number}"), Some(&buyer)).await;
+    let (status, html) = app.page(&format!("/billing/invoices/{number}"), Some(&buyer)).await;
     assert_eq!(status, 200);
     // The invoice was issued before the GSTIN was added, so GST is intra-state (ours).
     assert!(
@@ -607,60 +581,56 @@ async fn pages_for_buyers_and_admins(db: Db) {
     );
 
     // A second purchase after the GSTIN: inter-state (29 ≠ 27) → IGST.
-    let (_, _, html) = form(&app, "/billing/checkout", &buyer, &[("plan_id", "starter")]).await;
+    let (_, _, html) = app.form("/billing/checkout", &buyer, &[("plan_id", "starter")]).await;
     let order_id = html.split("\"order_id\":\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
     let paid = app.razorpay.checkout(&pay_order(&order_id)).unwrap();
     let (_, body) = verify(&app, &buyer, &paid).await;
     let (_, html) =
-        page(&app, &format!("/billing/invoices/{}", body["invoice_number"].as_str().unwrap()), Some(&buyer)).await;
+        app.page(&format!("/billing/invoices/{}", body["invoice_number"].as_str().unwrap()), Some(&buyer)).await;
     assert!(html.contains("IGST 18%") && html.contains("₹22.73") && html.contains("GSTIN 29ABCDE1234F1Z5"), "{html}");
 
     for path in ["/admin/payments", "/admin/plans", "/admin/revenue"] {
-        assert_eq!(page(&app, path, Some(&buyer)).await.0, 403, "{path}");
+        assert_eq!(app.page(path, Some(&buyer)).await.0, 403, "{path}");
     }
     let admin = make_admin(&app, "admin@example.com").await;
-    let (status, html) = page(&app, "/admin/payments?currency=INR&email=buyer", Some(&admin)).await;
+    let (status, html) = app.page("/admin/payments?currency=INR&email=buyer", Some(&admin)).await;
     assert_eq!(status, 200);
     assert_eq!(html.matches("data-testid=\"admin-payment\"").count(), 2);
-    let (status, html) = page(&app, "/admin/revenue", Some(&admin)).await;
+    let (status, html) = app.page("/admin/revenue", Some(&admin)).await;
     assert!(status == 200 && html.contains("₹298.00"), "two captured INR payments");
     deliver(&app, &app.razorpay.webhooks()).await;
     let payment = app.app.db.payment(&paid.razorpay_payment_id).await.unwrap();
-    let (status, html) = page(&app, &format!("/admin/payments/{}", payment.id), Some(&admin)).await;
+    let (status, html) = app.page(&format!("/admin/payments/{}", payment.id), Some(&admin)).await;
     assert!(status == 200 && html.contains("payment.captured") && html.contains("checkout"), "events listed");
-    let (status, location, _) = form(
-        &app,
-        &format!("/admin/payments/{}/refund", payment.id),
-        &admin,
-        &[("amount", "74.50"), ("reason", "half")],
-    )
-    .await;
+    let (status, location, _) = app
+        .form(&format!("/admin/payments/{}/refund", payment.id), &admin, &[("amount", "74.50"), ("reason", "half")])
+        .await;
     assert_eq!((status, location.as_str()), (303, format!("/admin/payments/{}?refunded=1", payment.id).as_str()));
     assert_eq!(balance(&app, &buyer).await, 20 + 80 + 40);
-    let (status, location, body) = form(
-        &app,
-        "/admin/plans/pro",
-        &admin,
-        &[
-            ("name", "Pro"),
-            ("tokens", "650"),
-            ("price_inr", "849"),
-            ("price_usd", "26.99"),
-            ("price_eur", "26.99"),
-            ("active", "1"),
-        ],
-    )
-    .await;
+    let (status, location, body) = app
+        .form(
+            "/admin/plans/pro",
+            &admin,
+            &[
+                ("name", "Pro"),
+                ("tokens", "650"),
+                ("price_inr", "849"),
+                ("price_usd", "26.99"),
+                ("price_eur", "26.99"),
+                ("active", "1"),
+            ],
+        )
+        .await;
     assert_eq!((status, location.as_str()), (303, "/admin/plans?saved=1"), "{body}");
-    let (_, html) = page(&app, "/pricing", None).await;
+    let (_, html) = app.page("/pricing", None).await;
     assert!(html.contains("₹849.00") && html.contains("650 tokens"));
-    let (_, _, html) = form(
-        &app,
-        "/admin/plans/pro",
-        &admin,
-        &[("name", "Pro"), ("tokens", "650"), ("price_inr", "0.5"), ("price_usd", "1"), ("price_eur", "1")],
-    )
-    .await;
+    let (_, _, html) = app
+        .form(
+            "/admin/plans/pro",
+            &admin,
+            &[("name", "Pro"), ("tokens", "650"), ("price_inr", "0.5"), ("price_usd", "1"), ("price_eur", "1")],
+        )
+        .await;
     assert!(html.contains("Prices must be at least"), "clear error");
 }
 

@@ -365,3 +365,79 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
 }
 
 on_both_backends!(visitors_get_one_watermarked_preview_a_day);
+
+async fn pages_to_create_with_ai_and_to_try_it_free(db: Db) {
+    let t = spawn(db).await;
+    let (asha, photo) = seller(&t, "pages@example.com", 100).await;
+    let (status, html) = t.page(&format!("/studio/ai?upload={photo}"), Some(&asha)).await;
+    assert_eq!(status, 200);
+    assert_eq!(html.matches("class=\"theme\"").count(), 30, "the whole gallery");
+    for text in ["Midnight black velvet", "Mughal heritage", "Detail close-up", "Hand close-up", "consent", "DEV MODE"]
+    {
+        assert!(html.contains(text), "{text}");
+    }
+    let res = t.http.get(t.url("/themes/velvet_black.jpg")).send().await.unwrap();
+    assert_eq!((res.status().as_u16(), res.headers()["content-type"].to_str().unwrap()), (200, "image/jpeg"));
+    assert_eq!(t.http.get(t.url("/themes/moon.jpg")).send().await.unwrap().status(), 404);
+
+    let fields = [
+        ("upload", photo.as_str()),
+        ("operation", "scene"),
+        ("theme", "rose_petal"),
+        ("shots", "hero"),
+        ("shots", "flat_lay"),
+        ("jewellery", "ring"),
+        ("tier", "standard"),
+        ("instructions", ""),
+    ];
+    let (status, location, body) = t.form("/studio/ai/create", &asha, &fields).await;
+    assert_eq!(status, 303, "{body}");
+    let id = location.trim_start_matches("/creations/").to_owned();
+    let done = wait_done(&t, &asha, &id).await;
+    assert_eq!((done["status"].as_str(), done["tokens_charged"].as_i64()), (Some("succeeded"), Some(16)));
+    let (_, html) = t.page(&location, Some(&asha)).await;
+    assert_eq!(html.matches("data-fidelity").count(), 2, "each image shows its design match");
+    assert!(html.contains("Design match") && html.contains("Make this shot again") && html.contains("HD upscale"));
+    assert!(html.contains("We saw 1 piece"));
+    let output = done["outputs"][0]["id"].as_str().unwrap();
+    let (status, location, _) =
+        t.form("/studio/ai/create", &asha, &[("output_id", output), ("operation", "upscale")]).await;
+    assert_eq!(status, 303);
+    assert_eq!(wait_done(&t, &asha, location.trim_start_matches("/creations/")).await["status"], "succeeded");
+    // A refused choice comes back on the page with the reason.
+    let (status, _, body) = t
+        .form(
+            "/studio/ai/create",
+            &asha,
+            &[("upload", &photo), ("operation", "scene"), ("theme", "moon"), ("shots", "hero"), ("jewellery", "ring")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(body.contains("not one of the choices"), "{body}");
+
+    // Visitors: the free preview page, its form, and the result page.
+    let (status, html) = t.page("/try", None).await;
+    assert_eq!(status, 200);
+    let token = html.split("name=\"trial_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let part =
+        reqwest::multipart::Part::bytes(ring_jpeg(800, 600)).file_name("ring.jpg").mime_str("image/jpeg").unwrap();
+    let form = reqwest::multipart::Form::new()
+        .part("file", part)
+        .text("theme", "marble_white")
+        .text("jewellery", "ring")
+        .text("trial_token", token);
+    let res = t.http.post(t.url("/try")).header("sec-fetch-site", "same-origin").multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let result = res.headers()["location"].to_str().unwrap().to_owned();
+    let mut html = String::new();
+    for _ in 0..200 {
+        html = t.page(&result, None).await.1;
+        if !html.contains("data-preview-pending") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(html.contains("data-preview") && html.contains("design match"), "{html}");
+}
+
+on_both_backends!(pages_to_create_with_ai_and_to_try_it_free);

@@ -168,6 +168,34 @@ impl TestApp {
         (status, headers, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
+    /// A page as a browser in India would fetch it.
+    pub async fn page(&self, path: &str, who: Option<&Browser>) -> (u16, String) {
+        let mut req = self.http.get(self.url(path)).header("accept-language", "en-IN");
+        if let Some(b) = who {
+            req = req.header("cookie", &b.cookie);
+        }
+        let res = req.send().await.unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+
+    /// A page's form posted with the session's CSRF token: (status, Location, body).
+    pub async fn form(&self, path: &str, who: &Browser, fields: &[(&str, &str)]) -> (u16, String, String) {
+        let mut all = vec![("csrf_token", who.csrf.as_str())];
+        all.extend_from_slice(fields);
+        let res = self
+            .http
+            .post(self.url(path))
+            .header("cookie", &who.cookie)
+            .header("sec-fetch-site", "same-origin")
+            .header("accept-language", "en-IN")
+            .form(&all)
+            .send()
+            .await
+            .unwrap();
+        let location = header(res.headers(), "location").to_owned();
+        (res.status().as_u16(), location, res.text().await.unwrap())
+    }
+
     pub async fn signup(&self, email: &str) -> Browser {
         let (status, headers, body) = self
             .call(
