@@ -32,6 +32,15 @@ pub const POLICY_VERSIONS: &[PolicyVersion] = &[
                   currency of your prices; export and deletion of your account from the settings page; a separate, \
                   off-by-default choice about using your images to improve our models.",
     },
+    PolicyVersion {
+        version: "2026-11.2",
+        effective: "27 November 2026",
+        significant: true,
+        changes: "AI-made images: which provider receives your photo for each choice (Google's Gemini for scenes, \
+                  model shots and try-on; OpenAI only when you pick the Ultra tier; fal.ai only for an HD upscale); \
+                  a try-on photo of a person is deleted as soon as the image is made; visitors' free previews keep a \
+                  random device id in the browser's own storage, and their photo only until the preview is made.",
+    },
 ];
 
 pub fn current_policy() -> PolicyVersion {

@@ -72,19 +72,19 @@ async fn ai_page(state: &AppState, p: &Principal, upload: &str, err: Option<&Api
         TierChoice {
             id: "standard",
             name: "Standard",
-            note: "Fast, great for catalogues",
+            note: "Fast, great for catalogues · made by Google Gemini",
             available: offered(app::cloud::Tier::Standard),
         },
         TierChoice {
             id: "pro",
             name: "Pro",
-            note: "Finer detail and lighting",
+            note: "Finer detail and lighting · made by Google Gemini",
             available: offered(app::cloud::Tier::Pro),
         },
         TierChoice {
             id: "ultra",
             name: "Ultra",
-            note: "Our most faithful model",
+            note: "Our most faithful model · made by OpenAI",
             available: offered(app::cloud::Tier::Ultra),
         },
     ];

@@ -60,6 +60,7 @@ async fn theme_pack_is_held_charged_and_recorded(db: Db) {
     assert_eq!(prompts.len(), 3);
     assert!(prompts.iter().all(|p| p.contains("midnight black velvet") && p.ends_with("soft festive mood")));
     assert!(prompts[0].contains("whole band"), "ring geometry rule");
+    assert!(t.ai.calls().iter().all(|c| c.api.starts_with("gemini")), "a standard request never reaches OpenAI or fal");
 }
 
 on_both_backends!(theme_pack_is_held_charged_and_recorded);
