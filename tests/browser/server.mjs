@@ -80,6 +80,11 @@ export async function startServer() {
       const r = spawnSync(BIN, ['admin', 'grant', email, 'admin'], { env, encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`admin grant failed: ${r.stderr}`);
     },
+    /** `soraipixel admin tokens EMAIL AMOUNT` against this server's database. */
+    grantTokens(email, amount) {
+      const r = spawnSync(BIN, ['admin', 'tokens', email, String(amount), '--reason', 'browser test'], { env, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`admin tokens failed: ${r.stderr}`);
+    },
     stop() { child.kill('SIGTERM'); },
   };
 }

@@ -267,3 +267,19 @@ pub async fn analytics(State(state): State<AppState>, AdminPage(p): AdminPage) -
         Err(e) => ApiError::from(e).into_response(),
     }
 }
+
+#[derive(Template)]
+#[template(path = "admin_ai_usage.html")]
+struct AiUsage {
+    layout: Layout,
+    calls: Vec<db::cloud::CallSummary>,
+}
+
+/// Model calls of the last 30 days: how many, how many rejected by the fidelity check or
+/// failed, and what they cost us.
+pub async fn ai_usage(State(state): State<AppState>, AdminPage(p): AdminPage) -> Response {
+    match state.app.ai_usage(&p, 30).await {
+        Ok(calls) => render(AiUsage { layout: Layout::new(&state, Some(&p), "AI usage"), calls }, None),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}

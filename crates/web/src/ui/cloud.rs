@@ -322,6 +322,11 @@ pub async fn try_submit(
             let q = form_urlencoded::Serializer::new(String::new()).append_pair("trial", &token).finish();
             Redirect::to(&format!("/try/{}?{q}", preview.id)).into_response()
         }
+        Err(app::AppError::RateLimited { retry_after_secs }) => {
+            let e = ApiError::from(app::AppError::RateLimited { retry_after_secs });
+            let message = "You have had today's free preview on this device. Sign up to make more.".to_owned();
+            try_page(&state, p.as_ref(), &client, Some(&ApiError { message, ..e })).await
+        }
         Err(e) => try_page(&state, p.as_ref(), &client, Some(&e.into())).await,
     }
 }

@@ -302,6 +302,8 @@ struct Detection {
 /// One finished image on a page: the output, its checks, and its WhatsApp share link.
 struct Made {
     output: Output,
+    /// What the image is, in words: "Amazon", "Angle 3/4", "Pose: Seated".
+    title: String,
     report: Option<Report>,
     fidelity: Option<Fidelity>,
     whatsapp: String,
@@ -318,9 +320,33 @@ fn made(state: &AppState, outputs: Vec<Output>) -> Vec<Made> {
                 "https://wa.me/?{}",
                 form_urlencoded::Serializer::new(String::new()).append_pair("text", &text).finish()
             );
-            Made { output, report, fidelity, whatsapp }
+            Made { title: title(&output.label), output, report, fidelity, whatsapp }
         })
         .collect()
+}
+
+/// An output's label in words, using the prompt library's names for generated shots.
+fn title(label: &str) -> String {
+    let named = prompts::library().ok().and_then(|lib| {
+        if let Ok(shot) = lib.shot(label) {
+            return Some(shot.name.clone());
+        }
+        if let Some(pose) = label.strip_prefix("pose-") {
+            return lib.pose(pose).ok().map(|p| format!("Pose: {}", p.name));
+        }
+        let metal = label.strip_prefix("recolour-")?;
+        let name = lib.metals.iter().find(|m| m.id == metal).map_or_else(|| format!("#{metal}"), |m| m.name.clone());
+        Some(format!("Recolour: {name}"))
+    });
+    named.unwrap_or_else(|| match label {
+        "try-on" => "Try-on".into(),
+        "hd" => "HD upscale".into(),
+        other => {
+            let words = other.replace('_', " ");
+            let mut chars = words.chars();
+            chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+        }
+    })
 }
 
 fn has_ended(c: &Creation) -> bool {

@@ -442,3 +442,35 @@ async fn pages_to_create_with_ai_and_to_try_it_free(db: Db) {
 }
 
 on_both_backends!(pages_to_create_with_ai_and_to_try_it_free);
+
+async fn admins_see_what_the_models_cost(db: Db) {
+    let t = spawn(db).await;
+    let (asha, photo) = seller(&t, "usage@example.com", 100).await;
+    t.ai.script([Act::Distort]);
+    create(
+        &t,
+        &asha,
+        json!({"upload_id": photo, "engine": "cloud", "theme": "solid_grey", "shots": ["hero"], "jewellery": "ring"}),
+    )
+    .await;
+    let (status, _, _) = t.call("GET", "/api/v1/admin/ai-usage", None, Some(&asha)).await;
+    assert_eq!(status, 403);
+    t.app.grant_role("usage@example.com", "admin").await.unwrap();
+    let (status, _, usage) = t.call("GET", "/api/v1/admin/ai-usage", None, Some(&asha)).await;
+    assert_eq!(status, 200);
+    let calls = usage["calls"].as_array().unwrap();
+    let count = |outcome: &str| {
+        calls
+            .iter()
+            .filter(|c| c["outcome"] == outcome && c["provider"] == "gemini")
+            .map(|c| c["calls"].as_i64().unwrap())
+            .sum::<i64>()
+    };
+    assert_eq!((count("rejected"), count("ok") >= 1), (1, true), "{usage}");
+    assert!(calls.iter().all(|c| c["cost_micros"].as_i64().unwrap() >= 0));
+    let (status, html) = t.page("/admin/ai-usage", Some(&asha)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("rejected") && html.contains("gemini-2.5-flash-image"));
+}
+
+on_both_backends!(admins_see_what_the_models_cost);
