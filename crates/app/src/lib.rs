@@ -20,11 +20,13 @@ mod error;
 pub mod exports;
 pub mod keys;
 pub mod limits;
+pub mod listings;
 pub mod orphans;
 pub mod otp;
 pub mod outbox;
 pub mod sessions;
 pub mod sharing;
+pub mod shopify;
 pub mod tokens;
 pub mod uploads;
 
@@ -160,6 +162,8 @@ pub fn job_handlers(app: &App) -> Vec<Arc<dyn jobs::Handler>> {
         Arc::new(exports::BuildExports(app.clone())),
         Arc::new(outbox::DeliverMail(app.clone())),
         Arc::new(cloud::previews::MakePreviews(app.clone())),
+        Arc::new(listings::WriteListings(app.clone())),
+        Arc::new(shopify::PushListings(app.clone())),
     ]
 }
 

@@ -20,6 +20,7 @@ pub mod creations;
 pub mod erasure;
 pub mod exports;
 pub mod ledger;
+pub mod listings;
 pub mod otp;
 pub mod outbox;
 pub mod queue;

@@ -5,4 +5,5 @@
 pub mod ai;
 pub mod mail;
 pub mod razorpay;
+pub mod shopify;
 pub mod sms;

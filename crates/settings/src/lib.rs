@@ -57,6 +57,7 @@ pub struct Settings {
     pub billing: Billing,
     pub privacy: Privacy,
     pub cloud: Cloud,
+    pub shopify: ShopifySettings,
     pub log: Log,
 }
 
@@ -194,6 +195,8 @@ pub struct Tokens {
     pub model_pose: [i64; 3],
     /// One HD upscale.
     pub upscale: i64,
+    /// One listing (title, description, meta, alt text, attributes).
+    pub listing: i64,
 }
 
 impl Default for Tokens {
@@ -206,6 +209,7 @@ impl Default for Tokens {
             recolour: [7, 18, 55],
             model_pose: [8, 20, 60],
             upscale: 4,
+            listing: 5,
         }
     }
 }
@@ -241,6 +245,19 @@ impl Default for Cloud {
             previews_per_device: 1,
             previews_per_network: 5,
         }
+    }
+}
+
+/// Where stores' Admin APIs are: `{shop}` is the store's `name.myshopify.com`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShopifySettings {
+    pub base_url: String,
+}
+
+impl Default for ShopifySettings {
+    fn default() -> Self {
+        Self { base_url: "https://{shop}".into() }
     }
 }
 
@@ -511,6 +528,7 @@ impl Default for Settings {
             billing: Billing::default(),
             privacy: Privacy::default(),
             cloud: Cloud::default(),
+            shopify: ShopifySettings::default(),
             log: Log::default(),
         }
     }
@@ -631,7 +649,7 @@ impl Settings {
             return bad("workers.lease_secs", "must be at least 2");
         }
         let cloud_prices = [self.tokens.generated_image, self.tokens.recolour, self.tokens.model_pose];
-        if self.tokens.upscale < 1 || cloud_prices.iter().flatten().any(|&p| p < 1) {
+        if self.tokens.upscale < 1 || self.tokens.listing < 1 || cloud_prices.iter().flatten().any(|&p| p < 1) {
             return bad("tokens", "cloud prices must be at least 1");
         }
         if !(0.0..=100.0).contains(&self.cloud.fidelity_threshold) {

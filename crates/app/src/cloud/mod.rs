@@ -48,7 +48,9 @@ impl Tier {
 pub struct Engine {
     models: [Option<Arc<dyn ImageModel>>; 3],
     upscaler: Option<Arc<dyn ImageModel>>,
-    judge: Option<Arc<dyn VisionModel>>,
+    /// The text/vision model: judges outputs (when `cloud.judge`) and writes listings.
+    vision: Arc<dyn VisionModel>,
+    judge: bool,
     /// True when the models are the in-process FAKES (dev mode): pages say so.
     pub fake: bool,
 }
@@ -91,8 +93,7 @@ impl Engine {
         };
         let standard: Arc<dyn ImageModel> = Arc::new(gemini(&g.standard_model, g.standard_pricing)?);
         let pro: Arc<dyn ImageModel> = Arc::new(gemini(&g.pro_model, g.pro_pricing)?);
-        let judge: Option<Arc<dyn VisionModel>> =
-            if c.judge { Some(Arc::new(gemini(&g.judge_model, g.standard_pricing)?)) } else { None };
+        let vision: Arc<dyn VisionModel> = Arc::new(gemini(&g.judge_model, g.standard_pricing)?);
         let ultra = match &c.openai {
             Some(o) => {
                 let client = OpenAi::new(
@@ -120,7 +121,7 @@ impl Engine {
             }
             None => None,
         };
-        Ok(Some(Self { models: [Some(standard), Some(pro), ultra], upscaler, judge, fake: false }))
+        Ok(Some(Self { models: [Some(standard), Some(pro), ultra], upscaler, vision, judge: c.judge, fake: false }))
     }
 
     /// DEV MODE and tests: every provider pointed at the FAKE servers (`fakes::ai`), through
@@ -169,7 +170,12 @@ impl Engine {
     }
 
     pub fn judge(&self) -> Option<Arc<dyn VisionModel>> {
-        self.judge.clone()
+        self.judge.then(|| self.vision.clone())
+    }
+
+    /// The model that writes listing copy.
+    pub fn writer(&self) -> Arc<dyn VisionModel> {
+        self.vision.clone()
     }
 }
 
