@@ -13,7 +13,7 @@ use imaging::{Format, Preset, Recipe};
 use jobs::{Handler, HandlerFuture, JobContext, JobError};
 
 use crate::archive::{Chunks, Entry};
-use crate::cloud::{CloudOptions, Operation, Shot};
+use crate::cloud::{CloudOptions, Operation, Shot, Task};
 use crate::sessions::Principal;
 use crate::{App, AppError, Client, Result, now_ms};
 
@@ -164,7 +164,15 @@ fn local_plan(req: &Options, unit: i64) -> Result<Vec<Planned>> {
 /// What a request asks for, as a digest: its kind, photos and outputs. Part of the ids
 /// derived from an idempotency key, so the same key on a different request is a new one.
 fn request_scope(kind: &str, uploads: &[String], planned: &[Planned]) -> Result<String> {
-    let planned = serde_json::to_string(planned).map_err(|e| AppError::Internal(e.to_string()))?;
+    // A try-on's person photo is stored anew on every submit: the same request repeated
+    // names another upload, and must still be the same request.
+    let mut planned = planned.to_vec();
+    for s in planned.iter_mut().filter_map(|p| p.cloud.as_mut()) {
+        if let Task::TryOn { person_upload } = &mut s.task {
+            person_upload.clear();
+        }
+    }
+    let planned = serde_json::to_string(&planned).map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(format!("{kind}|{}", domain::secrets::token_digest(&format!("{}|{planned}", uploads.join(",")))))
 }
 
@@ -205,11 +213,11 @@ fn cost(planned: &[Planned]) -> i64 {
 }
 
 impl App {
-    /// The outputs a request makes from each photo, each priced.
-    async fn plan(&self, p: &Principal, options: &Options) -> Result<Vec<Planned>> {
+    /// The outputs a request makes from each photo (`upload`, when there is one), each priced.
+    async fn plan(&self, p: &Principal, options: &Options, upload: Option<&str>) -> Result<Vec<Planned>> {
         match self.engine_of(options)? {
             "local" => local_plan(options, self.settings.tokens.local_output_cost),
-            _ => self.plan_cloud(p, &options.cloud, options.recipe.aspect_ratio).await,
+            _ => self.plan_cloud(p, &options.cloud, upload, options.recipe.aspect_ratio).await,
         }
     }
 
@@ -247,7 +255,8 @@ impl App {
         for id in uploads.iter().flatten() {
             self.db.upload_of(&p.user.id, id).await?;
         }
-        let per_photo = cost(&self.plan(p, &req.options).await?);
+        let first = uploads.first().cloned().flatten();
+        let per_photo = cost(&self.plan(p, &req.options, first.as_deref()).await?);
         Ok(per_photo.saturating_mul(i64::try_from(uploads.len()).unwrap_or(i64::MAX)))
     }
 
@@ -259,7 +268,7 @@ impl App {
                 domain::Invalid::new("invalid_uploads", "upload_id", "One photo per creation; use a batch.").into()
             );
         }
-        let planned = self.plan(p, &req.options).await?;
+        let planned = self.plan(p, &req.options, uploads[0].as_deref()).await?;
         let names: Vec<String> = uploads.iter().map(|u| u.clone().unwrap_or_default()).collect();
         let scope = request_scope("creation", &names, &planned)?;
         let ids = creation_ids(&p.user.id, &scope, req.idempotency_key.as_deref(), 1)?;
@@ -290,7 +299,7 @@ impl App {
             )
             .into());
         }
-        let planned = self.plan(p, &req.options).await?;
+        let planned = self.plan(p, &req.options, None).await?;
         let (scope, key) = (request_scope("batch", &uploads, &planned)?, req.idempotency_key.as_deref());
         let ids = creation_ids(&p.user.id, &scope, key, uploads.len())?;
         let batch_id = creation_ids(&p.user.id, &format!("{scope}|id"), key, 1)?.pop().unwrap_or_else(db::new_id);

@@ -95,12 +95,14 @@ fn measure(photo: &[u8], limits: &imaging::Limits) -> std::result::Result<Measur
         }
     }
     let [r, g, bl] = sum.map(|s| s / n.max(1.0));
-    let metal = if r - bl > 60.0 && r - g < 45.0 {
-        "gold"
-    } else if r - bl > 40.0 {
-        "rose gold"
-    } else {
-        "silver"
+    // Hue and saturation of the mean colour: grey is silver, orange-red rose gold, yellow gold.
+    let (max, min) = (r.max(g).max(bl), r.min(g).min(bl));
+    let saturation = if max > 0.0 { (max - min) / max } else { 0.0 };
+    let hue = if max - min < 1e-6 || max != r { 60.0 } else { 60.0 * ((g - bl) / (max - min)) };
+    let metal = match (saturation, hue) {
+        (s, _) if s < 0.18 => "silver",
+        (_, h) if h < 20.0 => "rose gold",
+        _ => "gold",
     };
     Ok(Measured { metal, width: b.width(), height: b.height(), jpeg })
 }
@@ -108,7 +110,9 @@ fn measure(photo: &[u8], limits: &imaging::Limits) -> std::result::Result<Measur
 /// A listing from the notes and the measurements alone.
 fn local_listing(brand: &BrandProfile, kind: &str, notes: &str, m: &Measured) -> Listing {
     let collection = brand.collections.first().cloned().unwrap_or_default();
-    let title = brand.title_from(m.metal, "", kind, &collection).replace(" with ", " ");
+    let named = brand.title_from(m.metal, "", kind, &collection);
+    let first_note = notes.trim().split(['.', ';', '\n']).next().unwrap_or_default().trim();
+    let title = if first_note.is_empty() { named } else { format!("{named} | {first_note}") };
     let notes = notes.trim();
     let mut paragraphs = vec![format!("A {} {kind} from {}.", m.metal, brand.brand_name)];
     if !notes.is_empty() {
@@ -116,7 +120,7 @@ fn local_listing(brand: &BrandProfile, kind: &str, notes: &str, m: &Measured) ->
     }
     Listing {
         title: title.trim().to_owned(),
-        meta_description: format!("{} {kind} in {} by {}. {notes}", capitalise(m.metal), m.metal, brand.brand_name),
+        meta_description: format!("{} {kind} by {}. {notes}", capitalise(m.metal), brand.brand_name),
         alt_text: format!("{} {kind} photographed on a plain background", capitalise(m.metal)),
         bullets: vec![
             format!("Photo measures {} × {} px around the piece", m.width, m.height),

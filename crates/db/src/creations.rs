@@ -29,6 +29,9 @@ pub struct Creation {
     pub detection: Option<String>,
     /// Shots that could not be made (and were not charged), in words for the user.
     pub notice: Option<String>,
+    /// Their ordinals, comma-separated.
+    #[serde(skip)]
+    pub skipped: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -72,7 +75,7 @@ impl Output {
 
 macro_rules! creation_columns {
     () => {
-        "id, user_id, upload_id, engine, recipes, status, progress, tokens_held, tokens_charged, error, job_id, batch_id, detection, notice, created_at, updated_at"
+        "id, user_id, upload_id, engine, recipes, status, progress, tokens_held, tokens_charged, error, job_id, batch_id, detection, notice, skipped, created_at, updated_at"
     };
 }
 
@@ -125,7 +128,7 @@ impl Db {
                 sqlx::query(concat!(
                     "INSERT INTO creations (",
                     creation_columns!(),
-                    ") VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, 0, NULL, NULL, $7, NULL, NULL, $8, $8)"
+                    ") VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, 0, NULL, NULL, $7, NULL, NULL, NULL, $8, $8)"
                 ))
                 .bind(&c.id)
                 .bind(&c.user_id)
@@ -403,15 +406,16 @@ impl Db {
         Ok(())
     }
 
-    /// Adds a line to what the user is told about shots that were not made.
-    pub async fn add_creation_notice(&self, id: &str, line: &str, now: i64) -> Result<()> {
+    /// Gives up shot `ordinal`, with a line for the user about it.
+    pub async fn skip_shot(&self, id: &str, ordinal: i64, line: &str, now: i64) -> Result<()> {
         with_pool!(self, |p| sqlx::query(
             "UPDATE creations SET notice = CASE WHEN notice IS NULL THEN $2 ELSE notice || ' ' || $2 END, \
-             updated_at = $3 WHERE id = $1"
+             skipped = CASE WHEN skipped IS NULL THEN $4 ELSE skipped || ',' || $4 END, updated_at = $3 WHERE id = $1"
         )
         .bind(id)
         .bind(line)
         .bind(now)
+        .bind(ordinal.to_string())
         .execute(p)
         .await
         .map(|_| ()))?;
@@ -452,6 +456,7 @@ pub fn new_creation(user_id: &str, upload_id: &str, engine: &str, recipes: Strin
         batch_id: None,
         detection: None,
         notice: None,
+        skipped: None,
         created_at: 0,
         updated_at: 0,
     }

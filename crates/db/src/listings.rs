@@ -274,7 +274,8 @@ impl Db {
 
     /// The seller's own wording replaces the content of a ready listing.
     pub async fn edit_listing(&self, user_id: &str, id: &str, content: &str, now: i64) -> Result<()> {
-        let changed = with_pool!(self, |p| sqlx::query(
+        let changed = with_pool!(self, |p| {
+            sqlx::query(
             "UPDATE listings SET content = $3, edited = 1, updated_at = $4 WHERE id = $1 AND user_id = $2 AND status = 'ready'"
         )
         .bind(id)
@@ -283,7 +284,8 @@ impl Db {
         .bind(now)
         .execute(p)
         .await
-        .map(|r| r.rows_affected()))?;
+        .map(|r| r.rows_affected())
+        })?;
         if changed == 0 {
             return Err(DbError::Invalid("only a ready listing can be edited".into()));
         }

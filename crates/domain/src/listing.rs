@@ -114,7 +114,8 @@ impl BrandProfile {
         if chars(self.brand_name.trim()) == 0 || chars(&self.brand_name) > 60 {
             return bad("brand_name", "Give a brand name of 1 to 60 characters.");
         }
-        if !self.website.is_empty() && !(self.website.starts_with("https://") || self.website.starts_with("http://")) {
+        let web = &self.website;
+        if !(web.is_empty() || web.starts_with("https://") || web.starts_with("http://")) {
             return bad("website", "A website starts with https://.");
         }
         if chars(&self.website) > 200 || chars(&self.tagline) > 120 {
@@ -189,7 +190,15 @@ impl BrandProfile {
             .replace("{stone}", stone)
             .replace("{type}", kind)
             .replace("{collection}", collection);
-        filled.split_whitespace().collect::<Vec<_>>().join(" ")
+        // An empty placeholder leaves its connecting word behind ("ring with"): drop it.
+        let mut words: Vec<&str> = filled.split_whitespace().collect();
+        while words
+            .last()
+            .is_some_and(|w| ["with", "in", "and", "by", "-", "–", "|", "for"].contains(&w.to_lowercase().as_str()))
+        {
+            words.pop();
+        }
+        words.join(" ")
     }
 }
 
@@ -263,6 +272,21 @@ fn pad(text: &str, min: usize, max: usize, phrases: &[String]) -> String {
     out
 }
 
+/// Lengthens `text` toward `min` with whole sentences, never past `max`.
+fn grow(text: &str, min: usize, max: usize, sentences: &[String]) -> String {
+    let mut out = text.trim().to_owned();
+    for s in sentences {
+        if chars(&out) >= min {
+            break;
+        }
+        let candidate = if out.is_empty() { s.clone() } else { format!("{out} {s}") };
+        if chars(&candidate) <= max {
+            out = candidate;
+        }
+    }
+    out
+}
+
 /// What is wrong with a listing's lengths, in words a model can act on (empty: nothing).
 pub fn length_problems(l: &Listing, r: Lengths) -> Vec<String> {
     let mut problems = Vec::new();
@@ -298,8 +322,18 @@ impl Listing {
             .into_iter()
             .filter(|v| v.as_str() != TBD)
             .cloned()
-            .chain([brand.brand_name.clone(), brand.tagline.clone(), "Handcrafted jewellery".into()])
+            .chain([brand.brand_name.clone(), brand.tagline.clone()])
+            // Last resort for a short title: neutral words that claim nothing about the piece.
+            .chain(["Fine jewellery", "Everyday elegance", "Gift idea"].map(String::from))
             .collect();
+        // Neutral sentences that claim nothing, for copy the model left too short.
+        let closing: Vec<String> = [
+            "See the photos for every detail.",
+            "Message us with any question before you order.",
+            "Each piece is photographed as it is.",
+        ]
+        .map(String::from)
+        .to_vec();
         self.title = pad(&cut(&scrub(&self.title, banned), r.title_max), r.title_min, r.title_max, &known);
         self.meta_description = cut(&scrub(&self.meta_description, banned), r.meta_max);
         if chars(&self.meta_description) < r.meta_min {
@@ -307,6 +341,7 @@ impl Listing {
             let joined = format!("{} {}", self.meta_description, extra.join(" "));
             self.meta_description = cut(joined.trim(), r.meta_max);
         }
+        self.meta_description = grow(&self.meta_description, r.meta_min, r.meta_max, &closing);
         self.meta_description = pad(&self.meta_description, r.meta_min, r.meta_max, &known);
         self.alt_text = cut(&scrub(&self.alt_text, banned), r.alt_max.saturating_sub(1));
         self.paragraphs = self.paragraphs.iter().map(|p| scrub(p, banned)).filter(|p| !p.is_empty()).take(6).collect();

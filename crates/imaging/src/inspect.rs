@@ -246,7 +246,7 @@ pub fn guided_cutout(decoded: &crate::Decoded, reference: &Matte) -> Result<Matt
     let border = (w.min(h) / 12).max(2);
     let mut bg = vec![0f32; 512];
     for (x, y, p) in small.enumerate_pixels() {
-        if x < border || y < border || x >= w - border || y >= h - border {
+        if x < border || y < border || x >= w.saturating_sub(border) || y >= h.saturating_sub(border) {
             bg[bin(lab(p.0))] += 1.0;
         }
     }

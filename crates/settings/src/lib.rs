@@ -310,6 +310,8 @@ pub struct Gemini {
     pub standard_pricing: Pricing,
     #[serde(default = "default_pro_price")]
     pub pro_pricing: Pricing,
+    #[serde(default = "default_judge_price")]
+    pub judge_pricing: Pricing,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -334,6 +336,9 @@ fn default_judge_model() -> String {
 }
 fn default_standard_price() -> Pricing {
     Pricing { per_image_micros: 39_000, per_million_input_micros: 300_000, per_million_output_micros: 0 }
+}
+fn default_judge_price() -> Pricing {
+    Pricing { per_image_micros: 0, per_million_input_micros: 300_000, per_million_output_micros: 2_500_000 }
 }
 fn default_pro_price() -> Pricing {
     Pricing { per_image_micros: 134_000, per_million_input_micros: 2_000_000, per_million_output_micros: 0 }

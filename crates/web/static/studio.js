@@ -85,9 +85,11 @@ document.querySelectorAll("[data-ai-quote]").forEach((form) => {
 // Free previews: the trial token stays with this device, so the daily free preview
 // is one per device rather than one per page load.
 document.querySelectorAll("[data-trial]").forEach((form) => {
-  const field = form.querySelector("input[name=trial_token]");
   try {
     const kept = localStorage.getItem("sp_trial");
-    if (kept) field.value = kept; else localStorage.setItem("sp_trial", field.value);
-  } catch (_) { /* storage disabled: the page's token is used */ }
+    if (kept) form.querySelector("input[name=trial_token]").value = kept;
+  } catch (_) { /* storage disabled: the server issues a token with the preview */ }
+});
+document.querySelectorAll("[data-trial-token]").forEach((el) => {
+  try { localStorage.setItem("sp_trial", el.dataset.trialToken); } catch (_) { /* nothing kept */ }
 });

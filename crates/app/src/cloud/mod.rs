@@ -93,7 +93,7 @@ impl Engine {
         };
         let standard: Arc<dyn ImageModel> = Arc::new(gemini(&g.standard_model, g.standard_pricing)?);
         let pro: Arc<dyn ImageModel> = Arc::new(gemini(&g.pro_model, g.pro_pricing)?);
-        let vision: Arc<dyn VisionModel> = Arc::new(gemini(&g.judge_model, g.standard_pricing)?);
+        let vision: Arc<dyn VisionModel> = Arc::new(gemini(&g.judge_model, g.judge_pricing)?);
         let ultra = match &c.openai {
             Some(o) => {
                 let client = OpenAi::new(

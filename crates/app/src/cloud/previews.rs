@@ -66,7 +66,12 @@ impl App {
         let day = now_ms() / DAY;
         let c = &self.settings.cloud;
         self.limit(&format!("preview-network:{}:{day}", client.network()), c.previews_per_network, DAY).await?;
-        self.limit(&format!("preview-device:{device}:{day}"), c.previews_per_device, DAY).await?;
+        // The device's own allowance is "already used today", not a rate limit.
+        let device_limit = self.limit(&format!("preview-device:{device}:{day}"), c.previews_per_device, DAY).await;
+        device_limit.map_err(|e| match e {
+            AppError::RateLimited { retry_after_secs } => AppError::AlreadyDone { retry_after_secs },
+            other => other,
+        })?;
         // Checked by content before it is stored: a real image within the limits.
         let checked = photo.clone();
         self.on_cpu(move || imaging::decode(&checked, &limits).map(|_| ()))
@@ -95,7 +100,10 @@ impl App {
             created_at: now,
             expires_at: now + DAY,
         };
-        self.db.create_preview(&preview).await?;
+        if let Err(e) = self.db.create_preview(&preview).await {
+            self.remove_blobs(&[&format!("previews/{id}/photo")]).await;
+            return Err(e.into());
+        }
         Ok(self.db.preview(&id).await?)
     }
 
@@ -170,16 +178,19 @@ impl App {
                 }
             }
         };
+        // The photo goes first: its key stays on the row until it is gone, so a failed
+        // removal is tried again (by this job, or by the sweeper).
+        self.blobs.delete(&photo_key).await.map_err(|e| retry("removing the photo", &e))?;
         let finished = match &outcome {
             Ok((image_key, score)) => self.db.finish_preview(id, Some(image_key), score.map(f64::from), None).await,
             Err(why) => self.db.finish_preview(id, None, None, Some(why)).await,
         };
         finished.map_err(|e| retry("finishing preview", &e))?;
-        self.remove_blobs(&[&photo_key]).await;
         Ok(())
     }
 
-    /// Removes previews past their day, with their objects.
+    /// Removes previews past their day with their objects, and any object under
+    /// `previews/` an hour old whose preview no longer exists.
     pub async fn sweep_previews(&self) -> Result<usize> {
         let expired = self.db.expired_previews(now_ms()).await?;
         for p in &expired {
@@ -187,7 +198,19 @@ impl App {
             self.remove_blobs(&keys).await;
             self.db.delete_preview(&p.id).await?;
         }
-        Ok(expired.len())
+        let listed =
+            self.blobs.list("previews").await.map_err(|e| AppError::Internal(format!("listing blobs: {e}")))?;
+        let cutoff = now_ms() - crate::orphans::GRACE_MS;
+        let mut orphans = Vec::new();
+        for blob in listed.into_iter().filter(|b| b.modified_ms < cutoff) {
+            let Some(id) = blob.path.split('/').nth(1) else { continue };
+            if matches!(self.db.preview(id).await, Err(db::DbError::NotFound)) {
+                orphans.push(blob.path);
+            }
+        }
+        let paths: Vec<&str> = orphans.iter().map(String::as_str).collect();
+        self.remove_blobs(&paths).await;
+        Ok(expired.len() + orphans.len())
     }
 }
 
@@ -217,15 +240,10 @@ impl Handler for MakePreviews {
         let app = self.0.clone();
         Box::pin(async move {
             let why = "We could not make this preview. Please try again later.";
-            let photo = app.db.preview(&job.payload).await.ok().and_then(|p| p.photo_key);
-            app.db
-                .finish_preview(&job.payload, None, None, Some(why))
-                .await
-                .map_err(|e| JobError::Retry(e.to_string()))?;
-            if let Some(key) = photo {
-                app.remove_blobs(&[&key]).await;
+            if let Some(key) = app.db.preview(&job.payload).await.ok().and_then(|p| p.photo_key) {
+                app.blobs.delete(&key).await.map_err(|e| JobError::Retry(e.to_string()))?;
             }
-            Ok(())
+            app.db.finish_preview(&job.payload, None, None, Some(why)).await.map_err(|e| JobError::Retry(e.to_string()))
         })
     }
 }

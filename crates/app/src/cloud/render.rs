@@ -53,6 +53,9 @@ pub(crate) struct Check {
     pub judge: Option<f32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hybrid: Option<imaging::Placed>,
+    /// Hybrid: the generated scene's own score (its piece is covered by the upload's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scene: Option<f32>,
     pub attempts: u32,
 }
 
@@ -85,7 +88,11 @@ fn assess(
     source: Option<&[u8]>,
 ) -> Result<Assessed, ImagingError> {
     let limits = imaging::Limits::default();
-    let decoded = imaging::decode(generated, &limits)?.within_pixels(WORKING_PIXELS)?;
+    let decoded = match shot.task {
+        // The HD image is kept at the size it was made (the request was sized to fit).
+        Task::Upscale { .. } => imaging::decode(generated, &limits)?,
+        _ => imaging::decode(generated, &limits)?.within_pixels(WORKING_PIXELS)?,
+    };
     let mut check = Check::default();
     let mut lossless = false;
     let image = match (&shot.task, reference) {
@@ -102,11 +109,15 @@ fn assess(
                     x1: scale(b.x1).min(decoded.width),
                     y1: scale(b.y1).min(decoded.height),
                 });
+                let scene_score = f.score;
                 let (image, placed) = imaging::hybrid(&decoded.rgb, drawn, &r.matte)?;
                 let (f, _) =
                     imaging::inspect::best_fidelity(&r.matte, &imaging::Decoded::from_rgb(image.clone()), weight)?;
                 check.score = Some(f.score);
                 check.measures = Some(f);
+                // The composite holds the upload's own pixels, so its score is high by
+                // construction; the scene must still have drawn a like piece where it goes.
+                check.scene = Some(scene_score);
                 check.hybrid = Some(placed);
                 lossless = true;
                 image
@@ -200,8 +211,9 @@ impl App {
         }
     }
 
-    /// Asks the judge, when configured; its score, or `None`.
-    async fn judge(&self, engine: &Engine, who: Who<'_>, reference: &[u8], made: &Image) -> Option<f32> {
+    /// Asks the judge, when configured: `None` when there is none, `Some(None)` when it
+    /// could not answer, else its score.
+    async fn judge(&self, engine: &Engine, who: Who<'_>, reference: &[u8], made: &Image) -> Option<Option<f32>> {
         let judge = engine.judge()?;
         let q = Question {
             prompt: JUDGE_PROMPT.into(),
@@ -228,8 +240,8 @@ impl App {
             fidelity: None,
         })
         .await;
-        let score = answer.ok()?.json.get("score")?.as_f64()? as f32;
-        Some(score.clamp(0.0, 100.0))
+        let score = answer.ok().and_then(|a| a.json.get("score").and_then(serde_json::Value::as_f64));
+        Some(score.map(|s| (s as f32).clamp(0.0, 100.0)))
     }
 
     /// Generates, checks and (if needed) retries one shot. `Ok(Err(_))`: the shot is skipped
@@ -328,16 +340,25 @@ impl App {
                     }
                 }
             };
+            let person = matches!(shot.task, Task::Model { .. } | Task::TryOn { .. });
             if !matches!(shot.task, Task::Upscale { .. })
                 && let Some(reference) = reference
-                && let Some(j) = self.judge(engine, who, &reference.jpeg, &made.image).await
             {
-                assessed.check.judge = Some(j);
-                assessed.check.score = Some(assessed.check.score.map_or(j, |s| s.min(j)));
+                match self.judge(engine, who, &reference.jpeg, &made.image).await {
+                    Some(Some(j)) => {
+                        assessed.check.judge = Some(j);
+                        assessed.check.score = Some(assessed.check.score.map_or(j, |s| s.min(j)));
+                    }
+                    // With a person in the shot the judge is the only measure: no answer,
+                    // no pass.
+                    Some(None) if person => assessed.check.score = Some(0.0),
+                    _ => {}
+                }
             }
             assessed.check.attempts = attempt;
             let score = assessed.check.score;
-            let passed = score.is_none_or(|s| s >= threshold);
+            let scene_ok = assessed.check.scene.is_none_or(|s| s >= threshold / 2.0);
+            let passed = scene_ok && score.is_none_or(|s| s >= threshold);
             self.log_call(ProviderCall {
                 user_id: who.user,
                 creation_id: who.creation,
@@ -438,11 +459,14 @@ impl App {
         };
         let done: Vec<i64> =
             self.db.outputs_of(&c.id).await.map_err(|e| retry("outputs", &e))?.iter().map(|o| o.ordinal).collect();
+        // Shots given up by an earlier attempt of this job stay given up (and unpaid for).
+        let skipped: Vec<i64> =
+            c.skipped.as_deref().unwrap_or_default().split(',').filter_map(|s| s.parse().ok()).collect();
         let total = planned.len().max(1) as i64;
         let version = prompts::library().map(|l| l.version.clone()).ok();
         for (i, item, shot) in shots {
             let ordinal = i64::try_from(i).unwrap_or(i64::MAX);
-            if done.contains(&ordinal) {
+            if done.contains(&ordinal) || skipped.contains(&ordinal) {
                 continue;
             }
             if ctx.should_stop() {
@@ -450,7 +474,8 @@ impl App {
             }
             let images = self.shot_images(c, shot, reference.as_deref(), &key).await?;
             let Some(images) = images else {
-                self.note(c, &format!("{}: the image it starts from was deleted; not charged.", item.label)).await;
+                self.skip(c, ordinal, &format!("{}: the image it starts from was deleted; not charged.", item.label))
+                    .await;
                 continue;
             };
             let brand = if shot.brand_strip { branding.as_ref() } else { None };
@@ -460,12 +485,12 @@ impl App {
                 Err(Skipped::Rejected { best }) => {
                     let best = best.map(|b| format!(" (best score {b:.0})")).unwrap_or_default();
                     let line = format!("{}: did not keep your design closely enough{best}; not charged.", item.label);
-                    self.note(c, &line).await;
+                    self.skip(c, ordinal, &line).await;
                     continue;
                 }
                 Err(Skipped::Declined) => {
-                    self.note(c, &format!("{}: the image service declined this request; not charged.", item.label))
-                        .await;
+                    let line = format!("{}: the image service declined this request; not charged.", item.label);
+                    self.skip(c, ordinal, &line).await;
                     continue;
                 }
             };
@@ -511,7 +536,7 @@ impl App {
         }
         let made = self.db.outputs_of(&c.id).await.map_err(|e| retry("outputs", &e))?.len();
         if made == 0 {
-            return self.fail_creation(&c.id, "No image kept your design closely enough; nothing was charged.").await;
+            return self.fail_creation(&c.id, "No image could be made (see why above); nothing was charged.").await;
         }
         self.db.finish_creation(&c.id, "succeeded", None, now_ms()).await.map_err(|e| retry("finishing", &e))?;
         self.forget_people(c).await;
@@ -555,8 +580,8 @@ impl App {
         Ok(Some(images))
     }
 
-    async fn note(&self, c: &Creation, line: &str) {
-        if let Err(e) = self.db.add_creation_notice(&c.id, line, now_ms()).await {
+    async fn skip(&self, c: &Creation, ordinal: i64, line: &str) {
+        if let Err(e) = self.db.skip_shot(&c.id, ordinal, line, now_ms()).await {
             tracing::warn!(error = %e, "could not record a creation notice");
         }
     }

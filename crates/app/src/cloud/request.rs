@@ -160,6 +160,7 @@ impl App {
         &self,
         p: &Principal,
         o: &CloudOptions,
+        upload: Option<&str>,
         aspect: Option<imaging::AspectRatio>,
     ) -> Result<Vec<Planned>> {
         let engine = self.cloud.as_ref().ok_or_else(|| {
@@ -249,6 +250,14 @@ impl App {
                     .person_upload_id
                     .as_deref()
                     .ok_or_else(|| invalid("invalid_option", "person_upload_id", "Add the person's photo."))?;
+                // The person's photo is deleted afterwards: it must not be the jewellery's.
+                if upload == Some(person) {
+                    return Err(invalid(
+                        "invalid_option",
+                        "person_upload_id",
+                        "The person's photo must be a separate photo.",
+                    ));
+                }
                 self.db.upload_of(&p.user.id, person).await?;
                 vec![shot(Task::TryOn { person_upload: person.to_owned() }, &jewellery()?)]
             }
@@ -259,6 +268,14 @@ impl App {
                     .ok_or_else(|| invalid("invalid_option", "output_id", "Choose the image to start from."))?;
                 let source = self.db.output_of(&p.user.id, id).await?;
                 if o.operation == Operation::Upscale {
+                    let unavailable =
+                        || invalid("engine_unavailable", "operation", "HD upscale is not available here.");
+                    engine.upscaler().ok_or_else(unavailable)?;
+                    let scale = self.settings.cloud.fal.as_ref().map_or(2, |f| i64::from(f.scale));
+                    let limit = i64::try_from(imaging::Limits::default().max_pixels).unwrap_or(i64::MAX);
+                    if source.width * source.height * scale * scale > limit {
+                        return Err(invalid("too_large", "output_id", "This image is already too large to upscale."));
+                    }
                     vec![Shot {
                         hybrid: false,
                         brand_strip: false,
@@ -279,7 +296,7 @@ impl App {
                             invalid(
                                 "not_regenerable",
                                 "output_id",
-                                "Only generated scenes and model shots can be made again.",
+                                "Only generated scenes, recolours and model shots can be made again.",
                             )
                         })?;
                     vec![Shot {

@@ -12,6 +12,8 @@ ALTER TABLE outputs ADD COLUMN fidelity TEXT;
 -- were not made (not charged).
 ALTER TABLE creations ADD COLUMN detection TEXT;
 ALTER TABLE creations ADD COLUMN notice TEXT;
+-- Ordinals of shots given up (comma-separated): a retried job does not make them again.
+ALTER TABLE creations ADD COLUMN skipped TEXT;
 
 -- Every call to an image or vision model: for cost accounting and the circuit's story.
 -- Kept when the account is deleted, detached from it (no personal data in a row).

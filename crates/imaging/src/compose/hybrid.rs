@@ -14,7 +14,7 @@ use crate::{ImagingError, Matte};
 
 /// Alpha under this is dropped from the cutout (as in catalogue renders).
 const ALPHA_FLOOR: u8 = 8;
-/// The scene is never enlarged past this long side to fit the cutout.
+/// The scene is enlarged past this long side only as far as the piece itself needs.
 const MAX_SIDE: u32 = 4096;
 
 /// Where the cutout went: its crop's top-left corner on the result, and the crop itself.

@@ -1,8 +1,9 @@
 //! fal.ai queue API (used for HD upscaling): submit to `{base}/{model}`, poll
 //! `{base}/{model}/requests/{id}/status` until COMPLETED, read the result at
 //! `{base}/{model}/requests/{id}`, then download the image it names. `Authorization: Key …`.
-//! URLs are built from the configured base, never taken from replies (the image URL is
-//! fetched only over https or from the configured host).
+//! Status and result URLs are built from the configured base; the image URL the result
+//! names is fetched only over https (or from the configured host), and like every reply it
+//! is read up to a size cap.
 
 use std::sync::Arc;
 use std::time::Duration;

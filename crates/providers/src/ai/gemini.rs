@@ -14,7 +14,7 @@ use super::{
     AiError, Answer, BoxFuture, Guard, Image, ImageJob, ImageModel, Made, Pricing, Question, Usage, VisionModel,
 };
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum GeminiAuth {
     ApiKey(String),
     /// Vertex AI: `{base}/v1/projects/{project}/locations/{location}/publishers/google/models/…`
@@ -24,6 +24,15 @@ pub enum GeminiAuth {
         location: String,
         token_file: PathBuf,
     },
+}
+
+impl std::fmt::Debug for GeminiAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GeminiAuth::ApiKey(_) => f.write_str("ApiKey(***)"),
+            GeminiAuth::Vertex { project, location, .. } => write!(f, "Vertex({project}, {location})"),
+        }
+    }
 }
 
 #[derive(Clone)]

@@ -60,6 +60,17 @@ impl Guard {
 
     pub async fn run<T>(&self, call: impl Future<Output = Result<T, AiError>>) -> Result<T, AiError> {
         self.admit()?;
+        // A call dropped midway (its caller gave up) records nothing; the trial flag must
+        // not stay set, or the circuit would never close.
+        struct Pending<'a>(&'a Guard);
+        impl Drop for Pending<'_> {
+            fn drop(&mut self) {
+                if let Ok(mut b) = self.0.breaker.lock() {
+                    b.trial = false;
+                }
+            }
+        }
+        let _pending = Pending(self);
         let result = match self.permits.acquire().await {
             Ok(_permit) => tokio::time::timeout(Duration::from_secs(self.settings.timeout_secs), call)
                 .await

@@ -89,7 +89,8 @@ async fn ai_page(state: &AppState, p: &Principal, upload: &str, err: Option<&Api
         },
     ];
     let prices =
-        json!({"image": t.generated_image, "recolour": t.recolour, "model": t.model_pose, "pack": 3}).to_string();
+        json!({"image": t.generated_image, "recolour": t.recolour, "model": t.model_pose, "pack": lib.pack().len()})
+            .to_string();
     let page = AiPage {
         layout: Layout::new(state, Some(p), "Create with AI"),
         upload,
@@ -235,7 +236,13 @@ pub async fn try_on(
         Err(e) => Err(ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid_option", e.to_string())),
     };
     match made {
-        Ok(c) => Redirect::to(&format!("/creations/{}", c.id)).into_response(),
+        Ok(c) => {
+            // A repeated submit answers with the first try-on, which uses the first photo.
+            if !c.recipes.contains(&person.id) {
+                let _ = state.app.delete_upload(&p, &person.id, &client).await;
+            }
+            Redirect::to(&format!("/creations/{}", c.id)).into_response()
+        }
         Err(e) => {
             // Not used: the person's photo goes at once.
             let _ = state.app.delete_upload(&p, &person.id, &client).await;
@@ -260,37 +267,27 @@ struct TryPage {
     layout: Layout,
     groups: Vec<(&'static str, Vec<&'static Theme>)>,
     lib: &'static Library,
-    token: String,
     available: bool,
     error: FormError,
 }
 
-async fn try_page(state: &AppState, p: Option<&Principal>, client: &app::Client, err: Option<&ApiError>) -> Response {
+async fn try_page(state: &AppState, p: Option<&Principal>, err: Option<&ApiError>) -> Response {
     let lib = match library() {
         Ok(l) => l,
         Err(e) => return e.into_response(),
-    };
-    let token = match state.app.trial_token(client).await {
-        Ok(t) => t,
-        Err(e) => return ApiError::from(e).into_response(),
     };
     let page = TryPage {
         layout: Layout::new(state, p, "Try it free"),
         groups: gallery(lib),
         lib,
-        token,
         available: state.app.cloud.is_some(),
         error: err.map(FormError::from).unwrap_or_default(),
     };
     render(page, err)
 }
 
-pub async fn try_free(
-    State(state): State<AppState>,
-    MaybeAuth(p): MaybeAuth,
-    ClientInfo(client): ClientInfo,
-) -> Response {
-    try_page(&state, p.as_ref(), &client, None).await
+pub async fn try_free(State(state): State<AppState>, MaybeAuth(p): MaybeAuth) -> Response {
+    try_page(&state, p.as_ref(), None).await
 }
 
 /// `POST /try` (multipart): `file`, `theme`, `jewellery`, `trial_token`.
@@ -311,23 +308,31 @@ pub async fn try_submit(
         }
     }
     let field = |k: &str| fields.get(k).cloned().unwrap_or_default();
-    let token = field("trial_token");
+    // A device without a token (first visit, or no script) gets one now; the result page
+    // hands it to the browser's storage.
+    let token = match field("trial_token") {
+        t if !t.is_empty() => t,
+        _ => match state.app.trial_token(&client).await {
+            Ok(t) => t,
+            Err(e) => return try_page(&state, p.as_ref(), Some(&e.into())).await,
+        },
+    };
     if photo.is_empty() {
         let e =
             app::AppError::from(domain::Invalid::new("invalid_option", "file", "Choose a photo of your jewellery."));
-        return try_page(&state, p.as_ref(), &client, Some(&e.into())).await;
+        return try_page(&state, p.as_ref(), Some(&e.into())).await;
     }
     match state.app.create_preview(&token, &field("theme"), &field("jewellery"), photo, &client).await {
         Ok(preview) => {
             let q = form_urlencoded::Serializer::new(String::new()).append_pair("trial", &token).finish();
             Redirect::to(&format!("/try/{}?{q}", preview.id)).into_response()
         }
-        Err(app::AppError::RateLimited { retry_after_secs }) => {
-            let e = ApiError::from(app::AppError::RateLimited { retry_after_secs });
+        Err(app::AppError::AlreadyDone { retry_after_secs }) => {
+            let e = ApiError::from(app::AppError::AlreadyDone { retry_after_secs });
             let message = "You have had today's free preview on this device. Sign up to make more.".to_owned();
-            try_page(&state, p.as_ref(), &client, Some(&ApiError { message, ..e })).await
+            try_page(&state, p.as_ref(), Some(&ApiError { message, ..e })).await
         }
-        Err(e) => try_page(&state, p.as_ref(), &client, Some(&e.into())).await,
+        Err(e) => try_page(&state, p.as_ref(), Some(&e.into())).await,
     }
 }
 
@@ -338,6 +343,8 @@ struct TryResult {
     preview: Preview,
     image: String,
     theme: String,
+    /// Kept by the page's script in the browser's storage for the next visit.
+    token: String,
 }
 
 pub async fn try_result(
@@ -358,5 +365,6 @@ pub async fn try_result(
     let image = format!("/api/v1/previews/{id}/image?{q}");
     let theme =
         library().ok().and_then(|l| l.theme(&preview.theme).ok()).map_or(preview.theme.clone(), |t| t.name.clone());
-    render(TryResult { layout: Layout::new(&state, p.as_ref(), "Your preview"), preview, image, theme }, None)
+    let layout = Layout::new(&state, p.as_ref(), "Your preview");
+    render(TryResult { layout, preview, image, theme, token }, None)
 }

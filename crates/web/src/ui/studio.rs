@@ -361,6 +361,8 @@ struct CreationPage {
     detection: Option<Detection>,
     outputs: Vec<Made>,
     finished: bool,
+    /// HD upscale is on offer (fal.ai configured).
+    upscale: bool,
 }
 
 pub async fn creation(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Path(id): Path<String>) -> Response {
@@ -373,7 +375,8 @@ pub async fn creation(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Pa
     let outputs = made(&state, outputs);
     let detection = creation.detection.as_deref().and_then(|d| serde_json::from_str(d).ok());
     let layout = Layout::new(&state, Some(&p), "Your images");
-    render(CreationPage { layout, creation, detection, outputs, finished }, None)
+    let upscale = state.app.cloud.as_ref().is_some_and(|e| e.upscaler().is_some());
+    render(CreationPage { layout, creation, detection, outputs, finished, upscale }, None)
 }
 
 /// Stops a creation from its page; back to the page, which then shows what was made.

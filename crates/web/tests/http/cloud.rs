@@ -207,6 +207,14 @@ async fn recolour_model_shots_and_try_on(db: Db) {
     };
     let (status, _, body) = t.call("POST", "/api/v1/creations", Some(try_on(false)), Some(&asha)).await;
     assert_eq!((status, body["error"]["code"].as_str()), (422, Some("consent_required")));
+    let mut same = try_on(true);
+    same["person_upload_id"] = json!(photo);
+    let (status, _, body) = t.call("POST", "/api/v1/creations", Some(same), Some(&asha)).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("person_upload_id")),
+        "the jewellery photo is never deleted as a person's"
+    );
     let (_, mallorys_photo) = upload(&t, &mallory, "ring.jpg", ring_jpeg(600, 500)).await;
     let mut theirs = try_on(true);
     theirs["person_upload_id"] = mallorys_photo["id"].clone();
@@ -352,7 +360,7 @@ async fn visitors_get_one_watermarked_preview_a_day(db: Db) {
 
     // One a day per device; a new device from the same network gets its own.
     let (status, body) = ask_preview(&t, &token, "marble_white").await;
-    assert_eq!((status, body["error"]["code"].as_str()), (429, Some("rate_limited")), "{body}");
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("already_claimed")), "{body}");
     let (status, _) = ask_preview(&t, &other, "marble_white").await;
     assert_eq!(status, 202);
 }
@@ -419,14 +427,14 @@ async fn pages_to_create_with_ai_and_to_try_it_free(db: Db) {
     // Visitors: the free preview page, its form, and the result page.
     let (status, html) = t.page("/try", None).await;
     assert_eq!(status, 200);
-    let token = html.split("name=\"trial_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    assert!(html.contains("name=\"trial_token\" value=\"\""), "the token is issued with the first preview");
     let part =
         reqwest::multipart::Part::bytes(ring_jpeg(800, 600)).file_name("ring.jpg").mime_str("image/jpeg").unwrap();
     let form = reqwest::multipart::Form::new()
         .part("file", part)
         .text("theme", "marble_white")
         .text("jewellery", "ring")
-        .text("trial_token", token);
+        .text("trial_token", "");
     let res = t.http.post(t.url("/try")).header("sec-fetch-site", "same-origin").multipart(form).send().await.unwrap();
     assert_eq!(res.status(), 303);
     let result = res.headers()["location"].to_str().unwrap().to_owned();
@@ -439,6 +447,7 @@ async fn pages_to_create_with_ai_and_to_try_it_free(db: Db) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(html.contains("data-preview") && html.contains("design match"), "{html}");
+    assert!(html.contains("data-trial-token=\""), "the browser keeps the device's token");
 }
 
 on_both_backends!(pages_to_create_with_ai_and_to_try_it_free);
