@@ -245,6 +245,7 @@ impl App {
 
     /// The seller's own edit; the rules still apply (lengths, banned words, `[TBD]`).
     pub async fn edit_listing(&self, p: &Principal, id: &str, edited: Listing) -> Result<ListingView> {
+        self.db.listing_of(&p.user.id, id).await?;
         let (_, brand) = self.brand_of(&p.user.id).await?;
         let problems = length_problems(&edited, brand.lengths);
         if let Some(first) = problems.first() {
@@ -261,6 +262,7 @@ impl App {
 
     /// Writes a listing again (charged again).
     pub async fn regenerate_listing(&self, p: &Principal, id: &str) -> Result<ListingView> {
+        self.db.listing_of(&p.user.id, id).await?;
         let price = self.settings.tokens.listing;
         match self.db.regenerate_listing(&p.user.id, id, price, now_ms()).await {
             Ok(Outcome::Insufficient) => {

@@ -34,6 +34,8 @@ pub enum Act {
     Fail(u16),
     /// Gemini: a safety block; OpenAI: a 400 moderation error.
     Refuse,
+    /// A listing whose title and meta description are far too long (the next is fine).
+    Verbose,
 }
 
 /// One call the fake received.
@@ -182,6 +184,19 @@ async fn generate_content(shared: Arc<Shared>, call: String, headers: HeaderMap,
     let usage = json!({ "promptTokenCount": 258 * images.len() + prompt.len() / 4, "candidatesTokenCount": 1290 });
     let wants_json =
         body.pointer("/generationConfig/responseMimeType").and_then(Value::as_str) == Some("application/json");
+    let wants_listing = wants_json && body.pointer("/generationConfig/responseSchema/properties/title").is_some();
+    if wants_listing {
+        let act = next_act(
+            &shared,
+            Call { api: "gemini-listing", model: model.into(), prompt: prompt.clone(), images: images.len() },
+        );
+        let listing = listing(&prompt, act == Act::Verbose).to_string();
+        return Ok(Json(json!({
+            "candidates": [{ "content": { "role": "model", "parts": [{ "text": listing }] }, "finishReason": "STOP" }],
+            "usageMetadata": usage,
+        }))
+        .into_response());
+    }
     if wants_json {
         let call = Call { api: "gemini-judge", model: model.into(), prompt, images: images.len() };
         lock(&shared).calls.push(call);
@@ -203,7 +218,7 @@ async fn generate_content(shared: Arc<Shared>, call: String, headers: HeaderMap,
                 Json(json!({ "promptFeedback": { "blockReason": "SAFETY" }, "usageMetadata": usage })).into_response()
             );
         }
-        Act::Faithful | Act::Distort => {}
+        Act::Faithful | Act::Distort | Act::Verbose => {}
     }
     let png = paint(&images, &prompt, ratio.as_deref(), act == Act::Distort).await?;
     Ok(Json(json!({
@@ -242,7 +257,7 @@ async fn openai_edit(State(shared): State<Arc<Shared>>, headers: HeaderMap, mut 
     match act {
         Act::Fail(status) => return Err(error(status, "The server is overloaded.")),
         Act::Refuse => return Err(error(400, "Your request was rejected by the safety system.")),
-        Act::Faithful | Act::Distort => {}
+        Act::Faithful | Act::Distort | Act::Verbose => {}
     }
     let ratio = match size.as_str() {
         "1024x1536" => Some("2:3"),
@@ -334,6 +349,42 @@ async fn fal_file(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> 
     let inner = lock(&shared);
     let (_, bytes) = inner.fal_requests.get(&id).ok_or_else(|| error(404, "file not found"))?;
     Ok(([("content-type", "image/png")], bytes.clone()).into_response())
+}
+
+/// A listing written from the prompt's facts (type, metal, brand, notes), the way a text
+/// model answers the listing schema; `verbose` ignores the length rules.
+fn listing(prompt: &str, verbose: bool) -> Value {
+    let line = |key: &str| {
+        prompt
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(|v| v.trim().trim_end_matches('.').to_owned())
+            .unwrap_or_default()
+    };
+    let (kind, metal, brand, notes) =
+        (line("Type:"), line("Metal colour seen:"), line("Brand:"), line("Seller's notes:"));
+    let collection = line("Collection: one of ").split(',').next().unwrap_or_default().trim().to_owned();
+    let mut title = format!("{brand} {metal} {kind}, handcrafted with a polished finish");
+    if verbose {
+        title =
+            format!("{title} and a timeless look for weddings, festivals, parties and every single day of the year");
+    }
+    let meta = if verbose {
+        "A long meta description. ".repeat(12)
+    } else {
+        format!(
+            "Discover the {metal} {kind} by {brand}: a polished, handcrafted piece with a timeless silhouette, made to be worn every day and on special occasions."
+        )
+    };
+    json!({
+        "title": title,
+        "paragraphs": [format!("This {metal} {kind} from {brand} is polished by hand."), notes],
+        "bullets": [format!("Metal: {metal}"), "Care: wipe with a soft cloth"],
+        "meta_description": meta,
+        "alt_text": format!("{metal} {kind} on a plain background"),
+        "attributes": { "material": metal, "stone": "", "closure": "", "collection": collection, "occasion": "" },
+        "tags": [kind, metal],
+    })
 }
 
 /// The backdrop a prompt's words ask for.

@@ -5,3 +5,4 @@
 pub mod ai;
 pub mod geoip;
 pub mod razorpay;
+pub mod shopify;

@@ -253,11 +253,14 @@ impl Default for Cloud {
 #[serde(deny_unknown_fields, default)]
 pub struct ShopifySettings {
     pub base_url: String,
+    /// DEV MODE only, set by `serve`: the FAKE Shopify's token, shown on the connect page.
+    #[serde(skip)]
+    pub dev_token: Option<String>,
 }
 
 impl Default for ShopifySettings {
     fn default() -> Self {
-        Self { base_url: "https://{shop}".into() }
+        Self { base_url: "https://{shop}".into(), dev_token: None }
     }
 }
 

@@ -120,7 +120,7 @@ fn main() -> ExitCode {
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
         Command::Serve => {
-            let app = with_cloud(with_payments(open(settings).await?).await?).await?;
+            let app = with_cloud(with_payments(open(with_dev_shopify(settings).await?).await?).await?).await?;
             let background = app
                 .settings
                 .workers
@@ -138,7 +138,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             served
         }
         Command::Worker => {
-            let app = with_cloud(open(settings).await?).await?;
+            let app = with_cloud(open(with_dev_shopify(settings).await?).await?).await?;
             tracing::info!("worker started");
             tokio::select! {
                 () = maintenance::run(app.clone()) => {}
@@ -279,6 +279,21 @@ async fn with_payments(mut app: app::App) -> anyhow::Result<app::App> {
     let gateway = Gateway::fake(&fake.base_url, fake.key_id(), fake.key_secret(), fake.webhook_secret())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(app.with_gateway(gateway))
+}
+
+/// DEV MODE: stores are reached at a FAKE Shopify unless `shopify.base_url` says otherwise
+/// (never on a deployment that looks public). The connect page shows the fake's token.
+async fn with_dev_shopify(mut settings: Settings) -> anyhow::Result<Settings> {
+    let public =
+        settings.tls_enabled() || settings.server.public_url.starts_with("https://") || settings.server.behind_proxy;
+    if public || settings.shopify.base_url != settings::ShopifySettings::default().base_url {
+        return Ok(settings);
+    }
+    let fake = fakes::shopify::FakeShopify::start().await.context("cannot start the FAKE Shopify")?;
+    tracing::warn!(fake = %fake.base_url, "DEV MODE: Shopify stores are a FAKE Shopify; nothing is published (set shopify.base_url)");
+    settings.shopify.base_url = fake.store_url_template();
+    settings.shopify.dev_token = Some(fake.token().to_owned());
+    Ok(settings)
 }
 
 /// The cloud engine from `cloud.*`; in dev mode without keys, the FAKE image models (never

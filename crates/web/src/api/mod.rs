@@ -13,6 +13,7 @@ mod auth;
 mod billing;
 mod creations;
 mod keys;
+mod listings;
 mod previews;
 mod tokens;
 mod uploads;
@@ -80,6 +81,14 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/api/v1/previews/{id}", get(previews::show))
         .route("/api/v1/previews/{id}/image", get(previews::image))
         .route("/api/v1/admin/ai-usage", get(admin::ai_usage))
+        .route("/api/v1/brand-profile", get(listings::brand).put(listings::save_brand))
+        .route("/api/v1/listings/batches", get(listings::batches).post(listings::create_batch))
+        .route("/api/v1/listings/batches/{id}", get(listings::batch))
+        .route("/api/v1/listings/batches/{id}/export", get(listings::export))
+        .route("/api/v1/listings/batches/{id}/shopify", post(listings::push))
+        .route("/api/v1/listings/{id}", axum::routing::patch(listings::edit))
+        .route("/api/v1/listings/{id}/regenerate", post(listings::regenerate))
+        .route("/api/v1/shopify", get(listings::shop).put(listings::connect).delete(listings::disconnect))
         .route("/api/v1/api-keys", get(keys::list).post(keys::create))
         .route("/api/v1/api-keys/{id}", delete(keys::delete))
 }

@@ -26,6 +26,8 @@ pub struct TestApp {
     pub razorpay: fakes::razorpay::FakeRazorpay,
     /// The FAKE Gemini/OpenAI/fal server the cloud engine calls (scriptable).
     pub ai: fakes::ai::FakeAi,
+    /// The FAKE Shopify every store lives on (`shopify.base_url`).
+    pub shopify: fakes::shopify::FakeShopify,
     _dir: tempfile::TempDir,
 }
 
@@ -56,6 +58,8 @@ async fn start(db: Db, tweak: impl FnOnce(&mut Settings), cloud: bool) -> TestAp
     let mut settings = Settings { data_dir: dir.path().to_path_buf(), ..Settings::default() };
     settings.server.listen = "127.0.0.1:0".parse().unwrap();
     settings.security.otp_resend_seconds = 2;
+    let shopify = fakes::shopify::FakeShopify::start().await.unwrap();
+    settings.shopify.base_url = shopify.store_url_template();
     tweak(&mut settings);
     let outbox = settings.outbox_dir();
     let keys = app::keys::Keys::load_or_create(&settings.master_key_path()).unwrap();
@@ -108,6 +112,7 @@ async fn start(db: Db, tweak: impl FnOnce(&mut Settings), cloud: bool) -> TestAp
         app: application,
         razorpay,
         ai,
+        shopify,
         _dir: dir,
     }
 }

@@ -14,6 +14,7 @@ mod creations;
 mod deletion;
 mod export;
 mod harness;
+mod listings;
 mod otp;
 mod protection;
 mod tls;
