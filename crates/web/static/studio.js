@@ -93,3 +93,19 @@ document.querySelectorAll("[data-trial]").forEach((form) => {
 document.querySelectorAll("[data-trial-token]").forEach((el) => {
   try { localStorage.setItem("sp_trial", el.dataset.trialToken); } catch (_) { /* nothing kept */ }
 });
+
+// New listings: tick every photo at once, and the cost of what is ticked.
+document.querySelectorAll("[data-listing-quote]").forEach((form) => {
+  const total = form.querySelector("[data-listing-total]");
+  const price = Number(form.dataset.price);
+  const update = () => {
+    const n = form.querySelectorAll("input[name=upload]:checked").length;
+    total.textContent = `${n} listing${n === 1 ? "" : "s"}: ${n * price} tokens; charged only for listings that are written.`;
+  };
+  form.querySelector("[data-tick-all]")?.addEventListener("click", () => {
+    form.querySelectorAll("input[name=upload]").forEach((box, i) => { box.checked = i < 200; });
+    update();
+  });
+  form.addEventListener("change", update);
+  update();
+});

@@ -16,6 +16,7 @@ mod admin;
 mod auth;
 mod billing;
 mod cloud;
+mod listings;
 mod pages;
 mod shared;
 mod studio;
@@ -58,6 +59,14 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
             get(cloud::try_free).post(cloud::try_submit).layer(axum::extract::DefaultBodyLimit::max(form_limit)),
         )
         .route("/try/{id}", get(cloud::try_result))
+        .route("/listings", get(listings::listings).post(listings::create))
+        .route("/listings/{id}", get(listings::batch))
+        .route("/listings/{id}/shopify", axum::routing::post(listings::push))
+        .route("/listings/{batch}/items/{id}", axum::routing::post(listings::edit))
+        .route("/listings/{batch}/items/{id}/regenerate", axum::routing::post(listings::regenerate))
+        .route("/settings/brand", get(listings::brand).post(listings::save_brand))
+        .route("/settings/shopify", get(listings::shopify).post(listings::connect))
+        .route("/settings/shopify/disconnect", axum::routing::post(listings::disconnect))
         .route("/creations/{id}", get(studio::creation))
         .route("/creations/{id}/cancel", axum::routing::post(studio::cancel))
         .route("/batches/{id}", get(studio::batch))

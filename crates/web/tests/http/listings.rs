@@ -217,3 +217,80 @@ async fn regenerate_is_charged_and_without_a_model_listings_are_built_locally(db
 
 on_both_backends!(twenty_listings_in_the_brand_voice_pushed_to_shopify);
 on_both_backends!(regenerate_is_charged_and_without_a_model_listings_are_built_locally);
+
+async fn listing_pages_from_brand_to_shopify(db: Db) {
+    let t = spawn(db).await;
+    let asha = t.signup("pages-l@example.com").await;
+    let ids = photos(&t, &asha, 2).await;
+    let (status, html) = t.page("/settings/brand", Some(&asha)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Not saved yet") && html.contains("data-instructions"));
+    let brand = [
+        ("brand_name", "Meera Jewels"),
+        ("title_format", "{brand} {metal} {type}"),
+        ("banned_words", "cheap = affordable\nbest"),
+        ("title_min", "50"),
+        ("title_max", "65"),
+        ("meta_min", "140"),
+        ("meta_max", "155"),
+        ("alt_max", "125"),
+    ];
+    let (status, _, html) = t.form("/settings/brand", &asha, &brand).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Saved.") && html.contains("Version 1") && html.contains("Never use: cheap, best"), "{html}");
+    let (status, _, html) = t.form("/settings/brand", &asha, &[("brand_name", ""), ("title_format", "{type}")]).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("brand name"));
+
+    let (status, html) = t.page("/listings", Some(&asha)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Write listings") && html.contains("data-listing-quote"));
+    let fields = [
+        ("upload", ids[0].as_str()),
+        ("upload", ids[1].as_str()),
+        ("jewellery", "earring"),
+        ("notes", "Silver jhumkas"),
+    ];
+    let (status, location, body) = t.form("/listings", &asha, &fields).await;
+    assert_eq!(status, 303, "{body}");
+    let id = location.trim_start_matches("/listings/").to_owned();
+    let done = wait_batch(&t, &asha, &id, |b| b["finished"] == true).await;
+    let (_, html) = t.page(&location, Some(&asha)).await;
+    assert_eq!(html.matches("data-listing ").count(), 2);
+    assert!(html.contains("Export CSV") && html.contains("Connect Shopify"));
+    let first = done["listings"][0].clone();
+    let l = &first["listing"];
+    let edit = [
+        ("title", "Meera Jewels silver jhumka earrings with bells, festive pair"),
+        ("description", "Line one\nLine two"),
+        ("meta_description", l["meta_description"].as_str().unwrap()),
+        ("alt_text", "Silver jhumka earrings"),
+        ("tags", "jhumka, silver"),
+    ];
+    let item = format!("/listings/{id}/items/{}", first["id"].as_str().unwrap());
+    let (status, _, body) = t.form(&item, &asha, &edit).await;
+    assert_eq!(status, 303, "{body}");
+    let (_, _, after) = t.call("GET", &format!("/api/v1/listings/batches/{id}"), None, Some(&asha)).await;
+    assert_eq!(after["listings"][0]["listing"]["paragraphs"], json!(["Line one", "Line two"]));
+    assert_eq!(after["listings"][0]["edited"], 1);
+
+    let (status, html) = t.page("/settings/shopify", Some(&asha)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Admin API access token"));
+    let (status, _, _) = t
+        .form("/settings/shopify", &asha, &[("shop", "meera.myshopify.com"), ("access_token", t.shopify.token())])
+        .await;
+    assert_eq!(status, 303);
+    let (_, html) = t.page("/settings/shopify", Some(&asha)).await;
+    assert!(html.contains("meera.myshopify.com"));
+    let (status, _, html) = t.form(&format!("/listings/{id}/shopify"), &asha, &[]).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("2 listing(s) on their way"), "{html}");
+    wait_batch(&t, &asha, &id, |b| b["listings"].as_array().unwrap().iter().all(|l| l["shopify_status"] == "pushed"))
+        .await;
+    assert_eq!(t.shopify.products().len(), 2);
+    let (status, _, _) = t.form("/settings/shopify/disconnect", &asha, &[]).await;
+    assert_eq!(status, 303);
+}
+
+on_both_backends!(listing_pages_from_brand_to_shopify);
