@@ -35,6 +35,17 @@ struct AccountFile {
     subscriptions: Vec<db::billing::Subscription>,
     uploads: Vec<db::uploads::Upload>,
     creations: Vec<CreationFile>,
+    brand_profile: Option<serde_json::Value>,
+    listing_batches: Vec<ListingBatchFile>,
+    /// The connected Shopify store's domain (its token is never exported).
+    shopify_store: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ListingBatchFile {
+    #[serde(flatten)]
+    batch: db::listings::ListingBatch,
+    listings: Vec<crate::listings::ListingView>,
 }
 
 #[derive(Serialize)]
@@ -134,6 +145,13 @@ impl App {
             let outputs = db.outputs_of(&creation.id).await?;
             creations.push(CreationFile { creation, settings, outputs });
         }
+        let mut listing_batches = Vec::new();
+        for batch in db.listing_batches_of(user_id).await? {
+            let rows = db.listings_of_batch(user_id, &batch.id).await?;
+            listing_batches
+                .push(ListingBatchFile { batch, listings: rows.into_iter().map(crate::listings::view).collect() });
+        }
+        let brand_profile = db.brand_profile(user_id).await?.and_then(|(_, json, _)| serde_json::from_str(&json).ok());
         Ok(AccountFile {
             exported_at: now_ms(),
             profile: db.user_by_id(user_id).await?,
@@ -149,6 +167,9 @@ impl App {
             subscriptions: db.subscriptions_of(user_id).await?,
             uploads: db.uploads_of(user_id, None, i64::MAX).await?,
             creations,
+            brand_profile,
+            listing_batches,
+            shopify_store: db.shop_of(user_id).await?.map(|(shop, _)| shop),
         })
     }
 }

@@ -46,7 +46,7 @@ pub struct ListingView {
     pub description_html: Option<String>,
 }
 
-fn view(row: ListingRow) -> ListingView {
+pub(crate) fn view(row: ListingRow) -> ListingView {
     let listing: Option<Listing> = row.content.as_deref().and_then(|c| serde_json::from_str(c).ok());
     let description_html = listing.as_ref().map(Listing::description_html);
     ListingView { row, listing, description_html }

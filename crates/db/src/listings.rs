@@ -139,7 +139,7 @@ impl Db {
     pub async fn listing_batches_of(&self, user_id: &str) -> Result<Vec<ListingBatch>> {
         Ok(with_pool!(self, |p| sqlx::query_as::<_, ListingBatch>(
             "SELECT id, user_id, name, brand_version, created_at FROM listing_batches WHERE user_id = $1 \
-             ORDER BY created_at DESC LIMIT 100"
+             ORDER BY created_at DESC"
         )
         .bind(user_id)
         .fetch_all(p)

@@ -34,6 +34,19 @@ async fn export_holds_everything_and_only_the_owner_gets_it(db: Db) {
         200
     );
 
+    let brand = json!({"brand_name": "Export Jewels", "title_format": "{brand} {type}"});
+    assert_eq!(app.call("PUT", "/api/v1/brand-profile", Some(brand), Some(&seller)).await.0, 200);
+    let listing = json!({"upload_ids": [up["id"]], "jewellery": "ring", "notes": "Size 7"});
+    let (_, _, batch) = app.call("POST", "/api/v1/listings/batches", Some(listing), Some(&seller)).await;
+    for _ in 0..100 {
+        let (_, _, b) = app
+            .call("GET", &format!("/api/v1/listings/batches/{}", batch["id"].as_str().unwrap()), None, Some(&seller))
+            .await;
+        if b["finished"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let (status, _, export) = app.call("POST", "/api/v1/me/export", None, Some(&seller)).await;
     assert_eq!(status, 202, "{export}");
     let id = export["id"].as_str().unwrap().to_owned();
@@ -69,6 +82,10 @@ async fn export_holds_everything_and_only_the_owner_gets_it(db: Db) {
     assert_eq!(account["creations"][0]["outputs"].as_array().unwrap().len(), 2);
     assert!(account["ledger"].as_array().unwrap().len() >= 4, "welcome, purchase, hold, charges");
     assert!(!account["sessions"].as_array().unwrap().is_empty());
+    assert_eq!(account["brand_profile"]["brand_name"], "Export Jewels");
+    let listing = &account["listing_batches"][0]["listings"][0];
+    assert_eq!((listing["status"].as_str(), listing["notes"].as_str()), (Some("ready"), Some("Size 7")), "{listing}");
+    assert!(listing["listing"]["title"].as_str().is_some_and(|t| t.starts_with("Export Jewels")));
     assert_eq!(account["consents"][0]["source"], "signup", "consents and their history");
     assert_eq!(read("uploads/ring.jpg"), photo, "the original, byte for byte");
     let output = &done["outputs"][0];
