@@ -39,7 +39,8 @@ pub const POLICY_VERSIONS: &[PolicyVersion] = &[
         changes: "AI-made images: which provider receives your photo for each choice (Google's Gemini for scenes, \
                   model shots and try-on; OpenAI only when you pick the Ultra tier; fal.ai only for an HD upscale); \
                   a try-on photo of a person is deleted as soon as the image is made; visitors' free previews keep a \
-                  random device id in the browser's own storage, and their photo only until the preview is made.",
+                  random device id in the browser's own storage, and their photo only until the preview is made; listing copy is \
+                  written by Gemini from your photo; a connected Shopify store's token is kept encrypted with your key.",
     },
 ];
 

@@ -134,9 +134,20 @@ async fn batch_page(
     )
 }
 
-pub async fn batch(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Path(id): Path<String>) -> Response {
+#[derive(serde::Deserialize)]
+pub struct BatchQuery {
+    queued: Option<u64>,
+}
+
+pub async fn batch(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<BatchQuery>,
+) -> Response {
     let Some(p) = p else { return to_login() };
-    batch_page(&state, &p, &id, None, None).await
+    let notice = q.queued.map(|n| format!("{n} listing(s) on their way to Shopify as drafts."));
+    batch_page(&state, &p, &id, notice, None).await
 }
 
 /// `POST /listings/{batch}/items/{id}`: the inline edit form.
@@ -184,10 +195,8 @@ pub async fn regenerate(
 pub async fn push(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Path(batch): Path<String>) -> Response {
     let Some(p) = p else { return to_login() };
     match state.app.push_batch(&p, &batch).await {
-        Ok(n) => {
-            let notice = format!("{n} listing(s) on their way to Shopify as drafts.");
-            batch_page(&state, &p, &batch, Some(notice), None).await
-        }
+        // Redirected, so the page's own refresh never posts the push again.
+        Ok(n) => Redirect::to(&format!("/listings/{batch}?queued={n}")).into_response(),
         Err(e) => batch_page(&state, &p, &batch, None, Some(&e.into())).await,
     }
 }

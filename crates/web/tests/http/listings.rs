@@ -283,8 +283,9 @@ async fn listing_pages_from_brand_to_shopify(db: Db) {
     assert_eq!(status, 303);
     let (_, html) = t.page("/settings/shopify", Some(&asha)).await;
     assert!(html.contains("meera.myshopify.com"));
-    let (status, _, html) = t.form(&format!("/listings/{id}/shopify"), &asha, &[]).await;
-    assert_eq!(status, 200);
+    let (status, location, _) = t.form(&format!("/listings/{id}/shopify"), &asha, &[]).await;
+    assert_eq!((status, location.as_str()), (303, format!("/listings/{id}?queued=2").as_str()));
+    let (_, html) = t.page(&location, Some(&asha)).await;
     assert!(html.contains("2 listing(s) on their way"), "{html}");
     wait_batch(&t, &asha, &id, |b| b["listings"].as_array().unwrap().iter().all(|l| l["shopify_status"] == "pushed"))
         .await;
