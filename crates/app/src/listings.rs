@@ -124,10 +124,11 @@ fn local_listing(brand: &BrandProfile, kind: &str, notes: &str, m: &Measured) ->
         alt_text: format!("{} {kind} photographed on a plain background", capitalise(m.metal)),
         bullets: vec![
             format!("Photo measures {} × {} px around the piece", m.width, m.height),
-            format!("Metal colour: {}", m.metal),
+            format!("Metal colour in the photo: {}", m.metal),
         ],
         paragraphs,
-        attributes: domain::listing::Attributes { material: m.metal.into(), collection, ..Default::default() },
+        // The colour in a photo is not a material: that is for the seller's notes to say.
+        attributes: domain::listing::Attributes { collection, ..Default::default() },
         tags: vec![kind.to_owned(), m.metal.to_owned()],
     }
 }
@@ -289,7 +290,7 @@ impl App {
         Ok((format!("{}.csv", file_stem(&batch.name)), bytes))
     }
 
-    /// The batch as an Excel workbook (cells written as text, never as formulas).
+    /// The batch as an Excel workbook (every cell a text cell, never a formula).
     pub async fn listings_xlsx(&self, p: &Principal, id: &str) -> Result<(String, Vec<u8>)> {
         let (batch, rows) = self.listing_batch(p, id).await?;
         let mut book = rust_xlsxwriter::Workbook::new();
@@ -301,85 +302,98 @@ impl App {
         for (r, row) in rows.iter().enumerate() {
             for (c, cell) in cells(row).iter().enumerate() {
                 let (r, c) = (u32::try_from(r + 1).unwrap_or(u32::MAX), u16::try_from(c).unwrap_or(0));
-                sheet.write_string(r, c, safe_cell(cell).as_str()).map_err(xl)?;
+                // Written as a text cell, which a spreadsheet never evaluates.
+                sheet.write_string(r, c, cell.as_str()).map_err(xl)?;
             }
         }
         let bytes = book.save_to_buffer().map_err(xl)?;
         Ok((format!("{}.xlsx", file_stem(&batch.name)), bytes))
     }
 
-    /// Writes one listing (the `listing` job).
-    async fn write_listing(&self, id: &str) -> std::result::Result<(), JobError> {
+    /// The brand profile a batch was started with (the newest, if none was saved then).
+    async fn brand_for(&self, l: &ListingRow) -> Result<BrandProfile> {
+        let batch = self.db.listing_batch_of(&l.user_id, &l.batch_id).await?;
+        if let Some(version) = batch.brand_version
+            && let Some(json) = self.db.brand_profile_version(&l.user_id, version).await?
+        {
+            return serde_json::from_str(&json).map_err(|e| AppError::Internal(format!("brand profile: {e}")));
+        }
+        Ok(self.brand_of(&l.user_id).await?.1)
+    }
+
+    /// Writes one generation of a listing (the `listing` job, payload `id:generation`).
+    async fn write_listing(&self, payload: &str) -> std::result::Result<(), JobError> {
         let retry = |what: &str, e: &dyn std::fmt::Display| JobError::Retry(format!("{what}: {e}"));
+        let Some((id, generation)) = db::listings::parse_payload(payload) else {
+            return Err(JobError::Permanent(format!("bad listing job {payload:?}")));
+        };
         let l = match self.db.listing(id).await {
             Ok(l) => l,
             Err(db::DbError::NotFound) => return Ok(()),
             Err(e) => return Err(retry("loading listing", &e)),
         };
-        if !matches!(l.status.as_str(), "queued" | "running") {
+        // A late job of an earlier generation: the current one has its own job.
+        if l.generation != generation || !matches!(l.status.as_str(), "queued" | "running") {
             return Ok(());
         }
         self.db.start_listing(id, now_ms()).await.map_err(|e| retry("starting", &e))?;
-        let price = self.settings.tokens.listing;
-        let failed = |why: &'static str| Written {
-            content: None,
-            source: "none",
-            provider: None,
-            model: None,
-            error: Some(why),
-        };
-        let Some(upload_id) = l.upload_id.clone() else {
-            self.db
-                .finish_listing(&l, &failed("The photo was deleted."), price, now_ms())
-                .await
-                .map_err(|e| retry("finishing", &e))?;
-            return Ok(());
-        };
-        let upload = match self.db.upload_of(&l.user_id, &upload_id).await {
-            Ok(u) => u,
-            Err(db::DbError::NotFound) => {
-                self.db
-                    .finish_listing(&l, &failed("The photo was deleted."), price, now_ms())
+        let not_written =
+            |why: &'static str| Written { content: None, source: None, provider: None, model: None, error: Some(why) };
+        let finish = |w: Written<'static>| {
+            let (db, l) = (self.db.clone(), l.clone());
+            async move {
+                db.finish_listing(&l, &w, now_ms())
                     .await
-                    .map_err(|e| retry("finishing", &e))?;
-                return Ok(());
+                    .map(|_| ())
+                    .map_err(|e| JobError::Retry(format!("finishing: {e}")))
             }
-            Err(e) => return Err(retry("loading upload", &e)),
         };
+        let upload = match &l.upload_id {
+            Some(u) => match self.db.upload_of(&l.user_id, u).await {
+                Ok(u) => Some(u),
+                Err(db::DbError::NotFound) => None,
+                Err(e) => return Err(retry("loading upload", &e)),
+            },
+            None => None,
+        };
+        let Some(upload) = upload else { return finish(not_written("The photo was deleted.")).await };
         let key = self.data_key(&l.user_id).await.map_err(|e| retry("data key", &e))?;
         let photo = self.blobs.get(&key, &upload.original_key).await.map_err(|e| retry("reading photo", &e))?;
         let limits = self.upload_limits();
-        let measured = match self.on_cpu(move || measure(&photo, &limits)).await.map_err(|e| retry("engine", &e))? {
-            Ok(m) => m,
-            Err(_) => {
-                let why = "No jewellery could be found in the photo.";
-                self.db.finish_listing(&l, &failed(why), price, now_ms()).await.map_err(|e| retry("finishing", &e))?;
-                return Ok(());
-            }
+        let Ok(measured) = self.on_cpu(move || measure(&photo, &limits)).await.map_err(|e| retry("engine", &e))? else {
+            return finish(not_written("No jewellery could be found in the photo.")).await;
         };
-        let (_, brand) = self.brand_of(&l.user_id).await.map_err(|e| retry("brand", &e))?;
+        let brand = self.brand_for(&l).await.map_err(|e| retry("brand", &e))?;
         let kind = prompts::library()
             .ok()
             .and_then(|lib| lib.jewellery(&l.jewellery).ok())
             .map_or(l.jewellery.clone(), |j| j.wording.clone());
-        let (listing, source, provider, model) = match self.cloud.clone() {
+        let local = || local_listing(&brand, &kind, &l.notes, &measured).enforce(&brand);
+        let (mut listing, mut source, mut provider, mut model) = match self.cloud.clone() {
             Some(engine) => {
                 let writer = engine.writer();
-                let listing = self.ask_listing(&l, &brand, &kind, &measured).await?;
+                let listing = self.ask_listing(&l, &brand, &kind, &measured).await?.enforce(&brand);
                 (listing, "model", Some(writer.provider().to_owned()), Some(writer.model().to_owned()))
             }
-            None => (local_listing(&brand, &kind, &l.notes, &measured), "local", None, None),
+            None => (local(), "local", None, None),
         };
-        let content =
-            serde_json::to_string(&listing.enforce(&brand)).map_err(|e| JobError::Permanent(e.to_string()))?;
+        // What the model wrote may still break the rules after enforcing them (an empty
+        // answer): the listing from the notes and measurements stands in.
+        if !length_problems(&listing, brand.lengths).is_empty() {
+            (listing, source, provider, model) = (local(), "local", None, None);
+        }
+        if !length_problems(&listing, brand.lengths).is_empty() {
+            return finish(not_written("The listing could not be written within your length rules.")).await;
+        }
+        let content = serde_json::to_string(&listing).map_err(|e| JobError::Permanent(e.to_string()))?;
         let written = Written {
             content: Some(&content),
-            source,
+            source: Some(source),
             provider: provider.as_deref(),
             model: model.as_deref(),
             error: None,
         };
-        self.db.finish_listing(&l, &written, price, now_ms()).await.map_err(|e| retry("finishing", &e))?;
+        self.db.finish_listing(&l, &written, now_ms()).await.map_err(|e| retry("finishing", &e))?;
         Ok(())
     }
 
@@ -512,23 +526,19 @@ impl Handler for WriteListings {
         Box::pin(async move { app.write_listing(&job.payload).await })
     }
 
-    /// Out of attempts: the listing fails and its tokens come back.
+    /// Out of attempts: the generation ends unwritten and its tokens come back.
     fn dead(&self, job: Job) -> HandlerFuture {
         let app = self.0.clone();
         Box::pin(async move {
-            let l = app.db.listing(&job.payload).await.map_err(|e| JobError::Retry(e.to_string()))?;
-            let why = Written {
-                content: None,
-                source: "none",
-                provider: None,
-                model: None,
-                error: Some("We could not write this listing. Its tokens were returned."),
+            let Some((id, generation)) = db::listings::parse_payload(&job.payload) else { return Ok(()) };
+            let l = match app.db.listing(id).await {
+                Ok(l) if l.generation == generation => l,
+                Ok(_) | Err(db::DbError::NotFound) => return Ok(()),
+                Err(e) => return Err(JobError::Retry(e.to_string())),
             };
-            app.db
-                .finish_listing(&l, &why, app.settings.tokens.listing, now_ms())
-                .await
-                .map_err(|e| JobError::Retry(e.to_string()))?;
-            Ok(())
+            let why = Some("We could not write this listing. Its tokens were returned.");
+            let w = Written { content: None, source: None, provider: None, model: None, error: why };
+            app.db.finish_listing(&l, &w, now_ms()).await.map(|_| ()).map_err(|e| JobError::Retry(e.to_string()))
         })
     }
 }

@@ -102,6 +102,11 @@ impl App {
         let Some(listing) = l.content.as_deref().and_then(|c| serde_json::from_str::<Listing>(c).ok()) else {
             return fail("The listing has no content.").await;
         };
+        let copy =
+            [&listing.title, &listing.meta_description, &listing.alt_text].into_iter().chain(&listing.paragraphs);
+        if copy.clone().any(|t| t.contains(domain::listing::TBD)) {
+            return fail("Fill in the [TBD] parts first.").await;
+        }
         let Some(upload) = l.upload_id.clone() else { return fail("The photo was deleted.").await };
         let upload = match self.db.upload_of(&l.user_id, &upload).await {
             Ok(u) => u,
@@ -125,6 +130,7 @@ impl App {
         .collect();
         let (_, brand) = self.brand_of(&l.user_id).await.map_err(|e| retry("brand", &e))?;
         let draft = Draft {
+            handle: format!("sp-{}", l.id),
             title: listing.title.clone(),
             description_html: listing.description_html(),
             seo_title: listing.title.clone(),

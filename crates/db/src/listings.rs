@@ -33,6 +33,8 @@ pub struct ListingRow {
     pub jewellery: String,
     pub notes: String,
     pub status: String,
+    /// Tokens held for the current generation.
+    pub held: i64,
     pub generation: i64,
     #[serde(skip)]
     pub content: Option<String>,
@@ -50,7 +52,7 @@ pub struct ListingRow {
 
 macro_rules! listing_columns {
     () => {
-        "id, user_id, batch_id, upload_id, ordinal, jewellery, notes, status, generation, content, source, provider, \
+        "id, user_id, batch_id, upload_id, ordinal, jewellery, notes, status, held, generation, content, source, provider, \
          model, edited, error, shopify_status, shopify_product_id, shopify_error, created_at, updated_at"
     };
 }
@@ -58,7 +60,7 @@ macro_rules! listing_columns {
 /// How a generation ended.
 pub struct Written<'a> {
     pub content: Option<&'a str>,
-    pub source: &'a str,
+    pub source: Option<&'a str>,
     pub provider: Option<&'a str>,
     pub model: Option<&'a str>,
     pub error: Option<&'a str>,
@@ -66,6 +68,17 @@ pub struct Written<'a> {
 
 fn hold_ref(id: &str, generation: i64) -> String {
     format!("listing:{id}:{generation}")
+}
+
+/// A listing job names the generation it writes: a late job of an earlier one does nothing.
+pub fn job_payload(id: &str, generation: i64) -> String {
+    format!("{id}:{generation}")
+}
+
+/// The listing id and generation a job names.
+pub fn parse_payload(payload: &str) -> Option<(&str, i64)> {
+    let (id, generation) = payload.rsplit_once(':')?;
+    Some((id, generation.parse().ok()?))
 }
 
 impl Db {
@@ -79,22 +92,14 @@ impl Db {
     ) -> Result<Outcome> {
         with_pool!(self, |p| {
             let mut tx = p.begin().await?;
-            let inserted = sqlx::query(
-                "INSERT INTO listing_batches (id, user_id, name, brand_version, created_at) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(&batch.id)
-            .bind(&batch.user_id)
-            .bind(&batch.name)
-            .bind(batch.brand_version)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if inserted == 0 {
-                tx.rollback().await?;
-                return Ok(Outcome::Duplicate);
-            }
+            sqlx::query("INSERT INTO listing_batches (id, user_id, name, brand_version, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(&batch.id)
+                .bind(&batch.user_id)
+                .bind(&batch.name)
+                .bind(batch.brand_version)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             let mut outcome = Outcome::Duplicate;
             for l in items {
                 let reference = hold_ref(&l.id, 1);
@@ -115,7 +120,7 @@ impl Db {
                 sqlx::query(concat!(
                     "INSERT INTO listings (",
                     listing_columns!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 1, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL, $8, $8)"
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $9, 1, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL, $8, $8)"
                 ))
                 .bind(&l.id)
                 .bind(&l.user_id)
@@ -125,10 +130,12 @@ impl Db {
                 .bind(&l.jewellery)
                 .bind(&l.notes)
                 .bind(now)
+                .bind(price)
                 .execute(&mut *tx)
                 .await?;
+                let payload = job_payload(&l.id, 1);
                 let job =
-                    NewJob { kind: LISTING_JOB, payload: &l.id, max_attempts: 3, idempotency_key: Some(&reference) };
+                    NewJob { kind: LISTING_JOB, payload: &payload, max_attempts: 3, idempotency_key: Some(&reference) };
                 insert_job!(&mut *tx, job, now).await?;
             }
             tx.commit().await?;
@@ -190,16 +197,20 @@ impl Db {
         Ok(())
     }
 
-    /// Records generation `generation` of a listing: ready with its content and charged, or
-    /// failed and released. False when that generation had already ended.
-    pub async fn finish_listing(&self, l: &ListingRow, r: &Written<'_>, price: i64, now: i64) -> Result<bool> {
-        let status = if r.content.is_some() { "ready" } else { "failed" };
+    /// Records the row's generation: ready with its content and charged, or not written and
+    /// released — `failed`, or `ready` again with the copy an earlier generation wrote (the
+    /// error kept as a note). Settles the amount held for it. False when that generation
+    /// had already ended.
+    pub async fn finish_listing(&self, l: &ListingRow, r: &Written<'_>, now: i64) -> Result<bool> {
+        let price = l.held;
+        let status = if r.content.is_some() || l.content.is_some() { "ready" } else { "failed" };
         let (charge, release) =
             (format!("{}:charge", hold_ref(&l.id, l.generation)), format!("{}:release", hold_ref(&l.id, l.generation)));
         with_pool!(self, |p| {
             let mut tx = p.begin().await?;
             let changed = sqlx::query(
-                "UPDATE listings SET status = $3, content = COALESCE($4, content), source = $5, provider = $6, model = $7, \
+                "UPDATE listings SET status = $3, content = COALESCE($4, content), source = COALESCE($5, source), \
+                 provider = COALESCE($6, provider), model = COALESCE($7, model), \
                  error = $8, edited = CASE WHEN $4 IS NULL THEN edited ELSE 0 END, updated_at = $9 \
                  WHERE id = $1 AND generation = $2 AND status IN ('queued', 'running')",
             )
@@ -239,12 +250,13 @@ impl Db {
         with_pool!(self, |p| {
             let mut tx = p.begin().await?;
             let generation: Option<i64> = sqlx::query_scalar(
-                "UPDATE listings SET generation = generation + 1, status = 'queued', error = NULL, updated_at = $3 \
-                 WHERE id = $1 AND user_id = $2 AND status IN ('ready', 'failed') RETURNING generation",
+                "UPDATE listings SET generation = generation + 1, held = $4, status = 'queued', error = NULL, \
+                 updated_at = $3 WHERE id = $1 AND user_id = $2 AND status IN ('ready', 'failed') RETURNING generation",
             )
             .bind(id)
             .bind(user_id)
             .bind(now)
+            .bind(price)
             .fetch_optional(&mut *tx)
             .await?;
             let Some(generation) = generation else {
@@ -265,7 +277,9 @@ impl Db {
                 tx.rollback().await?;
                 return Ok(outcome);
             }
-            let job = NewJob { kind: LISTING_JOB, payload: id, max_attempts: 3, idempotency_key: Some(&reference) };
+            let payload = job_payload(id, generation);
+            let job =
+                NewJob { kind: LISTING_JOB, payload: &payload, max_attempts: 3, idempotency_key: Some(&reference) };
             insert_job!(&mut *tx, job, now).await?;
             tx.commit().await?;
             Ok(outcome)
@@ -363,6 +377,17 @@ impl Db {
             "SELECT version, profile, created_at FROM brand_profiles WHERE user_id = $1 ORDER BY version DESC LIMIT 1"
         )
         .bind(user_id)
+        .fetch_optional(p)
+        .await)?)
+    }
+
+    /// One saved version of the user's brand profile (JSON).
+    pub async fn brand_profile_version(&self, user_id: &str, version: i64) -> Result<Option<String>> {
+        Ok(with_pool!(self, |p| sqlx::query_scalar::<_, String>(
+            "SELECT profile FROM brand_profiles WHERE user_id = $1 AND version = $2"
+        )
+        .bind(user_id)
+        .bind(version)
         .fetch_optional(p)
         .await)?)
     }

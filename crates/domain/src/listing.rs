@@ -140,12 +140,16 @@ impl BrandProfile {
         if unknown {
             return bad("title_format", "Use only {brand}, {metal}, {stone}, {type} and {collection}.");
         }
+        // Windows of at least 10 characters: whole words and phrases can land in them.
         let l = self.lengths;
-        if !(20..=l.title_max).contains(&l.title_min) || l.title_max > 150 {
-            return bad("lengths", "Title lengths must be 20 ≤ min ≤ max ≤ 150.");
+        if l.title_min < 20 || l.title_max > 150 || l.title_min + 10 > l.title_max {
+            return bad("lengths", "Title lengths: from at least 20, to at most 150, at least 10 apart.");
         }
-        if !(50..=l.meta_max).contains(&l.meta_min) || l.meta_max > 320 || !(40..=250).contains(&l.alt_max) {
-            return bad("lengths", "Meta description 50 ≤ min ≤ max ≤ 320; alt text limit 40 to 250.");
+        if l.meta_min < 50 || l.meta_max > 320 || l.meta_min + 10 > l.meta_max || !(40..=250).contains(&l.alt_max) {
+            return bad(
+                "lengths",
+                "Meta description from at least 50 to at most 320, 10 apart; alt text limit 40 to 250.",
+            );
         }
         Ok(())
     }
@@ -203,33 +207,40 @@ impl BrandProfile {
 }
 
 /// Replaces banned words (whole words, any case) with their replacements, or drops them.
+/// Works on characters, so no case mapping can shift a byte offset.
 pub fn scrub(text: &str, banned: &[BannedWord]) -> String {
+    let fold = |c: char| c.to_lowercase().next().unwrap_or(c);
     let always = ALWAYS_BANNED.iter().map(|w| BannedWord { word: (*w).to_owned(), replacement: String::new() });
-    let mut out = text.to_owned();
+    let mut out: Vec<char> = text.chars().collect();
     for b in banned.iter().cloned().chain(always) {
-        let needle = b.word.to_lowercase();
+        let needle: Vec<char> = b.word.trim().chars().map(fold).collect();
         if needle.is_empty() {
             continue;
         }
-        let mut result = String::with_capacity(out.len());
-        let mut rest = out.as_str();
-        loop {
-            let lower = rest.to_lowercase();
-            // Lower-casing can change byte lengths; fall back to leaving the rest as is.
-            let Some(at) = lower.find(&needle).filter(|_| lower.len() == rest.len()) else {
-                result.push_str(rest);
-                break;
-            };
-            let end = at + needle.len();
-            let before_ok = rest[..at].chars().last().is_none_or(|c| !c.is_alphanumeric());
-            let after_ok = rest[end..].chars().next().is_none_or(|c| !c.is_alphanumeric());
-            result.push_str(&rest[..at]);
-            result.push_str(if before_ok && after_ok { &b.replacement } else { &rest[at..end] });
-            rest = &rest[end..];
+        let mut result = Vec::with_capacity(out.len());
+        let mut i = 0;
+        while i < out.len() {
+            let fits = out.len() - i >= needle.len()
+                && out[i..i + needle.len()].iter().zip(&needle).all(|(a, b)| fold(*a) == *b);
+            let before_ok = i == 0 || !out[i - 1].is_alphanumeric();
+            let after_ok = out.get(i + needle.len()).is_none_or(|c| !c.is_alphanumeric());
+            if fits && before_ok && after_ok {
+                result.extend(b.replacement.chars());
+                i += needle.len();
+            } else {
+                result.push(out[i]);
+                i += 1;
+            }
         }
         out = result;
     }
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
+    out.into_iter().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whether a model's value means "not known".
+fn unknown(v: &str) -> bool {
+    let v = v.trim().trim_matches(['[', ']', '.']).to_lowercase();
+    v.is_empty() || ["unknown", "n/a", "na", "tbd", "none", "not specified", "not known", "-"].contains(&v.as_str())
 }
 
 /// At most `max` characters, cut at a word boundary.
@@ -314,7 +325,7 @@ impl Listing {
         let a = &mut self.attributes;
         for field in [&mut a.material, &mut a.stone, &mut a.closure, &mut a.collection, &mut a.occasion] {
             *field = scrub(field, banned);
-            if field.trim().is_empty() || field.eq_ignore_ascii_case("unknown") || field.eq_ignore_ascii_case("n/a") {
+            if unknown(field) {
                 *field = TBD.to_owned();
             }
         }
@@ -325,6 +336,7 @@ impl Listing {
             .chain([brand.brand_name.clone(), brand.tagline.clone()])
             // Last resort for a short title: neutral words that claim nothing about the piece.
             .chain(["Fine jewellery", "Everyday elegance", "Gift idea"].map(String::from))
+            .map(|p| scrub(&p, banned))
             .collect();
         // Neutral sentences that claim nothing, for copy the model left too short.
         let closing: Vec<String> = [
@@ -334,7 +346,18 @@ impl Listing {
         ]
         .map(String::from)
         .to_vec();
-        self.title = pad(&cut(&scrub(&self.title, banned), r.title_max), r.title_min, r.title_max, &known);
+        let title = scrub(&self.title, banned);
+        // No title at all: the brand's format with what is known.
+        let title = if title.is_empty() {
+            let known_or = |v: &str| if v == TBD { String::new() } else { v.to_owned() };
+            scrub(
+                &brand.title_from(&known_or(&a.material), &known_or(&a.stone), "jewellery", &known_or(&a.collection)),
+                banned,
+            )
+        } else {
+            title
+        };
+        self.title = pad(&cut(&title, r.title_max), r.title_min, r.title_max, &known);
         self.meta_description = cut(&scrub(&self.meta_description, banned), r.meta_max);
         if chars(&self.meta_description) < r.meta_min {
             let extra: Vec<String> = self.paragraphs.iter().map(|p| scrub(p, banned)).collect();
@@ -417,6 +440,35 @@ mod tests {
     fn scrub_matches_whole_words_only() {
         let banned = [BannedWord { word: "cheap".into(), replacement: String::new() }];
         assert_eq!(scrub("Cheap and cheapish, CHEAP!", &banned), "and cheapish, !");
+        // Case mappings that change byte lengths (İ, the Kelvin sign) neither panic nor hide a word.
+        assert_eq!(scrub("İİ certified \u{212A} Guaranteed", &[]), "İİ \u{212A}");
+    }
+
+    #[test]
+    fn unknown_values_and_empty_titles_are_handled() {
+        let raw = Listing {
+            title: String::new(),
+            meta_description: String::new(),
+            alt_text: "Ring".into(),
+            attributes: Attributes {
+                material: "TBD".into(),
+                stone: "None".into(),
+                occasion: "not specified".into(),
+                ..Attributes::default()
+            },
+            ..Listing::default()
+        };
+        let b = BrandProfile { tagline: "Guaranteed sparkle".into(), ..brand() };
+        let l = raw.enforce(&b);
+        assert_eq!(
+            (l.attributes.material.as_str(), l.attributes.stone.as_str(), l.attributes.occasion.as_str()),
+            (TBD, TBD, TBD)
+        );
+        assert!(l.title.starts_with("Meera Jewels"), "{}", l.title);
+        assert!(
+            !l.title.to_lowercase().contains("guaranteed") && !l.meta_description.to_lowercase().contains("guaranteed")
+        );
+        assert!(length_problems(&l, b.lengths).is_empty(), "{l:?}");
     }
 
     #[test]

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 pub struct Product {
     pub shop: String,
     pub id: String,
+    pub handle: String,
     pub title: String,
     pub status: String,
     pub description_html: String,
@@ -114,7 +115,11 @@ async fn graphql(
     }
     let query = body["query"].as_str().unwrap_or_default();
     let vars = &body["variables"];
-    let reply = if query.contains("stagedUploadsCreate") {
+    let reply = if query.contains("productByIdentifier") {
+        let handle = vars["identifier"]["handle"].as_str().unwrap_or_default();
+        let found = lock(&shared).products.iter().find(|p| p.shop == shop && p.handle == handle).map(|p| p.id.clone());
+        json!({ "data": { "productByIdentifier": found.map(|id| json!({ "id": id })) } })
+    } else if query.contains("stagedUploadsCreate") {
         let id = format!("{:032x}", rand::random::<u128>());
         lock(&shared).staged.insert(id.clone(), Vec::new());
         json!({ "data": { "stagedUploadsCreate": {
@@ -153,6 +158,7 @@ async fn graphql(
         let product = Product {
             shop,
             id: id.clone(),
+            handle: p["handle"].as_str().unwrap_or_default().to_owned(),
             title,
             status: p["status"].as_str().unwrap_or("ACTIVE").to_owned(),
             description_html: p["descriptionHtml"].as_str().unwrap_or_default().to_owned(),

@@ -7,7 +7,7 @@ use fast_image_resize::FilterType;
 use image::GrayImage;
 use serde::{Deserialize, Serialize};
 
-use crate::frame::{BBox, subject_bbox};
+use crate::frame::BBox;
 use crate::{ImagingError, Matte};
 
 /// Long side of the working copy for shape measures.
@@ -63,8 +63,15 @@ fn small_mask(alpha: &GrayImage, bbox: Option<BBox>) -> Result<(Vec<bool>, usize
     Ok((small.pixels().map(|p| p.0[0] >= SOLID).collect(), small.width() as usize, small.height() as usize))
 }
 
-/// Sizes of the 8-connected regions where `mask == want`, and whether each touches the edge.
-fn regions(mask: &[bool], w: usize, h: usize, want: bool, eight: bool) -> Vec<(usize, bool)> {
+/// One connected region: its size, whether it touches the edge, and its box (x0, y0, x1, y1).
+struct Region {
+    size: usize,
+    edge: bool,
+    bbox: (usize, usize, usize, usize),
+}
+
+/// The 8- (or 4-) connected regions where `mask == want`.
+fn regions(mask: &[bool], w: usize, h: usize, want: bool, eight: bool) -> Vec<Region> {
     let mut seen = vec![false; mask.len()];
     let mut out = Vec::new();
     let mut stack = Vec::new();
@@ -75,9 +82,16 @@ fn regions(mask: &[bool], w: usize, h: usize, want: bool, eight: bool) -> Vec<(u
         seen[start] = true;
         stack.push(start);
         let (mut size, mut edge) = (0usize, false);
+        let mut bbox = (usize::MAX, usize::MAX, 0, 0);
         while let Some(i) = stack.pop() {
             size += 1;
             let (x, y) = ((i % w) as isize, (i / w) as isize);
+            bbox = (
+                bbox.0.min(x as usize),
+                bbox.1.min(y as usize),
+                bbox.2.max(x as usize + 1),
+                bbox.3.max(y as usize + 1),
+            );
             edge |= x == 0 || y == 0 || x as usize == w - 1 || y as usize == h - 1;
             for dy in -1isize..=1 {
                 for dx in -1isize..=1 {
@@ -96,15 +110,47 @@ fn regions(mask: &[bool], w: usize, h: usize, want: bool, eight: bool) -> Vec<(u
                 }
             }
         }
-        out.push((size, edge));
+        out.push(Region { size, edge, bbox });
     }
     out
+}
+
+/// The box around the pieces (regions of at least 5% of the largest), in the matte's own
+/// pixels: specks of a busy backdrop that a cutout let through must not stretch it.
+fn pieces_bbox(alpha: &GrayImage) -> Result<Option<BBox>, ImagingError> {
+    let (mask, w, h) = small_mask(alpha, None)?;
+    let found = regions(&mask, w, h, true, true);
+    let Some(largest) = found.iter().map(|r| r.size).max() else { return Ok(None) };
+    let (kx, ky) = (f64::from(alpha.width()) / w as f64, f64::from(alpha.height()) / h as f64);
+    let mut b: Option<(usize, usize, usize, usize)> = None;
+    for r in found.iter().filter(|r| r.size * 20 >= largest && r.size >= 3) {
+        let (x0, y0, x1, y1) = r.bbox;
+        b = Some(b.map_or(r.bbox, |c| (c.0.min(x0), c.1.min(y0), c.2.max(x1), c.3.max(y1))));
+    }
+    let Some((x0, y0, x1, y1)) = b else { return Ok(None) };
+    // The coarse box, one coarse cell wider, then the exact solid pixels inside it.
+    let (cx, cy) = (kx.ceil(), ky.ceil());
+    let window = BBox {
+        x0: (x0 as f64 * kx - cx).max(0.0) as u32,
+        y0: (y0 as f64 * ky - cy).max(0.0) as u32,
+        x1: ((x1 as f64 * kx + cx).ceil() as u32).min(alpha.width()),
+        y1: ((y1 as f64 * ky + cy).ceil() as u32).min(alpha.height()),
+    };
+    let (mut bx0, mut by0, mut bx1, mut by1) = (u32::MAX, u32::MAX, 0, 0);
+    for y in window.y0..window.y1 {
+        for x in window.x0..window.x1 {
+            if alpha.get_pixel(x, y).0[0] >= SOLID {
+                (bx0, by0, bx1, by1) = (bx0.min(x), by0.min(y), bx1.max(x + 1), by1.max(y + 1));
+            }
+        }
+    }
+    Ok((bx1 > bx0 && by1 > by0).then_some(BBox { x0: bx0, y0: by0, x1: bx1, y1: by1 }))
 }
 
 /// The detection pre-pass on a photo's matte.
 pub fn detect(m: &Matte) -> Result<Detection, ImagingError> {
     let (mask, w, h) = small_mask(&m.alpha, None)?;
-    let mut pieces: Vec<usize> = regions(&mask, w, h, true, true).into_iter().map(|(s, _)| s).collect();
+    let mut pieces: Vec<usize> = regions(&mask, w, h, true, true).into_iter().map(|r| r.size).collect();
     let largest = pieces.iter().copied().max().ok_or(ImagingError::NoSubjectFound)?;
     pieces.retain(|&s| s * 20 >= largest && s >= 3);
     pieces.sort_unstable_by(|a, b| b.cmp(a));
@@ -113,7 +159,7 @@ pub fn detect(m: &Matte) -> Result<Detection, ImagingError> {
         .enumerate()
         .any(|(y, row)| (y == 0 || y == h - 1) && row.iter().any(|&v| v) || row[0] || row[w - 1]);
     let openings =
-        regions(&mask, w, h, false, false).into_iter().filter(|&(s, edge)| !edge && s * 50 >= largest).count() as u32;
+        regions(&mask, w, h, false, false).into_iter().filter(|r| !r.edge && r.size * 50 >= largest).count() as u32;
     let solid = mask.iter().filter(|&&v| v).count();
     let arrangement = match pieces.as_slice() {
         [_] => "single",
@@ -141,10 +187,8 @@ pub fn detect(m: &Matte) -> Result<Detection, ImagingError> {
 pub fn fidelity(reference: &Matte, candidate: &Matte, shape_weight: f32) -> Result<Fidelity, ImagingError> {
     let expected = detect(reference)?.pieces;
     let found = detect(candidate).map(|d| d.pieces).unwrap_or(0);
-    let (rb, cb) = (
-        subject_bbox(&reference.alpha, SOLID).ok_or(ImagingError::NoSubjectFound)?,
-        subject_bbox(&candidate.alpha, SOLID),
-    );
+    let (rb, cb) =
+        (pieces_bbox(&reference.alpha)?.ok_or(ImagingError::NoSubjectFound)?, pieces_bbox(&candidate.alpha)?);
     let Some(cb) = cb else {
         return Ok(Fidelity {
             score: 0.0,

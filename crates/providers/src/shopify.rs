@@ -26,6 +26,9 @@ pub enum ShopifyError {
 /// A product to create as a draft.
 #[derive(Debug, Clone, Default)]
 pub struct Draft {
+    /// Unique in the store; a product already there with this handle is the one a lost
+    /// reply created, so it is not created twice.
+    pub handle: String,
     pub title: String,
     pub description_html: String,
     pub seo_title: String,
@@ -58,8 +61,17 @@ pub fn shop_domain(input: &str) -> Option<String> {
 }
 
 impl Shopify {
+    /// Where a store at a non-Shopify address (the FAKE's) takes uploads: its own origin.
+    fn upload_base(&self) -> &str {
+        let rest = self.base_url.split("://").nth(1).unwrap_or_default();
+        let host_end = self.base_url.len() - rest.len() + rest.find('/').unwrap_or(rest.len());
+        &self.base_url[..host_end]
+    }
+
     pub fn new(base_url: &str, token: &str) -> Result<Self, ShopifyError> {
+        // No redirects: the token header must never follow a reply to another host.
         let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(60))
             .connect_timeout(Duration::from_secs(10))
             .build()
@@ -85,7 +97,7 @@ impl Shopify {
                 .await
                 .map_err(|e| ShopifyError::Transport(e.without_url().to_string()))?;
             let status = response.status().as_u16();
-            let v: Value = response.json().await.unwrap_or(Value::Null);
+            let v: Value = serde_json::from_slice(&read_capped(response).await?).unwrap_or(Value::Null);
             let throttled = status == 429
                 || v["errors"].as_array().is_some_and(|e| e.iter().any(|e| e["extensions"]["code"] == "THROTTLED"));
             if throttled {
@@ -120,8 +132,20 @@ impl Shopify {
         }
     }
 
-    /// Creates the draft product with its image; returns the product's GID.
+    /// The product with this handle, if the store has one.
+    async fn product_by_handle(&self, handle: &str) -> Result<Option<String>, ShopifyError> {
+        const FIND: &str =
+            "query find($identifier: ProductIdentifierInput!) { productByIdentifier(identifier: $identifier) { id } }";
+        let data = self.graphql(FIND, json!({ "identifier": { "handle": handle } })).await?;
+        Ok(data["productByIdentifier"]["id"].as_str().map(str::to_owned))
+    }
+
+    /// Creates the draft product with its image; returns the product's GID. A product left
+    /// by an earlier attempt whose reply was lost is found by its handle instead.
     pub async fn create_draft(&self, d: &Draft) -> Result<String, ShopifyError> {
+        if let Some(id) = self.product_by_handle(&d.handle).await? {
+            return Ok(id);
+        }
         const STAGE: &str = "mutation stage($input: [StagedUploadInput!]!) { stagedUploadsCreate(input: $input) { \
             stagedTargets { url resourceUrl parameters { name value } } userErrors { field message } } }";
         let input =
@@ -133,13 +157,28 @@ impl Shopify {
         let (Some(url), Some(resource)) = (target["url"].as_str(), target["resourceUrl"].as_str()) else {
             return Err(ShopifyError::Malformed("no staged upload target".into()));
         };
-        let mut put = self.http.put(url).header("Content-Type", &d.image_mime).body(d.image.clone());
-        for p in target["parameters"].as_array().into_iter().flatten() {
-            if let (Some(name), Some(value)) = (p["name"].as_str(), p["value"].as_str())
-                && name.eq_ignore_ascii_case("acl")
-            {
-                put = put.header("x-goog-acl", value);
-            }
+        // The upload goes to Shopify's storage (Google Cloud Storage), nowhere else.
+        let trusted =
+            url.starts_with("https://") && url.split('/').nth(2).is_some_and(|h| h.ends_with(".googleapis.com"));
+        if !trusted && !url.starts_with(&format!("{}/", self.upload_base())) {
+            return Err(ShopifyError::Malformed("unexpected upload target".into()));
+        }
+        // The signed URL covers these headers: send the values Shopify gave.
+        let param = |name: &str| {
+            target["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|p| p["name"] == name)
+                .and_then(|p| p["value"].as_str())
+        };
+        let mut put = self
+            .http
+            .put(url)
+            .header("Content-Type", param("content_type").unwrap_or(&d.image_mime))
+            .body(d.image.clone());
+        if let Some(acl) = param("acl") {
+            put = put.header("x-goog-acl", acl);
         }
         let uploaded = put.send().await.map_err(|e| ShopifyError::Transport(e.without_url().to_string()))?;
         if !uploaded.status().is_success() {
@@ -156,6 +195,7 @@ impl Shopify {
             .map(|(k, v)| json!({ "namespace": "soraipixel", "key": k, "type": "single_line_text_field", "value": v }))
             .collect();
         let product = json!({
+            "handle": d.handle,
             "title": d.title,
             "descriptionHtml": d.description_html,
             "status": "DRAFT",
@@ -174,6 +214,20 @@ impl Shopify {
             .map(str::to_owned)
             .ok_or_else(|| ShopifyError::Malformed("no product id".into()))
     }
+}
+
+/// Replies larger than this are refused: GraphQL answers here are a few kilobytes.
+const MAX_REPLY: usize = 4 << 20;
+
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, ShopifyError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| ShopifyError::Transport(e.without_url().to_string()))? {
+        if body.len() + chunk.len() > MAX_REPLY {
+            return Err(ShopifyError::Malformed("reply too large".into()));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 #[cfg(test)]

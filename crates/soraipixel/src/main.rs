@@ -17,6 +17,7 @@ use settings::Settings;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench;
+mod bench_fidelity;
 mod maintenance;
 mod process;
 
@@ -42,6 +43,9 @@ enum Command {
     Process(process::ProcessArgs),
     /// Measure the engine on synthetic photos with exact ground truth.
     BenchEngine(bench::BenchArgs),
+    /// How well the cloud engine's fidelity check tells a faithful image from a changed one
+    /// (synthetic photos through the FAKE image model).
+    BenchFidelity(bench_fidelity::FidelityArgs),
     /// Administrative tasks.
     Admin {
         #[command(subcommand)]
@@ -155,6 +159,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Process(_) | Command::BenchEngine(_) => Ok(()),
+        Command::BenchFidelity(args) => bench_fidelity::run(args).await,
         Command::Admin { task: AdminTask::Tokens { email, amount, reason } } => {
             let app = open(settings).await?;
             let (balance, shortfall) =

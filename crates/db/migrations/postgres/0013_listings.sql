@@ -27,6 +27,8 @@ CREATE TABLE listings (
     jewellery TEXT NOT NULL,
     notes TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'ready', 'failed')),
+    -- Tokens held for the current generation: what settles it, whatever the price is now.
+    held BIGINT NOT NULL,
     -- Paid generations so far; each holds and charges under its own ledger reference.
     generation BIGINT NOT NULL,
     -- JSON of domain::listing::Listing

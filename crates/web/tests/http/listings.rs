@@ -181,6 +181,14 @@ async fn twenty_listings_in_the_brand_voice_pushed_to_shopify(db: Db) {
     // Pushing again sends nothing twice.
     let (_, _, body) = t.call("POST", &format!("/api/v1/listings/batches/{id}/shopify"), None, Some(&asha)).await;
     assert_eq!(body["queued"], 0);
+    // A push whose reply was lost (the product exists, the status was never saved) finds
+    // the product by its handle instead of creating a second one.
+    let first = pushed["listings"][0]["id"].as_str().unwrap();
+    t.app.db.set_shopify_status(first, "failed", None, Some("reply lost"), 0).await.unwrap();
+    let (_, _, body) = t.call("POST", &format!("/api/v1/listings/batches/{id}/shopify"), None, Some(&asha)).await;
+    assert_eq!(body["queued"], 1);
+    wait_batch(&t, &asha, &id, |b| b["listings"][0]["shopify_status"] == "pushed").await;
+    assert_eq!(t.shopify.products().len(), 20, "no duplicate product");
     let (status, _, _) = t.call("DELETE", "/api/v1/shopify", None, Some(&asha)).await;
     assert_eq!(status, 204);
     let (_, _, body) = t.call("GET", "/api/v1/shopify", None, Some(&asha)).await;
