@@ -207,7 +207,8 @@ pub fn fidelity(reference: &Matte, candidate: &Matte, shape_weight: f32) -> Resu
     let colour = (1.0 - colour_delta / 40.0).clamp(0.0, 1.0);
     let w = shape_weight.clamp(0.0, 1.0);
     let base = w * shape + (1.0 - w) * (0.5 * colour + 0.5 * palette);
-    let count = if expected == found { 1.0 } else { 0.6 };
+    // A close-up (outline weight 0) crops the piece into arcs: its count means nothing.
+    let count = if expected == found || w == 0.0 { 1.0 } else { 0.6 };
     Ok(Fidelity {
         score: (100.0 * base * count).clamp(0.0, 100.0),
         shape,

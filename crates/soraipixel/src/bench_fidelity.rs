@@ -19,6 +19,9 @@ pub struct FidelityArgs {
     /// The threshold to report rates at (the default of `cloud.fidelity_threshold`).
     #[arg(long, default_value_t = 70.0)]
     pub threshold: f32,
+    /// Every n-th theme only (1: all 30).
+    #[arg(long, default_value_t = 1)]
+    pub every: usize,
     /// Print every check's measures.
     #[arg(long)]
     pub verbose: bool,
@@ -42,9 +45,12 @@ pub async fn run(args: FidelityArgs) -> anyhow::Result<()> {
         Gemini::new(&fake.base_url, GeminiAuth::ApiKey(fake.api_key().into()), "bench", Pricing::default(), guard)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     let strata: Vec<synth::Stratum> = synth::strata().into_iter().step_by(if args.quick { 4 } else { 1 }).collect();
-    let themes: Vec<&prompts::Theme> = lib.themes.iter().step_by(if args.quick { 5 } else { 1 }).collect();
+    let themes: Vec<&prompts::Theme> =
+        lib.themes.iter().step_by(if args.quick { 5 } else { args.every.max(1) }).collect();
     let shots: &[&str] = if args.quick { &["hero"] } else { &["hero", "angle_3_4", "closeup"] };
     let (mut faithful, mut changed, mut check_ms) = (Vec::new(), Vec::new(), Vec::new());
+    // Per shot: (faithful accepted, faithful, changed rejected, changed).
+    let mut per_shot = vec![(0usize, 0usize, 0usize, 0usize); shots.len()];
     println!("{:<28} {:>9} {:>9} {:>7}", "stratum", "faithful", "changed", "checks");
     for stratum in &strata {
         let photo = synth::generate(&stratum.spec(1200, 900, 1)).jpeg;
@@ -54,7 +60,7 @@ pub async fn run(args: FidelityArgs) -> anyhow::Result<()> {
         let subject = prompts::Subject { jewellery: jewellery(stratum.kind), pieces };
         let (mut low, mut high, mut n) = (f32::MAX, f32::MIN, 0);
         for theme in &themes {
-            for shot in shots {
+            for (si, shot) in shots.iter().enumerate() {
                 let prompt = lib.prompt(subject, prompts::Brief::Scene { theme: &theme.id, shot }, None)?;
                 let weight = lib.shot(shot).map(|s| s.shape_weight).unwrap_or(0.3);
                 for distort in [false, true] {
@@ -69,7 +75,26 @@ pub async fn run(args: FidelityArgs) -> anyhow::Result<()> {
                     let made = model.make(&job).await.map_err(|e| anyhow::anyhow!("{e}"))?;
                     let t = Instant::now();
                     let generated = imaging::decode(&made.image.bytes, &imaging::Limits::default())?;
-                    let (f, _) = imaging::inspect::best_fidelity(&reference, &generated, weight)?;
+                    // A generated image in which no piece can be found scores 0, as in the product.
+                    let f = match imaging::inspect::best_fidelity(&reference, &generated, weight) {
+                        Ok((f, _)) => f,
+                        Err(_) => imaging::Fidelity {
+                            score: 0.0,
+                            shape: 0.0,
+                            colour_delta: 100.0,
+                            palette: 0.0,
+                            pieces_expected: pieces,
+                            pieces_found: 0,
+                        },
+                    };
+                    let s = &mut per_shot[si];
+                    if distort {
+                        s.3 += 1;
+                        s.2 += usize::from(f.score < args.threshold);
+                    } else {
+                        s.1 += 1;
+                        s.0 += usize::from(f.score >= args.threshold);
+                    }
                     check_ms.push(t.elapsed().as_secs_f64() * 1000.0);
                     if args.verbose {
                         eprintln!(
@@ -103,6 +128,9 @@ pub async fn run(args: FidelityArgs) -> anyhow::Result<()> {
     let max = |v: &[f32]| v.iter().copied().fold(f32::MIN, f32::max);
     check_ms.sort_by(f64::total_cmp);
     println!();
+    for (shot, (fa, f, cr, c)) in shots.iter().zip(&per_shot) {
+        println!("{shot:<12} faithful accepted {fa}/{f}, changed rejected {cr}/{c}");
+    }
     println!(
         "faithful images accepted at {:.0}: {accepted}/{} (lowest score {:.1})",
         args.threshold,

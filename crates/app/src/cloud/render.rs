@@ -341,10 +341,18 @@ impl App {
                 }
             };
             let person = matches!(shot.task, Task::Model { .. } | Task::TryOn { .. });
+            // A close-up shows part of the piece: the deterministic measures cannot judge it
+            // (bench-fidelity: 42/72 faithful close-ups pass them), so a judge's score decides.
+            let partial = matches!(&shot.task, Task::Scene { shot: name, .. }
+                if prompts::library().ok().and_then(|l| l.shot(name).ok()).is_some_and(|s| s.shape_weight == 0.0));
             if !matches!(shot.task, Task::Upscale { .. })
                 && let Some(reference) = reference
             {
                 match self.judge(engine, who, &reference.jpeg, &made.image).await {
+                    Some(Some(j)) if partial => {
+                        assessed.check.judge = Some(j);
+                        assessed.check.score = Some(j);
+                    }
                     Some(Some(j)) => {
                         assessed.check.judge = Some(j);
                         assessed.check.score = Some(assessed.check.score.map_or(j, |s| s.min(j)));
