@@ -297,34 +297,29 @@ impl Db {
 
     /// Saves `plan` as the next version of its id (orders keep the version they were sold at).
     pub async fn save_plan(&self, plan: &Plan, now: i64) -> Result<Plan> {
+        // One statement: reading the latest version and then writing in a transaction can
+        // fail on SQLite (a read lock cannot always be upgraded once another writer committed).
         with_pool!(self, |p| {
-            let mut tx = p.begin().await?;
-            let latest: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM plans WHERE id = $1")
-                .bind(&plan.id)
-                .fetch_one(&mut *tx)
-                .await?;
-            let version = latest.unwrap_or(0) + 1;
             sqlx::query(
-                "INSERT INTO plans (id, version, kind, name, tokens, price_inr, price_usd, price_eur, active, sort, \
-                 created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            )
-            .bind(&plan.id)
-            .bind(version)
-            .bind(&plan.kind)
-            .bind(&plan.name)
-            .bind(plan.tokens)
-            .bind(plan.price_inr)
-            .bind(plan.price_usd)
-            .bind(plan.price_eur)
-            .bind(plan.active)
-            .bind(plan.sort)
-            .bind(&plan.created_by)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(crate::conflict(&["version"]))?;
-            tx.commit().await?;
-            Ok::<_, DbError>(())
+            "INSERT INTO plans (id, version, kind, name, tokens, price_inr, price_usd, price_eur, active, sort, \
+             created_by, created_at) SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
+             FROM plans WHERE id = $1",
+        )
+        .bind(&plan.id)
+        .bind(&plan.kind)
+        .bind(&plan.name)
+        .bind(plan.tokens)
+        .bind(plan.price_inr)
+        .bind(plan.price_usd)
+        .bind(plan.price_eur)
+        .bind(plan.active)
+        .bind(plan.sort)
+        .bind(&plan.created_by)
+        .bind(now)
+        .execute(p)
+        .await
+        .map(|_| ())
+        .map_err(crate::conflict(&["version"]))
         })?;
         self.plan(&plan.id, None).await
     }
