@@ -38,3 +38,4 @@ fn retry_after(ms: i64) -> AppError {
 
 pub const MINUTE: i64 = 60_000;
 pub const HOUR: i64 = 60 * MINUTE;
+pub const DAY: i64 = 24 * HOUR;

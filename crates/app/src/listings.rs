@@ -157,6 +157,11 @@ impl App {
         ))
     }
 
+    /// The saved versions of the user's brand profile: (version, saved at), newest first.
+    pub async fn brand_profile_versions(&self, p: &Principal) -> Result<Vec<(i64, i64)>> {
+        Ok(self.db.brand_profile_versions(&p.user.id).await?)
+    }
+
     /// Saves a new version of the brand profile.
     pub async fn save_brand_profile(&self, p: &Principal, profile: &BrandProfile) -> Result<i64> {
         profile.validate()?;

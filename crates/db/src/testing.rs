@@ -130,3 +130,15 @@ impl Db {
         found
     }
 }
+
+impl Db {
+    /// The calls made for one creation, oldest first: (purpose, outcome, fidelity).
+    pub async fn calls_for_creation(&self, creation_id: &str) -> crate::Result<Vec<(String, String, Option<f64>)>> {
+        Ok(crate::with_pool!(self, |p| sqlx::query_as::<_, (String, String, Option<f64>)>(
+            "SELECT purpose, outcome, fidelity FROM provider_calls WHERE creation_id = $1 ORDER BY created_at, id"
+        )
+        .bind(creation_id)
+        .fetch_all(p)
+        .await)?)
+    }
+}

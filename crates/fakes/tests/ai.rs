@@ -86,7 +86,6 @@ async fn a_failing_provider_opens_its_circuit() {
     fake.script([Act::Fail(500), Act::Fail(500)]);
     assert!(gemini.make(&job("x")).await.is_err());
     assert!(gemini.make(&job("x")).await.is_err());
-    assert!(g.is_open());
     assert!(matches!(gemini.make(&job("x")).await, Err(AiError::Unavailable(_))));
     assert_eq!(fake.calls().len(), 2, "an open circuit makes no call");
 }

@@ -97,7 +97,10 @@ impl Shopify {
                 .await
                 .map_err(|e| ShopifyError::Transport(e.without_url().to_string()))?;
             let status = response.status().as_u16();
-            let v: Value = serde_json::from_slice(&read_capped(response).await?).unwrap_or(Value::Null);
+            let v: Value = serde_json::from_slice(
+                &crate::read_capped(response, MAX_REPLY).await.map_err(ShopifyError::Transport)?,
+            )
+            .unwrap_or(Value::Null);
             let throttled = status == 429
                 || v["errors"].as_array().is_some_and(|e| e.iter().any(|e| e["extensions"]["code"] == "THROTTLED"));
             if throttled {
@@ -218,17 +221,6 @@ impl Shopify {
 
 /// Replies larger than this are refused: GraphQL answers here are a few kilobytes.
 const MAX_REPLY: usize = 4 << 20;
-
-async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, ShopifyError> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| ShopifyError::Transport(e.without_url().to_string()))? {
-        if body.len() + chunk.len() > MAX_REPLY {
-            return Err(ShopifyError::Malformed("reply too large".into()));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
 
 #[cfg(test)]
 mod tests {

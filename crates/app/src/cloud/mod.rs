@@ -190,7 +190,7 @@ impl crate::App {
         if p.user.role != "admin" {
             return Err(crate::AppError::Forbidden);
         }
-        let since = crate::now_ms() - days.clamp(1, 366) * 86_400_000;
+        let since = crate::now_ms() - days.clamp(1, 366) * crate::limits::DAY;
         Ok(self.db.provider_call_summary(since).await?)
     }
 }

@@ -14,9 +14,9 @@ use storage::DataKey;
 
 use super::render::{Reference, Skipped, Who};
 use super::{Shot, Task, Tier};
+use crate::limits::DAY;
 use crate::{App, AppError, Client, Result, now_ms};
 
-const DAY: i64 = 86_400_000;
 /// Long side of the watermarked preview.
 const PREVIEW_SIDE: u32 = 768;
 const WATERMARK: &str = "SoraiPixel preview";

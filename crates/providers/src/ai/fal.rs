@@ -120,7 +120,7 @@ impl ImageModel for Fal {
             let (_, bytes) = super::send(|| self.http.get(&out.image.url), true).await?;
             let mime = out.image.content_type.unwrap_or_else(|| crate::ai::sniff_mime(&bytes).into());
             let usage = self.pricing.priced(Usage { images: 1, ..Usage::default() });
-            Ok(Made { image: Image { mime, bytes: bytes.to_vec() }, usage })
+            Ok(Made { image: Image { mime, bytes }, usage })
         }))
     }
 }

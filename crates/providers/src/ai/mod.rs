@@ -166,7 +166,7 @@ pub(crate) fn http_client() -> Result<reqwest::Client, AiError> {
 pub(crate) async fn send(
     build: impl Fn() -> reqwest::RequestBuilder,
     idempotent: bool,
-) -> Result<(u16, bytes::Bytes), AiError> {
+) -> Result<(u16, Vec<u8>), AiError> {
     let mut last = AiError::Unavailable("not attempted".into());
     for attempt in 0..3u32 {
         if attempt > 0 {
@@ -182,7 +182,7 @@ pub(crate) async fn send(
             }
             Ok(response) => {
                 let status = response.status().as_u16();
-                let body = read_capped(response).await?;
+                let body = crate::read_capped(response, MAX_REPLY).await.map_err(AiError::Transport)?;
                 if (200..300).contains(&status) {
                     return Ok((status, body));
                 }
@@ -199,21 +199,6 @@ pub(crate) async fn send(
 
 /// Replies larger than this are refused (a 4K PNG is about 25 MB; base64 adds a third).
 const MAX_REPLY: usize = 64 << 20;
-
-/// The body, refused once it grows past `MAX_REPLY`.
-async fn read_capped(mut response: reqwest::Response) -> Result<bytes::Bytes, AiError> {
-    if response.content_length().is_some_and(|n| n > MAX_REPLY as u64) {
-        return Err(AiError::Malformed("reply too large".into()));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| AiError::Transport(e.without_url().to_string()))? {
-        if body.len() + chunk.len() > MAX_REPLY {
-            return Err(AiError::Malformed("reply too large".into()));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.into())
-}
 
 /// The provider's error message (`{"error":{"message"}}` for Google and OpenAI,
 /// `{"detail"}` for fal), shortened; never the request.

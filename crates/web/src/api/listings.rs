@@ -17,7 +17,7 @@ use crate::extract::{ApiJson, Auth, ClientInfo};
 
 pub async fn brand(State(state): State<AppState>, Auth(p): Auth) -> Result<Json<Value>, ApiError> {
     let (version, profile) = state.app.brand_profile(&p).await?;
-    let versions = state.app.db.brand_profile_versions(&p.user.id).await.map_err(app::AppError::from)?;
+    let versions = state.app.brand_profile_versions(&p).await?;
     let versions: Vec<Value> = versions.into_iter().map(|(v, at)| json!({"version": v, "saved_at": at})).collect();
     Ok(Json(
         json!({"version": version, "profile": profile, "instructions": profile.instructions(), "versions": versions}),

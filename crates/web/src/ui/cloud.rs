@@ -47,6 +47,7 @@ struct AiPage {
     upload: Upload,
     lib: &'static Library,
     groups: Vec<(&'static str, Vec<&'static Theme>)>,
+    default_theme: &'static str,
     tiers: Vec<TierChoice>,
     /// Per-output prices for the live quote: `{"image":[8,20,60], …}`.
     prices: String,
@@ -96,6 +97,7 @@ async fn ai_page(state: &AppState, p: &Principal, upload: &str, err: Option<&Api
         upload,
         lib,
         groups: gallery(lib),
+        default_theme: "marble_white",
         tiers,
         prices,
         fake: engine.is_some_and(|e| e.fake),
@@ -266,6 +268,7 @@ pub async fn theme_tile(State(state): State<AppState>, Path(id): Path<String>) -
 struct TryPage {
     layout: Layout,
     groups: Vec<(&'static str, Vec<&'static Theme>)>,
+    default_theme: &'static str,
     lib: &'static Library,
     available: bool,
     error: FormError,
@@ -279,6 +282,7 @@ async fn try_page(state: &AppState, p: Option<&Principal>, err: Option<&ApiError
     let page = TryPage {
         layout: Layout::new(state, p, "Try it free"),
         groups: gallery(lib),
+        default_theme: "velvet_black",
         lib,
         available: state.app.cloud.is_some(),
         error: err.map(FormError::from).unwrap_or_default(),

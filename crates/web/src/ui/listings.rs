@@ -224,7 +224,10 @@ async fn brand_page(
         Ok(x) => x,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let versions = state.app.db.brand_profile_versions(&p.user.id).await.unwrap_or_default();
+    let versions = match state.app.brand_profile_versions(p).await {
+        Ok(v) => v,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
     let profile = draft.unwrap_or(current);
     let banned =
         profile.banned_words.iter().map(|b| format!("{} = {}", b.word, b.replacement)).collect::<Vec<_>>().join("\n");

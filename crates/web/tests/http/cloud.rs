@@ -476,7 +476,13 @@ async fn admins_see_what_the_models_cost(db: Db) {
             .sum::<i64>()
     };
     assert_eq!((count("rejected"), count("ok") >= 1), (1, true), "{usage}");
-    assert!(calls.iter().all(|c| c["cost_micros"].as_i64().unwrap() >= 0));
+    // Every image call is priced, rejected ones too (they cost us): 39 000 µ$ per image.
+    let mut images = calls.iter().filter(|c| c["model"] == "gemini-2.5-flash-image");
+    assert!(
+        images.clone().count() >= 2
+            && images.all(|c| c["cost_micros"].as_i64().unwrap() >= 39_000 * c["calls"].as_i64().unwrap()),
+        "{usage}"
+    );
     let (status, html) = t.page("/admin/ai-usage", Some(&asha)).await;
     assert_eq!(status, 200);
     assert!(html.contains("rejected") && html.contains("gemini-2.5-flash-image"));
