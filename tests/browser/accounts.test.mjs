@@ -55,6 +55,23 @@ test('a seller signs up, verifies, signs in, corrects the profile and signs out'
   await page.getByText('profile corrected').first().waitFor();
   await page.screenshot({ path: SHOTS + 'settings.png', fullPage: true });
 
+  // A new email needs the password, then the link sent to the new address.
+  const newEmail = `meera.shop${Date.now()}@example.com`;
+  await page.locator('input[name=email]').fill(newEmail);
+  await page.getByRole('button', { name: 'Save profile' }).click();
+  await page.getByRole('alert').getByText('Enter your current password').waitFor();
+  await page.getByLabel('Current password').fill('emerald earrings glow');
+  await page.getByRole('button', { name: 'Save profile' }).click();
+  await page.getByText(`We sent a link to ${newEmail}`).waitFor();
+  assert.equal(await page.locator('input[name=email]').inputValue(), email, 'unchanged until the link is opened');
+  await page.screenshot({ path: SHOTS + 'settings-email-change.png', fullPage: true });
+  await page.goto(await server.mailedLink(newEmail, '/verify-email'));
+  await page.getByRole('button', { name: 'Confirm my email' }).click();
+  await page.getByRole('heading', { name: 'Email confirmed' }).waitFor();
+  await page.goto(server.base + '/settings');
+  assert.equal(await page.locator('input[name=email]').inputValue(), newEmail);
+  await page.getByText('signed out everywhere').first().waitFor();
+
   await page.getByRole('button', { name: 'Sign out' }).first().click();
   await page.waitForURL(server.base + '/');
   const me = await page.request.get(server.base + '/api/v1/me');

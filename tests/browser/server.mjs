@@ -29,6 +29,8 @@ export async function startServer() {
     SORAIPIXEL__SERVER__LISTEN: `127.0.0.1:${port}`,
     SORAIPIXEL__SERVER__PUBLIC_URL: base,
     SORAIPIXEL__LOG__FORMAT: 'json',
+    // A shop selling in rupees to visitors it cannot place (no CDN or GeoIP here).
+    SORAIPIXEL__BILLING__DEFAULT_CURRENCY: 'INR',
   };
   const child = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (d) => { log += d; });

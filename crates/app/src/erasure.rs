@@ -33,8 +33,8 @@ impl App {
                     return Err(AppError::InvalidCredentials);
                 }
             }
-            (None, Some(phone), Confirmation { code: Some(code), .. }) => {
-                self.check_code(&Phone::parse(phone)?, code).await?;
+            (None, Some(phone), Confirmation { code: Some(code), .. }) if user.phone_verified_at.is_some() => {
+                self.check_code(&Phone::parse(phone)?, code, crate::otp::CodeUse::SignIn).await?;
             }
             (hash, ..) => {
                 let (field, message) = if hash.is_some() {

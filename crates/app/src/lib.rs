@@ -14,6 +14,7 @@ pub mod archive;
 pub mod billing;
 pub mod cloud;
 pub mod consents;
+pub mod contact;
 pub mod creations;
 pub mod erasure;
 mod error;

@@ -14,20 +14,10 @@ impl App {
         Ok(())
     }
 
-    /// Refuses without counting when `bucket` already holds `max` hits (for failure counts
-    /// that are recorded only when an attempt fails).
-    pub async fn check_limit(&self, bucket: &str, max: u32, window_ms: i64) -> Result<()> {
+    /// Gives back a hit counted by `limit` (a reserved attempt that went well).
+    pub async fn release(&self, bucket: &str, window_ms: i64) -> Result<()> {
         let now = now_ms();
-        let start = now - now.rem_euclid(window_ms);
-        if self.db.hits(bucket, start).await? >= i64::from(max) {
-            return Err(retry_after(start + window_ms - now));
-        }
-        Ok(())
-    }
-
-    pub async fn count_failure(&self, bucket: &str, window_ms: i64) -> Result<()> {
-        let now = now_ms();
-        self.db.hit(bucket, now - now.rem_euclid(window_ms)).await?;
+        self.db.unhit(bucket, now - now.rem_euclid(window_ms)).await?;
         Ok(())
     }
 }

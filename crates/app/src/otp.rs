@@ -1,5 +1,7 @@
-//! Phone sign-in with a one-time code: 6 digits, valid 5 minutes, at most 5 attempts per
-//! code; sends throttled per phone and per network. A phone with no account gets a new one.
+//! Phone codes: 6 digits, valid 5 minutes, at most 5 attempts per code; sends throttled per
+//! phone and per network. A code signs in to the account whose number it proved; a number
+//! no account has proven gets a new account (an unverified claim on it is dropped). A code
+//! that proves a number for a signed-in account is bound to that account.
 
 use db::users::NewUser;
 use domain::{Phone, secrets};
@@ -11,18 +13,31 @@ use crate::{App, AppError, Client, Result, now_ms};
 pub const CODE_TTL_MS: i64 = 5 * 60_000;
 pub const MAX_ATTEMPTS: i64 = 5;
 
+/// What a code is good for; part of its MAC, so a code sent for one use fails any other.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum CodeUse<'a> {
+    /// Signing in, or confirming an action on the account that proved this number.
+    SignIn,
+    /// Proving a number for this account (adding, changing or confirming it).
+    Prove { user_id: &'a str },
+}
+
 impl App {
+    /// Sends a sign-in code.
     pub async fn send_code(&self, phone: &str, client: &Client) -> Result<()> {
+        self.send_phone_code(&Phone::parse(phone)?, CodeUse::SignIn, client).await
+    }
+
+    pub(crate) async fn send_phone_code(&self, phone: &Phone, usage: CodeUse<'_>, client: &Client) -> Result<()> {
         let sec = &self.settings.security;
-        let phone = Phone::parse(phone)?;
         let resend_ms = i64::try_from(sec.otp_resend_seconds).unwrap_or(60) * 1000;
         self.limit(&format!("otp:ip:{}", client.network()), sec.otp_sends_per_ip_hour, HOUR).await?;
         self.limit(&format!("otp:resend:{phone}"), 1, resend_ms).await?;
         self.limit(&format!("otp:phone:{phone}"), sec.otp_sends_per_phone_hour, HOUR).await?;
         let code = secrets::otp_code();
-        self.db.store_otp(phone.as_str(), &self.mac(&["otp", phone.as_str(), &code]), now_ms(), CODE_TTL_MS).await?;
+        self.db.store_otp(phone.as_str(), &self.code_mac(phone, &code, usage), now_ms(), CODE_TTL_MS).await?;
         if let Err(e) = self.sms.send_code(phone.as_str(), &code).await {
-            tracing::error!(phone = %phone.masked(), error = %e, "could not send the sign-in code");
+            tracing::error!(phone = %phone.masked(), error = %e, "could not send the code");
             self.db.delete_otp(phone.as_str()).await?;
             return Err(AppError::Delivery);
         }
@@ -32,16 +47,9 @@ impl App {
     /// Returns the session and whether the account was created just now.
     pub async fn verify_code(&self, phone: &str, code: &str, client: &Client) -> Result<(Started, bool)> {
         let phone = Phone::parse(phone)?;
-        let now = now_ms();
-        self.check_code(&phone, code).await?;
-        match self.db.user_by_phone(phone.as_str()).await {
-            Ok(user) => {
-                if user.phone_verified_at.is_none() {
-                    self.db.mark_phone_verified(&user.id, now).await?;
-                }
-                let user = self.db.user_by_id(&user.id).await?;
-                Ok((self.start_session(user, client, "signed_in_with_code").await?, false))
-            }
+        self.check_code(&phone, code, CodeUse::SignIn).await?;
+        match self.db.user_by_verified_phone(phone.as_str()).await {
+            Ok(user) => Ok((self.start_session(user, client, "signed_in_with_code").await?, false)),
             Err(db::DbError::NotFound) => {
                 let user = self
                     .db
@@ -55,7 +63,7 @@ impl App {
                             company: None,
                             marketing_opt_in: false,
                         },
-                        now,
+                        now_ms(),
                     )
                     .await?;
                 self.welcome_grant(&user.id).await?;
@@ -66,13 +74,12 @@ impl App {
         }
     }
 
-    /// The code sent to `phone` is right (and is used up); counts wrong attempts.
-    pub(crate) async fn check_code(&self, phone: &Phone, code: &str) -> Result<()> {
+    /// The code sent to `phone` for `usage` is right (and is used up); counts wrong attempts.
+    pub(crate) async fn check_code(&self, phone: &Phone, code: &str, usage: CodeUse<'_>) -> Result<()> {
         let Some(live) = self.db.attempt_otp(phone.as_str(), now_ms(), MAX_ATTEMPTS).await? else {
             return Err(AppError::InvalidCode);
         };
-        let expected = self.mac(&["otp", phone.as_str(), code.trim()]);
-        if !secrets::equal(&live.code_mac, &expected) {
+        if !secrets::equal(&live.code_mac, &self.code_mac(phone, code.trim(), usage)) {
             if live.attempts >= MAX_ATTEMPTS {
                 self.db.delete_otp(phone.as_str()).await?;
                 return Err(AppError::RateLimited { retry_after_secs: self.settings.security.otp_resend_seconds });
@@ -81,5 +88,12 @@ impl App {
         }
         self.db.delete_otp(phone.as_str()).await?;
         Ok(())
+    }
+
+    fn code_mac(&self, phone: &Phone, code: &str, usage: CodeUse<'_>) -> String {
+        match usage {
+            CodeUse::SignIn => self.mac(&["otp", phone.as_str(), code]),
+            CodeUse::Prove { user_id } => self.mac(&["otp-prove", user_id, phone.as_str(), code]),
+        }
     }
 }

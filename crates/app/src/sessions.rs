@@ -1,12 +1,12 @@
 //! Signing in and out: session tokens, API keys, the device list.
 
-use db::api_keys::ApiKey;
+use db::api_keys::{ApiKey, NewApiKey};
 use db::audit::AuditEntry;
 use db::ledger::Balance;
 use db::sessions::{NewSession, Session};
 use db::users::User;
 use domain::device::Device;
-use domain::secrets;
+use domain::{Scopes, secrets};
 
 use crate::{App, AppError, Client, Result, now_ms};
 
@@ -24,8 +24,21 @@ pub struct Principal {
     pub user: User,
     /// Present for cookie sessions; `None` for API keys.
     pub session: Option<Session>,
+    /// The API key's scopes; `None` for cookie sessions (a person, who may do anything).
+    pub scopes: Option<Scopes>,
     /// Token balance when the request started, for display.
     pub tokens: Balance,
+}
+
+/// A new API key as its owner asked for it.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRequest {
+    pub name: String,
+    /// `None`: every scope a key can have.
+    pub scopes: Option<Vec<String>>,
+    /// Milliseconds since the epoch after which the key stops working.
+    pub expires_at: Option<i64>,
 }
 
 pub const API_KEY_PREFIX: &str = "sp_live_";
@@ -75,21 +88,23 @@ impl App {
         }
         let user = self.db.user_by_id(&session.user_id).await?;
         let tokens = self.db.balance(&user.id).await?;
-        Ok(Some(Principal { user, session: Some(session), tokens }))
+        Ok(Some(Principal { user, session: Some(session), scopes: None, tokens }))
     }
 
-    /// The principal behind an `Authorization: Bearer` API key.
-    pub async fn api_key_principal(&self, key: &str) -> Result<Option<Principal>> {
+    /// The principal behind an API key (`Authorization: Bearer` or `X-Api-Key`), unless
+    /// the key is unknown, revoked or past its end.
+    pub async fn api_key_principal(&self, key: &str, client: &Client) -> Result<Option<Principal>> {
         if !key.starts_with(API_KEY_PREFIX) {
             return Ok(None);
         }
-        let Some(found) = self.db.api_key_by_digest(&secrets::token_digest(key)).await? else {
+        let now = now_ms();
+        let Some(found) = self.db.api_key_by_digest(&secrets::token_digest(key), now).await? else {
             return Ok(None);
         };
-        self.db.touch_api_key(&found.id, now_ms()).await?;
+        self.db.touch_api_key(&found.id, &client.network(), now).await?;
         let user = self.db.user_by_id(&found.user_id).await?;
         let tokens = self.db.balance(&user.id).await?;
-        Ok(Some(Principal { user, session: None, tokens }))
+        Ok(Some(Principal { user, session: None, scopes: Some(Scopes::from_stored(&found.scopes)), tokens }))
     }
 
     /// The CSRF token bound to a session: forms and scripts must echo it back.
@@ -134,8 +149,12 @@ impl App {
     }
 
     /// Creates an API key and returns it with the only copy of its secret.
-    pub async fn create_api_key(&self, p: &Principal, name: &str, client: &Client) -> Result<(ApiKey, String)> {
-        let name = domain::profile::name(name)?;
+    pub async fn create_api_key(&self, p: &Principal, req: &KeyRequest, client: &Client) -> Result<(ApiKey, String)> {
+        let name = domain::profile::name(&req.name)?;
+        let scopes = Scopes::parse(req.scopes.as_deref())?;
+        if req.expires_at.is_some_and(|t| t <= now_ms()) {
+            return Err(domain::Invalid::new("invalid_expiry", "expires_at", "Choose a time in the future.").into());
+        }
         if self.db.api_keys_of(&p.user.id).await?.len() >= 20 {
             return Err(
                 domain::Invalid::new("too_many_api_keys", "name", "Delete an unused key first (at most 20).").into()
@@ -143,7 +162,16 @@ impl App {
         }
         let secret = format!("{API_KEY_PREFIX}{}", secrets::new_token());
         let prefix: String = secret.chars().take(API_KEY_PREFIX.len() + 4).collect();
-        let key = self.db.create_api_key(&p.user.id, &name, &prefix, &secrets::token_digest(&secret), now_ms()).await?;
+        let digest = secrets::token_digest(&secret);
+        let new = NewApiKey {
+            user_id: &p.user.id,
+            name: &name,
+            prefix: &prefix,
+            digest: &digest,
+            scopes: &scopes.to_stored(),
+            expires_at: req.expires_at,
+        };
+        let key = self.db.create_api_key(&new, now_ms()).await?;
         self.db.audit(Some(&p.user.id), "self", "api_key_created", &prefix, &client.network(), now_ms()).await?;
         Ok((key, secret))
     }

@@ -14,35 +14,45 @@ pub struct ApiKey {
     pub prefix: String,
     #[serde(skip)]
     pub token_digest: String,
+    /// Space-separated scopes (`domain::Scope`).
+    pub scopes: String,
+    pub expires_at: Option<i64>,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    /// The truncated network it was last used from.
+    pub last_used_network: Option<String>,
+}
+
+pub struct NewApiKey<'a> {
+    pub user_id: &'a str,
+    pub name: &'a str,
+    pub prefix: &'a str,
+    pub digest: &'a str,
+    pub scopes: &'a str,
+    pub expires_at: Option<i64>,
 }
 
 macro_rules! columns {
     () => {
-        "id, user_id, name, prefix, token_digest, created_at, last_used_at"
+        "id, user_id, name, prefix, token_digest, scopes, expires_at, created_at, last_used_at, last_used_network"
     };
 }
 
 impl Db {
-    pub async fn create_api_key(
-        &self,
-        user_id: &str,
-        name: &str,
-        prefix: &str,
-        digest: &str,
-        now: i64,
-    ) -> Result<ApiKey> {
+    pub async fn create_api_key(&self, k: &NewApiKey<'_>, now: i64) -> Result<ApiKey> {
         let sql = concat!(
-            "INSERT INTO api_keys (id, user_id, name, prefix, token_digest, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+            "INSERT INTO api_keys (id, user_id, name, prefix, token_digest, scopes, expires_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
             columns!()
         );
         Ok(with_pool!(self, |p| sqlx::query_as::<_, ApiKey>(sql)
             .bind(new_id())
-            .bind(user_id)
-            .bind(name)
-            .bind(prefix)
-            .bind(digest)
+            .bind(k.user_id)
+            .bind(k.name)
+            .bind(k.prefix)
+            .bind(k.digest)
+            .bind(k.scopes)
+            .bind(k.expires_at)
             .bind(now)
             .fetch_one(p)
             .await)?)
@@ -53,24 +63,41 @@ impl Db {
         Ok(with_pool!(self, |p| sqlx::query_as::<_, ApiKey>(sql).bind(user_id).fetch_all(p).await)?)
     }
 
-    pub async fn api_key_by_digest(&self, digest: &str) -> Result<Option<ApiKey>> {
-        let sql = concat!("SELECT ", columns!(), " FROM api_keys WHERE token_digest = $1");
-        Ok(with_pool!(self, |p| sqlx::query_as::<_, ApiKey>(sql).bind(digest).fetch_optional(p).await)?)
+    /// The key with this digest, unless it has run out.
+    pub async fn api_key_by_digest(&self, digest: &str, now: i64) -> Result<Option<ApiKey>> {
+        let sql = concat!(
+            "SELECT ",
+            columns!(),
+            " FROM api_keys WHERE token_digest = $1 AND (expires_at IS NULL OR expires_at > $2)"
+        );
+        Ok(with_pool!(self, |p| sqlx::query_as::<_, ApiKey>(sql).bind(digest).bind(now).fetch_optional(p).await)?)
     }
 
-    pub async fn touch_api_key(&self, id: &str, now: i64) -> Result<()> {
+    /// Records use at most once a minute per network, so reads stay reads.
+    pub async fn touch_api_key(&self, id: &str, network: &str, now: i64) -> Result<()> {
         with_pool!(self, |p| {
             sqlx::query(
-                "UPDATE api_keys SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)",
+                "UPDATE api_keys SET last_used_at = $2, last_used_network = $4 WHERE id = $1 \
+                 AND (last_used_at IS NULL OR last_used_at < $3 OR last_used_network IS DISTINCT FROM $4)",
             )
             .bind(id)
             .bind(now)
             .bind(now - 60_000)
+            .bind(network)
             .execute(p)
             .await
             .map(|r| r.rows_affected())
         })?;
         Ok(())
+    }
+
+    /// Revokes every key of the user (a password reset, an email or phone change).
+    pub async fn delete_api_keys_of(&self, user_id: &str) -> Result<u64> {
+        Ok(with_pool!(self, |p| sqlx::query("DELETE FROM api_keys WHERE user_id = $1")
+            .bind(user_id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?)
     }
 
     pub async fn delete_api_key(&self, user_id: &str, id: &str) -> Result<bool> {

@@ -54,4 +54,18 @@ impl Db {
         .await
         })?)
     }
+
+    /// Whether the user signed in from `network` since `since` (a device they use).
+    pub async fn signed_in_from(&self, user_id: &str, network: &str, since: i64) -> Result<bool> {
+        Ok(with_pool!(self, |p| sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM audit_log WHERE user_id = $1 AND ip_network = $2 AND created_at > $3 \
+             AND action IN ('signed_in', 'signed_in_with_code', 'signed_up', 'signed_up_with_code')"
+        )
+        .bind(user_id)
+        .bind(network)
+        .bind(since)
+        .fetch_one(p)
+        .await)?
+            > 0)
+    }
 }

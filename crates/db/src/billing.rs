@@ -8,7 +8,7 @@ use domain::billing::{PaymentStatus, tokens_to_claw_back};
 use serde::Serialize;
 
 use crate::ledger::{Kind, Movement, Outcome, move_tokens};
-use crate::{Db, DbError, Result, new_id, with_pool};
+use crate::{Db, DbError, Result, conflict, new_id, with_pool};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Plan {
@@ -405,7 +405,8 @@ impl Db {
         .bind(s.updated_at)
         .execute(p)
         .await
-        .map(|r| r.rows_affected()))?;
+        .map(|r| r.rows_affected()))
+        .map_err(conflict(&["user_id", "subscriptions_one_open"]))?;
         Ok(())
     }
 

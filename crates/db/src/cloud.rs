@@ -124,7 +124,8 @@ impl Db {
             .bind(p.expires_at)
             .execute(&mut *tx)
             .await?;
-            let job = NewJob { kind: PREVIEW_JOB, payload: &p.id, max_attempts: 3, idempotency_key: None };
+            let job =
+                NewJob { kind: PREVIEW_JOB, payload: &p.id, max_attempts: 3, idempotency_key: None, user_id: None };
             insert_job!(&mut *tx, job, p.created_at).await?;
             tx.commit().await
         })?;

@@ -140,7 +140,13 @@ impl Db {
                 .bind(at)
                 .execute(&mut *tx)
                 .await?;
-                let job = NewJob { kind: JOB_KIND, payload: &c.id, max_attempts: 3, idempotency_key: Some(reference) };
+                let job = NewJob {
+                    kind: JOB_KIND,
+                    payload: &c.id,
+                    max_attempts: 3,
+                    idempotency_key: Some(reference),
+                    user_id: Some(&c.user_id),
+                };
                 insert_job!(&mut *tx, job, now).await?;
             }
             tx.commit().await?;

@@ -18,12 +18,9 @@ impl Db {
     pub async fn erase_user(&self, e: &Erasure<'_>, goodbye: Option<&NewMail<'_>>, now: i64) -> Result<()> {
         with_pool!(self, |p| {
             let mut tx = p.begin().await?;
-            // Jobs are not tied to users by a key: those of the user's creations go first.
-            sqlx::query("DELETE FROM jobs WHERE id IN (SELECT job_id FROM creations WHERE user_id = $1)")
-                .bind(e.user_id)
-                .execute(&mut *tx)
-                .await?;
             for sql in [
+                // Every job names the person it works for (creations, listings, exports, mail).
+                "DELETE FROM jobs WHERE user_id = $1",
                 "DELETE FROM ledger_entries WHERE user_id = $1",
                 // Admins' actions stay on record, detached (`user_id` becomes NULL with the user).
                 "DELETE FROM audit_log WHERE user_id = $1 AND actor NOT LIKE 'admin:%'",

@@ -39,7 +39,8 @@ impl Db {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-            let job = NewJob { kind: JOB_KIND, payload: id, max_attempts: 5, idempotency_key: None };
+            let job =
+                NewJob { kind: JOB_KIND, payload: id, max_attempts: 5, idempotency_key: None, user_id: Some(user_id) };
             insert_job!(&mut *tx, job, now).await?;
             tx.commit().await
         })?;

@@ -134,8 +134,13 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
                 let payload = job_payload(&l.id, 1);
-                let job =
-                    NewJob { kind: LISTING_JOB, payload: &payload, max_attempts: 3, idempotency_key: Some(&reference) };
+                let job = NewJob {
+                    kind: LISTING_JOB,
+                    payload: &payload,
+                    max_attempts: 3,
+                    idempotency_key: Some(&reference),
+                    user_id: Some(&l.user_id),
+                };
                 insert_job!(&mut *tx, job, now).await?;
             }
             tx.commit().await?;
@@ -278,8 +283,13 @@ impl Db {
                 return Ok(outcome);
             }
             let payload = job_payload(id, generation);
-            let job =
-                NewJob { kind: LISTING_JOB, payload: &payload, max_attempts: 3, idempotency_key: Some(&reference) };
+            let job = NewJob {
+                kind: LISTING_JOB,
+                payload: &payload,
+                max_attempts: 3,
+                idempotency_key: Some(&reference),
+                user_id: Some(user_id),
+            };
             insert_job!(&mut *tx, job, now).await?;
             tx.commit().await?;
             Ok(outcome)
@@ -322,7 +332,13 @@ impl Db {
             .await?;
             for id in &ids {
                 let key = format!("shopify:{id}:{now}");
-                let job = NewJob { kind: SHOPIFY_JOB, payload: id, max_attempts: 5, idempotency_key: Some(&key) };
+                let job = NewJob {
+                    kind: SHOPIFY_JOB,
+                    payload: id,
+                    max_attempts: 5,
+                    idempotency_key: Some(&key),
+                    user_id: Some(user_id),
+                };
                 insert_job!(&mut *tx, job, now).await?;
             }
             tx.commit().await?;

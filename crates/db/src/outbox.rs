@@ -47,6 +47,7 @@ macro_rules! queue_mail {
                 payload: &id,
                 max_attempts: 8,
                 idempotency_key: None,
+                user_id: $mail.user_id,
             };
             $crate::queue::insert_job!(&mut *$tx, job, $now).await?;
             Ok::<_, sqlx::Error>(())

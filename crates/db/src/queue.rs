@@ -30,6 +30,8 @@ pub struct NewJob<'a> {
     pub max_attempts: i64,
     /// Enqueuing the same key twice yields the first job.
     pub idempotency_key: Option<&'a str>,
+    /// The person the job works for: erasing them erases it.
+    pub user_id: Option<&'a str>,
 }
 
 macro_rules! columns {
@@ -44,8 +46,8 @@ macro_rules! columns {
 macro_rules! insert_job {
     ($executor:expr, $job:expr, $now:expr) => {
         sqlx::query(
-            "INSERT INTO jobs (id, kind, payload, state, attempts, max_attempts, run_at, idempotency_key, created_at, updated_at) \
-             VALUES ($1, $2, $3, 'queued', 0, $4, $5, $6, $5, $5) ON CONFLICT (idempotency_key) DO NOTHING",
+            "INSERT INTO jobs (id, kind, payload, state, attempts, max_attempts, run_at, idempotency_key, user_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'queued', 0, $4, $5, $6, $7, $5, $5) ON CONFLICT (idempotency_key) DO NOTHING",
         )
         .bind($crate::new_id())
         .bind($job.kind)
@@ -53,6 +55,7 @@ macro_rules! insert_job {
         .bind($job.max_attempts)
         .bind($now)
         .bind($job.idempotency_key)
+        .bind($job.user_id)
         .execute($executor)
     };
 }

@@ -19,16 +19,17 @@ impl Db {
         })?)
     }
 
-    /// Hits so far in the window without adding one.
-    pub async fn hits(&self, bucket: &str, window_start: i64) -> Result<i64> {
-        Ok(with_pool!(self, |p| sqlx::query_scalar::<_, i64>(
-            "SELECT hits FROM rate_counters WHERE bucket = $1 AND window_start = $2"
+    /// Gives back one hit reserved with `hit` (an attempt that turned out fine).
+    pub async fn unhit(&self, bucket: &str, window_start: i64) -> Result<()> {
+        with_pool!(self, |p| sqlx::query(
+            "UPDATE rate_counters SET hits = hits - 1 WHERE bucket = $1 AND window_start = $2 AND hits > 0"
         )
         .bind(bucket)
         .bind(window_start)
-        .fetch_optional(p)
-        .await)?
-        .unwrap_or(0))
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
     }
 
     pub async fn purge_rate_counters(&self, before: i64) -> Result<u64> {

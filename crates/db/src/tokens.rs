@@ -22,36 +22,44 @@ impl Purpose {
 pub struct Redeemed {
     pub user_id: String,
     pub email: String,
+    /// The session that asked for the link, which stays signed in when it changes the email.
+    pub session_id: Option<String>,
+}
+
+/// A token to store: whose, for what, for which address, and (for an email change) the
+/// session that asked.
+pub struct NewToken<'a> {
+    pub user_id: &'a str,
+    pub purpose: Purpose,
+    pub email: &'a str,
+    pub digest: &'a str,
+    pub session_id: Option<&'a str>,
 }
 
 impl Db {
     /// Stores a token digest; earlier tokens of the same purpose for the user are revoked.
-    pub async fn issue_token(
-        &self,
-        user_id: &str,
-        purpose: Purpose,
-        email: &str,
-        digest: &str,
-        now: i64,
-        ttl_ms: i64,
-    ) -> Result<()> {
+    pub async fn issue_token(&self, t: &NewToken<'_>, now: i64, ttl_ms: i64) -> Result<()> {
         with_pool!(self, |p| sqlx::query("DELETE FROM one_time_tokens WHERE user_id = $1 AND purpose = $2")
-            .bind(user_id)
-            .bind(purpose.as_str())
+            .bind(t.user_id)
+            .bind(t.purpose.as_str())
             .execute(p)
             .await
             .map(|r| r.rows_affected()))?;
         with_pool!(self, |p| {
             sqlx::query(
-            "INSERT INTO one_time_tokens (digest, user_id, purpose, email, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)"
-        )
-        .bind(digest)
-        .bind(user_id)
-        .bind(purpose.as_str())
-        .bind(email)
-        .bind(now)
-        .bind(now + ttl_ms)
-        .execute(p).await.map(|r| r.rows_affected())
+                "INSERT INTO one_time_tokens (digest, user_id, purpose, email, session_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(t.digest)
+            .bind(t.user_id)
+            .bind(t.purpose.as_str())
+            .bind(t.email)
+            .bind(t.session_id)
+            .bind(now)
+            .bind(now + ttl_ms)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
         })?;
         Ok(())
     }
@@ -60,7 +68,7 @@ impl Db {
     pub async fn redeem_token(&self, purpose: Purpose, digest: &str, now: i64) -> Result<Option<Redeemed>> {
         Ok(with_pool!(self, |p| {
             sqlx::query_as::<_, Redeemed>(
-            "DELETE FROM one_time_tokens WHERE digest = $1 AND purpose = $2 AND expires_at > $3 RETURNING user_id, email"
+            "DELETE FROM one_time_tokens WHERE digest = $1 AND purpose = $2 AND expires_at > $3 RETURNING user_id, email, session_id"
         )
         .bind(digest)
         .bind(purpose.as_str())

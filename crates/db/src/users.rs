@@ -40,12 +40,11 @@ pub struct NewUser<'a> {
     pub marketing_opt_in: bool,
 }
 
-/// The fields a user may correct; `None` leaves a field unchanged.
+/// The fields a user may correct directly; `None` leaves a field unchanged. Email and
+/// phone change only once proven (`claim_email`, `claim_phone`).
 #[derive(Default)]
 pub struct ProfileChange {
     pub name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<Option<String>>,
     pub company: Option<Option<String>>,
     pub address: Option<Option<String>>,
     pub website: Option<Option<String>>,
@@ -60,6 +59,54 @@ macro_rules! columns {
 }
 const UNIQUE: &[&str] = &["email", "phone"];
 
+/// How many unverified accounts may claim one address at a time (each is a password to
+/// check at sign-in).
+pub const MAX_EMAIL_CLAIMS: i64 = 3;
+
+/// An address or number just proven: whether it is new to the account, what the account
+/// had before, and the other accounts whose unverified claim was dropped.
+#[derive(Debug, Default)]
+pub struct Claimed {
+    pub changed: bool,
+    pub previous: Option<String>,
+    pub dropped: Vec<String>,
+}
+
+/// Drops every unverified claim on `phone` by an account other than `$id`; yields their ids.
+macro_rules! drop_phone_claims {
+    ($executor:expr, $phone:expr, $id:expr, $now:expr) => {
+        sqlx::query_scalar::<_, String>(
+            "UPDATE users SET phone = NULL, phone_verified_at = NULL, updated_at = $3 \
+             WHERE phone = $1 AND id <> $2 AND phone_verified_at IS NULL RETURNING id",
+        )
+        .bind($phone)
+        .bind($id)
+        .bind($now)
+        .fetch_all($executor)
+    };
+}
+
+/// The owners of dropped claims see it in their security log.
+macro_rules! note_dropped_claims {
+    ($tx:expr, $dropped:expr, $action:expr, $now:expr) => {
+        async {
+            for user in $dropped {
+                sqlx::query(
+                    "INSERT INTO audit_log (id, user_id, actor, action, detail, ip_network, created_at) \
+                     VALUES ($1, $2, 'system', $3, 'proven by someone else', '', $4)",
+                )
+                .bind(new_id())
+                .bind(user)
+                .bind($action)
+                .bind($now)
+                .execute(&mut *$tx)
+                .await?;
+            }
+            Ok::<(), sqlx::Error>(())
+        }
+    };
+}
+
 impl Db {
     pub async fn create_user(&self, new: NewUser<'_>, now: i64) -> Result<User> {
         let sql = concat!(
@@ -68,31 +115,70 @@ impl Db {
             columns!()
         );
         let phone_verified = new.phone_verified.then_some(now);
-        with_pool!(self, |p| sqlx::query_as::<_, User>(sql)
-            .bind(new_id())
-            .bind(new.email)
-            .bind(new.phone)
-            .bind(phone_verified)
-            .bind(new.password_hash)
-            .bind(new.name)
-            .bind(new.company)
-            .bind(new.marketing_opt_in)
-            .bind(now)
-            .fetch_one(p)
-            .await)
-        .map_err(conflict(UNIQUE))
+        let id = new_id();
+        with_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            // A number proven by a code is this person's: an unverified claim on it goes.
+            let dropped = match new.phone.filter(|_| new.phone_verified) {
+                Some(phone) => drop_phone_claims!(&mut *tx, phone, &id, now).await?,
+                None => vec![],
+            };
+            let user = sqlx::query_as::<_, User>(sql)
+                .bind(&id)
+                .bind(new.email)
+                .bind(new.phone)
+                .bind(phone_verified)
+                .bind(new.password_hash)
+                .bind(new.name)
+                .bind(new.company)
+                .bind(new.marketing_opt_in)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(conflict(UNIQUE))?;
+            note_dropped_claims!(tx, &dropped, "phone_claim_dropped", now).await?;
+            tx.commit().await?;
+            Ok(user)
+        })
     }
 
     pub async fn user_by_id(&self, id: &str) -> Result<User> {
         self.one_user(concat!("SELECT ", columns!(), " FROM users WHERE id = $1"), id).await
     }
 
+    /// The account an email address names: its verified holder, else the newest account
+    /// that claims it unverified.
     pub async fn user_by_email(&self, email: &str) -> Result<User> {
-        self.one_user(concat!("SELECT ", columns!(), " FROM users WHERE email = $1"), email).await
+        self.users_by_email(email).await?.into_iter().next().ok_or(DbError::NotFound)
     }
 
-    pub async fn user_by_phone(&self, phone: &str) -> Result<User> {
-        self.one_user(concat!("SELECT ", columns!(), " FROM users WHERE phone = $1"), phone).await
+    /// The accounts that may sign in with this address: its verified holder alone, or else
+    /// every unverified claim, newest first (at most `MAX_EMAIL_CLAIMS`).
+    pub async fn users_by_email(&self, email: &str) -> Result<Vec<User>> {
+        let sql = concat!(
+            "SELECT ",
+            columns!(),
+            " FROM users WHERE email = $1 ORDER BY (email_verified_at IS NULL), created_at DESC LIMIT $2"
+        );
+        let found = with_pool!(self, |p| sqlx::query_as::<_, User>(sql)
+            .bind(email)
+            .bind(MAX_EMAIL_CLAIMS + 1)
+            .fetch_all(p)
+            .await)?;
+        Ok(match found.first() {
+            Some(holder) if holder.email_verified_at.is_some() => found.into_iter().take(1).collect(),
+            _ => found,
+        })
+    }
+
+    /// The account whose phone number was proven by a code; an unverified claim never
+    /// signs anyone in.
+    pub async fn user_by_verified_phone(&self, phone: &str) -> Result<User> {
+        self.one_user(
+            concat!("SELECT ", columns!(), " FROM users WHERE phone = $1 AND phone_verified_at IS NOT NULL"),
+            phone,
+        )
+        .await
     }
 
     async fn one_user(&self, sql: &'static str, value: &str) -> Result<User> {
@@ -100,22 +186,16 @@ impl Db {
             .ok_or(DbError::NotFound)
     }
 
-    /// Applies a correction. A changed email or phone loses its verification.
+    /// Applies a correction of the plain profile fields.
     pub async fn update_profile(&self, id: &str, c: ProfileChange, now: i64) -> Result<User> {
         let current = self.user_by_id(id).await?;
-        let email_changed = c.email.as_ref().is_some_and(|e| current.email.as_deref() != Some(e));
-        let phone_changed = c.phone.as_ref().is_some_and(|p| current.phone != *p);
         let sql = concat!(
-            "UPDATE users SET name = $2, email = $3, email_verified_at = $4, phone = $5, phone_verified_at = $6, \
-             company = $7, address = $8, website = $9, category = $10, updated_at = $11 WHERE id = $1 RETURNING ",
+            "UPDATE users SET name = $2, company = $3, address = $4, website = $5, category = $6, updated_at = $7 \
+             WHERE id = $1 RETURNING ",
             columns!()
         );
         let q = |s: &str| s.to_owned();
         let name = c.name.unwrap_or(current.name);
-        let email = if email_changed { c.email } else { current.email };
-        let email_verified = if email_changed { None } else { current.email_verified_at };
-        let phone = if phone_changed { c.phone.flatten() } else { current.phone };
-        let phone_verified = if phone_changed { None } else { current.phone_verified_at };
         let company = c.company.unwrap_or(current.company.as_deref().map(q));
         let address = c.address.unwrap_or(current.address.as_deref().map(q));
         let website = c.website.unwrap_or(current.website.as_deref().map(q));
@@ -123,42 +203,79 @@ impl Db {
         with_pool!(self, |p| sqlx::query_as::<_, User>(sql)
             .bind(id)
             .bind(&name)
-            .bind(&email)
-            .bind(email_verified)
-            .bind(&phone)
-            .bind(phone_verified)
             .bind(&company)
             .bind(&address)
             .bind(&website)
             .bind(&category)
             .bind(now)
             .fetch_optional(p)
-            .await)
-        .map_err(conflict(UNIQUE))?
+            .await)?
         .ok_or(DbError::NotFound)
     }
 
-    /// Marks `email` verified only if it is still the account's address.
-    pub async fn mark_email_verified(&self, id: &str, email: &str, now: i64) -> Result<bool> {
-        let done = with_pool!(self, |p| {
-            sqlx::query("UPDATE users SET email_verified_at = $3, updated_at = $3 WHERE id = $1 AND email = $2")
+    /// `email`, proven by a link sent to it, becomes the account's verified address, and
+    /// every unverified claim on it by another account is dropped (noted in their security
+    /// log), in one transaction. Another account's verified address is a `Conflict`.
+    pub async fn claim_email(&self, id: &str, email: &str, now: i64) -> Result<Claimed> {
+        with_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            let previous: Option<Option<String>> =
+                sqlx::query_scalar("SELECT email FROM users WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+            let previous = previous.ok_or(DbError::NotFound)?;
+            let dropped: Vec<String> = sqlx::query_scalar(
+                "UPDATE users SET email = NULL, updated_at = $3 \
+                 WHERE email = $1 AND id <> $2 AND email_verified_at IS NULL RETURNING id",
+            )
+            .bind(email)
+            .bind(id)
+            .bind(now)
+            .fetch_all(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE users SET email = $2, email_verified_at = $3, updated_at = $3 WHERE id = $1")
                 .bind(id)
                 .bind(email)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(conflict(UNIQUE))?;
+            note_dropped_claims!(tx, &dropped, "email_claim_dropped", now).await?;
+            tx.commit().await?;
+            Ok(Claimed { changed: previous.as_deref() != Some(email), previous, dropped })
+        })
+    }
+
+    /// `phone`, proven by a code sent to it, becomes the account's verified number; an
+    /// unverified claim on it by another account is dropped, in one transaction.
+    pub async fn claim_phone(&self, id: &str, phone: &str, now: i64) -> Result<Claimed> {
+        with_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            let previous: Option<Option<String>> =
+                sqlx::query_scalar("SELECT phone FROM users WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+            let previous = previous.ok_or(DbError::NotFound)?;
+            let dropped = drop_phone_claims!(&mut *tx, phone, id, now).await?;
+            sqlx::query("UPDATE users SET phone = $2, phone_verified_at = $3, updated_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(phone)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(conflict(UNIQUE))?;
+            note_dropped_claims!(tx, &dropped, "phone_claim_dropped", now).await?;
+            tx.commit().await?;
+            Ok(Claimed { changed: previous.as_deref() != Some(phone), previous, dropped })
+        })
+    }
+
+    /// Removes the account's phone number (the person keeps another way to sign in).
+    pub async fn remove_phone(&self, id: &str, now: i64) -> Result<()> {
+        with_pool!(self, |p| {
+            sqlx::query("UPDATE users SET phone = NULL, phone_verified_at = NULL, updated_at = $2 WHERE id = $1")
+                .bind(id)
                 .bind(now)
                 .execute(p)
                 .await
                 .map(|r| r.rows_affected())
         })?;
-        Ok(done == 1)
-    }
-
-    pub async fn mark_phone_verified(&self, id: &str, now: i64) -> Result<()> {
-        with_pool!(self, |p| sqlx::query("UPDATE users SET phone_verified_at = $2, updated_at = $2 WHERE id = $1")
-            .bind(id)
-            .bind(now)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 

@@ -2,8 +2,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
+use db::api_keys::NewApiKey;
 use db::sessions::NewSession;
-use db::tokens::Purpose;
+use db::tokens::{NewToken, Purpose};
 use db::users::{NewUser, ProfileChange};
 use db::{Db, DbError, on_both_backends};
 
@@ -25,64 +26,63 @@ async fn users_story(db: Db) {
     let a = db.create_user(user("asha@example.com", Some("+919876543210")), NOW).await.unwrap();
     assert_eq!(a.role, "user");
     assert!(!a.marketing_opt_in && a.email_verified_at.is_none());
-    assert!(matches!(db.create_user(user("asha@example.com", None), NOW).await, Err(DbError::Conflict("email"))));
+    // An unverified address may be claimed by several accounts; a number only by one.
+    let rival = db.create_user(user("asha@example.com", None), NOW + 1).await.unwrap();
     assert!(matches!(
         db.create_user(user("b@example.com", Some("+919876543210")), NOW).await,
         Err(DbError::Conflict("phone"))
     ));
-    assert_eq!(db.user_by_email("asha@example.com").await.unwrap().id, a.id);
-    assert_eq!(db.user_by_phone("+919876543210").await.unwrap().id, a.id);
+    let claims: Vec<String> = db.users_by_email("asha@example.com").await.unwrap().into_iter().map(|u| u.id).collect();
+    assert_eq!(claims, [rival.id.clone(), a.id.clone()], "newest claim first");
+    assert!(matches!(db.user_by_verified_phone("+919876543210").await, Err(DbError::NotFound)), "not proven yet");
     assert!(matches!(db.user_by_id("nope").await, Err(DbError::NotFound)));
 
-    assert!(db.mark_email_verified(&a.id, "asha@example.com", NOW).await.unwrap());
-    assert!(!db.mark_email_verified(&a.id, "old@example.com", NOW).await.unwrap());
-    db.mark_phone_verified(&a.id, NOW).await.unwrap();
+    // Proving the inbox takes the address from every other claim, in one transaction.
+    let claimed = db.claim_email(&a.id, "asha@example.com", NOW + 2).await.unwrap();
+    assert_eq!((claimed.changed, claimed.dropped.as_slice()), (false, std::slice::from_ref(&rival.id)));
+    assert!(db.user_by_id(&rival.id).await.unwrap().email.is_none());
+    assert_eq!(db.users_by_email("asha@example.com").await.unwrap().len(), 1);
+    assert_eq!(db.audit_of(&rival.id, 5).await.unwrap()[0].action, "email_claim_dropped");
+    assert!(
+        matches!(db.claim_email(&rival.id, "asha@example.com", NOW + 3).await, Err(DbError::Conflict("email"))),
+        "a verified address is nobody else's"
+    );
+    let moved = db.claim_email(&a.id, "new@example.com", NOW + 4).await.unwrap();
+    assert_eq!((moved.changed, moved.previous.as_deref()), (true, Some("asha@example.com")));
+
+    // A proven number: a new account takes it from an unverified claim.
+    let b = db.create_user(user("b@example.com", Some("+919876500001")), NOW).await.unwrap();
+    let proven = NewUser { phone: Some("+919876500001"), phone_verified: true, email: None, ..user("x", None) };
+    let c = db.create_user(proven, NOW + 5).await.unwrap();
+    assert!(db.user_by_id(&b.id).await.unwrap().phone.is_none());
+    assert_eq!(db.user_by_verified_phone("+919876500001").await.unwrap().id, c.id);
+    assert!(matches!(db.claim_phone(&a.id, "+919876500001", NOW).await, Err(DbError::Conflict("phone"))));
+    let mine = db.claim_phone(&a.id, "+919876543210", NOW + 6).await.unwrap();
+    assert!(!mine.changed, "confirming one's own number changes nothing");
+    db.remove_phone(&a.id, NOW + 7).await.unwrap();
+    assert!(db.user_by_id(&a.id).await.unwrap().phone.is_none());
+
     let same = db
         .update_profile(
             &a.id,
             ProfileChange {
                 name: Some("Asha M".into()),
-                email: Some("asha@example.com".into()),
                 company: Some(Some("Asha Jewels".into())),
                 ..Default::default()
             },
-            NOW + 1,
+            NOW + 8,
         )
         .await
         .unwrap();
-    assert_eq!(same.email_verified_at, Some(NOW), "unchanged email keeps verification");
-    assert_eq!(same.company.as_deref(), Some("Asha Jewels"));
-    let moved = db
-        .update_profile(
-            &a.id,
-            ProfileChange {
-                email: Some("new@example.com".into()),
-                phone: Some(Some("+919876500000".into())),
-                ..Default::default()
-            },
-            NOW + 2,
-        )
-        .await
-        .unwrap();
-    assert_eq!(moved.email.as_deref(), Some("new@example.com"));
-    assert!(
-        moved.email_verified_at.is_none() && moved.phone_verified_at.is_none(),
-        "changed contact must be re-verified"
-    );
-    assert_eq!(moved.name, "Asha M");
+    assert_eq!(same.email_verified_at, Some(NOW + 4), "plain fields leave verification alone");
+    assert_eq!((same.name.as_str(), same.company.as_deref()), ("Asha M", Some("Asha Jewels")));
     let cleared =
-        db.update_profile(&a.id, ProfileChange { company: Some(None), ..Default::default() }, NOW + 3).await.unwrap();
+        db.update_profile(&a.id, ProfileChange { company: Some(None), ..Default::default() }, NOW + 9).await.unwrap();
     assert!(cleared.company.is_none());
-
-    db.create_user(user("c@example.com", None), NOW).await.unwrap();
-    let clash = db
-        .update_profile(&a.id, ProfileChange { email: Some("c@example.com".into()), ..Default::default() }, NOW)
-        .await;
-    assert!(matches!(clash, Err(DbError::Conflict("email"))));
 
     db.set_role(&a.id, "admin", NOW).await.unwrap();
     assert_eq!(db.user_by_id(&a.id).await.unwrap().role, "admin");
-    assert!(db.set_role(&a.id, "emperor", NOW).await.is_err(), "the schema only knows user and admin");
+    assert!(db.set_role(&a.id, "emperor", NOW).await.is_err(), "the schema knows its roles");
     assert!(matches!(db.set_role("missing", "admin", NOW).await, Err(DbError::NotFound)));
 }
 
@@ -121,14 +121,19 @@ async fn sessions_story(db: Db) {
 
 async fn tokens_story(db: Db) {
     let u = db.create_user(user("t@example.com", None), NOW).await.unwrap();
-    db.issue_token(&u.id, Purpose::VerifyEmail, "t@example.com", "old", NOW, 1000).await.unwrap();
-    db.issue_token(&u.id, Purpose::VerifyEmail, "t@example.com", "new", NOW, 1000).await.unwrap();
+    let token =
+        |purpose, digest, session_id| NewToken { user_id: &u.id, purpose, email: "t@example.com", digest, session_id };
+    db.issue_token(&token(Purpose::VerifyEmail, "old", None), NOW, 1000).await.unwrap();
+    db.issue_token(&token(Purpose::VerifyEmail, "new", Some("s1")), NOW, 1000).await.unwrap();
     assert!(db.redeem_token(Purpose::VerifyEmail, "old", NOW).await.unwrap().is_none(), "re-issuing revokes");
     assert!(db.redeem_token(Purpose::ResetPassword, "new", NOW).await.unwrap().is_none(), "purpose must match");
     let r = db.redeem_token(Purpose::VerifyEmail, "new", NOW + 1).await.unwrap().unwrap();
-    assert_eq!((r.user_id.as_str(), r.email.as_str()), (u.id.as_str(), "t@example.com"));
+    assert_eq!(
+        (r.user_id.as_str(), r.email.as_str(), r.session_id.as_deref()),
+        (u.id.as_str(), "t@example.com", Some("s1"))
+    );
     assert!(db.redeem_token(Purpose::VerifyEmail, "new", NOW + 1).await.unwrap().is_none(), "single use");
-    db.issue_token(&u.id, Purpose::ResetPassword, "t@example.com", "r", NOW, 1000).await.unwrap();
+    db.issue_token(&token(Purpose::ResetPassword, "r", None), NOW, 1000).await.unwrap();
     assert!(db.redeem_token(Purpose::ResetPassword, "r", NOW + 1000).await.unwrap().is_none(), "expired");
     assert_eq!(db.purge_expired_tokens(NOW + 1000).await.unwrap(), 1);
 }
@@ -152,10 +157,11 @@ async fn otp_story(db: Db) {
 }
 
 async fn rate_and_audit_story(db: Db) {
-    assert_eq!(db.hits("ip:1", 0).await.unwrap(), 0);
     for n in 1..=3 {
         assert_eq!(db.hit("ip:1", 0).await.unwrap(), n);
     }
+    db.unhit("ip:1", 0).await.unwrap();
+    assert_eq!(db.hit("ip:1", 0).await.unwrap(), 3, "a released hit is given back");
     assert_eq!(db.hit("ip:1", 60_000).await.unwrap(), 1, "new window starts over");
     assert_eq!(db.hit("ip:2", 0).await.unwrap(), 1, "buckets are separate");
     assert_eq!(db.purge_rate_counters(60_000).await.unwrap(), 2);
@@ -171,13 +177,29 @@ async fn rate_and_audit_story(db: Db) {
 async fn api_keys_story(db: Db) {
     let u = db.create_user(user("k@example.com", None), NOW).await.unwrap();
     let v = db.create_user(user("v@example.com", None), NOW).await.unwrap();
-    let k = db.create_api_key(&u.id, "shop sync", "sp_abc", "kd", NOW).await.unwrap();
-    assert_eq!(db.api_key_by_digest("kd").await.unwrap().unwrap().user_id, u.id);
-    db.touch_api_key(&k.id, NOW + 100_000).await.unwrap();
-    assert_eq!(db.api_keys_of(&u.id).await.unwrap()[0].last_used_at, Some(NOW + 100_000));
+    let key = |digest, expires_at| NewApiKey {
+        user_id: &u.id,
+        name: "shop sync",
+        prefix: "sp_abc",
+        digest,
+        scopes: "images:read",
+        expires_at,
+    };
+    let k = db.create_api_key(&key("kd", None), NOW).await.unwrap();
+    assert_eq!(db.api_key_by_digest("kd", NOW).await.unwrap().unwrap().user_id, u.id);
+    db.touch_api_key(&k.id, "203.0.113.0/24", NOW + 100_000).await.unwrap();
+    let listed = &db.api_keys_of(&u.id).await.unwrap()[0];
+    assert_eq!(
+        (listed.last_used_at, listed.last_used_network.as_deref(), listed.scopes.as_str()),
+        (Some(NOW + 100_000), Some("203.0.113.0/24"), "images:read")
+    );
     assert!(!db.delete_api_key(&v.id, &k.id).await.unwrap(), "not theirs");
     assert!(db.delete_api_key(&u.id, &k.id).await.unwrap());
-    assert!(db.api_key_by_digest("kd").await.unwrap().is_none());
+    assert!(db.api_key_by_digest("kd", NOW).await.unwrap().is_none());
+    db.create_api_key(&key("short", Some(NOW + 10)), NOW).await.unwrap();
+    assert!(db.api_key_by_digest("short", NOW + 10).await.unwrap().is_none(), "a key stops at its end");
+    db.create_api_key(&key("other", None), NOW).await.unwrap();
+    assert_eq!(db.delete_api_keys_of(&u.id).await.unwrap(), 2);
 }
 
 on_both_backends!(users_story, sessions_story, tokens_story, otp_story, rate_and_audit_story, api_keys_story);
@@ -374,7 +396,7 @@ mod queue {
     const NOW: i64 = super::NOW;
 
     fn job<'a>(key: Option<&'a str>) -> NewJob<'a> {
-        NewJob { kind: "render", payload: r#"{"creation":"c1"}"#, max_attempts: 2, idempotency_key: key }
+        NewJob { kind: "render", payload: r#"{"creation":"c1"}"#, max_attempts: 2, idempotency_key: key, user_id: None }
     }
 
     pub async fn lease_heartbeat_retry_dead(db: Db) {
@@ -411,13 +433,19 @@ mod queue {
         assert_eq!(reaped[0].last_error.as_deref(), Some("timeout"));
 
         let b = db
-            .enqueue(NewJob { kind: "render", payload: "{}", max_attempts: 3, idempotency_key: None }, NOW)
+            .enqueue(
+                NewJob { kind: "render", payload: "{}", max_attempts: 3, idempotency_key: None, user_id: None },
+                NOW,
+            )
             .await
             .unwrap();
         assert_eq!(db.cancel_job(&b.id, NOW).await.unwrap().as_deref(), Some("canceled"));
         assert!(db.claim("w1", NOW + 100_000, 1000).await.unwrap().is_none(), "canceled jobs never run");
         let c = db
-            .enqueue(NewJob { kind: "render", payload: "{}", max_attempts: 3, idempotency_key: None }, NOW)
+            .enqueue(
+                NewJob { kind: "render", payload: "{}", max_attempts: 3, idempotency_key: None, user_id: None },
+                NOW,
+            )
             .await
             .unwrap();
         db.claim("w1", NOW + 100_000, 1000).await.unwrap().unwrap();
@@ -434,7 +462,13 @@ mod queue {
     pub async fn concurrent_claims(db: Db) {
         for i in 0..20 {
             db.enqueue(
-                NewJob { kind: "render", payload: "{}", max_attempts: 1, idempotency_key: Some(&format!("k{i}")) },
+                NewJob {
+                    kind: "render",
+                    payload: "{}",
+                    max_attempts: 1,
+                    idempotency_key: Some(&format!("k{i}")),
+                    user_id: None,
+                },
                 NOW,
             )
             .await

@@ -54,26 +54,6 @@ impl Currency {
             Currency::Usd
         }
     }
-
-    /// The first language tag with a region (`en-IN`, `de-DE`) decides; none → `None`.
-    pub fn from_accept_language(header: &str) -> Option<Self> {
-        let mut tags: Vec<(f32, &str)> = header
-            .split(',')
-            .filter_map(|part| {
-                let mut fields = part.trim().split(';');
-                let tag = fields.next()?.trim();
-                let q =
-                    fields.find_map(|f| f.trim().strip_prefix("q=")).and_then(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
-                Some((q, tag))
-            })
-            .collect();
-        tags.sort_by(|a, b| b.0.total_cmp(&a.0));
-        tags.iter().find_map(|(_, tag)| {
-            let region =
-                tag.split(['-', '_']).skip(1).find(|s| s.len() == 2 && s.chars().all(|c| c.is_ascii_alphabetic()))?;
-            Some(Currency::for_country(region))
-        })
-    }
 }
 
 /// An exact amount: `minor` units of `currency`.
@@ -238,16 +218,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn currency_from_country_and_language() {
+    fn currency_from_country() {
         assert_eq!(Currency::for_country("in"), Currency::Inr);
         assert_eq!(Currency::for_country("DE"), Currency::Eur);
         assert_eq!(Currency::for_country("US"), Currency::Usd);
         assert_eq!(Currency::for_country("XX"), Currency::Usd);
-        assert_eq!(Currency::from_accept_language("en-IN,en;q=0.9"), Some(Currency::Inr));
-        assert_eq!(Currency::from_accept_language("en;q=0.9, fr-FR;q=0.8"), Some(Currency::Eur));
-        assert_eq!(Currency::from_accept_language("de;q=0.5, en-US"), Some(Currency::Usd));
-        assert_eq!(Currency::from_accept_language("en"), None);
-        assert_eq!(Currency::from_accept_language(""), None);
     }
 
     #[test]

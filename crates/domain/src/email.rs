@@ -19,9 +19,12 @@ impl Email {
                 && !l.ends_with('-')
                 && l.chars().all(|c| c.is_alphanumeric() || c == '-')
         };
+        // The local part as people really use it (letters, digits and `. _ % + - '`):
+        // nothing that could close a header, a tag or a quoted string where it is shown.
+        let local_ok = |c: char| c.is_alphanumeric() || matches!(c, '.' | '_' | '%' | '+' | '-' | '\'');
         if local.is_empty()
             || local.len() > 64
-            || local.contains('@')
+            || !local.chars().all(local_ok)
             || local.starts_with('.')
             || local.ends_with('.')
             || local.contains("..")
@@ -55,6 +58,7 @@ mod tests {
     #[test]
     fn accepts_and_normalises() {
         assert_eq!(Email::parse("  Priya.Shah+gold@Example.co.IN ").unwrap().as_str(), "priya.shah+gold@example.co.in");
+        assert_eq!(Email::parse("o'neil_99%x@example.com").unwrap().as_str(), "o'neil_99%x@example.com");
     }
 
     #[test]
@@ -69,6 +73,10 @@ mod tests {
             "a@-x.com",
             "a..b@c.com",
             "a@b..com",
+            "<script>@x.com",
+            "a\"b@x.com",
+            "a/b@x.com",
+            "a>b@x.com",
             &format!("{}@x.com", "a".repeat(65)),
         ] {
             assert_eq!(Email::parse(bad).unwrap_err().code, "invalid_email", "{bad}");

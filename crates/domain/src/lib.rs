@@ -9,12 +9,14 @@ pub mod password;
 pub mod phone;
 pub mod profile;
 pub mod role;
+pub mod scope;
 pub mod secrets;
 pub mod time;
 
 pub use email::Email;
 pub use phone::Phone;
 pub use role::Role;
+pub use scope::{Scope, Scopes};
 
 /// A rule broken by user input: `code` is stable for clients, `message` is for people.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

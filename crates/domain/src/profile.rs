@@ -1,5 +1,6 @@
 //! Profile fields a user can correct themselves: trimmed, bounded, and free of control
-//! characters so they are safe to show in pages, emails and invoices.
+//! characters so they are safe to show in pages, emails and invoices. Only a multi-line
+//! field (the address) keeps line breaks, as `\n`.
 
 use crate::Invalid;
 
@@ -15,9 +16,21 @@ pub fn name(input: &str) -> Result<String, Invalid> {
     Ok(v)
 }
 
-/// An optional text field of at most `max` characters; empty input clears it.
+/// An optional one-line text field of at most `max` characters; empty input clears it.
 pub fn optional(field: &'static str, input: &str, max: usize) -> Result<Option<String>, Invalid> {
     let v = text(field, input, max)?;
+    Ok((!v.is_empty()).then_some(v))
+}
+
+/// An optional multi-line field (a postal address): lines trimmed, blank lines dropped,
+/// `\r\n` read as `\n`, no other control characters.
+pub fn multiline(field: &'static str, input: &str, max: usize) -> Result<Option<String>, Invalid> {
+    let lines: Vec<String> =
+        input.split('\n').map(|l| text(field, l.trim_end_matches('\r'), max)).collect::<Result<_, _>>()?;
+    let v = lines.into_iter().filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n");
+    if v.chars().count() > max {
+        return Err(Invalid::new("too_long", field, format!("Use at most {max} characters.")));
+    }
     Ok((!v.is_empty()).then_some(v))
 }
 
@@ -52,7 +65,7 @@ fn text(field: &'static str, input: &str, max: usize) -> Result<String, Invalid>
     if v.chars().count() > max {
         return Err(Invalid::new("too_long", field, format!("Use at most {max} characters.")));
     }
-    if v.chars().any(|c| c.is_control() && c != '\n') {
+    if v.chars().any(char::is_control) {
         return Err(Invalid::new("invalid_characters", field, "Remove control characters."));
     }
     Ok(v.to_owned())
@@ -68,6 +81,15 @@ mod tests {
         assert_eq!(name("   ").unwrap_err().code, "invalid_name");
         assert_eq!(name(&"a".repeat(101)).unwrap_err().code, "too_long");
         assert_eq!(name("a\u{0}b").unwrap_err().code, "invalid_characters");
+        // A line break in a one-line field would start a new line in a mail or an invoice.
+        assert_eq!(name("Asha\nClick https://evil.example").unwrap_err().code, "invalid_characters");
+        assert_eq!(optional("company", "A\r\nB", 50).unwrap_err().code, "invalid_characters");
+        assert_eq!(
+            multiline("address", " 12 MG Road\r\n\n Bengaluru 560001 ", 300).unwrap().as_deref(),
+            Some("12 MG Road\nBengaluru 560001")
+        );
+        assert_eq!(multiline("address", "12 MG Road\t", 300).unwrap().as_deref(), Some("12 MG Road"));
+        assert_eq!(multiline("address", "a\u{7}b", 300).unwrap_err().code, "invalid_characters");
         assert_eq!(optional("company", "", 10).unwrap(), None);
         assert_eq!(website("ashajewels.in").unwrap().as_deref(), Some("https://ashajewels.in"));
         assert_eq!(website("javascript:alert(1)").unwrap_err().code, "invalid_website");

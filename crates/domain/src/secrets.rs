@@ -16,7 +16,12 @@ pub fn new_token() -> String {
 
 /// Digest stored in place of a token.
 pub fn token_digest(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    digest(token.as_bytes())
+}
+
+/// SHA-256 of `bytes`, in hex.
+pub fn digest(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// A six-digit one-time code, uniformly distributed.

@@ -7,10 +7,11 @@
 //! halting), is driven through `/_fake/...` endpoints that exist only here.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -145,7 +146,8 @@ impl FakeRazorpay {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, router).await {
+            let service = router.into_make_service_with_connect_info::<SocketAddr>();
+            if let Err(e) = axum::serve(listener, service).await {
                 tracing::error!(error = %e, "FAKE Razorpay stopped");
             }
         });
@@ -191,10 +193,17 @@ impl FakeRazorpay {
     }
 }
 
-/// Dev mode's simulated Checkout, from our server: pays through the fake's control endpoint.
-pub async fn simulate_checkout(base_url: &str, pay: &Pay) -> Result<CheckoutSuccess, String> {
+/// Dev mode's simulated Checkout, from our server: pays through the fake's control endpoint,
+/// which answers only loopback callers holding the fake's API keys.
+pub async fn simulate_checkout(
+    base_url: &str,
+    key_id: &str,
+    key_secret: &str,
+    pay: &Pay,
+) -> Result<CheckoutSuccess, String> {
     let response = reqwest::Client::new()
         .post(format!("{}/_fake/checkout", base_url.trim_end_matches('/')))
+        .basic_auth(key_id, Some(key_secret))
         .json(pay)
         .send()
         .await
@@ -592,21 +601,52 @@ fn halt(s: &Arc<Shared>, sub_id: &str) -> Result<(), String> {
     Ok(())
 }
 
-async fn checkout_route(State(s): State<Arc<Shared>>, Json(pay): Json<Pay>) -> Response {
+/// The control endpoints stand for a customer or Razorpay itself: only a loopback caller
+/// holding the fake's keys (our own server) may drive them, never a web page the developer
+/// happens to visit.
+fn control_allowed(s: &Shared, peer: SocketAddr, headers: &HeaderMap) -> bool {
+    peer.ip().is_loopback() && authorized(s, headers)
+}
+
+async fn checkout_route(
+    State(s): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Json(pay): Json<Pay>,
+) -> Response {
+    if !control_allowed(&s, peer, &headers) {
+        return error(StatusCode::UNAUTHORIZED, "Authentication failed");
+    }
     match checkout(&s, &pay) {
         Ok(done) => Json(done).into_response(),
         Err(e) => error(StatusCode::BAD_REQUEST, &e),
     }
 }
 
-async fn renew_route(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+async fn renew_route(
+    State(s): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !control_allowed(&s, peer, &headers) {
+        return error(StatusCode::UNAUTHORIZED, "Authentication failed");
+    }
     match renew(&s, &id) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => error(StatusCode::BAD_REQUEST, &e),
     }
 }
 
-async fn halt_route(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+async fn halt_route(
+    State(s): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !control_allowed(&s, peer, &headers) {
+        return error(StatusCode::UNAUTHORIZED, "Authentication failed");
+    }
     match halt(&s, &id) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => error(StatusCode::BAD_REQUEST, &e),

@@ -66,7 +66,10 @@ fn runner(db: &Db, seen: &Arc<Seen>) -> Runner {
 }
 
 async fn enqueue(db: &Db, payload: &str, max_attempts: i64) -> String {
-    db.enqueue(NewJob { kind: "test", payload, max_attempts, idempotency_key: None }, jobs::now_ms()).await.unwrap().id
+    db.enqueue(NewJob { kind: "test", payload, max_attempts, idempotency_key: None, user_id: None }, jobs::now_ms())
+        .await
+        .unwrap()
+        .id
 }
 
 async fn wait_for(db: &Db, id: &str, state: &str) -> Job {

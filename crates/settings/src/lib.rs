@@ -89,6 +89,9 @@ pub struct Billing {
     /// A MaxMind-format country database (GeoLite2/GeoIP2 Country `.mmdb`), consulted when
     /// no CDN header says where the visitor is.
     pub geoip_database: Option<PathBuf>,
+    /// The price list for visitors whose country neither the CDN nor the GeoIP database
+    /// knows (`USD`, `INR` or `EUR`). The browser's language never decides a price.
+    pub default_currency: String,
     /// GST included in INR prices, in percent (18 for online services in India).
     pub gst_percent: i64,
     /// Our GSTIN, printed on INR invoices; its first two digits are our state.
@@ -97,7 +100,14 @@ pub struct Billing {
 
 impl Default for Billing {
     fn default() -> Self {
-        Self { razorpay: None, country_header: None, geoip_database: None, gst_percent: 18, seller_gstin: None }
+        Self {
+            razorpay: None,
+            country_header: None,
+            geoip_database: None,
+            default_currency: "USD".into(),
+            gst_percent: 18,
+            seller_gstin: None,
+        }
     }
 }
 
@@ -409,9 +419,19 @@ pub struct Server {
     pub metrics_listen: Option<SocketAddr>,
     /// Largest JSON or form body accepted outside uploads.
     pub max_body_bytes: usize,
+    /// How long a request may take after the last byte of its body arrived (an upload on a
+    /// slow link may take longer to arrive, as long as it keeps arriving).
     pub request_timeout_secs: u64,
     /// Trust `X-Forwarded-For` from a reverse proxy for the client address.
     pub behind_proxy: bool,
+    /// A client must send a request's headers within this many seconds.
+    pub header_timeout_secs: u64,
+    /// A connection that moves no byte either way for this long is closed (keep-alive
+    /// connections nobody uses, stalled clients).
+    pub idle_timeout_secs: u64,
+    /// Open connections one client network may hold (not applied behind a proxy, where the
+    /// proxy is the only client).
+    pub max_connections_per_network: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -491,7 +511,12 @@ pub struct Security {
     /// Master key file (32 random bytes, hex); empty means `<data_dir>/master.key`.
     pub master_key_file: PathBuf,
     pub login_attempts_per_ip_15min: u32,
+    /// Password guesses one network may make at one account in 15 minutes (counted before
+    /// the password is checked; a right one gives its place back).
     pub login_failures_per_account_15min: u32,
+    /// Guesses at one account from every network in an hour; past it only networks the
+    /// owner signed in from before get in (after a short delay), others wait.
+    pub login_attempts_per_account_hour: u32,
     pub signups_per_ip_hour: u32,
     pub otp_sends_per_phone_hour: u32,
     pub otp_sends_per_ip_hour: u32,
@@ -551,6 +576,9 @@ impl Default for Server {
             max_body_bytes: 64 * 1024,
             request_timeout_secs: 30,
             behind_proxy: false,
+            header_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            max_connections_per_network: 256,
         }
     }
 }
@@ -579,6 +607,7 @@ impl Default for Security {
             master_key_file: PathBuf::new(),
             login_attempts_per_ip_15min: 30,
             login_failures_per_account_15min: 10,
+            login_attempts_per_account_hour: 100,
             signups_per_ip_hour: 10,
             otp_sends_per_phone_hour: 5,
             otp_sends_per_ip_hour: 20,
@@ -653,6 +682,15 @@ impl Settings {
         if self.tokens.local_output_cost < 1 {
             return bad("tokens.local_output_cost", "must be at least 1");
         }
+        if self.server.header_timeout_secs < 1 || self.server.idle_timeout_secs <= self.server.request_timeout_secs {
+            return bad(
+                "server",
+                "header_timeout_secs must be at least 1, idle_timeout_secs above request_timeout_secs",
+            );
+        }
+        if self.server.max_connections_per_network < 8 {
+            return bad("server.max_connections_per_network", "must be at least 8");
+        }
         if self.workers.lease_secs < 2 {
             return bad("workers.lease_secs", "must be at least 2");
         }
@@ -684,6 +722,9 @@ impl Settings {
         }
         if self.privacy.activity_retention_days < 1 {
             return bad("privacy.activity_retention_days", "must be at least 1");
+        }
+        if !matches!(self.billing.default_currency.as_str(), "USD" | "INR" | "EUR") {
+            return bad("billing.default_currency", "must be USD, INR or EUR");
         }
         if !(0..=40).contains(&self.billing.gst_percent) {
             return bad("billing.gst_percent", "must be between 0 and 40");

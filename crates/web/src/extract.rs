@@ -143,6 +143,5 @@ pub fn currency_of(
         .filter(|_| settings.server.behind_proxy)
         .and_then(|name| headers.get(name))
         .and_then(|v| v.to_str().ok());
-    let accept_language = headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-    state.app.currency(&app::billing::Visitor { cookie: cookie.as_deref(), country, ip: client.ip, accept_language })
+    state.app.currency(&app::billing::Visitor { cookie: cookie.as_deref(), country, ip: client.ip })
 }

@@ -9,14 +9,17 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 
 mod api;
 mod assets;
 mod auth;
+mod connections;
 mod cookies;
+mod deadline;
 mod error;
 mod extract;
+mod key_access;
+mod multipart;
 mod observe;
 mod security;
 mod serve;
@@ -41,8 +44,9 @@ impl AppState {
     }
 }
 
-/// The whole site. Layers run outside-in: request id → trace → panic guard → timeout →
-/// security headers → metrics → principal → CSRF → route.
+/// The whole site. Layers run outside-in: request id → trace → panic guard → deadline
+/// (from the body's last byte) → body limit → security headers → metrics → principal →
+/// CSRF → route.
 pub fn router(state: AppState) -> Router {
     let settings = state.app.settings.clone();
     Router::new()
@@ -55,9 +59,9 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(observe::record_metrics))
         .layer(middleware::from_fn_with_state(state.clone(), security::headers))
         .layer(DefaultBodyLimit::max(settings.server.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
+        .layer(middleware::from_fn_with_state(
             Duration::from_secs(settings.server.request_timeout_secs),
+            deadline::deadline,
         ))
         .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(observe::trace_layer())

@@ -42,11 +42,12 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// On the public listener `/metrics` answers loopback clients only; a separate internal
-/// listener (`server.metrics_listen`) serves it to anyone who can reach that address.
+/// On the public listener `/metrics` answers loopback clients only, and nobody behind a
+/// reverse proxy (where every request arrives from loopback); a separate internal listener
+/// (`server.metrics_listen`) serves it to anyone who can reach that address.
 async fn metrics(State(state): State<AppState>, req: Request) -> Response {
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    if peer.is_some_and(|ip| !ip.is_loopback()) {
+    if state.app.settings.server.behind_proxy || peer.is_none_or(|ip| !ip.is_loopback()) {
         return StatusCode::NOT_FOUND.into_response();
     }
     render_metrics(&state)

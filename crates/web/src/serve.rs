@@ -1,5 +1,6 @@
-//! Listening: plain HTTP, or HTTPS through rustls when `tls.cert` and `tls.key` are set;
-//! an optional internal listener for `/metrics`; graceful shutdown on Ctrl-C or SIGTERM.
+//! Listening: plain HTTP, or HTTPS through rustls when `tls.cert` and `tls.key` are set,
+//! behind the connection guards; an optional internal listener for `/metrics`; graceful
+//! shutdown on Ctrl-C or SIGTERM.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -7,8 +8,9 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::routing::get;
 use axum_server::Handle;
-use axum_server::tls_rustls::RustlsConfig;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 
+use crate::connections::Guard;
 use crate::{AppState, observe, router};
 
 /// Serves until a shutdown signal; `ready` receives the bound address (port 0 allowed).
@@ -49,14 +51,26 @@ pub async fn serve(state: AppState, ready: Option<tokio::sync::oneshot::Sender<S
         }
     };
     tokio::spawn(watcher);
+    // Before HTTP: connections per network capped (not behind a proxy, the only client
+    // there), idle ones closed; headers must arrive within `header_timeout_secs`.
+    let server = &settings.server;
+    let cap = (!server.behind_proxy).then_some(server.max_connections_per_network);
+    let guard = Guard::new(cap, Duration::from_secs(server.idle_timeout_secs));
+    let header_timeout = Duration::from_secs(server.header_timeout_secs);
     match (&settings.tls.cert, &settings.tls.key) {
         (Some(cert), Some(key)) => {
             let config = RustlsConfig::from_pem_file(cert, key)
                 .await
                 .with_context(|| format!("cannot load TLS certificate {} or key {}", cert.display(), key.display()))?;
-            axum_server::bind_rustls(listen, config).handle(handle).serve(app).await
+            let mut s = axum_server::bind(listen).acceptor(RustlsAcceptor::new(config).acceptor(guard));
+            s.http_builder().http1().header_read_timeout(header_timeout);
+            s.handle(handle).serve(app).await
         }
-        _ => axum_server::bind(listen).handle(handle).serve(app).await,
+        _ => {
+            let mut s = axum_server::bind(listen).acceptor(guard);
+            s.http_builder().http1().header_read_timeout(header_timeout);
+            s.handle(handle).serve(app).await
+        }
     }
     .with_context(|| format!("cannot serve on {listen} (server.listen)"))
 }

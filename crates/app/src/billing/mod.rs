@@ -29,8 +29,14 @@ const BAD_SIGNATURES_PER_HOUR: u32 = 10;
 pub struct Gateway {
     pub client: Razorpay,
     webhook_secret: String,
-    /// Dev mode: the FAKE Razorpay's address, for the simulated Checkout.
-    simulated: Option<String>,
+    /// Dev mode: the FAKE Razorpay's address and keys, for the simulated Checkout.
+    simulated: Option<Simulated>,
+}
+
+struct Simulated {
+    base_url: String,
+    key_id: String,
+    key_secret: String,
 }
 
 impl Gateway {
@@ -41,7 +47,9 @@ impl Gateway {
     /// Against the FAKE Razorpay at `base_url` (dev mode and tests): no money moves.
     pub fn fake(base_url: &str, key_id: &str, key_secret: &str, webhook_secret: &str) -> Result<Self> {
         let client = Razorpay::new(base_url, key_id, key_secret).map_err(|e| AppError::Internal(e.to_string()))?;
-        Ok(Self { client, webhook_secret: webhook_secret.to_owned(), simulated: Some(base_url.to_owned()) })
+        let simulated =
+            Simulated { base_url: base_url.to_owned(), key_id: key_id.to_owned(), key_secret: key_secret.to_owned() };
+        Ok(Self { client, webhook_secret: webhook_secret.to_owned(), simulated: Some(simulated) })
     }
 
     pub fn is_simulated(&self) -> bool {
@@ -49,7 +57,7 @@ impl Gateway {
     }
 }
 
-/// What the browser sent about the visitor, for choosing a currency.
+/// What the server knows about where a visitor is, for choosing a currency.
 #[derive(Debug)]
 pub struct Visitor<'a> {
     /// Our signed currency cookie, if any.
@@ -57,8 +65,10 @@ pub struct Visitor<'a> {
     /// The trusted CDN's country header (the web layer passes it only when configured).
     pub country: Option<&'a str>,
     pub ip: std::net::IpAddr,
-    pub accept_language: Option<&'a str>,
 }
+
+/// How long the currency cookie may stand in for a fresh decision.
+const CURRENCY_COOKIE_MS: i64 = crate::limits::DAY;
 
 /// A MaxMind-format country database, read whole into memory (a Country database is a few MB).
 pub struct Geoip(maxminddb::Reader<Vec<u8>>);
@@ -145,29 +155,43 @@ impl App {
         self.gateway.as_ref().ok_or(AppError::Unavailable("billing"))
     }
 
-    /// The visitor's currency: our signed cookie if present (so the price shown is the price
-    /// charged), else the CDN's country, else the GeoIP database's country, else the
-    /// browser's language region, else USD.
-    /// Returns the cookie value to set when it changed.
+    /// The visitor's currency, from what the server knows alone: the trusted CDN's country,
+    /// else the GeoIP database's, else our cookie (an earlier such decision, signed for this
+    /// visitor's network and valid a day), else `billing.default_currency`. Nothing the
+    /// browser says (its language, a copied cookie) can choose a cheaper price list.
+    /// Returns the cookie value to set when the decision is new.
     pub fn currency(&self, v: &Visitor<'_>) -> (Currency, Option<String>) {
-        if let Some((code, mac)) = v.cookie.and_then(|c| c.split_once('.'))
-            && let Some(currency) = Currency::parse(code)
-            && domain::secrets::equal(mac, &self.currency_mac(currency))
-        {
-            return (currency, None);
-        }
-        let currency = v
+        let now = now_ms();
+        let network = domain::device::truncate_ip(v.ip);
+        let fresh = v
             .country
             .filter(|c| c.len() == 2)
             .map(Currency::for_country)
-            .or_else(|| self.geoip.as_ref().and_then(|g| g.country(v.ip)).as_deref().map(Currency::for_country))
-            .or_else(|| v.accept_language.and_then(Currency::from_accept_language))
-            .unwrap_or(Currency::Usd);
-        (currency, Some(format!("{}.{}", currency.code(), self.currency_mac(currency))))
+            .or_else(|| self.geoip.as_ref().and_then(|g| g.country(v.ip)).as_deref().map(Currency::for_country));
+        let cached = v.cookie.and_then(|c| self.read_currency_cookie(c, &network, now));
+        let currency = fresh.or(cached).unwrap_or_else(|| self.default_currency());
+        let cookie = (cached != Some(currency)).then(|| {
+            let until = (now + CURRENCY_COOKIE_MS).to_string();
+            format!("{}.{until}.{}", currency.code(), self.currency_mac(currency, &network, &until))
+        });
+        (currency, cookie)
     }
 
-    fn currency_mac(&self, currency: Currency) -> String {
-        self.mac(&["currency", currency.code()]).chars().take(32).collect()
+    fn default_currency(&self) -> Currency {
+        Currency::parse(&self.settings.billing.default_currency).unwrap_or(Currency::Usd)
+    }
+
+    /// `CODE.UNTIL.MAC`: valid only for the network it was made for, until `UNTIL`.
+    fn read_currency_cookie(&self, cookie: &str, network: &str, now: i64) -> Option<Currency> {
+        let mut parts = cookie.split('.');
+        let (code, until, mac) = (parts.next()?, parts.next()?, parts.next()?);
+        let currency = Currency::parse(code)?;
+        let fresh = until.parse::<i64>().is_ok_and(|t| t > now && t <= now + CURRENCY_COOKIE_MS);
+        (fresh && domain::secrets::equal(mac, &self.currency_mac(currency, network, until))).then_some(currency)
+    }
+
+    fn currency_mac(&self, currency: Currency, network: &str, until: &str) -> String {
+        self.mac(&["currency", currency.code(), network, until]).chars().take(32).collect()
     }
 
     /// Active plans at their prices in `currency`.
@@ -203,14 +227,27 @@ impl App {
         let now = now_ms();
         let notes = serde_json::json!({"user_id": p.user.id, "plan_id": plan.id, "plan_version": plan.version});
         let (kind, order_id, subscription_id) = if plan.is_monthly() {
-            let current = self.db.subscriptions_of(&p.user.id).await?;
-            if current.iter().any(|s| matches!(s.status.as_str(), "active" | "authenticated" | "pending")) {
-                return Err(domain::Invalid::new(
+            let already = || {
+                AppError::from(domain::Invalid::new(
                     "already_subscribed",
                     "plan_id",
                     "You already have a monthly plan. Cancel it first to change plans.",
-                )
-                .into());
+                ))
+            };
+            let current = self.db.subscriptions_of(&p.user.id).await?;
+            if current.iter().any(|s| matches!(s.status.as_str(), "active" | "authenticated" | "pending")) {
+                return Err(already());
+            }
+            // A checkout opened earlier and never paid gives way to this one, cancelled at
+            // Razorpay first so it can no longer be paid: one open plan at a time, which the
+            // database enforces (`subscriptions_one_open`).
+            for unpaid in current.iter().filter(|s| s.status == "created") {
+                let remote = gateway
+                    .client
+                    .cancel_subscription(&unpaid.razorpay_subscription_id, false)
+                    .await
+                    .map_err(upstream)?;
+                self.db.update_subscription(&remote.id, &remote.status, None, Some(false), now).await?;
             }
             let razorpay_plan = match self.db.razorpay_plan_id(&plan, currency.code()).await? {
                 Some(id) => id,
@@ -229,7 +266,8 @@ impl App {
                 .create_subscription(&razorpay_plan, SUBSCRIPTION_CYCLES, notes)
                 .await
                 .map_err(upstream)?;
-            self.db
+            let inserted = self
+                .db
                 .insert_subscription(&Subscription {
                     id: db::new_id(),
                     user_id: Some(p.user.id.clone()),
@@ -246,7 +284,15 @@ impl App {
                     created_at: now,
                     updated_at: now,
                 })
-                .await?;
+                .await;
+            if let Err(db::DbError::Conflict(_)) = inserted {
+                // Another checkout won the race: this one must never be paid.
+                if let Err(e) = gateway.client.cancel_subscription(&sub.id, false).await {
+                    tracing::warn!(error = %e, "could not cancel a subscription that lost the race");
+                }
+                return Err(already());
+            }
+            inserted?;
             ("subscription", None, Some(sub.id))
         } else {
             let receipt = db::new_id();
@@ -297,8 +343,9 @@ impl App {
     pub async fn verify_checkout(&self, p: &Principal, r: &CheckoutResult) -> Result<Verified> {
         let gateway = self.gateway()?;
         let now = now_ms();
+        // Reserved before the signature is checked, so parallel forgeries count too.
         let bad_signatures = format!("bad_signature:{}", p.user.id);
-        self.check_limit(&bad_signatures, BAD_SIGNATURES_PER_HOUR, crate::limits::HOUR).await?;
+        self.limit(&bad_signatures, BAD_SIGNATURES_PER_HOUR, crate::limits::HOUR).await?;
         let rejected = |code, message: &str| AppError::PaymentRejected { code, message: message.to_owned() };
         let settled = match (&r.razorpay_order_id, &r.razorpay_subscription_id) {
             (Some(order_id), None) => {
@@ -311,10 +358,10 @@ impl App {
                     &r.razorpay_payment_id,
                     &r.razorpay_signature,
                 ) {
-                    self.count_failure(&bad_signatures, crate::limits::HOUR).await?;
                     self.audit_payment(p, "payment_signature_rejected", order_id).await?;
                     return Err(rejected("invalid_signature", "The payment could not be verified."));
                 }
+                self.release(&bad_signatures, crate::limits::HOUR).await?;
                 let mut payment = gateway.client.payment(&r.razorpay_payment_id).await.map_err(upstream)?;
                 let anomaly = order_mismatch(&order, &payment);
                 if anomaly.is_none() && payment.status == "authorized" {
@@ -333,10 +380,10 @@ impl App {
                     &sub.razorpay_subscription_id,
                     &r.razorpay_signature,
                 ) {
-                    self.count_failure(&bad_signatures, crate::limits::HOUR).await?;
                     self.audit_payment(p, "payment_signature_rejected", sub_id).await?;
                     return Err(rejected("invalid_signature", "The payment could not be verified."));
                 }
+                self.release(&bad_signatures, crate::limits::HOUR).await?;
                 let payment = gateway.client.payment(&r.razorpay_payment_id).await.map_err(upstream)?;
                 let remote = gateway.client.subscription(sub_id).await.map_err(upstream)?;
                 let sub = self.apply_subscription(&remote, now).await?;
@@ -379,7 +426,7 @@ impl App {
     /// real Checkout's handler would.
     pub async fn simulate_checkout(&self, p: &Principal, pay: &fakes::razorpay::Pay) -> Result<serde_json::Value> {
         let gateway = self.gateway()?;
-        let Some(base) = &gateway.simulated else { return Err(AppError::NotFound) };
+        let Some(fake) = &gateway.simulated else { return Err(AppError::NotFound) };
         // Only for the buyer's own order or subscription.
         let own = match (&pay.order_id, &pay.subscription_id) {
             (Some(o), _) => self.db.order_by_razorpay_id(o).await?.user_id,
@@ -389,7 +436,7 @@ impl App {
         if own.as_deref() != Some(p.user.id.as_str()) {
             return Err(AppError::NotFound);
         }
-        let paid = fakes::razorpay::simulate_checkout(base, pay)
+        let paid = fakes::razorpay::simulate_checkout(&fake.base_url, &fake.key_id, &fake.key_secret, pay)
             .await
             .map_err(|message| AppError::PaymentRejected { code: "payment_failed", message })?;
         serde_json::to_value(paid).map_err(|e| AppError::Internal(e.to_string()))

@@ -15,14 +15,66 @@ pub async fn me(Auth(p): Auth) -> Json<MeView> {
     Json(MeView::with_balance(p.user, p.tokens))
 }
 
+/// The profile as corrected; a new email or phone is `pending` until proven (a link to the
+/// address, a code to the number for `POST /api/v1/me/phone/verify`).
 pub async fn update(
     State(state): State<AppState>,
     Auth(p): Auth,
     ClientInfo(client): ClientInfo,
     ApiJson(patch): ApiJson<ProfilePatch>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let tokens = p.tokens;
+    let update = state.app.update_profile(&p, patch, &client).await?;
+    let mut body = serde_json::to_value(MeView::with_balance(update.user, tokens)).unwrap_or_default();
+    if let Some(b) = body.as_object_mut() {
+        b.insert("pending".into(), json!({"email": update.pending_email, "phone": update.pending_phone}));
+    }
+    Ok(Json(body))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneBody {
+    phone: String,
+}
+
+/// Sends a code that proves a number for this account (its own unconfirmed one, or again).
+pub async fn send_phone_proof(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ClientInfo(client): ClientInfo,
+    ApiJson(b): ApiJson<PhoneBody>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    state.app.send_phone_proof(&p, &b.phone, &client).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"sent": true, "expires_in_seconds": app::otp::CODE_TTL_MS / 1000}))))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneCode {
+    phone: String,
+    code: String,
+}
+
+pub async fn confirm_phone(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ClientInfo(client): ClientInfo,
+    ApiJson(b): ApiJson<PhoneCode>,
 ) -> Result<Json<MeView>, ApiError> {
-    let user = state.app.update_profile(&p, patch, &client).await?;
-    Ok(Json(MeView::with_balance(user, p.tokens)))
+    let tokens = p.tokens;
+    let user = state.app.confirm_phone(&p, &b.phone, &b.code, &client).await?;
+    Ok(Json(MeView::with_balance(user, tokens)))
+}
+
+/// For accounts without a password: a code to their own phone, to confirm a change.
+pub async fn confirmation_code(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ClientInfo(client): ClientInfo,
+) -> Result<StatusCode, ApiError> {
+    state.app.send_confirmation_code(&p, &client).await?;
+    Ok(StatusCode::ACCEPTED)
 }
 
 /// `DELETE /api/v1/me`: the account and everything about it, confirmed by password (or code).

@@ -102,6 +102,6 @@ pub async fn webhook(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let signature = header("x-razorpay-signature").unwrap_or_default();
-    let delivery = state.app.razorpay_webhook(&body, signature, header("x-razorpay-event-id")).await?;
+    let delivery = state.app.razorpay_webhook(&body, signature).await?;
     Ok(Json(json!({"status": format!("{delivery:?}").to_lowercase()})))
 }

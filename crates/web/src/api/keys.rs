@@ -1,31 +1,25 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
 use serde_json::json;
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Auth, ClientInfo};
 
-#[derive(Deserialize)]
-pub struct NewKey {
-    name: String,
-}
-
 /// The secret appears in this response only.
 pub async fn create(
     State(state): State<AppState>,
     Auth(p): Auth,
     ClientInfo(client): ClientInfo,
-    ApiJson(b): ApiJson<NewKey>,
+    ApiJson(b): ApiJson<app::sessions::KeyRequest>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let (key, secret) = state.app.create_api_key(&p, &b.name, &client).await?;
+    let (key, secret) = state.app.create_api_key(&p, &b, &client).await?;
     Ok((
         StatusCode::CREATED,
-        Json(
-            json!({"id": key.id, "name": key.name, "prefix": key.prefix, "key": secret, "created_at": key.created_at}),
-        ),
+        Json(json!({"id": key.id, "name": key.name, "prefix": key.prefix, "key": secret,
+                    "scopes": domain::Scopes::from_stored(&key.scopes).names(), "expires_at": key.expires_at,
+                    "created_at": key.created_at})),
     ))
 }
 

@@ -50,6 +50,9 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/api/v1/auth/password/forgot", post(auth::forgot_password))
         .route("/api/v1/auth/password/reset", post(auth::reset_password))
         .route("/api/v1/me", get(account::me).patch(account::update).delete(account::delete))
+        .route("/api/v1/me/phone", post(account::send_phone_proof))
+        .route("/api/v1/me/phone/verify", post(account::confirm_phone))
+        .route("/api/v1/me/confirmation-code", post(account::confirmation_code))
         .route("/api/v1/me/sessions", get(account::sessions))
         .route("/api/v1/me/sessions/{id}", delete(account::end_session))
         .route("/api/v1/me/sessions/revoke-others", post(account::revoke_others))
@@ -107,14 +110,15 @@ pub struct Page {
     pub limit: Option<i64>,
 }
 
-/// Image bytes for their owner: private caching, and a file name when downloaded.
+/// Image bytes for their owner: never cached (a shared computer keeps nothing after sign
+/// out), and a file name when downloaded.
 pub fn image_response(bytes: Vec<u8>, mime: &'static str, download_name: Option<String>) -> axum::response::Response {
     use axum::http::{HeaderValue, header};
     use axum::response::IntoResponse;
     let mut response = bytes.into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
     if let Some(v) = download_name.and_then(|n| HeaderValue::from_str(&format!("attachment; filename=\"{n}\"")).ok()) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }

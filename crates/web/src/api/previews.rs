@@ -15,6 +15,7 @@ use db::cloud::Preview;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::ClientInfo;
+use crate::multipart::{Form, Part};
 
 pub async fn token(State(state): State<AppState>, ClientInfo(client): ClientInfo) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({ "token": state.app.trial_token(&client).await? })))
@@ -36,33 +37,27 @@ pub async fn create(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,
     headers: HeaderMap,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let limit = state.app.settings.uploads.max_bytes;
-    let bad = |msg: &str| ApiError::new(StatusCode::BAD_REQUEST, "invalid_multipart", msg);
     let mut token = headers.get("x-trial-token").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let (mut theme, mut jewellery, mut photo) = (String::new(), String::new(), None);
-    while let Some(field) = form.next_field().await.map_err(|e| bad(&e.body_text()))? {
-        let name = field.name().unwrap_or_default().to_owned();
-        let bytes = field.bytes().await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::from(AppError::TooLarge { limit_mb: limit / (1024 * 1024) })
-            } else {
-                bad(&e.body_text())
-            }
-        })?;
-        let text = || String::from_utf8_lossy(&bytes).trim().to_owned();
-        match name.as_str() {
-            "file" => photo = Some(bytes.to_vec()),
-            "theme" => theme = text(),
-            "jewellery" => jewellery = text(),
-            "trial_token" if token.is_none() => token = Some(text()),
-            _ => {}
+    let mut form = Form::new(form, &state, &["file"]);
+    while let Some(part) = form.next().await? {
+        match part {
+            Part::File(file) => photo = Some(file),
+            Part::Text { name, value } => match name.as_str() {
+                "theme" => theme = value,
+                "jewellery" => jewellery = value,
+                "trial_token" if token.is_none() => token = Some(value),
+                _ => {}
+            },
         }
     }
-    let photo = photo.filter(|p| !p.is_empty()).ok_or_else(|| bad("Send the photo in a field named \"file\"."))?;
+    let photo = photo.filter(|p| !p.bytes.is_empty()).ok_or_else(|| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_multipart", "Send the photo in a field named \"file\".")
+    })?;
     let token = token.ok_or(AppError::InvalidToken)?;
-    let p = state.app.create_preview(&token, &theme, &jewellery, photo, &client).await?;
+    let p = state.app.create_preview(&token, &theme, &jewellery, photo.bytes, &client).await?;
     Ok((StatusCode::ACCEPTED, Json(view(&p, &token))))
 }
 

@@ -4,50 +4,34 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
 
-use app::AppError;
 use db::uploads::Upload;
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Auth, ClientInfo};
+use crate::multipart::{Form, Part};
 
 /// `multipart/form-data` with a `file` field, read chunk by chunk and cut off at the limit.
 pub async fn create(
     State(state): State<AppState>,
     Auth(p): Auth,
     ClientInfo(client): ClientInfo,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Result<(StatusCode, Json<Upload>), ApiError> {
-    let limit = state.app.settings.uploads.max_bytes;
-    let bad = |msg: &str| ApiError::new(StatusCode::BAD_REQUEST, "invalid_multipart", msg);
-    while let Some(mut field) = form.next_field().await.map_err(|e| multipart_error(&e, limit))? {
-        if field.name() != Some("file") {
-            continue;
-        }
-        let filename = field.file_name().unwrap_or("photo").to_owned();
-        let _slot = state.app.upload_slot().await?;
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(&e, limit))? {
-            if (bytes.len() + chunk.len()) as u64 > limit {
-                return Err(AppError::TooLarge { limit_mb: limit / (1024 * 1024) }.into());
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        if bytes.is_empty() {
+    let mut form = Form::new(form, &state, &["file"]);
+    while let Some(part) = form.next().await? {
+        let Part::File(file) = part else { continue };
+        if file.bytes.is_empty() {
             return Err(bad("The file is empty."));
         }
-        let upload = state.app.upload(&p, &filename, bytes, &client).await?;
+        let upload = state.app.upload(&p, &file.file_name, file.bytes, &client).await?;
         return Ok((StatusCode::CREATED, Json(upload)));
     }
     Err(bad("Send the photo in a multipart field named \"file\"."))
 }
 
-fn multipart_error(e: &axum::extract::multipart::MultipartError, limit: u64) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        AppError::TooLarge { limit_mb: limit / (1024 * 1024) }.into()
-    } else {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_multipart", e.body_text())
-    }
+fn bad(message: &str) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_multipart", message)
 }
 
 pub async fn list(

@@ -60,6 +60,8 @@ struct Settings {
     exports: Vec<db::exports::Export>,
     now: i64,
     consent_history: Vec<db::consents::ConsentChange>,
+    /// A number waiting for its code (shows the box to enter it).
+    pending_phone: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -78,6 +80,12 @@ pub struct ProfileForm {
     website: String,
     #[serde(default)]
     category: String,
+    /// Needed with a new email or phone (accounts with a password).
+    #[serde(default)]
+    current_password: String,
+    /// Needed with a new email or phone (accounts without a password).
+    #[serde(default)]
+    code: String,
 }
 
 impl ProfileForm {
@@ -91,17 +99,23 @@ impl ProfileForm {
             address: s(&u.address),
             website: s(&u.website),
             category: s(&u.category),
+            current_password: String::new(),
+            code: String::new(),
         }
     }
 }
 
-async fn settings_page(
-    state: &AppState,
-    p: &Principal,
-    form: Option<ProfileForm>,
-    notice: &str,
-    err: Option<&ApiError>,
-) -> Response {
+/// What the settings page shows besides the profile: a notice, an error, and a number
+/// waiting for its code.
+#[derive(Default)]
+struct Shown<'a> {
+    notice: &'a str,
+    error: Option<&'a ApiError>,
+    pending_phone: Option<String>,
+}
+
+async fn settings_page(state: &AppState, p: &Principal, form: Option<ProfileForm>, shown: Shown<'_>) -> Response {
+    let Shown { notice, error: err, pending_phone } = shown;
     let loaded = async {
         Ok::<_, app::AppError>((
             state.app.sessions(p).await?,
@@ -127,6 +141,7 @@ async fn settings_page(
         exports,
         now: app::now_ms(),
         consent_history: consents.history,
+        pending_phone: pending_phone.unwrap_or_default(),
     };
     render(page, err)
 }
@@ -144,7 +159,7 @@ pub async fn settings(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Qu
     } else {
         ""
     };
-    settings_page(&state, &p, None, notice, None).await
+    settings_page(&state, &p, None, Shown { notice, ..Shown::default() }).await
 }
 
 pub async fn save_profile(
@@ -164,10 +179,73 @@ pub async fn save_profile(
         address: Some(form.address.clone()),
         website: Some(form.website.clone()),
         category: Some(form.category.clone()),
+        current_password: Some(form.current_password.clone()),
+        code: Some(form.code.clone()),
     };
     match state.app.update_profile(&p, patch, &client).await {
+        Ok(update) if update.pending_email.is_none() && update.pending_phone.is_none() => {
+            Redirect::to("/settings?saved=1").into_response()
+        }
+        Ok(update) => {
+            let notice = match (&update.pending_email, &update.pending_phone) {
+                (Some(e), Some(_)) => format!(
+                    "Saved. We sent a link to {e} and a code to your new number: your email changes when you open the link, your number when you enter the code."
+                ),
+                (Some(e), None) => {
+                    format!("Saved. We sent a link to {e}: your email changes when you open it.")
+                }
+                _ => "Saved. We sent a code to your new number: enter it below to confirm it.".into(),
+            };
+            let p = Principal { user: update.user, ..p };
+            let shown = Shown { notice: &notice, error: None, pending_phone: update.pending_phone };
+            settings_page(&state, &p, None, shown).await
+        }
+        Err(e) => {
+            let form = ProfileForm { current_password: String::new(), code: String::new(), ..form };
+            settings_page(&state, &p, Some(form), Shown { error: Some(&e.into()), ..Shown::default() }).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PhoneForm {
+    phone: String,
+    #[serde(default)]
+    code: String,
+}
+
+/// Sends a code to confirm the account's own number.
+pub async fn send_phone_proof(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    ClientInfo(client): ClientInfo,
+    Form(form): Form<PhoneForm>,
+) -> Response {
+    let Some(p) = p else { return to_login() };
+    match state.app.send_phone_proof(&p, &form.phone, &client).await {
+        Ok(phone) => {
+            let notice = "We sent a code to your phone: enter it below to confirm the number.";
+            let shown = Shown { notice, error: None, pending_phone: Some(phone.to_string()) };
+            settings_page(&state, &p, None, shown).await
+        }
+        Err(e) => settings_page(&state, &p, None, Shown { error: Some(&e.into()), ..Shown::default() }).await,
+    }
+}
+
+/// The code for a number: it becomes the account's, confirmed.
+pub async fn confirm_phone(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    ClientInfo(client): ClientInfo,
+    Form(form): Form<PhoneForm>,
+) -> Response {
+    let Some(p) = p else { return to_login() };
+    match state.app.confirm_phone(&p, &form.phone, &form.code, &client).await {
         Ok(_) => Redirect::to("/settings?saved=1").into_response(),
-        Err(e) => settings_page(&state, &p, Some(form), "", Some(&e.into())).await,
+        Err(e) => {
+            let shown = Shown { notice: "", error: Some(&e.into()), pending_phone: Some(form.phone) };
+            settings_page(&state, &p, None, shown).await
+        }
     }
 }
 
@@ -175,7 +253,7 @@ pub async fn resend_verification(State(state): State<AppState>, MaybeAuth(p): Ma
     let Some(p) = p else { return to_login() };
     match state.app.resend_verification(&p).await {
         Ok(()) => Redirect::to("/settings?sent=1").into_response(),
-        Err(e) => settings_page(&state, &p, None, "", Some(&e.into())).await,
+        Err(e) => settings_page(&state, &p, None, Shown { error: Some(&e.into()), ..Shown::default() }).await,
     }
 }
 
@@ -217,7 +295,7 @@ pub async fn delete_account(
             };
             (headers, render(page, None)).into_response()
         }
-        Err(e) => settings_page(&state, &p, None, "", Some(&e.into())).await,
+        Err(e) => settings_page(&state, &p, None, Shown { error: Some(&e.into()), ..Shown::default() }).await,
     }
 }
 
@@ -243,7 +321,7 @@ pub async fn save_consents(
     };
     match state.app.update_consents(&p, &update, "settings", &client).await {
         Ok(_) => Redirect::to("/settings?saved=1#consents").into_response(),
-        Err(e) => settings_page(&state, &p, None, "", Some(&e.into())).await,
+        Err(e) => settings_page(&state, &p, None, Shown { error: Some(&e.into()), ..Shown::default() }).await,
     }
 }
 
@@ -255,31 +333,23 @@ pub async fn request_export(
     let Some(p) = p else { return to_login() };
     match state.app.request_export(&p, &client).await {
         Ok(_) => Redirect::to("/settings?exporting=1#export").into_response(),
-        Err(e) => settings_page(&state, &p, None, "", Some(&e.into())).await,
+        Err(e) => settings_page(&state, &p, None, Shown { error: Some(&e.into()), ..Shown::default() }).await,
     }
 }
 
-/// Phone-only accounts confirm deletion with a code: this sends one.
-pub async fn delete_code(
+/// Accounts without a password confirm a change or a deletion with a code: this sends one
+/// to the account's own phone.
+pub async fn confirmation_code(
     State(state): State<AppState>,
     MaybeAuth(p): MaybeAuth,
     ClientInfo(client): ClientInfo,
 ) -> Response {
     let Some(p) = p else { return to_login() };
-    let Some(phone) = p.user.phone.clone() else { return Redirect::to("/settings#delete").into_response() };
-    match state.app.send_code(&phone, &client).await {
-        Ok(()) => {
-            settings_page(
-                &state,
-                &p,
-                None,
-                "We sent a code to your phone. Enter it below to delete your account.",
-                None,
-            )
-            .await
-        }
-        Err(e) => settings_page(&state, &p, None, "", Some(&e.into())).await,
-    }
+    let shown = match state.app.send_confirmation_code(&p, &client).await {
+        Ok(()) => Shown { notice: "We sent a code to your phone. Enter it where asked below.", ..Shown::default() },
+        Err(e) => return settings_page(&state, &p, None, Shown { error: Some(&e.into()), ..Shown::default() }).await,
+    };
+    settings_page(&state, &p, None, shown).await
 }
 
 pub async fn end_other_sessions(

@@ -19,6 +19,7 @@ use super::{FormError, Layout, render, to_login};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{ClientInfo, MaybeAuth};
+use crate::multipart::{Form, Part};
 
 /// The tiers a seller can pick, with whether this server offers them.
 pub struct TierChoice {
@@ -184,27 +185,27 @@ pub async fn try_on(
     State(state): State<AppState>,
     MaybeAuth(p): MaybeAuth,
     ClientInfo(client): ClientInfo,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Response {
     let Some(p) = p else { return to_login() };
     let (mut fields, mut person) = (Vec::<(String, String)>::new(), None);
-    while let Ok(Some(field)) = form.next_field().await {
-        let name = field.name().unwrap_or_default().to_owned();
-        let file_name = field.file_name().unwrap_or("person.jpg").to_owned();
-        let Ok(bytes) = field.bytes().await else { break };
-        if name == "person" {
-            if !bytes.is_empty() {
-                person = Some((file_name, bytes.to_vec()));
-            }
-        } else {
-            fields.push((name, String::from_utf8_lossy(&bytes).into_owned()));
+    let mut reader = Form::new(form, &state, &["person"]);
+    let read = loop {
+        match reader.next().await {
+            Ok(Some(Part::File(file))) => person = Some(file).filter(|f| !f.bytes.is_empty()),
+            Ok(Some(Part::Text { name, value })) => fields.push((name, value)),
+            Ok(None) => break None,
+            Err(e) => break Some(e),
         }
-    }
+    };
     let upload = fields.iter().find(|(k, _)| k == "upload").map(|(_, v)| v.clone()).unwrap_or_default();
     let fail = |e: ApiError| {
         let (state, p, upload) = (&state, &p, upload.clone());
         async move { ai_page(state, p, &upload, Some(&e)).await }
     };
+    if let Some(e) = read {
+        return fail(e).await;
+    }
     let consent = fields.iter().any(|(k, v)| k == "person_consent" && v == "on");
     if !consent {
         let e = app::AppError::from(domain::Invalid::new(
@@ -214,11 +215,11 @@ pub async fn try_on(
         ));
         return fail(e.into()).await;
     }
-    let Some((name, bytes)) = person else {
+    let Some(file) = person else {
         let e = domain::Invalid::new("invalid_option", "person", "Add a photo of the person.");
         return fail(app::AppError::from(e).into()).await;
     };
-    let person = match state.app.upload(&p, &name, bytes, &client).await {
+    let person = match state.app.upload(&p, &file.file_name, file.bytes, &client).await {
         Ok(u) => u,
         Err(e) => return fail(e.into()).await,
     };
@@ -299,16 +300,18 @@ pub async fn try_submit(
     State(state): State<AppState>,
     MaybeAuth(p): MaybeAuth,
     ClientInfo(client): ClientInfo,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Response {
-    let (mut fields, mut photo) = (std::collections::HashMap::new(), Vec::new());
-    while let Ok(Some(field)) = form.next_field().await {
-        let name = field.name().unwrap_or_default().to_owned();
-        let Ok(bytes) = field.bytes().await else { break };
-        if name == "file" {
-            photo = bytes.to_vec();
-        } else {
-            fields.insert(name, String::from_utf8_lossy(&bytes).trim().to_owned());
+    let (mut fields, mut photo) = (std::collections::HashMap::new(), None);
+    let mut reader = Form::new(form, &state, &["file"]);
+    loop {
+        match reader.next().await {
+            Ok(Some(Part::File(file))) => photo = Some(file).filter(|f| !f.bytes.is_empty()),
+            Ok(Some(Part::Text { name, value })) => {
+                fields.insert(name, value);
+            }
+            Ok(None) => break,
+            Err(e) => return try_page(&state, p.as_ref(), Some(&e)).await,
         }
     }
     let field = |k: &str| fields.get(k).cloned().unwrap_or_default();
@@ -321,12 +324,12 @@ pub async fn try_submit(
             Err(e) => return try_page(&state, p.as_ref(), Some(&e.into())).await,
         },
     };
-    if photo.is_empty() {
+    let Some(photo) = photo else {
         let e =
             app::AppError::from(domain::Invalid::new("invalid_option", "file", "Choose a photo of your jewellery."));
         return try_page(&state, p.as_ref(), Some(&e.into())).await;
-    }
-    match state.app.create_preview(&token, &field("theme"), &field("jewellery"), photo, &client).await {
+    };
+    match state.app.create_preview(&token, &field("theme"), &field("jewellery"), photo.bytes, &client).await {
         Ok(preview) => {
             let q = form_urlencoded::Serializer::new(String::new()).append_pair("trial", &token).finish();
             Redirect::to(&format!("/try/{}?{q}", preview.id)).into_response()

@@ -21,9 +21,11 @@ mod pages;
 mod shared;
 mod studio;
 
-/// `max_upload_bytes` bounds each photo; a studio form may carry up to ten.
+/// `max_upload_bytes` bounds each photo; a studio form may carry up to ten, the others one
+/// (and their text fields).
 pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
     let form_limit = usize::try_from(max_upload_bytes.saturating_mul(10)).unwrap_or(usize::MAX);
+    let one_photo = usize::try_from(max_upload_bytes).unwrap_or(usize::MAX).saturating_add(256 * 1024);
     axum::Router::new()
         .route("/", get(pages::landing))
         .route("/privacy", get(pages::privacy))
@@ -33,13 +35,15 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/dashboard", get(account::dashboard))
         .route("/settings", get(account::settings).post(account::save_profile))
         .route("/settings/verify-email", axum::routing::post(account::resend_verification))
+        .route("/settings/phone", axum::routing::post(account::send_phone_proof))
+        .route("/settings/phone/verify", axum::routing::post(account::confirm_phone))
+        .route("/settings/code", axum::routing::post(account::confirmation_code))
         .route("/settings/sessions/{id}/end", axum::routing::post(account::end_session))
         .route("/settings/sessions/end-others", axum::routing::post(account::end_other_sessions))
         .route("/settings/export", axum::routing::post(account::request_export))
         .route("/activity", get(account::activity))
         .route("/settings/consents", axum::routing::post(account::save_consents))
         .route("/settings/delete", axum::routing::post(account::delete_account))
-        .route("/settings/delete/code", axum::routing::post(account::delete_code))
         .route("/studio", get(studio::studio))
         .route(
             "/studio/upload",
@@ -51,12 +55,12 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/studio/ai/create", axum::routing::post(cloud::create))
         .route(
             "/studio/ai/try-on",
-            axum::routing::post(cloud::try_on).layer(axum::extract::DefaultBodyLimit::max(form_limit)),
+            axum::routing::post(cloud::try_on).layer(axum::extract::DefaultBodyLimit::max(one_photo)),
         )
         .route("/themes/{id}", get(cloud::theme_tile))
         .route(
             "/try",
-            get(cloud::try_free).post(cloud::try_submit).layer(axum::extract::DefaultBodyLimit::max(form_limit)),
+            get(cloud::try_free).post(cloud::try_submit).layer(axum::extract::DefaultBodyLimit::max(one_photo)),
         )
         .route("/try/{id}", get(cloud::try_result))
         .route("/listings", get(listings::listings).post(listings::create))
@@ -195,6 +199,16 @@ pub fn when(ms: impl std::borrow::Borrow<i64>) -> String {
     format!("{} {name} {}, {:02}:{:02} UTC", c.day, c.year, c.hour, c.minute)
 }
 
+/// A redirect to `back` when it is one of our own paths, else to `fallback`. Browsers drop
+/// tabs and line breaks from URLs and read `\` as `/`, so `/\t/evil.example` would become
+/// `//evil.example`: a path with any control character, space, backslash or non-ASCII
+/// character, or one that starts with `//`, is not ours.
+pub fn redirect_back(back: &str, fallback: &str) -> Response {
+    let ours =
+        back.starts_with('/') && !back.starts_with("//") && back.chars().all(|c| c.is_ascii_graphic() && c != '\\');
+    Redirect::to(if ours { back } else { fallback }).into_response()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -202,5 +216,26 @@ mod tests {
         assert_eq!(super::when(0), "1 Jan 1970, 00:00 UTC");
         assert_eq!(super::when(1_772_323_500_000), "1 Mar 2026, 00:05 UTC");
         assert_eq!(super::when(951_782_400_000), "29 Feb 2000, 00:00 UTC");
+    }
+
+    #[test]
+    fn only_our_own_paths_are_followed() {
+        let target = |back: &str| {
+            let r = super::redirect_back(back, "/dashboard");
+            r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+        };
+        assert_eq!(target("/studio?x=1"), "/studio?x=1");
+        for evil in [
+            "//evil.example/",
+            "/\t/evil.example/",
+            "/\\evil.example",
+            "https://evil.example",
+            "/a\r\nX: 1",
+            "/ /e",
+            "/é",
+            "",
+        ] {
+            assert_eq!(target(evil), "/dashboard", "{evil:?}");
+        }
     }
 }

@@ -48,11 +48,7 @@ pub async fn acknowledge_policy(
     if let Err(e) = state.app.acknowledge_policy(&p).await {
         return crate::error::ApiError::from(e).into_response();
     }
-    // Our own pages only: no `//host`, and no `\` that browsers read as `/`.
-    let back = Some(form.back)
-        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
-        .unwrap_or_else(|| "/dashboard".into());
-    axum::response::Redirect::to(&back).into_response()
+    super::redirect_back(&form.back, "/dashboard")
 }
 
 #[derive(serde::Deserialize)]

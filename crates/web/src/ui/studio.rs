@@ -17,6 +17,7 @@ use super::{FormError, Layout, render, to_login};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{ClientInfo, MaybeAuth};
+use crate::multipart::{Form, Part};
 
 /// Marketplace presets offered in the form, with their labels.
 const PRESETS: &[(&str, &str)] = &[
@@ -124,46 +125,33 @@ pub async fn upload(
     State(state): State<AppState>,
     MaybeAuth(p): MaybeAuth,
     ClientInfo(client): ClientInfo,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Response {
     let Some(p) = p else { return to_login() };
-    let limit = state.app.settings.uploads.max_bytes;
     let mut stored = Vec::new();
-    let refused = |e: ApiError| {
-        let (state, p) = (&state, &p);
-        async move { studio_page(state, p, None, Some(&e)).await }
-    };
-    loop {
-        let field = match form.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => return refused(ApiError::new(e.status(), "invalid_multipart", e.body_text())).await,
+    let mut form = Form::new(form, &state, &["file"]);
+    let refused = loop {
+        let file = match form.next().await {
+            Ok(Some(Part::File(f))) if !f.bytes.is_empty() => f,
+            Ok(Some(_)) => continue,
+            Ok(None) => break None,
+            Err(e) => break Some(e),
         };
-        if field.name() != Some("file") {
-            continue;
-        }
-        let name = field.file_name().unwrap_or("photo").to_owned();
-        let named = |e: ApiError| ApiError { message: format!("{name}: {}", e.message), ..e };
-        let _slot = match state.app.upload_slot().await {
-            Ok(s) => s,
-            Err(e) => return refused(e.into()).await,
-        };
-        let bytes = match field.bytes().await {
-            Ok(b) if b.is_empty() => continue,
-            Ok(b) if b.len() as u64 > limit => {
-                return refused(named(app::AppError::TooLarge { limit_mb: limit / (1024 * 1024) }.into())).await;
-            }
-            Ok(b) => b.to_vec(),
-            Err(e) => return refused(ApiError::new(e.status(), "invalid_multipart", e.body_text())).await,
-        };
-        match state.app.upload(&p, &name, bytes, &client).await {
+        let name = file.file_name;
+        match state.app.upload(&p, &name, file.bytes, &client).await {
             Ok(u) => stored.push(u.id),
-            Err(e) => return refused(named(e.into())).await,
+            Err(e) => {
+                let e = ApiError::from(e);
+                break Some(ApiError { message: format!("{name}: {}", e.message), ..e });
+            }
         }
+    };
+    if let Some(e) = refused {
+        return studio_page(&state, &p, None, Some(&e)).await;
     }
     if stored.is_empty() {
-        return refused(ApiError::new(axum::http::StatusCode::BAD_REQUEST, "no_file", "Choose at least one photo."))
-            .await;
+        let e = ApiError::new(axum::http::StatusCode::BAD_REQUEST, "no_file", "Choose at least one photo.");
+        return studio_page(&state, &p, None, Some(&e)).await;
     }
     Redirect::to(&new_path(&stored)).into_response()
 }

@@ -13,6 +13,8 @@ async fn signup_login_logout(db: Db) {
     assert_eq!(me["marketing_opt_in"], false, "marketing is opt-in");
     assert!(me.get("password_hash").is_none());
 
+    // An address someone has proven is theirs alone (an unverified one is only claimed).
+    verify_latest(&t, "asha@example.com").await;
     let (status, _, body) = t
         .call(
             "POST",
@@ -87,33 +89,50 @@ async fn email_verification_from_the_outbox(db: Db) {
         "links are single-use"
     );
 
-    // Correcting the email needs a new confirmation, sent to the new address.
+    // Correcting the email needs the password and a confirmation sent to the new address;
+    // until it is opened, the account keeps its address.
     let (status, _, me) = t
         .call(
             "PATCH",
             "/api/v1/me",
-            Some(json!({"email": "new@example.com", "company": "Asha Jewels", "website": "ashajewels.in"})),
+            Some(json!({"email": "new@example.com", "company": "Asha Jewels", "website": "ashajewels.in",
+                        "current_password": "kundan necklace sparkle"})),
             Some(&b),
         )
         .await;
     assert_eq!(status, 200, "{me}");
-    assert_eq!((me["email"].as_str(), me["email_verified"].as_bool()), (Some("new@example.com"), Some(false)));
+    assert_eq!(
+        (me["email"].as_str(), me["pending"]["email"].as_str()),
+        (Some("verify@example.com"), Some("new@example.com"))
+    );
     assert_eq!(me["website"], "https://ashajewels.in");
     let new_token = t.mailed_token("new@example.com", "/verify-email").await.expect("mail to the new address");
-    assert_eq!(t.call("POST", "/api/v1/auth/verify-email", Some(json!({"token": new_token})), None).await.0, 200);
+    let (status, _, me) = t.call("POST", "/api/v1/auth/verify-email", Some(json!({"token": new_token})), None).await;
+    assert_eq!(
+        (status, me["email"].as_str(), me["email_verified"].as_bool()),
+        (200, Some("new@example.com"), Some(true))
+    );
 
     t.signup("other@example.com").await;
-    let (status, _, body) = t.call("PATCH", "/api/v1/me", Some(json!({"email": "other@example.com"})), Some(&b)).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("email_taken")));
+    verify_latest(&t, "other@example.com").await;
+    let taken = json!({"email": "other@example.com", "current_password": "kundan necklace sparkle"});
+    let (status, _, body) = t.call("PATCH", "/api/v1/me", Some(taken), Some(&b)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("email_taken")), "verified elsewhere");
     let (status, _, body) = t.call("PATCH", "/api/v1/me", Some(json!({"phone": "+91 12"})), Some(&b)).await;
     assert_eq!((status, body["error"]["field"].as_str()), (422, Some("phone")));
     let (status, _, body) = t.call("PATCH", "/api/v1/me", Some(json!({"role": "admin"})), Some(&b)).await;
     assert_eq!(status, 422, "role is not user-editable: {body}");
 }
 
+async fn verify_latest(t: &crate::harness::TestApp, email: &str) {
+    let token = t.mailed_token(email, "/verify-email").await.expect("verification mail");
+    assert_eq!(t.call("POST", "/api/v1/auth/verify-email", Some(json!({"token": token})), None).await.0, 200);
+}
+
 async fn password_reset(db: Db) {
     let t = spawn(db).await;
     let b = t.signup("reset@example.com").await;
+    verify_latest(&t, "reset@example.com").await;
     let before = t.mails().await.len();
     assert_eq!(
         t.call("POST", "/api/v1/auth/password/forgot", Some(json!({"email": "ghost@example.com"})), None).await.0,

@@ -371,12 +371,12 @@ async fn refunds_claw_back_but_never_below_zero(db: Db) {
 async fn monthly_plan_grants_once_per_period(db: Db) {
     let app = spawn(db).await;
     let buyer = app.signup("buyer@example.com").await;
+    let abandoned = start(&app, &buyer, "business").await["subscription_id"].as_str().unwrap().to_owned();
     let checkout = start(&app, &buyer, "growth").await;
     assert_eq!((checkout["kind"].as_str(), checkout["amount"].as_i64()), (Some("subscription"), Some(1999)));
     let sub_id = checkout["subscription_id"].as_str().unwrap().to_owned();
-    let (status, _, body) =
-        app.call("POST", "/api/v1/billing/orders", Some(json!({"plan_id": "business"})), Some(&buyer)).await;
-    assert_eq!(status, 201, "not yet paid, so not yet subscribed: {body}");
+    let replaced = app.razorpay.checkout(&Pay { subscription_id: Some(abandoned), ..Pay::default() });
+    assert!(replaced.is_err(), "an unpaid checkout gives way to the next one and can no longer be paid");
 
     let paid = app.razorpay.checkout(&Pay { subscription_id: Some(sub_id.clone()), ..Pay::default() }).unwrap();
     let (status, body) = verify(&app, &buyer, &paid).await;
@@ -462,6 +462,7 @@ async fn prices_are_decided_by_the_server(db: Db) {
     let app = spawn_with(db, |s| {
         s.server.behind_proxy = true;
         s.billing.country_header = Some("cf-ipcountry".into());
+        s.billing.default_currency = "USD".into();
     })
     .await;
     let get = |headers: Vec<(&'static str, String)>| {
@@ -475,22 +476,22 @@ async fn prices_are_decided_by_the_server(db: Db) {
             (res.json::<Value>().await.unwrap(), cookie)
         }
     };
-    let (body, cookie) = get(vec![("accept-language", "en-IN,en;q=0.8".into())]).await;
+    let (body, cookie) = get(vec![("cf-ipcountry", "IN".into())]).await;
     assert_eq!(body["currency"], "INR");
     assert_eq!(
         (body["plans"][0]["amount"].as_i64(), body["plans"][0]["display"].as_str()),
         (Some(14_900), Some("₹149.00"))
     );
     assert!(cookie.starts_with("__Host-sp_currency=INR."), "{cookie}");
-    let (body, _) = get(vec![("cf-ipcountry", "DE".into()), ("accept-language", "en-IN".into())]).await;
-    assert_eq!(body["currency"], "EUR", "the CDN's country comes first");
-    let (body, again) = get(vec![("cookie", cookie.clone()), ("accept-language", "en-US".into())]).await;
+    let (body, _) = get(vec![("cf-ipcountry", "DE".into())]).await;
+    assert_eq!(body["currency"], "EUR");
+    let (body, again) = get(vec![("cookie", cookie.clone())]).await;
     assert_eq!((body["currency"].as_str(), again.as_str()), (Some("INR"), ""), "the signed cookie keeps the currency");
-    let forged = cookie.replace("INR.", "USD.");
-    let (body, _) = get(vec![("cookie", forged), ("accept-language", "fr-FR".into())]).await;
-    assert_eq!(body["currency"], "EUR", "a forged cookie is ignored");
-    let (body, _) = get(vec![]).await;
-    assert_eq!(body["currency"], "USD");
+    let forged = cookie.replacen("INR.", "EUR.", 1);
+    let (body, _) = get(vec![("cookie", forged)]).await;
+    assert_eq!(body["currency"], "USD", "a forged cookie is ignored");
+    let (body, _) = get(vec![("accept-language", "en-IN".into())]).await;
+    assert_eq!(body["currency"], "USD", "the configured default, whatever the browser's language");
     assert_eq!(body["plans"].as_array().unwrap().len(), 5);
 
     // A GeoIP database (MaxMind format) places the visitor when no CDN header does.
@@ -498,14 +499,22 @@ async fn prices_are_decided_by_the_server(db: Db) {
     let path = geo.path().join("country.mmdb");
     std::fs::write(&path, fakes::geoip::country_database(&[(std::net::Ipv4Addr::new(127, 0, 0, 0), 8, "IN")])).unwrap();
     let second = db::testing::sqlite().await;
-    let placed = spawn_with(second.db.clone(), |s| s.billing.geoip_database = Some(path.clone())).await;
+    let placed = spawn_with(second.db.clone(), |s| {
+        s.billing.geoip_database = Some(path.clone());
+        s.billing.default_currency = "USD".into();
+    })
+    .await;
     let res =
         placed.http.get(placed.url("/api/v1/billing/plans")).header("accept-language", "en-US").send().await.unwrap();
-    assert_eq!(res.json::<Value>().await.unwrap()["currency"], "INR", "GeoIP before the browser's language");
+    assert_eq!(res.json::<Value>().await.unwrap()["currency"], "INR", "GeoIP places the visitor");
 
     // Without the proxy setting, the header is anyone's to send and is ignored.
     let third = db::testing::sqlite().await;
-    let direct = spawn_with(third.db.clone(), |s| s.billing.country_header = Some("cf-ipcountry".into())).await;
+    let direct = spawn_with(third.db.clone(), |s| {
+        s.billing.country_header = Some("cf-ipcountry".into());
+        s.billing.default_currency = "USD".into();
+    })
+    .await;
     let res = direct.http.get(direct.url("/api/v1/billing/plans")).header("cf-ipcountry", "IN").send().await.unwrap();
     assert_eq!(res.json::<Value>().await.unwrap()["currency"], "USD");
 }
@@ -536,7 +545,9 @@ async fn admins_edit_plans_without_touching_open_orders(db: Db) {
 }
 
 async fn pages_for_buyers_and_admins(db: Db) {
+    // An installation that sells in rupees to visitors it cannot place.
     let app = spawn_with(db, |s| {
+        s.billing.default_currency = "INR".into();
         s.billing.seller_gstin = Some("27ABCDE1234F1Z5".into());
         s.contact.company = "SoraiPixel Studio LLP".into();
     })

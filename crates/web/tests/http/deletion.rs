@@ -17,17 +17,12 @@ async fn nothing_of_a_deleted_account_remains(db: Db) {
     let other = app.signup("stays@example.com").await;
     let (_, _, me) = app.call("GET", "/api/v1/me", None, Some(&seller)).await;
     let user_id = me["id"].as_str().unwrap().to_owned();
-    assert_eq!(
-        app.call(
-            "PATCH",
-            "/api/v1/me",
-            Some(json!({"phone": "+919876543210", "company": "Leela Gems"})),
-            Some(&seller)
-        )
-        .await
-        .0,
-        200
-    );
+    let change =
+        json!({"phone": "+919876543210", "company": "Leela Gems", "current_password": "kundan necklace sparkle"});
+    assert_eq!(app.call("PATCH", "/api/v1/me", Some(change), Some(&seller)).await.0, 200);
+    let code = app.sms.lock().unwrap().last().unwrap().1.clone();
+    let proof = json!({"phone": "+919876543210", "code": code});
+    assert_eq!(app.call("POST", "/api/v1/me/phone/verify", Some(proof), Some(&seller)).await.0, 200);
 
     // A photo, finished images, an API key, a pack, a monthly plan, a GSTIN.
     let (_, up) = upload(&app, &seller, "ring.jpg", ring_jpeg(800, 600)).await;
@@ -77,8 +72,10 @@ async fn nothing_of_a_deleted_account_remains(db: Db) {
     let res = app.http.get(app.url("/api/v1/me")).bearer_auth(&api_key).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 401);
 
-    // No row anywhere mentions them: not their id, email, phone, name or company.
-    for needle in [user_id.as_str(), email, "+919876543210", "Leela Gems", "29ABCDE1234F1Z5"] {
+    // No row anywhere (jobs included) mentions them: not their id, email, phone, name or
+    // company, nor the ids of their photos and creations.
+    let (upload_id, creation_id) = (up["id"].as_str().unwrap(), creation["id"].as_str().unwrap());
+    for needle in [user_id.as_str(), email, "+919876543210", "Leela Gems", "29ABCDE1234F1Z5", upload_id, creation_id] {
         let found = db.text_mentions(needle).await;
         let allowed = |t: &str| needle == "29ABCDE1234F1Z5" && t == "invoices"; // B2B invoices must carry it
         assert!(found.iter().all(|(t, ..)| allowed(t)), "{needle} still in {found:?}");

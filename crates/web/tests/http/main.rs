@@ -6,6 +6,7 @@
 mod accounts;
 mod activity;
 mod analytics;
+mod attacks;
 mod batches;
 mod billing;
 mod cloud;

@@ -202,8 +202,8 @@ async fn disposable_email_domains_are_refused(db: Db) {
     let b = t.signup("real@example.com").await;
     let (status, _, answer) = t.call("PATCH", "/api/v1/me", Some(json!({"email": "me@trashmail.com"})), Some(&b)).await;
     assert_eq!((status, answer["error"]["code"].as_str()), (422, Some("disposable_email")));
-    let (status, _, _) =
-        t.call("PATCH", "/api/v1/me", Some(json!({"email": "me@mailinator.company.example"})), Some(&b)).await;
+    let change = json!({"email": "me@mailinator.company.example", "current_password": "kundan necklace sparkle"});
+    let (status, _, _) = t.call("PATCH", "/api/v1/me", Some(change), Some(&b)).await;
     assert_eq!(status, 200, "only the listed domains and their subdomains");
 }
 
