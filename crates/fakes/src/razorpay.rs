@@ -139,9 +139,13 @@ impl FakeRazorpay {
             .route("/v1/subscriptions", post(create_subscription))
             .route("/v1/subscriptions/{id}", get(fetch_subscription))
             .route("/v1/subscriptions/{id}/cancel", post(cancel_subscription))
-            .route("/_fake/checkout", post(checkout_route))
-            .route("/_fake/subscriptions/{id}/renew", post(renew_route))
-            .route("/_fake/subscriptions/{id}/halt", post(halt_route))
+            .merge(
+                axum::Router::new()
+                    .route("/_fake/checkout", post(checkout_route))
+                    .route("/_fake/subscriptions/{id}/renew", post(renew_route))
+                    .route("/_fake/subscriptions/{id}/halt", post(halt_route))
+                    .route_layer(axum::middleware::from_fn_with_state(shared.clone(), control_guard)),
+            )
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -604,49 +608,33 @@ fn halt(s: &Arc<Shared>, sub_id: &str) -> Result<(), String> {
 /// The control endpoints stand for a customer or Razorpay itself: only a loopback caller
 /// holding the fake's keys (our own server) may drive them, never a web page the developer
 /// happens to visit.
-fn control_allowed(s: &Shared, peer: SocketAddr, headers: &HeaderMap) -> bool {
-    peer.ip().is_loopback() && authorized(s, headers)
-}
-
-async fn checkout_route(
+async fn control_guard(
     State(s): State<Arc<Shared>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Json(pay): Json<Pay>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
 ) -> Response {
-    if !control_allowed(&s, peer, &headers) {
+    if !(peer.ip().is_loopback() && authorized(&s, req.headers())) {
         return error(StatusCode::UNAUTHORIZED, "Authentication failed");
     }
+    next.run(req).await
+}
+
+async fn checkout_route(State(s): State<Arc<Shared>>, Json(pay): Json<Pay>) -> Response {
     match checkout(&s, &pay) {
         Ok(done) => Json(done).into_response(),
         Err(e) => error(StatusCode::BAD_REQUEST, &e),
     }
 }
 
-async fn renew_route(
-    State(s): State<Arc<Shared>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if !control_allowed(&s, peer, &headers) {
-        return error(StatusCode::UNAUTHORIZED, "Authentication failed");
-    }
+async fn renew_route(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
     match renew(&s, &id) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => error(StatusCode::BAD_REQUEST, &e),
     }
 }
 
-async fn halt_route(
-    State(s): State<Arc<Shared>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if !control_allowed(&s, peer, &headers) {
-        return error(StatusCode::UNAUTHORIZED, "Authentication failed");
-    }
+async fn halt_route(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
     match halt(&s, &id) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => error(StatusCode::BAD_REQUEST, &e),

@@ -32,6 +32,12 @@ async fn with_key(t: &TestApp, method: &str, path: &str, key: &str, body: Option
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
+/// A JSON POST from a client at `ip` (behind the proxy): its status.
+async fn post_from(t: &TestApp, ip: &str, path: &str, body: Value) -> u16 {
+    let req = t.http.post(t.url(path)).header("x-forwarded-for", ip).header("sec-fetch-site", "same-origin");
+    req.json(&body).send().await.unwrap().status().as_u16()
+}
+
 async fn sms_code(t: &TestApp, phone_digits: &str) -> String {
     t.sms.lock().unwrap().iter().rev().find(|(m, _)| m == phone_digits).map(|(_, c)| c.clone()).expect("a code")
 }
@@ -286,19 +292,7 @@ async fn guesses_from_elsewhere_do_not_lock_the_owner_out(db: Db) {
     .await;
     t.signup("owner-login@example.com").await;
     let login = |ip: &'static str, password: &'static str| {
-        let t = &t;
-        async move {
-            t.http
-                .post(t.url("/api/v1/auth/login"))
-                .header("x-forwarded-for", ip)
-                .header("sec-fetch-site", "same-origin")
-                .json(&json!({"email": "owner-login@example.com", "password": password}))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
+        post_from(&t, ip, "/api/v1/auth/login", json!({"email": "owner-login@example.com", "password": password}))
     };
     assert_eq!(login("203.0.113.7", PASSWORD).await, 200, "the owner's network, known from now on");
     for _ in 0..10 {
@@ -318,21 +312,8 @@ async fn others_cannot_use_up_password_resets(db: Db) {
     let t = spawn_with(db, |s| s.server.behind_proxy = true).await;
     t.signup("forgetful@example.com").await;
     verify(&t, "forgetful@example.com").await;
-    let forgot = |ip: &'static str| {
-        let t = &t;
-        async move {
-            t.http
-                .post(t.url("/api/v1/auth/password/forgot"))
-                .header("x-forwarded-for", ip)
-                .header("sec-fetch-site", "same-origin")
-                .json(&json!({"email": "forgetful@example.com"}))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
-    };
+    let forgot =
+        |ip: &'static str| post_from(&t, ip, "/api/v1/auth/password/forgot", json!({"email": "forgetful@example.com"}));
     for _ in 0..3 {
         assert_eq!(forgot("198.51.100.9").await, 202);
     }
