@@ -5,6 +5,8 @@
 mod bench;
 #[path = "../../soraipixel/src/process.rs"]
 mod process;
+#[path = "../../soraipixel/src/rendered_bench.rs"]
+mod rendered_bench;
 
 use clap::Parser;
 

@@ -27,6 +27,7 @@ mod preset;
 mod recipe;
 mod render;
 pub mod resize;
+pub mod score;
 
 pub use colour::Colour;
 pub use compliance::{ComplianceReport, Rule};

@@ -25,6 +25,17 @@ pub struct BenchArgs {
     /// Print the results as JSON.
     #[arg(long)]
     pub json: bool,
+    /// A physically rendered set to score too (default: `target/rendered/eval` when
+    /// `scripts/render-set.sh eval` has made it).
+    #[arg(long)]
+    pub rendered: Option<std::path::PathBuf>,
+    /// Score another engine's mattes of the rendered set instead of ours: `<name>.png`
+    /// alphas in this folder (see scripts/peer-isnet.sh).
+    #[arg(long)]
+    pub peer: Option<std::path::PathBuf>,
+    /// Only the rendered set: no synthetic scenes, no speed run.
+    #[arg(long)]
+    pub rendered_only: bool,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -61,9 +72,26 @@ struct SpeedResult {
 struct Report {
     quality: Vec<StratumResult>,
     speed: Vec<SpeedResult>,
+    rendered: Vec<crate::rendered_bench::FamilyResult>,
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let default_set = std::path::Path::new("target/rendered/eval");
+    let rendered_dir =
+        args.rendered.clone().or_else(|| default_set.join("manifest.jsonl").exists().then(|| default_set.into()));
+    let rendered = match &rendered_dir {
+        Some(dir) => crate::rendered_bench::measure(dir, args.peer.as_deref())?,
+        None if args.rendered_only => anyhow::bail!("no rendered set: pass --rendered DIR"),
+        None => vec![],
+    };
+    if args.rendered_only {
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&Report { quality: vec![], speed: vec![], rendered })?);
+        } else {
+            crate::rendered_bench::print(&rendered);
+        }
+        return Ok(());
+    }
     let sizes: Vec<(u32, u32)> =
         if args.quick { vec![synth::SIZE_2MP] } else { vec![synth::SIZE_2MP, synth::SIZE_12MP] };
     let seeds = if args.quick { 1 } else { args.seeds.max(1) };
@@ -102,10 +130,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         speed.push(r);
     }
 
-    let report = Report { quality, speed };
+    let report = Report { quality, speed, rendered };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
+        if !report.rendered.is_empty() {
+            crate::rendered_bench::print(&report.rendered);
+        }
         print_targets(&report);
     }
     Ok(())

@@ -20,6 +20,7 @@ mod bench;
 mod bench_fidelity;
 mod maintenance;
 mod process;
+mod rendered_bench;
 
 #[derive(Parser)]
 #[command(name = "soraipixel", version, about = "SoraiPixel — studio-quality jewellery photos from phone pictures")]

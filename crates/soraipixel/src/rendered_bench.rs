@@ -1,0 +1,144 @@
+//! The engine on the physically rendered set (`scripts/render-set.sh`): scenes written
+//! apart from `crates/synth` and path traced with Mitsuba 3, each with its coverage alpha
+//! and a mask of its white and mirror-like parts. Scored per family with `imaging::score`;
+//! busy-background families score whether the photo was refused.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context;
+use imaging::score::{Scores, score};
+use imaging::{Limits, MatteParams};
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// One family's figures (means over its scenes).
+#[derive(Debug, Default, Serialize)]
+pub struct FamilyResult {
+    pub family: String,
+    pub n: usize,
+    /// Scenes the engine refused (for busy families: the right answer).
+    pub refused: usize,
+    pub busy: bool,
+    pub iou: f64,
+    pub sad: f64,
+    pub thin_recall: Option<f64>,
+    pub hole_correct: Option<f64>,
+    pub halo: f64,
+    pub bright_recall: Option<f64>,
+}
+
+struct Item {
+    name: String,
+    family: String,
+    busy: bool,
+}
+
+fn read_alpha(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let d = imaging::decode(&bytes, &Limits::default()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(d.rgb.pixels().map(|p| p.0[0]).collect())
+}
+
+/// Scores every scene listed in `dir/manifest.jsonl`: our cutout, or the alpha another
+/// engine left in `peer` (`<name>.png`).
+pub fn measure(dir: &Path, peer: Option<&Path>) -> anyhow::Result<Vec<FamilyResult>> {
+    let manifest = std::fs::read_to_string(dir.join("manifest.jsonl"))
+        .with_context(|| format!("no rendered set in {} (make one with scripts/render-set.sh)", dir.display()))?;
+    let mut items = Vec::new();
+    for line in manifest.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line)?;
+        let text = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+        items.push(Item { name: text("name"), family: text("family"), busy: v["busy"].as_bool().unwrap_or(false) });
+    }
+    let scored: Vec<anyhow::Result<(String, bool, Option<Scores>)>> = items
+        .par_iter()
+        .map(|it| {
+            let photo = std::fs::read(dir.join(format!("{}.jpg", it.name)))?;
+            let decoded =
+                imaging::decode(&photo, &Limits::default()).map_err(|e| anyhow::anyhow!("{}: {e}", it.name))?;
+            let truth = read_alpha(&dir.join(format!("{}.alpha.png", it.name)))?;
+            let bright = read_alpha(&dir.join(format!("{}.bright.png", it.name)))?;
+            let (w, h) = (decoded.width as usize, decoded.height as usize);
+            let predicted = match peer {
+                Some(p) => Some(read_alpha(&p.join(format!("{}.png", it.name)))?),
+                None => imaging::cutout(&decoded, &MatteParams::default()).ok().map(|m| m.alpha.into_raw()),
+            };
+            let scores = predicted.map(|a| score(&a, &truth, Some(&bright), w, h));
+            Ok((it.family.clone(), it.busy, scores))
+        })
+        .collect();
+    let mut families: BTreeMap<String, Tally> = BTreeMap::new();
+    for r in scored {
+        let (family, busy, scores) = r?;
+        let t = families.entry(family.clone()).or_insert_with(|| Tally {
+            result: FamilyResult { family, busy, ..Default::default() },
+            ..Default::default()
+        });
+        t.result.n += 1;
+        // A refusal of a plain-paper photo scores as an empty matte.
+        let s = scores.unwrap_or_else(|| {
+            t.result.refused += 1;
+            Scores { thin_recall: Some(0.0), bright_recall: Some(0.0), ..Scores::default() }
+        });
+        t.result.iou += s.iou;
+        t.result.sad += s.sad;
+        t.result.halo += s.halo;
+        t.thin.extend(s.thin_recall);
+        t.holes.extend(s.hole_correct);
+        t.bright.extend(s.bright_recall);
+    }
+    let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+    Ok(families
+        .into_values()
+        .map(|t| {
+            let mut f = t.result;
+            let n = f.n.max(1) as f64;
+            f.iou /= n;
+            f.sad /= n;
+            f.halo /= n;
+            f.thin_recall = mean(&t.thin);
+            f.hole_correct = mean(&t.holes);
+            f.bright_recall = mean(&t.bright);
+            f
+        })
+        .collect())
+}
+
+/// A family's sums while its scenes are scored; optional scores are kept where present.
+#[derive(Default)]
+struct Tally {
+    result: FamilyResult,
+    thin: Vec<f64>,
+    holes: Vec<f64>,
+    bright: Vec<f64>,
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or("   —  ".into(), |x| format!("{x:.4}"))
+}
+
+pub fn print(results: &[FamilyResult]) {
+    println!("\nrendered set (Mitsuba 3; not from crates/synth):");
+    for f in results {
+        if f.busy {
+            println!(
+                "  {:14} n={:<3} refused {}/{} (busy background: should be refused)",
+                f.family, f.n, f.refused, f.n
+            );
+        } else {
+            println!(
+                "  {:14} n={:<3} IoU {:.4}  SAD {:6.2}  thin {}  hole {}  halo {:.4}  bright {}  refused {}",
+                f.family,
+                f.n,
+                f.iou,
+                f.sad,
+                opt(f.thin_recall),
+                opt(f.hole_correct),
+                f.halo,
+                opt(f.bright_recall),
+                f.refused
+            );
+        }
+    }
+}
