@@ -117,7 +117,7 @@ impl App {
         let sec = &self.settings.security;
         let network = client.network();
         self.limit(&format!("login:ip:{network}"), sec.login_attempts_per_ip_15min, 15 * MINUTE).await?;
-        let Ok(email) = Email::parse(email) else {
+        let Some(email) = Email::lookup(email) else {
             return Err(AppError::InvalidCredentials);
         };
         let here = format!("login:{network}:{email}");
@@ -126,7 +126,8 @@ impl App {
         let everywhere = format!("login_all:{email}");
         if self.limit(&everywhere, sec.login_attempts_per_account_hour, HOUR).await.is_err() {
             let mut known = false;
-            for u in &candidates {
+            // Only the verified holder's networks count: anyone can claim an address.
+            for u in candidates.iter().filter(|u| u.email_verified_at.is_some()) {
                 known |= self.db.signed_in_from(&u.id, &network, now_ms() - KNOWN_NETWORK_MS).await?;
             }
             if !known {
@@ -168,7 +169,7 @@ impl App {
     pub async fn forgot_password(&self, email: &str, client: &Client) -> Result<()> {
         let network = client.network();
         self.limit(&format!("forgot:ip:{network}"), 10, HOUR).await?;
-        let Ok(email) = Email::parse(email) else {
+        let Some(email) = Email::lookup(email) else {
             return Ok(());
         };
         self.limit(&format!("forgot:{network}:{email}"), 3, HOUR).await?;
@@ -288,8 +289,10 @@ impl App {
     /// (`reauthenticate`) and then proof: a link to the new address, a code to the new number.
     pub async fn update_profile(&self, p: &Principal, patch: ProfilePatch, client: &Client) -> Result<ProfileUpdate> {
         let opt = |field, v: Option<String>, max| v.map(|v| profile::optional(field, &v, max)).transpose();
-        let email = patch.email.as_deref().map(Email::parse).transpose()?;
-        let new_email = email.filter(|e| Some(e.as_str()) != p.user.email.as_deref());
+        // Only a new address is held to today's rules; the one the account has stays.
+        let typed = patch.email.as_deref().map(|e| e.trim().to_lowercase());
+        let new_email =
+            typed.filter(|e| Some(e.as_str()) != p.user.email.as_deref()).map(|e| Email::parse(&e)).transpose()?;
         if let Some(e) = &new_email {
             self.refuse_disposable(e)?;
         }
@@ -342,7 +345,7 @@ impl App {
         }
         match new_phone {
             Some(Some(phone)) => {
-                self.send_phone_proof(p, phone.as_str(), client).await?;
+                self.send_new_phone_proof(p, &phone, client).await?;
                 update.pending_phone = Some(phone.to_string());
             }
             Some(None) => {
@@ -358,8 +361,7 @@ impl App {
     pub async fn grant_role(&self, email: &str, role: &str) -> Result<User> {
         let role = Role::parse(role)
             .ok_or_else(|| domain::Invalid::new("invalid_role", "role", "Role must be user or admin."))?;
-        let email = Email::parse(email)?;
-        let user = self.db.user_by_email(email.as_str()).await?;
+        let user = self.account_named_by(email).await?;
         self.db.set_role(&user.id, role.as_str(), now_ms()).await?;
         self.db.audit(Some(&user.id), "admin:cli", "role_granted", role.as_str(), "", now_ms()).await?;
         Ok(self.db.user_by_id(&user.id).await?)
@@ -367,6 +369,24 @@ impl App {
 }
 
 impl App {
+    /// For staff commands: the account an address names — its verified holder, or its only
+    /// claim. Several unverified claims are ambiguous (one may be an impostor's).
+    pub(crate) async fn account_named_by(&self, email: &str) -> Result<User> {
+        let email = Email::lookup(email)
+            .ok_or_else(|| domain::Invalid::new("invalid_email", "email", "Enter a valid email address."))?;
+        let mut claims = self.db.users_by_email(email.as_str()).await?;
+        match claims.first() {
+            None => Err(AppError::NotFound),
+            Some(u) if u.email_verified_at.is_some() || claims.len() == 1 => Ok(claims.swap_remove(0)),
+            Some(_) => Err(domain::Invalid::new(
+                "ambiguous_email",
+                "email",
+                "Several unverified accounts claim this address; none has proven it yet.",
+            )
+            .into()),
+        }
+    }
+
     async fn hash_password(&self, password: String) -> Result<String> {
         self.on_cpu(move || password::hash(&password)).await?.map_err(|e| AppError::Internal(e.to_string()))
     }

@@ -103,10 +103,20 @@ impl App {
         Ok(user)
     }
 
-    /// Sends a code that proves `phone` for this account (a new number, or the account's
-    /// own unconfirmed one). A number another account has proven cannot be claimed.
-    pub async fn send_phone_proof(&self, p: &Principal, phone: &str, client: &Client) -> Result<Phone> {
-        let phone = Phone::parse(phone)?;
+    /// Sends a code that confirms the account's own number. A new number goes through
+    /// `update_profile`, which asks for the password first: a stolen session alone must
+    /// never be able to put its own number on the account.
+    pub async fn send_phone_proof(&self, p: &Principal, client: &Client) -> Result<Phone> {
+        let Some(phone) = p.user.phone.as_deref() else {
+            return Err(domain::Invalid::new("no_phone", "phone", "Add a mobile number to your profile first.").into());
+        };
+        self.send_new_phone_proof(p, &Phone::parse(phone)?, client).await?;
+        Phone::parse(phone).map_err(Into::into)
+    }
+
+    /// A code that proves `phone` for this account, once the owner has confirmed the
+    /// change. A number another account has proven cannot be claimed.
+    pub(crate) async fn send_new_phone_proof(&self, p: &Principal, phone: &Phone, client: &Client) -> Result<()> {
         match self.db.user_by_verified_phone(phone.as_str()).await {
             Ok(holder) if holder.id == p.user.id => {
                 return Err(
@@ -117,11 +127,11 @@ impl App {
             Err(db::DbError::NotFound) => {}
             Err(e) => return Err(e.into()),
         }
-        self.send_phone_code(&phone, CodeUse::Prove { user_id: &p.user.id }, client).await?;
-        Ok(phone)
+        self.send_phone_code(phone, CodeUse::Prove { user_id: &p.user.id }, client).await
     }
 
-    /// The code sent by `send_phone_proof`: the number becomes the account's, verified.
+    /// A code sent by `send_phone_proof` or `send_new_phone_proof`: the number becomes the
+    /// account's, verified.
     pub async fn confirm_phone(&self, p: &Principal, phone: &str, code: &str, client: &Client) -> Result<User> {
         let phone = Phone::parse(phone)?;
         self.check_code(&phone, code, CodeUse::Prove { user_id: &p.user.id }).await?;

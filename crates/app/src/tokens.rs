@@ -78,8 +78,7 @@ impl App {
                 domain::Invalid::new("invalid_adjustment", "amount", "Give a non-zero amount and a reason.").into()
             );
         }
-        let email = domain::Email::parse(email)?;
-        let user = self.db.user_by_email(email.as_str()).await?;
+        let user = self.account_named_by(email).await?;
         let now = now_ms();
         let reference = format!("adjust:{}", db::new_id());
         let m = Movement {

@@ -36,6 +36,14 @@ impl Email {
         Ok(Self(s))
     }
 
+    /// An address as typed to find an account (sign-in, a forgotten password): trimmed and
+    /// lower-cased only, so an account made under older, looser rules is still found.
+    pub fn lookup(input: &str) -> Option<Self> {
+        let s = input.trim().to_lowercase();
+        let ok = s.len() <= 254 && s.contains('@') && !s.chars().any(|c| c.is_whitespace() || c.is_control());
+        ok.then_some(Self(s))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

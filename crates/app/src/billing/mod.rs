@@ -242,11 +242,16 @@ impl App {
             // Razorpay first so it can no longer be paid: one open plan at a time, which the
             // database enforces (`subscriptions_one_open`).
             for unpaid in current.iter().filter(|s| s.status == "created") {
-                let remote = gateway
-                    .client
-                    .cancel_subscription(&unpaid.razorpay_subscription_id, false)
-                    .await
-                    .map_err(upstream)?;
+                let id = &unpaid.razorpay_subscription_id;
+                // Razorpay refuses to cancel one that already ended (expired, cancelled):
+                // then what it says the subscription is, is what we record.
+                let remote = match gateway.client.cancel_subscription(id, false).await {
+                    Ok(remote) => remote,
+                    Err(e) => match gateway.client.subscription(id).await.map_err(upstream)? {
+                        r if matches!(r.status.as_str(), "cancelled" | "expired" | "completed") => r,
+                        _ => return Err(upstream(e)),
+                    },
+                };
                 self.db.update_subscription(&remote.id, &remote.status, None, Some(false), now).await?;
             }
             let razorpay_plan = match self.db.razorpay_plan_id(&plan, currency.code()).await? {

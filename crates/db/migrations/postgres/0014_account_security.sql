@@ -19,12 +19,23 @@ ALTER TABLE api_keys ADD COLUMN last_used_network TEXT;
 -- Jobs name the person they work for, so erasing an account erases its jobs.
 ALTER TABLE jobs ADD COLUMN user_id TEXT;
 CREATE INDEX jobs_user ON jobs(user_id);
+UPDATE jobs SET user_id = COALESCE(
+    (SELECT c.user_id FROM creations c WHERE c.id = jobs.payload),
+    (SELECT e.user_id FROM exports e WHERE e.id = jobs.payload),
+    (SELECT o.user_id FROM outbox o WHERE o.id = jobs.payload),
+    (SELECT l.user_id FROM listings l WHERE jobs.payload = l.id OR jobs.payload LIKE '%"' || l.id || '"%'))
+WHERE user_id IS NULL;
 
 -- One open monthly plan per person, decided by the database: an unpaid checkout counts
--- until it is replaced; older duplicates from before this rule are expired.
-UPDATE subscriptions SET status = 'expired'
-WHERE status = 'created' AND EXISTS (
+-- until it is replaced. Duplicates from before this rule keep only the newest open plan
+-- (a live one before an unpaid one); an unpaid extra is expired, a live extra is marked
+-- for an admin to settle with Razorpay.
+UPDATE subscriptions SET status = CASE WHEN status = 'created' THEN 'expired' ELSE 'duplicate' END
+WHERE status IN ('created', 'authenticated', 'active', 'pending') AND EXISTS (
     SELECT 1 FROM subscriptions o WHERE o.user_id = subscriptions.user_id AND o.id <> subscriptions.id
-      AND (o.status IN ('authenticated', 'active', 'pending') OR (o.status = 'created' AND o.created_at > subscriptions.created_at)));
+      AND o.status IN ('created', 'authenticated', 'active', 'pending')
+      AND ((o.status <> 'created') > (subscriptions.status <> 'created')
+           OR ((o.status <> 'created') = (subscriptions.status <> 'created')
+               AND (o.created_at > subscriptions.created_at OR (o.created_at = subscriptions.created_at AND o.id > subscriptions.id)))));
 CREATE UNIQUE INDEX subscriptions_one_open ON subscriptions(user_id)
     WHERE status IN ('created', 'authenticated', 'active', 'pending');

@@ -32,20 +32,13 @@ pub async fn update(
     Ok(Json(body))
 }
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PhoneBody {
-    phone: String,
-}
-
-/// Sends a code that proves a number for this account (its own unconfirmed one, or again).
+/// Sends a code confirming the account's own number (a new one: `PATCH /api/v1/me`).
 pub async fn send_phone_proof(
     State(state): State<AppState>,
     Auth(p): Auth,
     ClientInfo(client): ClientInfo,
-    ApiJson(b): ApiJson<PhoneBody>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    state.app.send_phone_proof(&p, &b.phone, &client).await?;
+    state.app.send_phone_proof(&p, &client).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"sent": true, "expires_in_seconds": app::otp::CODE_TTL_MS / 1000}))))
 }
 

@@ -219,10 +219,9 @@ pub async fn send_phone_proof(
     State(state): State<AppState>,
     MaybeAuth(p): MaybeAuth,
     ClientInfo(client): ClientInfo,
-    Form(form): Form<PhoneForm>,
 ) -> Response {
     let Some(p) = p else { return to_login() };
-    match state.app.send_phone_proof(&p, &form.phone, &client).await {
+    match state.app.send_phone_proof(&p, &client).await {
         Ok(phone) => {
             let notice = "We sent a code to your phone: enter it below to confirm the number.";
             let shown = Shown { notice, error: None, pending_phone: Some(phone.to_string()) };
