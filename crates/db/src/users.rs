@@ -86,6 +86,23 @@ macro_rules! drop_phone_claims {
     };
 }
 
+/// Commits on success; on failure rolls back at once (a dropped transaction is rolled back
+/// only later, and meanwhile SQLite's write lock would refuse every other writer).
+macro_rules! finish {
+    ($tx:expr, $done:expr) => {
+        match $done {
+            Ok(v) => {
+                $tx.commit().await?;
+                Ok(v)
+            }
+            Err(e) => {
+                $tx.rollback().await?;
+                Err(e)
+            }
+        }
+    };
+}
+
 /// The owners of dropped claims see it in their security log.
 macro_rules! note_dropped_claims {
     ($tx:expr, $dropped:expr, $action:expr, $now:expr) => {
@@ -118,27 +135,30 @@ impl Db {
         let id = new_id();
         with_pool!(self, |p| {
             let mut tx = p.begin().await?;
-            // A number proven by a code is this person's: an unverified claim on it goes.
-            let dropped = match new.phone.filter(|_| new.phone_verified) {
-                Some(phone) => drop_phone_claims!(&mut *tx, phone, &id, now).await?,
-                None => vec![],
-            };
-            let user = sqlx::query_as::<_, User>(sql)
-                .bind(&id)
-                .bind(new.email)
-                .bind(new.phone)
-                .bind(phone_verified)
-                .bind(new.password_hash)
-                .bind(new.name)
-                .bind(new.company)
-                .bind(new.marketing_opt_in)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(conflict(UNIQUE))?;
-            note_dropped_claims!(tx, &dropped, "phone_claim_dropped", now).await?;
-            tx.commit().await?;
-            Ok(user)
+            let done = async {
+                // A number proven by a code is this person's: an unverified claim on it goes.
+                let dropped = match new.phone.filter(|_| new.phone_verified) {
+                    Some(phone) => drop_phone_claims!(&mut *tx, phone, &id, now).await?,
+                    None => vec![],
+                };
+                let user = sqlx::query_as::<_, User>(sql)
+                    .bind(&id)
+                    .bind(new.email)
+                    .bind(new.phone)
+                    .bind(phone_verified)
+                    .bind(new.password_hash)
+                    .bind(new.name)
+                    .bind(new.company)
+                    .bind(new.marketing_opt_in)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(conflict(UNIQUE))?;
+                note_dropped_claims!(tx, &dropped, "phone_claim_dropped", now).await?;
+                Ok::<_, DbError>(user)
+            }
+            .await;
+            finish!(tx, done)
         })
     }
 
@@ -219,28 +239,33 @@ impl Db {
     pub async fn claim_email(&self, id: &str, email: &str, now: i64) -> Result<Claimed> {
         with_pool!(self, |p| {
             let mut tx = p.begin().await?;
-            let previous: Option<Option<String>> =
-                sqlx::query_scalar("SELECT email FROM users WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
-            let previous = previous.ok_or(DbError::NotFound)?;
-            let dropped: Vec<String> = sqlx::query_scalar(
-                "UPDATE users SET email = NULL, updated_at = $3 \
+            let done = async {
+                let previous: Option<Option<String>> = sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let previous = previous.ok_or(DbError::NotFound)?;
+                let dropped: Vec<String> = sqlx::query_scalar(
+                    "UPDATE users SET email = NULL, updated_at = $3 \
                  WHERE email = $1 AND id <> $2 AND email_verified_at IS NULL RETURNING id",
-            )
-            .bind(email)
-            .bind(id)
-            .bind(now)
-            .fetch_all(&mut *tx)
-            .await?;
-            sqlx::query("UPDATE users SET email = $2, email_verified_at = $3, updated_at = $3 WHERE id = $1")
-                .bind(id)
+                )
                 .bind(email)
+                .bind(id)
                 .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(conflict(UNIQUE))?;
-            note_dropped_claims!(tx, &dropped, "email_claim_dropped", now).await?;
-            tx.commit().await?;
-            Ok(Claimed { changed: previous.as_deref() != Some(email), previous, dropped })
+                .fetch_all(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE users SET email = $2, email_verified_at = $3, updated_at = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(email)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(conflict(UNIQUE))?;
+                note_dropped_claims!(tx, &dropped, "email_claim_dropped", now).await?;
+                Ok::<_, DbError>(Claimed { changed: previous.as_deref() != Some(email), previous, dropped })
+            }
+            .await;
+            finish!(tx, done)
         })
     }
 
@@ -249,20 +274,25 @@ impl Db {
     pub async fn claim_phone(&self, id: &str, phone: &str, now: i64) -> Result<Claimed> {
         with_pool!(self, |p| {
             let mut tx = p.begin().await?;
-            let previous: Option<Option<String>> =
-                sqlx::query_scalar("SELECT phone FROM users WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
-            let previous = previous.ok_or(DbError::NotFound)?;
-            let dropped = drop_phone_claims!(&mut *tx, phone, id, now).await?;
-            sqlx::query("UPDATE users SET phone = $2, phone_verified_at = $3, updated_at = $3 WHERE id = $1")
-                .bind(id)
-                .bind(phone)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(conflict(UNIQUE))?;
-            note_dropped_claims!(tx, &dropped, "phone_claim_dropped", now).await?;
-            tx.commit().await?;
-            Ok(Claimed { changed: previous.as_deref() != Some(phone), previous, dropped })
+            let done = async {
+                let previous: Option<Option<String>> = sqlx::query_scalar("SELECT phone FROM users WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let previous = previous.ok_or(DbError::NotFound)?;
+                let dropped = drop_phone_claims!(&mut *tx, phone, id, now).await?;
+                sqlx::query("UPDATE users SET phone = $2, phone_verified_at = $3, updated_at = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(phone)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(conflict(UNIQUE))?;
+                note_dropped_claims!(tx, &dropped, "phone_claim_dropped", now).await?;
+                Ok::<_, DbError>(Claimed { changed: previous.as_deref() != Some(phone), previous, dropped })
+            }
+            .await;
+            finish!(tx, done)
         })
     }
 
