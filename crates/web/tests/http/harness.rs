@@ -241,11 +241,14 @@ impl TestApp {
 
     /// The token from the newest mailed link to `path` addressed to `to`.
     pub async fn mailed_token(&self, to: &str, path: &str) -> Option<String> {
-        self.mails().await.iter().rev().filter(|m| m.contains(&format!("To: {to}"))).find_map(|m| {
-            let start = m.find(&format!("{path}?token="))? + path.len() + 7;
-            Some(m[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect())
-        })
+        self.mails().await.iter().rev().filter(|m| m.contains(&format!("To: {to}"))).find_map(|m| link_token(m, path))
     }
+}
+
+/// The token of the first link to `path` in a mail.
+pub fn link_token(mail: &str, path: &str) -> Option<String> {
+    let start = mail.find(&format!("{path}?token="))? + path.len() + 7;
+    Some(mail[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect())
 }
 
 pub fn browser(headers: &HeaderMap, body: &Value) -> Browser {
