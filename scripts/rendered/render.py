@@ -83,9 +83,16 @@ def paper_mesh(extent: float, curl: float):
     return pts, faces, uv
 
 
+# How many millimetres one texture tile spans: paper fibres, wood grain, woven threads, pile.
+TILE_MM = {"paper": 80.0, "wood": 60.0, "fabric": 120.0, "velvet": 30.0}
+
+
+def paper_extent(scene: scenes.Scene) -> float:
+    return 6 * max(float(np.linalg.norm(scene.camera["origin"])), 50.0)
+
+
 def paper_shape(scene: scenes.Scene, workdir: str, bsdf: dict) -> dict:
-    extent = 6 * max(float(np.linalg.norm(scene.camera["origin"])), 50.0)
-    pts, faces, uv = paper_mesh(extent, scene.curl)
+    pts, faces, uv = paper_mesh(paper_extent(scene), scene.curl)
     return {"type": "ply", "filename": ply(os.path.join(workdir, "paper.ply"), pts, faces, uv), "bsdf": bsdf}
 
 
@@ -113,8 +120,10 @@ def scene_dict(scene: scenes.Scene, rng, workdir: str, width: int, height: int, 
         d["integrator"] = {"type": "path", "max_depth": 12, "rr_depth": 6}
         parts = [(p, p.bsdf) for p in scene.parts + scene.extras]
         tex = texture(scene.paper_texture, scene.paper_rgb, rng)
-        bsdf = {"type": "diffuse", "reflectance": {"type": "bitmap", "bitmap": mi.Bitmap(tex), "raw": True}}
-        d["paper"] = paper_shape(scene, workdir, bsdf)
+        # The texture repeats at its physical size (mm per tile), not stretched over the sheet.
+        repeat = 2 * paper_extent(scene) / TILE_MM[scene.paper_texture]
+        bitmap = {"type": "bitmap", "bitmap": mi.Bitmap(tex), "raw": True, "to_uv": mi.ScalarTransform4f().scale([repeat, repeat, 1])}
+        d["paper"] = paper_shape(scene, workdir, {"type": "diffuse", "reflectance": bitmap})
         light = scene.light
         half = light["size"] / 2
         d["light"] = {
@@ -137,6 +146,7 @@ def scene_dict(scene: scenes.Scene, rng, workdir: str, width: int, height: int, 
 def develop(linear: np.ndarray, alpha: np.ndarray, scene: scenes.Scene, rng) -> np.ndarray:
     """What a phone does to the light: exposure (metered on the background), white balance,
     noise, tone curve (sRGB)."""
+    linear = np.nan_to_num(linear, nan=0.0, posinf=0.0, neginf=0.0)  # a stray NaN sample would black the frame out
     background = linear[alpha < 0.01].mean(1) if (alpha < 0.01).any() else linear.mean(2).ravel()
     img = linear * (scene.exposure / max(float(np.median(background)), 1e-4)) * rng.uniform(0.93, 1.07, size=3)
     shot = rng.uniform(0.004, 0.015)

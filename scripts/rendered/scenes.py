@@ -346,16 +346,14 @@ def make(family: str, seed: int) -> Scene:
     piece = str(rng.choice(TRAIN_FAMILIES)) if busy else family
     parts, meta = BUILDERS[piece](rng)
     extras: list[Part] = []
-    blown = bool(rng.random() < 0.25)
+    blown = bool(rng.random() < 0.25) and not busy  # a blown-out wood or cloth would be plain white
     paper_rgb, texture = paper(rng, blown)
     if family == "wood":
         paper_rgb, texture = (0.55, 0.36, 0.2), "wood"
     elif family == "fabric":
         paper_rgb, texture = tuple(float(c) for c in rng.choice([(0.5, 0.1, 0.15), (0.1, 0.25, 0.4), (0.6, 0.55, 0.45)])), "fabric"
     elif family == "box":
-        paper_rgb, texture = (0.12, 0.05, 0.08), "velvet"
-        b_pts, b_faces = disc(60, 30, n=4)
-        extras.append(Part(transform(b_pts, scale=(1, 1, 1), rot_z=math.pi / 4, at=(0, 0, -16)), b_faces, {"type": "diffuse", "reflectance": {"type": "rgb", "value": [0.1, 0.04, 0.06]}}))
+        paper_rgb, texture = tuple(float(c) for c in rng.choice([(0.12, 0.05, 0.08), (0.05, 0.06, 0.12), (0.8, 0.78, 0.74)])), "velvet"
     elif family == "hand":
         skin = tuple(float(c) for c in rng.choice([(0.75, 0.55, 0.45), (0.55, 0.38, 0.28), (0.85, 0.68, 0.58)]))
         for k in range(5):  # fingers filling the frame, the piece lying on them
@@ -380,10 +378,21 @@ def make(family: str, seed: int) -> Scene:
             q = transform(np.array([[cx - centre[0], cy - centre[1], cz]]), rot_z=turn)[0]
             p.sphere = (tuple(q), r)
     extent = float(np.max(np.abs(allp[:, :2] - centre[:2])))
-    # A phone held above, a little tilted; the piece fills 35–75 % of the frame.
+    if family == "box":  # the open box's walls stand around the piece, inside the frame
+        wall = tuple(float(c) for c in rng.choice([(0.05, 0.05, 0.06), (0.35, 0.05, 0.08), (0.7, 0.6, 0.4)]))
+        reach = extent * rng.uniform(1.1, 1.3)
+        w_pts, w_faces = disc(math.sqrt(2), 1, n=4)
+        w_pts = transform(w_pts, rot_z=math.pi / 4)  # a unit square prism, stretched into each wall
+        for k in range(4):
+            a = k * math.pi / 2
+            extras.append(Part(
+                transform(w_pts, scale=(3, reach, 24), rot_z=a, at=(reach * math.cos(a), reach * math.sin(a), 12)),
+                w_faces, {"type": "roughplastic", "alpha": 0.4, "diffuse_reflectance": {"type": "rgb", "value": list(wall)}}))
+    # A phone held above, a little tilted; the piece fills 35–75 % of the frame's shorter
+    # side (the field of view is the 4:3 frame's width), whole in the picture.
     fill = rng.uniform(0.35, 0.75)
     fov = 45.0
-    height = extent / (fill * math.tan(math.radians(fov / 2)))
+    height = extent / (fill * 0.75 * math.tan(math.radians(fov / 2)))
     tilt = rng.uniform(0, 0.35)
     origin = (rng.uniform(-0.1, 0.1) * height, -math.sin(tilt) * height, math.cos(tilt) * height)
     camera = {"origin": origin, "target": (0, 0, 0), "fov": fov, "aperture": rng.uniform(0.05, 0.5) * height / 150, "focus": height}
@@ -393,6 +402,10 @@ def make(family: str, seed: int) -> Scene:
         "size": height * rng.uniform(0.3, 1.2),
         "radiance": rng.uniform(3, 8),
     }
+    # A light hung between the phone and the piece would hide the piece behind its back.
+    lx, ly, lz = light["position"]
+    if lz < origin[2] and math.hypot(lx - origin[0], ly - origin[1]) < light["size"]:
+        light["position"] = (lx, ly, origin[2] * 1.05)
     # The paper's brightness as the phone exposes it (linear; 1.0 clips): blown-out sheets
     # clip to white around the piece, the rest sit where auto-exposure puts them.
     exposure = rng.uniform(1.0, 1.4) if blown else rng.uniform(0.45, 0.8)
