@@ -25,6 +25,8 @@ pub const MAX_OUTPUTS: usize = 12;
 const WORKING_PIXELS: u64 = 16_000_000;
 /// At most this many photos in one batch.
 pub const MAX_BATCH: usize = 50;
+/// The failure code of a creation whose photo was deleted before it ran.
+pub(crate) const PHOTO_DELETED: &str = "photo_deleted";
 
 /// `POST /api/v1/quotes`, `/creations` and `/batches`: the photo (or photos, for a batch)
 /// and what to make from each.
@@ -480,12 +482,16 @@ impl App {
             return self.render_cloud(&c, planned, ctx).await;
         }
         let Some(upload_id) = c.upload_id.clone() else {
-            return self.fail_creation(&c.id, "The photo was deleted before the images were made.").await;
+            return self
+                .fail_creation(&c.id, PHOTO_DELETED, "The photo was deleted before the images were made.")
+                .await;
         };
         let upload = match self.db.upload_of(&c.user_id, &upload_id).await {
             Ok(u) => u,
             Err(db::DbError::NotFound) => {
-                return self.fail_creation(&c.id, "The photo was deleted before the images were made.").await;
+                return self
+                    .fail_creation(&c.id, PHOTO_DELETED, "The photo was deleted before the images were made.")
+                    .await;
             }
             Err(e) => return Err(retry("loading upload", &e)),
         };
@@ -504,7 +510,7 @@ impl App {
             .map_err(|e| retry("engine task", &e))?
         {
             Ok(m) => Arc::new(m),
-            Err(e) => return self.fail_creation(&c.id, &e.to_string()).await,
+            Err(e) => return self.fail_creation(&c.id, e.code(), &e.to_string()).await,
         };
         let done: Vec<i64> =
             self.db.outputs_of(&c.id).await.map_err(|e| retry("outputs", &e))?.iter().map(|o| o.ordinal).collect();
@@ -527,7 +533,7 @@ impl App {
                 .map_err(|e| retry("engine task", &e))?
             {
                 Ok(r) => r,
-                Err(e) => return self.fail_creation(&c.id, &format!("{}: {e}", item.label)).await,
+                Err(e) => return self.fail_creation(&c.id, e.code(), &format!("{}: {e}", item.label)).await,
             };
             // A path of its own per attempt: a worker that lost its lease can never touch
             // the image another worker recorded for the same slot.
@@ -547,6 +553,7 @@ impl App {
                 blob_key,
                 compliance: rendered.compliance.as_ref().and_then(|r| serde_json::to_string(r).ok()),
                 charged: Some(unit_price),
+                confidence: Some(f64::from(rendered.confidence)),
                 ..Output::default()
             };
             let recorded =
@@ -571,9 +578,14 @@ impl App {
         Ok(())
     }
 
-    /// The engine refused the photo: the creation fails, its hold is released, the job ends.
-    pub(crate) async fn fail_creation(&self, id: &str, why: &str) -> std::result::Result<(), JobError> {
-        self.db.finish_creation(id, "failed", Some(why), now_ms()).await.map_err(|e| JobError::Retry(e.to_string()))?;
+    /// The engine refused the photo: the creation fails (with a stable `code` and words for
+    /// the seller), its hold is released, the job ends.
+    pub(crate) async fn fail_creation(&self, id: &str, code: &str, why: &str) -> std::result::Result<(), JobError> {
+        let failure = db::creations::Failure { code, message: why };
+        self.db
+            .finish_creation(id, "failed", Some(failure), now_ms())
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))?;
         if let Ok(c) = self.db.creation(id).await {
             self.forget_people(&c).await;
         }
@@ -600,7 +612,12 @@ impl Handler for RenderCreations {
         Box::pin(async move {
             let why = job.last_error.unwrap_or_else(|| "the worker stopped".into());
             tracing::warn!(creation = %job.payload, error = %why, "creation failed: out of attempts");
-            app.fail_creation(&job.payload, "We could not finish these images. Unused tokens were returned.").await
+            app.fail_creation(
+                &job.payload,
+                "out_of_attempts",
+                "We could not finish these images. Unused tokens were returned.",
+            )
+            .await
         })
     }
 }

@@ -22,6 +22,8 @@ pub struct Creation {
     pub tokens_held: i64,
     pub tokens_charged: i64,
     pub error: Option<String>,
+    /// A stable code for `error` (`unsuitable_background`, `photo_deleted`, …).
+    pub error_code: Option<String>,
     #[serde(skip)]
     pub job_id: Option<String>,
     pub batch_id: Option<String>,
@@ -34,6 +36,13 @@ pub struct Creation {
     pub skipped: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// Why a creation ended without all its images: a stable code and words for the seller.
+#[derive(Debug, Clone, Copy)]
+pub struct Failure<'a> {
+    pub code: &'a str,
+    pub message: &'a str,
 }
 
 #[derive(Debug, Clone, Default, Serialize, sqlx::FromRow)]
@@ -62,6 +71,8 @@ pub struct Output {
     /// The fidelity check (JSON: score, measures, judge, hybrid placement).
     #[serde(skip)]
     pub fidelity: Option<String>,
+    /// How sure the cutout under the image was, 0–1 (low: check the edges).
+    pub confidence: Option<f64>,
     pub created_at: i64,
 }
 
@@ -75,13 +86,13 @@ impl Output {
 
 macro_rules! creation_columns {
     () => {
-        "id, user_id, upload_id, engine, recipes, status, progress, tokens_held, tokens_charged, error, job_id, batch_id, detection, notice, skipped, created_at, updated_at"
+        "id, user_id, upload_id, engine, recipes, status, progress, tokens_held, tokens_charged, error, error_code, job_id, batch_id, detection, notice, skipped, created_at, updated_at"
     };
 }
 
 macro_rules! output_columns {
     () => {
-        "id, creation_id, user_id, ordinal, label, format, width, height, bytes, blob_key, compliance, provider, model, prompt_version, tier, charged, fidelity, created_at"
+        "id, creation_id, user_id, ordinal, label, format, width, height, bytes, blob_key, compliance, provider, model, prompt_version, tier, charged, fidelity, confidence, created_at"
     };
 }
 
@@ -128,7 +139,7 @@ impl Db {
                 sqlx::query(concat!(
                     "INSERT INTO creations (",
                     creation_columns!(),
-                    ") VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, 0, NULL, NULL, $7, NULL, NULL, NULL, $8, $8)"
+                    ") VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, 0, NULL, NULL, NULL, $7, NULL, NULL, NULL, $8, $8)"
                 ))
                 .bind(&c.id)
                 .bind(&c.user_id)
@@ -258,7 +269,7 @@ impl Db {
             let inserted = sqlx::query(concat!(
                 "INSERT INTO outputs (",
                 output_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT (creation_id, ordinal) DO NOTHING"
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT (creation_id, ordinal) DO NOTHING"
             ))
             .bind(&o.id)
             .bind(&o.creation_id)
@@ -277,6 +288,7 @@ impl Db {
             .bind(&o.tier)
             .bind(o.charged)
             .bind(&o.fidelity)
+            .bind(o.confidence)
             .bind(now)
             .execute(&mut *tx)
             .await?
@@ -339,20 +351,21 @@ impl Db {
         &self,
         id: &str,
         status: &str,
-        error: Option<&str>,
+        error: Option<Failure<'_>>,
         now: i64,
     ) -> Result<Option<Balance>> {
         let reference = format!("creation:{id}:release");
         with_pool!(self, |p| {
             let mut tx = p.begin().await?;
             let ended: Option<(String, i64, i64)> = sqlx::query_as(
-                "UPDATE creations SET status = $2, error = $3, progress = CASE WHEN $2 = 'succeeded' THEN 100 ELSE progress END, updated_at = $4 \
+                "UPDATE creations SET status = $2, error = $3, error_code = $5, progress = CASE WHEN $2 = 'succeeded' THEN 100 ELSE progress END, updated_at = $4 \
                  WHERE id = $1 AND status IN ('queued', 'running') RETURNING user_id, tokens_held, tokens_charged",
             )
             .bind(id)
             .bind(status)
-            .bind(error)
+            .bind(error.map(|f| f.message))
             .bind(now)
+            .bind(error.map(|f| f.code))
             .fetch_optional(&mut *tx)
             .await?;
             let Some((user_id, held, charged)) = ended else {
@@ -393,7 +406,7 @@ impl Db {
         if !matches!(c.status.as_str(), "queued" | "running") {
             return Err(DbError::Invalid("creation already ended".into()));
         }
-        self.finish_creation(id, "canceled", Some("Canceled"), now).await?;
+        self.finish_creation(id, "canceled", Some(Failure { code: "canceled", message: "Canceled" }), now).await?;
         if let Some(job) = self.job_by_key(&format!("creation:{id}")).await? {
             self.cancel_job(&job.id, now).await?;
         }
@@ -458,6 +471,7 @@ pub fn new_creation(user_id: &str, upload_id: &str, engine: &str, recipes: Strin
         tokens_held,
         tokens_charged: 0,
         error: None,
+        error_code: None,
         job_id: None,
         batch_id: None,
         detection: None,

@@ -18,6 +18,8 @@ pub enum ImagingError {
     TooManyPixels { width: u64, height: u64, limit: u64 },
     #[error("no subject was found on the background")]
     NoSubjectFound,
+    #[error("This photo cannot be cut out cleanly. {}", .0.advice())]
+    UnsuitableBackground(crate::matte::suitability::Problem),
     #[error("invalid recipe: {0}")]
     InvalidRecipe(String),
     #[error("encoding failed: {0}")]
@@ -31,6 +33,8 @@ fn detail(s: &str) -> String {
 }
 
 impl ImagingError {
+    pub const UNSUITABLE_BACKGROUND: &'static str = "unsuitable_background";
+
     /// Stable snake_case code for API clients and logs.
     pub fn code(&self) -> &'static str {
         match self {
@@ -40,6 +44,7 @@ impl ImagingError {
             Self::ImageTooLarge { .. } => "image_too_large",
             Self::TooManyPixels { .. } => "too_many_pixels",
             Self::NoSubjectFound => "no_subject_found",
+            Self::UnsuitableBackground(_) => Self::UNSUITABLE_BACKGROUND,
             Self::InvalidRecipe(_) => "invalid_recipe",
             Self::EncodeFailed(_) => "encode_failed",
             Self::EmptyImage => "empty_image",

@@ -314,7 +314,7 @@ pub fn guided_cutout(decoded: &crate::Decoded, reference: &Matte) -> Result<Matt
             (-1..=1).flat_map(|dy| (-1..=1).map(move |dx| (dx, dy))).filter(|&(dx, dy)| at(x + dx, y + dy)).count();
         image::Luma([if at(x, y) && around >= 6 { 255 } else { 0 }])
     });
-    Ok(Matte { alpha, foreground: small, paper: reference.paper })
+    Ok(Matte { alpha, foreground: small, paper: reference.paper, confidence: reference.confidence })
 }
 
 /// The better of the two cutouts of a generated image (paper matte, colour-guided), by how
@@ -363,6 +363,7 @@ mod tests {
             alpha,
             foreground: RgbImage::from_pixel(w, h, Rgb(colour)),
             paper: crate::PaperInfo { colour: [250.0; 3], neutral: true },
+            confidence: 1.0,
         }
     }
 

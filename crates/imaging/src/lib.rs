@@ -37,6 +37,7 @@ pub use encode::{convert, encode, encode_rgb, encode_rgba, thumbnail};
 pub use error::ImagingError;
 pub use format::{Format, sniff};
 pub use inspect::{Detection, Fidelity, detect, fidelity};
+pub use matte::suitability::{LOW_CONFIDENCE, Problem};
 pub use matte::{Matte, MatteParams, PaperInfo, cutout};
 pub use preset::{Preset, PresetSpec};
 pub use recipe::{AspectRatio, Background, Branding, Metal, Output, Recipe, Reflection, Shadow, Texture, Watermark};

@@ -42,6 +42,8 @@ pub struct Rendered {
     pub format: Format,
     pub quality: u8,
     pub compliance: Option<ComplianceReport>,
+    /// The matte's confidence (see `matte::suitability`).
+    pub confidence: f32,
     pub timings: Vec<StageTiming>,
 }
 
@@ -169,7 +171,16 @@ pub fn render_matte(
     });
     lap(Stage::Check, &mut timings);
     progress(Stage::Check, 1.0);
-    Ok(Rendered { bytes, width: canvas.0, height: canvas.1, format, quality, compliance, timings })
+    Ok(Rendered {
+        bytes,
+        width: canvas.0,
+        height: canvas.1,
+        format,
+        quality,
+        compliance,
+        confidence: m.confidence,
+        timings,
+    })
 }
 
 /// Canvas from the aspect override, else the preset, else 2000² (or the output's long side).
@@ -245,8 +256,8 @@ fn encode_within(
     Ok((bytes, q))
 }
 
-/// `--cutout`: RGBA PNG, input size, alpha = matte, decontaminated colours.
-pub fn cutout_png(decoded: &Decoded) -> Result<Vec<u8>, ImagingError> {
+/// `--cutout`: RGBA PNG, input size, alpha = matte, decontaminated colours; with the matte's confidence.
+pub fn cutout_png(decoded: &Decoded) -> Result<(Vec<u8>, f32), ImagingError> {
     let m = matte::cutout(decoded, &MatteParams::default())?;
-    crate::encode_rgba(&m.to_rgba(), Format::Png, 90)
+    Ok((crate::encode_rgba(&m.to_rgba(), Format::Png, 90)?, m.confidence))
 }

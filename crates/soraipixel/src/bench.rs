@@ -51,6 +51,8 @@ struct StratumResult {
     hole_correct: Option<f64>,
     halo: f64,
     matte_ms: f64,
+    /// Scenes the engine refused (scored as an empty matte): false alarms on plain paper.
+    refused: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -143,7 +145,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 }
 
 fn measure_stratum(st: &Stratum, w: u32, h: u32, seeds: u64) -> anyhow::Result<StratumResult> {
-    let results: Vec<anyhow::Result<(synth::Metrics, f64)>> = (0..seeds)
+    let results: Vec<anyhow::Result<(synth::Metrics, f64, bool)>> = (0..seeds)
         .into_par_iter()
         .map(|seed| {
             let scene = synth::generate(&st.spec(w, h, 1000 + seed));
@@ -152,11 +154,12 @@ fn measure_stratum(st: &Stratum, w: u32, h: u32, seeds: u64) -> anyhow::Result<S
             let t = Instant::now();
             let matte = imaging::cutout(&decoded, &MatteParams::default());
             let ms = t.elapsed().as_secs_f64() * 1000.0;
+            let refused = matte.is_err();
             let metrics = match matte {
                 Ok(m) => synth::evaluate(m.alpha.as_raw(), &scene),
                 Err(_) => synth::evaluate(&vec![0; scene.alpha.len()], &scene),
             };
-            Ok((metrics, ms))
+            Ok((metrics, ms, refused))
         })
         .collect();
     let mut r = StratumResult {
@@ -167,8 +170,9 @@ fn measure_stratum(st: &Stratum, w: u32, h: u32, seeds: u64) -> anyhow::Result<S
     let mut thin = Vec::new();
     let mut holes = Vec::new();
     for res in results {
-        let (m, ms) = res?;
+        let (m, ms, refused) = res?;
         r.n += 1;
+        r.refused += usize::from(refused);
         r.iou += m.iou;
         r.sad += m.sad;
         r.mse += m.mse;
@@ -271,7 +275,7 @@ fn opt(v: Option<f64>) -> String {
 fn print_quality_row(r: Option<&StratumResult>) {
     let Some(r) = r else { return };
     println!(
-        "{:26} {:>4} n={} IoU {:.4}  SAD {:7.2}  MSE {:6.3}  Grad {:7.2}  thin {}  hole {}  halo {:.4}  matte {:5.0} ms",
+        "{:26} {:>4} n={} IoU {:.4}  SAD {:7.2}  MSE {:6.3}  Grad {:7.2}  thin {}  hole {}  halo {:.4}  matte {:5.0} ms  refused {}",
         r.stratum,
         r.size,
         r.n,
@@ -282,7 +286,8 @@ fn print_quality_row(r: Option<&StratumResult>) {
         opt(r.thin_recall),
         opt(r.hole_correct),
         r.halo,
-        r.matte_ms
+        r.matte_ms,
+        r.refused
     );
 }
 
@@ -326,6 +331,9 @@ fn print_targets(report: &Report) {
         }
         if r.halo > 0.02 {
             misses.push(format!("halo {:.4} > 0.02", r.halo));
+        }
+        if r.refused > 0 {
+            misses.push(format!("{} of {} refused", r.refused, r.n));
         }
         let verdict = if misses.is_empty() { "meets targets".to_string() } else { misses.join("; ") };
         println!("  {:26} {:>4}: {verdict}", r.stratum, r.size);

@@ -14,7 +14,8 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use imaging::{
-    AspectRatio, Background, ComplianceReport, Format, Limits, Metal, Preset, Recipe, Reflection, Shadow, Watermark,
+    AspectRatio, Background, ComplianceReport, Format, ImagingError, Limits, Metal, Preset, Recipe, Reflection, Shadow,
+    Watermark,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
@@ -93,6 +94,9 @@ struct FileReport {
     timings_ms: BTreeMap<String, f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     compliance: Option<ComplianceReport>,
+    /// The matte's confidence, 0–1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confidence: Option<f32>,
 }
 
 #[derive(Debug, Serialize)]
@@ -165,7 +169,16 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
             println!("{} succeeded, {failed} failed", reports.len() - failed);
         }
     }
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    // Exit code 3 when every failure was a photo the engine cannot cut out (reshoot it).
+    let unsuitable = reports
+        .iter()
+        .filter(|r| r.error.as_ref().is_some_and(|e| e.code == ImagingError::UNSUITABLE_BACKGROUND))
+        .count();
+    Ok(match failed {
+        0 => ExitCode::SUCCESS,
+        f if f == unsuitable => ExitCode::from(3),
+        _ => ExitCode::FAILURE,
+    })
 }
 
 fn print_line(r: &FileReport) {
@@ -182,7 +195,11 @@ fn print_line(r: &FileReport) {
                 }
                 None => String::new(),
             };
-            println!("ok {} → {} in {total:.0} ms{check}", r.input.display(), out.display());
+            let doubt = match r.confidence {
+                Some(c) if c < imaging::LOW_CONFIDENCE => format!(" — low confidence ({c:.2}): check the edges"),
+                _ => String::new(),
+            };
+            println!("ok {} → {} in {total:.0} ms{check}{doubt}", r.input.display(), out.display());
         }
         (None, None) => println!("ok {}", r.input.display()),
     }
@@ -271,6 +288,7 @@ fn process_one(input: &Path, args: &ProcessArgs, recipe: &Recipe, limits: &Limit
         height: None,
         timings_ms: BTreeMap::new(),
         compliance: None,
+        confidence: None,
     };
     let fail = |report: &mut FileReport, code: &str, message: String| {
         report.error = Some(ErrorReport { code: code.to_string(), message });
@@ -301,8 +319,9 @@ fn process_one(input: &Path, args: &ProcessArgs, recipe: &Recipe, limits: &Limit
     let (out_bytes, format, w, h) = if args.cutout {
         let started = Instant::now();
         match imaging::cutout_png(&decoded) {
-            Ok(b) => {
+            Ok((b, confidence)) => {
                 report.timings_ms.insert("cutout".into(), started.elapsed().as_secs_f64() * 1000.0);
+                report.confidence = Some(confidence);
                 (b, Format::Png, decoded.width, decoded.height)
             }
             Err(e) => {
@@ -317,6 +336,7 @@ fn process_one(input: &Path, args: &ProcessArgs, recipe: &Recipe, limits: &Limit
                     report.timings_ms.insert(format!("{:?}", t.stage).to_lowercase(), t.ms);
                 }
                 report.compliance = r.compliance;
+                report.confidence = Some(r.confidence);
                 (r.bytes, r.format, r.width, r.height)
             }
             Err(e) => {

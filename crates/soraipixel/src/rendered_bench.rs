@@ -19,6 +19,11 @@ pub struct FamilyResult {
     pub n: usize,
     /// Scenes the engine refused (for busy families: the right answer).
     pub refused: usize,
+    /// Of those, refused as unsuitable photos (`unsuitable_background`): on plain paper, a
+    /// false alarm.
+    pub unsuitable: usize,
+    /// Cut out, but flagged for the seller to check (confidence below `LOW_CONFIDENCE`).
+    pub flagged: usize,
     pub busy: bool,
     pub iou: f64,
     pub sad: f64,
@@ -45,13 +50,18 @@ fn read_alpha(path: &Path) -> anyhow::Result<Vec<u8>> {
 pub fn measure(dir: &Path, peer: Option<&Path>) -> anyhow::Result<Vec<FamilyResult>> {
     let manifest = std::fs::read_to_string(dir.join("manifest.jsonl"))
         .with_context(|| format!("no rendered set in {} (make one with scripts/render-set.sh)", dir.display()))?;
-    let mut items = Vec::new();
+    // A scene rendered again is listed again: the last line for a name wins.
+    let mut scenes = BTreeMap::new();
     for line in manifest.lines().filter(|l| !l.trim().is_empty()) {
         let v: serde_json::Value = serde_json::from_str(line)?;
         let text = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
-        items.push(Item { name: text("name"), family: text("family"), busy: v["busy"].as_bool().unwrap_or(false) });
+        scenes.insert(
+            text("name"),
+            Item { name: text("name"), family: text("family"), busy: v["busy"].as_bool().unwrap_or(false) },
+        );
     }
-    let scored: Vec<anyhow::Result<(String, bool, Option<Scores>)>> = items
+    let items: Vec<Item> = scenes.into_values().collect();
+    let scored: Vec<anyhow::Result<(&Item, Outcome)>> = items
         .par_iter()
         .map(|it| {
             let photo = std::fs::read(dir.join(format!("{}.jpg", it.name)))?;
@@ -60,24 +70,29 @@ pub fn measure(dir: &Path, peer: Option<&Path>) -> anyhow::Result<Vec<FamilyResu
             let truth = read_alpha(&dir.join(format!("{}.alpha.png", it.name)))?;
             let bright = read_alpha(&dir.join(format!("{}.bright.png", it.name)))?;
             let (w, h) = (decoded.width as usize, decoded.height as usize);
-            let predicted = match peer {
-                Some(p) => Some(read_alpha(&p.join(format!("{}.png", it.name)))?),
-                None => imaging::cutout(&decoded, &MatteParams::default()).ok().map(|m| m.alpha.into_raw()),
+            let (predicted, confidence, unsuitable) = match peer {
+                Some(p) => (Some(read_alpha(&p.join(format!("{}.png", it.name)))?), 1.0, false),
+                None => match imaging::cutout(&decoded, &MatteParams::default()) {
+                    Ok(m) => (Some(m.alpha.into_raw()), m.confidence, false),
+                    Err(e) => (None, 0.0, matches!(e, imaging::ImagingError::UnsuitableBackground(_))),
+                },
             };
             let scores = predicted.map(|a| score(&a, &truth, Some(&bright), w, h));
-            Ok((it.family.clone(), it.busy, scores))
+            Ok((it, Outcome { scores, flagged: confidence < imaging::LOW_CONFIDENCE, unsuitable }))
         })
         .collect();
     let mut families: BTreeMap<String, Tally> = BTreeMap::new();
     for r in scored {
-        let (family, busy, scores) = r?;
-        let t = families.entry(family.clone()).or_insert_with(|| Tally {
-            result: FamilyResult { family, busy, ..Default::default() },
+        let (it, outcome) = r?;
+        let t = families.entry(it.family.clone()).or_insert_with(|| Tally {
+            result: FamilyResult { family: it.family.clone(), busy: it.busy, ..Default::default() },
             ..Default::default()
         });
         t.result.n += 1;
+        t.result.unsuitable += usize::from(outcome.unsuitable);
+        t.result.flagged += usize::from(outcome.scores.is_some() && outcome.flagged);
         // A refusal of a plain-paper photo scores as an empty matte.
-        let s = scores.unwrap_or_else(|| {
+        let s = outcome.scores.unwrap_or_else(|| {
             t.result.refused += 1;
             Scores { thin_recall: Some(0.0), bright_recall: Some(0.0), ..Scores::default() }
         });
@@ -105,6 +120,13 @@ pub fn measure(dir: &Path, peer: Option<&Path>) -> anyhow::Result<Vec<FamilyResu
         .collect())
 }
 
+/// One scene: its scores (none when refused), whether it was flagged or refused as unsuitable.
+struct Outcome {
+    scores: Option<Scores>,
+    flagged: bool,
+    unsuitable: bool,
+}
+
 /// A family's sums while its scenes are scored; optional scores are kept where present.
 #[derive(Default)]
 struct Tally {
@@ -123,12 +145,12 @@ pub fn print(results: &[FamilyResult]) {
     for f in results {
         if f.busy {
             println!(
-                "  {:14} n={:<3} refused {}/{} (busy background: should be refused)",
-                f.family, f.n, f.refused, f.n
+                "  {:14} n={:<3} refused {}/{}, flagged {} (busy background: should be refused)",
+                f.family, f.n, f.unsuitable, f.n, f.flagged
             );
         } else {
             println!(
-                "  {:14} n={:<3} IoU {:.4}  SAD {:6.2}  thin {}  hole {}  halo {:.4}  bright {}  refused {}",
+                "  {:14} n={:<3} IoU {:.4}  SAD {:6.2}  thin {}  hole {}  halo {:.4}  bright {}  refused {} (as unsuitable {})  flagged {}",
                 f.family,
                 f.n,
                 f.iou,
@@ -137,7 +159,9 @@ pub fn print(results: &[FamilyResult]) {
                 opt(f.hole_correct),
                 f.halo,
                 opt(f.bright_recall),
-                f.refused
+                f.refused,
+                f.unsuitable,
+                f.flagged
             );
         }
     }

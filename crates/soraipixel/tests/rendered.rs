@@ -8,25 +8,27 @@
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_soraipixel");
+const SET: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../imaging/tests/rendered/eval");
 
 /// (family, lowest IoU, highest halo) for plain-paper families, from the engine of
-/// 2026-12-04 (IoU less 0.03, halo plus a fifth and 0.02).
+/// 2026-12-05 (IoU less 0.03, halo plus a fifth and 0.02).
 const FLOORS: &[(&str, f64, f64)] = &[
-    ("bangle", 0.17, 3.37),
-    ("chain", 0.41, 0.05),
-    ("diamond_ring", 0.30, 1.63),
-    ("earrings", 0.45, 1.79),
-    ("pearls", 0.17, 0.06),
-    ("pendant", 0.08, 0.02),
-    ("ring", 0.70, 0.03),
-    ("silver_band", 0.12, 0.15),
+    ("bangle", 0.16, 3.51),
+    ("chain", 0.35, 0.06),
+    ("diamond_ring", 0.28, 1.73),
+    ("earrings", 0.46, 1.68),
+    ("pearls", 0.20, 0.07),
+    ("pendant", 0.06, 0.02),
+    ("ring", 0.71, 0.03),
+    ("silver_band", 0.10, 0.04),
 ];
+/// Busy-background photos of the slice (8) refused as unsuitable, as measured that day.
+const BUSY_REFUSED: u64 = 5;
 
 #[test]
 fn no_family_of_the_rendered_slice_falls_below_its_floor() {
-    let set = concat!(env!("CARGO_MANIFEST_DIR"), "/../imaging/tests/rendered/eval");
     let out =
-        Command::new(BIN).args(["bench-engine", "--rendered-only", "--json", "--rendered", set]).output().unwrap();
+        Command::new(BIN).args(["bench-engine", "--rendered-only", "--json", "--rendered", SET]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let families = report["rendered"].as_array().unwrap();
@@ -36,5 +38,29 @@ fn no_family_of_the_rendered_slice_falls_below_its_floor() {
         let (got_iou, got_halo) = (f["iou"].as_f64().unwrap(), f["halo"].as_f64().unwrap());
         assert!(got_iou >= iou, "{family}: IoU {got_iou:.4} fell below {iou}");
         assert!(got_halo <= halo, "{family}: halo {got_halo:.4} rose above {halo}");
+        assert_eq!(f["unsuitable"], 0, "{family}: a plain-paper photo was refused as unsuitable");
     }
+    let refused: u64 = families.iter().filter(|f| f["busy"] == true).map(|f| f["unsuitable"].as_u64().unwrap()).sum();
+    assert!(refused >= BUSY_REFUSED, "only {refused} busy-background photos of the slice were refused");
+}
+
+/// A photo on wood exits with code 3 and the stable code, and writes nothing; a ring on
+/// paper is cut out with its confidence in the report.
+#[test]
+fn an_unsuitable_photo_exits_3_and_a_good_one_reports_its_confidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str| {
+        let photo = format!("{SET}/{name}.jpg");
+        let out = dir.path().join(format!("{name}.png"));
+        let done = Command::new(BIN).args(["process", "--cutout", "--json", &photo, "-o"]).arg(&out).output().unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&done.stdout).unwrap();
+        (done.status.code(), report["files"][0].clone(), out.exists())
+    };
+    let (code, file, written) = run("wood-1000000");
+    assert_eq!((code, file["error"]["code"].as_str(), written), (Some(3), Some("unsuitable_background"), false));
+    assert!(file["error"]["message"].as_str().unwrap().contains("plain"), "{file}");
+    let (code, file, written) = run("ring-1000000");
+    assert_eq!((code, written), (Some(0), true), "{file}");
+    let confidence = file["confidence"].as_f64().unwrap();
+    assert!((0.5..=1.0).contains(&confidence), "{file}");
 }

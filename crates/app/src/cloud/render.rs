@@ -416,7 +416,9 @@ impl App {
     ) -> Result<(), JobError> {
         let retry = |what: &str, e: &dyn std::fmt::Display| JobError::Retry(format!("{what}: {e}"));
         let Some(engine) = self.cloud.clone() else {
-            return self.fail_creation(&c.id, "The cloud engine is not configured on this server.").await;
+            return self
+                .fail_creation(&c.id, "cloud_unavailable", "The cloud engine is not configured on this server.")
+                .await;
         };
         self.db.set_creation_progress(&c.id, "running", 5, now_ms()).await.map_err(|e| retry("progress", &e))?;
         let key = self.data_key(&c.user_id).await.map_err(|e| retry("data key", &e))?;
@@ -433,7 +435,13 @@ impl App {
                 None => None,
             };
             let Some(photo) = photo else {
-                return self.fail_creation(&c.id, "The photo was deleted before the images were made.").await;
+                return self
+                    .fail_creation(
+                        &c.id,
+                        crate::creations::PHOTO_DELETED,
+                        "The photo was deleted before the images were made.",
+                    )
+                    .await;
             };
             let limits = self.upload_limits();
             match self
@@ -449,7 +457,7 @@ impl App {
                         .map_err(|e| retry("detection", &e))?;
                     Some(Arc::new(r))
                 }
-                Err(e) => return self.fail_creation(&c.id, &e.to_string()).await,
+                Err(e) => return self.fail_creation(&c.id, e.code(), &e.to_string()).await,
             }
         } else {
             None
@@ -525,6 +533,7 @@ impl App {
                 tier: Some(finished.tier.name().to_owned()),
                 charged: Some(charge),
                 fidelity: serde_json::to_string(&finished.check).ok(),
+                confidence: reference.as_ref().map(|r| f64::from(r.matte.confidence)),
                 ..Output::default()
             };
             match self.db.add_output(&output, charge, now_ms()).await.map_err(|e| retry("recording output", &e))? {
@@ -544,7 +553,9 @@ impl App {
         }
         let made = self.db.outputs_of(&c.id).await.map_err(|e| retry("outputs", &e))?.len();
         if made == 0 {
-            return self.fail_creation(&c.id, "No image could be made (see why above); nothing was charged.").await;
+            return self
+                .fail_creation(&c.id, "no_image_made", "No image could be made (see why above); nothing was charged.")
+                .await;
         }
         self.db.finish_creation(&c.id, "succeeded", None, now_ms()).await.map_err(|e| retry("finishing", &e))?;
         self.forget_people(c).await;

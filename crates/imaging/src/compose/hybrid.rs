@@ -119,7 +119,7 @@ mod tests {
             Luma([(a.min(1.0) * 255.0) as u8])
         });
         let foreground = RgbImage::from_fn(w, h, |x, y| Rgb([200 + (x % 50) as u8, 160 + (y % 60) as u8, 60]));
-        Matte { alpha, foreground, paper: crate::PaperInfo { colour: [250.0; 3], neutral: true } }
+        Matte { alpha, foreground, paper: crate::PaperInfo { colour: [250.0; 3], neutral: true }, confidence: 1.0 }
     }
 
     #[test]

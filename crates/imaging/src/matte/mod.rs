@@ -10,6 +10,7 @@ mod band;
 mod fine;
 pub mod paper;
 mod segment;
+pub mod suitability;
 
 use fast_image_resize::FilterType;
 use image::{GrayImage, RgbImage, RgbaImage};
@@ -103,6 +104,8 @@ pub struct Matte {
     /// Input colours with edge pixels' paper contribution removed.
     pub foreground: RgbImage,
     pub paper: PaperInfo,
+    /// 0–1: how much the photo looked like one this engine handles (see `suitability`).
+    pub confidence: f32,
 }
 
 impl Matte {
@@ -134,7 +137,7 @@ pub fn cutout(decoded: &Decoded, params: &MatteParams) -> Result<Matte, ImagingE
         && alpha.pixels().any(|a| a.0[0] > 127)
     {
         let paper = PaperInfo { colour: [255.0; 3], neutral: true };
-        return Ok(Matte { alpha: alpha.clone(), foreground: rgb.clone(), paper });
+        return Ok(Matte { alpha: alpha.clone(), foreground: rgb.clone(), paper, confidence: 1.0 });
     }
 
     // 1. Coarse copy (area average) and the paper model.
@@ -181,8 +184,12 @@ pub fn cutout(decoded: &Decoded, params: &MatteParams) -> Result<Matte, ImagingE
             .collect(),
     };
     let on = coarse.data.iter().filter(|&&v| v != 0).count();
-    if on == 0 || on * 50 > area * 49 {
+    if on == 0 {
         return Err(ImagingError::NoSubjectFound);
+    }
+    let assessment = suitability::assess(&feats, &coarse);
+    if let Some(problem) = assessment.problem {
+        return Err(ImagingError::UnsuitableBackground(problem));
     }
 
     // 3. Known background (paper × local shading) and local foreground colour.
@@ -200,7 +207,7 @@ pub fn cutout(decoded: &Decoded, params: &MatteParams) -> Result<Matte, ImagingE
         small_h: sh as usize,
     };
     let (alpha, foreground) = band::solve(rgb, &inputs, params);
-    Ok(Matte { alpha, foreground, paper })
+    Ok(Matte { alpha, foreground, paper, confidence: assessment.confidence })
 }
 
 fn invert(m: &Mask) -> Mask {

@@ -26,7 +26,7 @@ pub fn view(c: Creation, outputs: Vec<Output>) -> Value {
                 "id": o.id, "label": o.label, "format": o.format, "width": o.width, "height": o.height,
                 "bytes": o.bytes, "url": format!("/api/v1/outputs/{}", o.id), "compliance": parsed(&o.compliance),
                 "provider": o.provider, "model": o.model, "prompt_version": o.prompt_version, "tier": o.tier,
-                "tokens_charged": o.charged, "fidelity": parsed(&o.fidelity),
+                "tokens_charged": o.charged, "fidelity": parsed(&o.fidelity), "confidence": o.confidence,
             })
         })
         .collect();

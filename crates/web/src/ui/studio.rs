@@ -295,6 +295,8 @@ struct Made {
     report: Option<Report>,
     fidelity: Option<Fidelity>,
     whatsapp: String,
+    /// The cutout under the image was doubtful: the seller should check its edges.
+    doubtful: bool,
 }
 
 fn made(state: &AppState, outputs: Vec<Output>) -> Vec<Made> {
@@ -308,7 +310,8 @@ fn made(state: &AppState, outputs: Vec<Output>) -> Vec<Made> {
                 "https://wa.me/?{}",
                 form_urlencoded::Serializer::new(String::new()).append_pair("text", &text).finish()
             );
-            Made { title: title(&output.label), output, report, fidelity, whatsapp }
+            let doubtful = output.confidence.is_some_and(|c| c < f64::from(imaging::LOW_CONFIDENCE));
+            Made { title: title(&output.label), output, report, fidelity, whatsapp, doubtful }
         })
         .collect()
 }

@@ -42,6 +42,7 @@ async fn marketplace_pack_through_the_queue(db: Db) {
     let labels: Vec<&str> = outputs.iter().map(|o| o["label"].as_str().unwrap()).collect();
     assert_eq!(labels, ["amazon", "etsy", "instagram_square"]);
     assert_eq!(outputs[0]["compliance"]["passed"], true, "{}", outputs[0]["compliance"]);
+    assert!(outputs.iter().all(|o| o["confidence"].as_f64().is_some_and(|c| c > 0.5)), "{outputs:?}");
     assert_eq!((outputs[0]["width"].as_i64(), outputs[0]["height"].as_i64()), (Some(2000), Some(2000)));
 
     let res =
@@ -102,10 +103,26 @@ async fn holds_are_refused_or_released(db: Db) {
         t.call("POST", "/api/v1/creations", Some(json!({"upload_id": up["id"], "preset": "amazon"})), Some(&b)).await;
     assert_eq!(status, 202, "{created}");
     let done = wait_done(&t, &b, created["id"].as_str().unwrap()).await;
-    assert_eq!(done["status"], "failed");
+    assert_eq!((done["status"].as_str(), done["error_code"].as_str()), (Some("failed"), Some("no_subject_found")));
     assert!(done["error"].as_str().is_some_and(|e| !e.is_empty()));
     let (_, _, tokens) = t.call("GET", "/api/v1/tokens", None, Some(&b)).await;
     assert_eq!(tokens, json!({"balance": 20, "held": 0}), "released in full");
+
+    // A ring on a wooden table (rendered apart from the engine): refused with a stable code
+    // and reshoot advice, nothing charged.
+    let wood = include_bytes!("../../../imaging/tests/rendered/eval/wood-1000000.jpg").to_vec();
+    let (_, up) = upload(&t, &b, "on-the-table.jpg", wood).await;
+    let (_, _, created) =
+        t.call("POST", "/api/v1/creations", Some(json!({"upload_id": up["id"], "preset": "amazon"})), Some(&b)).await;
+    let id = created["id"].as_str().unwrap();
+    let done = wait_done(&t, &b, id).await;
+    assert_eq!((done["status"].as_str(), done["error_code"].as_str()), (Some("failed"), Some("unsuitable_background")));
+    assert!(done["error"].as_str().unwrap().contains("plain"), "{done}");
+    let (_, _, tokens) = t.call("GET", "/api/v1/tokens", None, Some(&b)).await;
+    assert_eq!(tokens, json!({"balance": 20, "held": 0}), "an unsuitable photo costs nothing");
+    let page = t.http.get(t.url(&format!("/creations/{id}"))).header("cookie", &b.cookie).send().await.unwrap();
+    let html = page.text().await.unwrap();
+    assert!(html.contains("data-reshoot") && html.contains("No tokens were charged"), "{html}");
 
     let (status, _, body) =
         t.call("POST", "/api/v1/creations", Some(json!({"upload_id": upload_id, "engine": "cloud"})), Some(&b)).await;
