@@ -324,7 +324,7 @@ pub fn best_fidelity(
     generated: &crate::Decoded,
     shape_weight: f32,
 ) -> Result<(Fidelity, Matte), ImagingError> {
-    let paper = crate::cutout(generated, &crate::MatteParams::default())?;
+    let paper = crate::cutout(generated, &crate::MatteParams { refuse_unsuitable: false, ..Default::default() })?;
     let guided = guided_cutout(generated, reference)?;
     let a = fidelity(reference, &paper, shape_weight)?;
     let b = fidelity(reference, &guided, shape_weight)?;

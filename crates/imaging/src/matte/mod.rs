@@ -59,6 +59,9 @@ pub struct MatteParams {
     pub chroma_weight: f32,
     /// Colour distance (0..255 units) treated as noise in the band.
     pub noise_floor: f32,
+    /// Refuse a photo whose background this engine cannot handle (`suitability`). On for
+    /// sellers' photos; off for generated scenes, whose styled backdrops are expected.
+    pub refuse_unsuitable: bool,
 }
 
 impl Default for MatteParams {
@@ -84,6 +87,7 @@ impl Default for MatteParams {
             shadow_slack: 0.2,
             chroma_weight: 1.0,
             noise_floor: 7.0,
+            refuse_unsuitable: true,
         }
     }
 }
@@ -188,7 +192,7 @@ pub fn cutout(decoded: &Decoded, params: &MatteParams) -> Result<Matte, ImagingE
         return Err(ImagingError::NoSubjectFound);
     }
     let assessment = suitability::assess(&feats, &coarse);
-    if let Some(problem) = assessment.problem {
+    if let Some(problem) = assessment.problem.filter(|_| params.refuse_unsuitable) {
         return Err(ImagingError::UnsuitableBackground(problem));
     }
 
