@@ -240,10 +240,14 @@ impl Db {
         with_pool!(self, |p| {
             let mut tx = p.begin().await?;
             let done = async {
-                let previous: Option<Option<String>> = sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                // Written first, read back: SQLite takes the write lock now, waiting its turn,
+                // instead of failing to upgrade a read lock another writer got ahead of.
+                let previous: Option<Option<String>> =
+                    sqlx::query_scalar("UPDATE users SET updated_at = $2 WHERE id = $1 RETURNING email")
+                        .bind(id)
+                        .bind(now)
+                        .fetch_optional(&mut *tx)
+                        .await?;
                 let previous = previous.ok_or(DbError::NotFound)?;
                 let dropped: Vec<String> = sqlx::query_scalar(
                     "UPDATE users SET email = NULL, updated_at = $3 \
@@ -275,10 +279,14 @@ impl Db {
         with_pool!(self, |p| {
             let mut tx = p.begin().await?;
             let done = async {
-                let previous: Option<Option<String>> = sqlx::query_scalar("SELECT phone FROM users WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                // Written first, read back: SQLite takes the write lock now, waiting its turn,
+                // instead of failing to upgrade a read lock another writer got ahead of.
+                let previous: Option<Option<String>> =
+                    sqlx::query_scalar("UPDATE users SET updated_at = $2 WHERE id = $1 RETURNING phone")
+                        .bind(id)
+                        .bind(now)
+                        .fetch_optional(&mut *tx)
+                        .await?;
                 let previous = previous.ok_or(DbError::NotFound)?;
                 let dropped = drop_phone_claims!(&mut *tx, phone, id, now).await?;
                 sqlx::query("UPDATE users SET phone = $2, phone_verified_at = $3, updated_at = $3 WHERE id = $1")
