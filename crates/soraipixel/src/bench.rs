@@ -36,6 +36,9 @@ pub struct BenchArgs {
     /// Only the rendered set: no synthetic scenes, no speed run.
     #[arg(long)]
     pub rendered_only: bool,
+    /// The paper model alone, without the learned segmenter (to see what it adds).
+    #[arg(long)]
+    pub without_segmenter: bool,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -78,11 +81,12 @@ struct Report {
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let params = MatteParams { learned: !args.without_segmenter, ..MatteParams::default() };
     let default_set = std::path::Path::new("target/rendered/eval");
     let rendered_dir =
         args.rendered.clone().or_else(|| default_set.join("manifest.jsonl").exists().then(|| default_set.into()));
     let rendered = match &rendered_dir {
-        Some(dir) => crate::rendered_bench::measure(dir, args.peer.as_deref())?,
+        Some(dir) => crate::rendered_bench::measure(dir, args.peer.as_deref(), &params)?,
         None if args.rendered_only => anyhow::bail!("no rendered set: pass --rendered DIR"),
         None => vec![],
     };
@@ -105,7 +109,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let mut quality = Vec::new();
     for &(w, h) in &sizes {
         for st in &strata {
-            quality.push(measure_stratum(st, w, h, seeds)?);
+            quality.push(measure_stratum(st, w, h, seeds, &params)?);
             if !args.json {
                 print_quality_row(quality.last());
             }
@@ -144,7 +148,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn measure_stratum(st: &Stratum, w: u32, h: u32, seeds: u64) -> anyhow::Result<StratumResult> {
+fn measure_stratum(st: &Stratum, w: u32, h: u32, seeds: u64, params: &MatteParams) -> anyhow::Result<StratumResult> {
     let results: Vec<anyhow::Result<(synth::Metrics, f64, bool)>> = (0..seeds)
         .into_par_iter()
         .map(|seed| {
@@ -152,7 +156,7 @@ fn measure_stratum(st: &Stratum, w: u32, h: u32, seeds: u64) -> anyhow::Result<S
             let decoded =
                 imaging::decode(&scene.jpeg, &Limits::default()).map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
             let t = Instant::now();
-            let matte = imaging::cutout(&decoded, &MatteParams::default());
+            let matte = imaging::cutout(&decoded, params);
             let ms = t.elapsed().as_secs_f64() * 1000.0;
             let refused = matte.is_err();
             let metrics = match matte {

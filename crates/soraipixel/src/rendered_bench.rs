@@ -47,7 +47,7 @@ fn read_alpha(path: &Path) -> anyhow::Result<Vec<u8>> {
 
 /// Scores every scene listed in `dir/manifest.jsonl`: our cutout, or the alpha another
 /// engine left in `peer` (`<name>.png`).
-pub fn measure(dir: &Path, peer: Option<&Path>) -> anyhow::Result<Vec<FamilyResult>> {
+pub fn measure(dir: &Path, peer: Option<&Path>, params: &MatteParams) -> anyhow::Result<Vec<FamilyResult>> {
     let manifest = std::fs::read_to_string(dir.join("manifest.jsonl"))
         .with_context(|| format!("no rendered set in {} (make one with scripts/render-set.sh)", dir.display()))?;
     // A scene rendered again is listed again: the last line for a name wins.
@@ -72,7 +72,7 @@ pub fn measure(dir: &Path, peer: Option<&Path>) -> anyhow::Result<Vec<FamilyResu
             let (w, h) = (decoded.width as usize, decoded.height as usize);
             let (predicted, confidence, unsuitable) = match peer {
                 Some(p) => (Some(read_alpha(&p.join(format!("{}.png", it.name)))?), 1.0, false),
-                None => match imaging::cutout(&decoded, &MatteParams::default()) {
+                None => match imaging::cutout(&decoded, params) {
                     Ok(m) => (Some(m.alpha.into_raw()), m.confidence, false),
                     Err(e) => (None, 0.0, matches!(e, imaging::ImagingError::UnsuitableBackground(_))),
                 },

@@ -8,6 +8,7 @@
 
 mod band;
 mod fine;
+mod net;
 pub mod paper;
 mod segment;
 pub mod suitability;
@@ -62,6 +63,8 @@ pub struct MatteParams {
     /// Refuse a photo whose background this engine cannot handle (`suitability`). On for
     /// sellers' photos; off for generated scenes, whose styled backdrops are expected.
     pub refuse_unsuitable: bool,
+    /// Let the learned segmenter (`net.rs`) decide what is jewellery at the coarse scale.
+    pub learned: bool,
 }
 
 impl Default for MatteParams {
@@ -88,6 +91,7 @@ impl Default for MatteParams {
             chroma_weight: 1.0,
             noise_floor: 7.0,
             refuse_unsuitable: true,
+            learned: true,
         }
     }
 }
@@ -166,6 +170,16 @@ pub fn cutout(decoded: &Decoded, params: &MatteParams) -> Result<Matte, ImagingE
     let detected = segment::hysteresis(&strong, &weak, min_area);
     let mut coarse = plane::erode(&plane::dilate(&detected, params.close_radius), params.close_radius);
     segment::fill_holes(&mut coarse, &feats, params);
+    // Judged on the paper model's own segmentation: it is the paper that must be plain.
+    let assessment = suitability::assess(&feats, &coarse);
+    if let Some(problem) = assessment.problem.filter(|_| params.refuse_unsuitable) {
+        return Err(ImagingError::UnsuitableBackground(problem));
+    }
+    // The network never saw an empty sheet: it only refines what the paper model found.
+    if params.learned && detected.data.contains(&1) {
+        let p = net::builtin()?.probability(&small)?;
+        fuse(&mut coarse, &detected, &feats, &net::upsample_to(&p, sw as usize, sh as usize), params);
+    }
     // Pixels that only the closing (or the thin-hole rule) added inside a thin
     // part — chain-link gaps, slivers — are re-decided at full resolution, never
     // taken as sure foreground. Deep inside wide metal they are trusted.
@@ -191,10 +205,6 @@ pub fn cutout(decoded: &Decoded, params: &MatteParams) -> Result<Matte, ImagingE
     if on == 0 {
         return Err(ImagingError::NoSubjectFound);
     }
-    let assessment = suitability::assess(&feats, &coarse);
-    if let Some(problem) = assessment.problem.filter(|_| params.refuse_unsuitable) {
-        return Err(ImagingError::UnsuitableBackground(problem));
-    }
 
     // 3. Known background (paper × local shading) and local foreground colour.
     let bg_far = invert(&plane::dilate(&coarse, 2));
@@ -213,6 +223,32 @@ pub fn cutout(decoded: &Decoded, params: &MatteParams) -> Result<Matte, ImagingE
     let (alpha, foreground) = band::solve(rgb, &inputs, params);
     Ok(Matte { alpha, foreground, paper, confidence: assessment.confidence })
 }
+
+/// The network and the paper model vote. What the network is sure is jewellery is added
+/// next to what the paper model found (white stones and pearls it cannot see), and
+/// anywhere when it is very sure; what the
+/// network is sure is background is removed (the paper inside a band) unless it holds wire
+/// finer than the network's 256×192 view; where the network hesitates, the paper model's
+/// segmentation stands.
+fn fuse(coarse: &mut Mask, detected: &Mask, feats: &segment::Features, p: &Plane<f32>, params: &MatteParams) {
+    let near = plane::dilate(detected, NET_REACH);
+    for (i, c) in coarse.data.iter_mut().enumerate() {
+        let v = p.data[i];
+        if v < NET_BACKGROUND && feats.fine.data[i] < params.fine_weak {
+            *c = 0;
+        } else if *c == 0 && (v > NET_SURE || (v > NET_JEWELLERY && near.data[i] != 0)) {
+            *c = 1;
+        }
+    }
+}
+
+/// The network's probabilities beyond which it overrules the paper model, and how far
+/// (working pixels) from the paper model's object it may add.
+const NET_BACKGROUND: f32 = 0.2;
+const NET_JEWELLERY: f32 = 0.5;
+const NET_REACH: usize = 4;
+/// So sure that it adds even where the paper model saw nothing (white on blown-out white).
+const NET_SURE: f32 = 0.8;
 
 fn invert(m: &Mask) -> Mask {
     Mask { w: m.w, h: m.h, data: m.data.iter().map(|&v| u8::from(v == 0)).collect() }
