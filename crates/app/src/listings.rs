@@ -84,7 +84,8 @@ struct Measured {
 fn measure(photo: &[u8], limits: &imaging::Limits) -> std::result::Result<Measured, imaging::ImagingError> {
     let decoded = imaging::decode(photo, limits)?.within_pixels(4_000_000)?;
     let jpeg = imaging::convert(&decoded, 1024, Format::Jpeg, 85)?;
-    let m = imaging::cutout(&decoded, &imaging::MatteParams::default())?;
+    // Only the metal's colour and the piece's box are needed: any background will do.
+    let m = imaging::cutout(&decoded, &imaging::MatteParams { refuse_unsuitable: false, ..Default::default() })?;
     let b = imaging::frame::subject_bbox(&m.alpha, 128).ok_or(imaging::ImagingError::NoSubjectFound)?;
     let (mut sum, mut n) = ([0f64; 3], 0f64);
     for (x, y, a) in m.alpha.enumerate_pixels() {

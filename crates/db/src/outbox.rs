@@ -70,12 +70,15 @@ impl Db {
     /// marketing), all queued in one transaction. Returns how many.
     pub async fn queue_mail_to_everyone(&self, marketing: bool, subject: &str, body: &str, now: i64) -> Result<usize> {
         with_pool!(self, |p| {
-            let mut tx = p.begin().await?;
+            // Read before the transaction, which then only writes: a SQLite transaction that
+            // reads first fails ('database is locked') when another writer commits meanwhile.
+            // Consent is checked again when each mail is sent.
             let people: Vec<(String, String)> =
                 sqlx::query_as("SELECT id, email FROM users WHERE email IS NOT NULL AND (marketing_opt_in OR NOT $1)")
                     .bind(marketing)
-                    .fetch_all(&mut *tx)
+                    .fetch_all(p)
                     .await?;
+            let mut tx = p.begin().await?;
             for (user_id, to) in &people {
                 let mail = NewMail { user_id: Some(user_id), marketing, to, subject, body };
                 queue_mail!(tx, mail, now).await?;

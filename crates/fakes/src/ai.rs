@@ -483,7 +483,9 @@ fn render(images: &[Vec<u8>], prompt: &str, ratio: Option<&str>, distort: bool) 
         Some(person) => {
             let person = imaging::decode(person, &limits).map_err(bad)?;
             let piece = imaging::decode(&rendered.bytes, &limits).map_err(bad)?;
-            let m = imaging::cutout(&piece, &imaging::MatteParams::default()).map_err(bad)?;
+            // The piece as this fake rendered it, on a styled backdrop: cut out as it is.
+            let params = imaging::MatteParams { refuse_unsuitable: false, learned: false, ..Default::default() };
+            let m = imaging::cutout(&piece, &params).map_err(bad)?;
             let (w, h) = person.rgb.dimensions();
             let mut canvas = person.rgb;
             let layer = m.to_rgba();

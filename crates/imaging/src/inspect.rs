@@ -324,7 +324,9 @@ pub fn best_fidelity(
     generated: &crate::Decoded,
     shape_weight: f32,
 ) -> Result<(Fidelity, Matte), ImagingError> {
-    let paper = crate::cutout(generated, &crate::MatteParams { refuse_unsuitable: false, ..Default::default() })?;
+    // A generated scene: its styled backdrop is expected, and the network never saw one.
+    let params = crate::MatteParams { refuse_unsuitable: false, learned: false, ..Default::default() };
+    let paper = crate::cutout(generated, &params)?;
     let guided = guided_cutout(generated, reference)?;
     let a = fidelity(reference, &paper, shape_weight)?;
     let b = fidelity(reference, &guided, shape_weight)?;

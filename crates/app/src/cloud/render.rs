@@ -533,7 +533,11 @@ impl App {
                 tier: Some(finished.tier.name().to_owned()),
                 charged: Some(charge),
                 fidelity: serde_json::to_string(&finished.check).ok(),
-                confidence: reference.as_ref().map(|r| f64::from(r.matte.confidence)),
+                // Only an image that carries the upload's own cutout has its confidence.
+                confidence: reference
+                    .as_ref()
+                    .filter(|_| finished.check.hybrid.is_some())
+                    .map(|r| f64::from(r.matte.confidence)),
                 ..Output::default()
             };
             match self.db.add_output(&output, charge, now_ms()).await.map_err(|e| retry("recording output", &e))? {

@@ -196,13 +196,17 @@ pub fn cutout(decoded: &Decoded, params: &MatteParams) -> Result<Matte, ImagingE
             .map(|(i, ((&c, &d), &k))| {
                 // Edge-only evidence (a gradient next to wire) does not make a pixel sure
                 // foreground: chain-link openings are full of such pixels.
-                let solid = d != 0 && (!params.trust_colour_only || segment::has_colour_evidence(&feats, params, i));
+                // Only inside the (fused) coarse mask: what the network cleared stays cleared.
+                let solid =
+                    c != 0 && d != 0 && (!params.trust_colour_only || segment::has_colour_evidence(&feats, params, i));
                 u8::from(solid || c == segment::FILLED_SOFT || k >= params.trust_depth)
             })
             .collect(),
     };
     let on = coarse.data.iter().filter(|&&v| v != 0).count();
-    if on == 0 {
+    // Everything taken as object is no subject either (a photo that would be refused
+    // as unsuitable, when refusals are off).
+    if on == 0 || on * 50 > area * 49 {
         return Err(ImagingError::NoSubjectFound);
     }
 

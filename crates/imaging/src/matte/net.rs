@@ -80,8 +80,16 @@ impl Segmenter {
         (at == floats.len() && bytes.len().is_multiple_of(4)).then_some(Segmenter { convs, head })
     }
 
-    /// Jewellery probability per pixel of the photo scaled to W×H.
+    /// Jewellery probability per pixel of the photo scaled to W×H (H×W for a portrait
+    /// photo, which the network sees turned on its side, as it was trained: landscape).
     pub fn probability(&self, photo: &RgbImage) -> Result<Plane<f32>, ImagingError> {
+        let portrait = photo.height() > photo.width();
+        let turned = if portrait { transpose(photo) } else { photo.clone() };
+        let p = self.landscape(&turned)?;
+        Ok(if portrait { transpose_plane(&p) } else { p })
+    }
+
+    fn landscape(&self, photo: &RgbImage) -> Result<Plane<f32>, ImagingError> {
         let small = crate::resize::resize_rgb(photo, W as u32, H as u32, FilterType::Box, None)?;
         let mut convs = self.convs.iter();
         let mut next = || convs.next().ok_or_else(|| ImagingError::invalid("segmenter layout"));
@@ -102,6 +110,20 @@ impl Segmenter {
         let logits = conv(&x, &self.head, false);
         Ok(Plane { w: W, h: H, data: logits.data.iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect() })
     }
+}
+
+fn transpose(img: &RgbImage) -> RgbImage {
+    RgbImage::from_fn(img.height(), img.width(), |x, y| *img.get_pixel(y, x))
+}
+
+fn transpose_plane(p: &Plane<f32>) -> Plane<f32> {
+    let mut out = Plane::new(p.h, p.w, 0f32);
+    for y in 0..p.h {
+        for x in 0..p.w {
+            out.set(y, x, p.data[y * p.w + x]);
+        }
+    }
+    out
 }
 
 /// Colours in 0..1 and colours relative to the paper (the per-channel median of the
@@ -268,5 +290,10 @@ mod tests {
         assert!(agree as f32 / n > 0.99, "the masks agree on {:.4} of the pixels", agree as f32 / n);
         assert!(diff / n < 0.02, "mean difference {:.4}", diff / n);
         assert!(got.data.iter().any(|&p| p > 0.5), "the ring is found");
+
+        // Turned to portrait, the same photo gives the same map, turned.
+        let turned = builtin().unwrap().probability(&transpose(&photo.rgb)).unwrap();
+        assert_eq!((turned.w, turned.h), (H, W));
+        assert_eq!(transpose_plane(&turned).data, got.data);
     }
 }

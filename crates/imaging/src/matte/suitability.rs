@@ -3,14 +3,11 @@
 //! and matches the paper model; wood, fabric, a box or a hand is textured or is not paper
 //! at all. The same measures give the matte its confidence.
 
-use serde::Serialize;
-
 use super::segment::Features;
 use crate::plane::{self, Mask, Plane};
 
 /// Why a photo cannot be cut out; each has a plain-words reshoot advice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Problem {
     /// The background is textured or patterned (wood, fabric, a box).
     BusyBackground,
@@ -37,23 +34,22 @@ impl Problem {
 }
 
 /// What the outer strip and the frame's edge show.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Signals {
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Signals {
     /// Share of strip pixels whose brightness changes sharply (texture, edges).
-    pub textured: f32,
+    textured: f32,
     /// Share of strip pixels the segmentation took as object.
-    pub object: f32,
+    object: f32,
     /// The longest stretch of a frame side the segmentation took as object, as a share of
     /// that side: a chain crossing the edge is a short stretch, a cut band a long one.
-    pub touching: f32,
+    touching: f32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Assessment {
     /// 0–1: how far the photo is from anything that makes the matte doubtful.
     pub confidence: f32,
     pub problem: Option<Problem>,
-    pub signals: Signals,
 }
 
 /// Below this, a result is flagged for the seller to check.
@@ -88,7 +84,7 @@ pub fn assess(feats: &Features, coarse: &Mask) -> Assessment {
     } else {
         None
     };
-    Assessment { confidence, problem, signals }
+    Assessment { confidence, problem }
 }
 
 fn measure(feats: &Features, coarse: &Mask) -> Signals {
