@@ -25,12 +25,9 @@ pub struct FamilyResult {
     /// Cut out, but flagged for the seller to check (confidence below `LOW_CONFIDENCE`).
     pub flagged: usize,
     pub busy: bool,
-    pub iou: f64,
-    pub sad: f64,
-    pub thin_recall: Option<f64>,
-    pub hole_correct: Option<f64>,
-    pub halo: f64,
-    pub bright_recall: Option<f64>,
+    /// Means over the family's scenes (optional ones over the scenes that have such pixels).
+    #[serde(flatten)]
+    pub mean: Scores,
 }
 
 struct Item {
@@ -96,9 +93,9 @@ pub fn measure(dir: &Path, peer: Option<&Path>, params: &MatteParams) -> anyhow:
             t.result.refused += 1;
             Scores { thin_recall: Some(0.0), bright_recall: Some(0.0), ..Scores::default() }
         });
-        t.result.iou += s.iou;
-        t.result.sad += s.sad;
-        t.result.halo += s.halo;
+        t.result.mean.iou += s.iou;
+        t.result.mean.sad += s.sad;
+        t.result.mean.halo += s.halo;
         t.thin.extend(s.thin_recall);
         t.holes.extend(s.hole_correct);
         t.bright.extend(s.bright_recall);
@@ -109,12 +106,12 @@ pub fn measure(dir: &Path, peer: Option<&Path>, params: &MatteParams) -> anyhow:
         .map(|t| {
             let mut f = t.result;
             let n = f.n.max(1) as f64;
-            f.iou /= n;
-            f.sad /= n;
-            f.halo /= n;
-            f.thin_recall = mean(&t.thin);
-            f.hole_correct = mean(&t.holes);
-            f.bright_recall = mean(&t.bright);
+            f.mean.iou /= n;
+            f.mean.sad /= n;
+            f.mean.halo /= n;
+            f.mean.thin_recall = mean(&t.thin);
+            f.mean.hole_correct = mean(&t.holes);
+            f.mean.bright_recall = mean(&t.bright);
             f
         })
         .collect())
@@ -153,12 +150,12 @@ pub fn print(results: &[FamilyResult]) {
                 "  {:14} n={:<3} IoU {:.4}  SAD {:6.2}  thin {}  hole {}  halo {:.4}  bright {}  refused {} (as unsuitable {})  flagged {}",
                 f.family,
                 f.n,
-                f.iou,
-                f.sad,
-                opt(f.thin_recall),
-                opt(f.hole_correct),
-                f.halo,
-                opt(f.bright_recall),
+                f.mean.iou,
+                f.mean.sad,
+                opt(f.mean.thin_recall),
+                opt(f.mean.hole_correct),
+                f.mean.halo,
+                opt(f.mean.bright_recall),
                 f.refused,
                 f.unsuitable,
                 f.flagged
