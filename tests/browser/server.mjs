@@ -105,3 +105,13 @@ export async function phonePage(browser) {
     userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36' });
   return context.newPage();
 }
+
+/** Signs a new seller up with the form and waits for the welcome dashboard. */
+export async function signUp(page, base, name, email, password = 'sapphire studs shine') {
+  await page.goto(base + '/signup');
+  await page.getByLabel('Your name').fill(name);
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL('**/dashboard?welcome=1');
+}

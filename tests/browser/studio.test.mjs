@@ -5,21 +5,18 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { startServer, launch, phonePage, SHOTS } from './server.mjs';
+import { startServer, launch, phonePage, signUp, SHOTS } from './server.mjs';
 
 const PHOTOS = ['ring.jpg', 'ring-2.jpg'].map((f) => new URL('./fixtures/' + f, import.meta.url).pathname);
+// A ring on a wooden table, path traced apart from the engine (scripts/rendered).
+const ON_WOOD = new URL('../../crates/imaging/tests/rendered/eval/wood-1000000.jpg', import.meta.url).pathname;
 let server, browser;
 before(async () => { mkdirSync(SHOTS, { recursive: true }); server = await startServer(); browser = await launch(); });
 after(async () => { await browser?.close(); server?.stop(); });
 
 test('a batch of photos becomes a marketplace pack each, in one ZIP', async () => {
   const page = await phonePage(browser);
-  await page.goto(server.base + '/signup');
-  await page.getByLabel('Your name').fill('Kavya Rao');
-  await page.getByLabel('Email', { exact: true }).fill(`kavya${Date.now()}@example.com`);
-  await page.getByLabel('Password').fill('sapphire studs shine');
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.waitForURL('**/dashboard?welcome=1');
+  await signUp(page, server.base, 'Kavya Rao', `kavya${Date.now()}@example.com`);
   assert.match(await page.locator('.balance').innerText(), /20/);
 
   await page.getByRole('link', { name: 'Open the studio' }).click();
@@ -69,4 +66,26 @@ test('a batch of photos becomes a marketplace pack each, in one ZIP', async () =
   await page.goto(server.base + '/tokens');
   assert.equal((await page.getByTestId('balance').innerText()).trim(), '13');
   assert.equal(await page.getByText('Image made').count(), 7);
+});
+
+test('a photo on a busy background is refused in plain words, with nothing charged', async () => {
+  const page = await phonePage(browser);
+  await signUp(page, server.base, 'Imran Sheikh', `imran${Date.now()}@example.com`);
+  await page.goto(server.base + '/studio');
+  await page.locator('input[type=file]').setInputFiles(ON_WOOD);
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await page.waitForURL('**/studio/new?upload=*');
+  await page.getByRole('button', { name: 'Make images' }).click();
+  await page.waitForURL('**/creations/*');
+  const notice = page.locator('[data-reshoot]');
+  await notice.waitFor({ timeout: 60_000 });
+  const text = await notice.innerText();
+  assert.match(text, /background is not plain/);
+  assert.match(text, /No tokens were charged/);
+  assert.doesNotMatch(text, /unsuitable_background|_/, 'no codes shown to the seller');
+  await page.screenshot({ path: SHOTS + 'studio-reshoot.png', fullPage: true });
+  await notice.getByRole('link', { name: 'Upload a new photo' }).click();
+  await page.waitForURL('**/studio');
+  await page.goto(server.base + '/tokens');
+  assert.equal((await page.getByTestId('balance').innerText()).trim(), '20');
 });
