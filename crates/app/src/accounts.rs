@@ -178,7 +178,7 @@ impl App {
         else {
             return Ok(());
         };
-        if self.limit(&format!("forgot_mail:{email}"), 1, 2 * MINUTE).await.is_err() {
+        if self.cool_down(&format!("forgot_mail:{email}"), 2 * MINUTE).await.is_err() {
             return Ok(());
         }
         let token = secrets::new_token();

@@ -1,4 +1,4 @@
-//! Security rate limits on fixed windows, shared across processes through the database.
+//! Security rate limits on fixed windows and pauses after an action, shared across processes through the database.
 
 use crate::{App, AppError, Result, now_ms};
 
@@ -14,6 +14,15 @@ impl App {
         Ok(())
     }
 
+    /// Refuses a second action on `bucket` within `pause_ms` of the last one allowed.
+    pub async fn cool_down(&self, bucket: &str, pause_ms: i64) -> Result<()> {
+        let now = now_ms();
+        match self.db.cool_down(bucket, now, now + pause_ms).await? {
+            Some(until) => Err(retry_after(until - now)),
+            None => Ok(()),
+        }
+    }
+
     /// Gives back a hit counted by `limit` (a reserved attempt that went well).
     pub async fn release(&self, bucket: &str, window_ms: i64) -> Result<()> {
         let now = now_ms();
@@ -23,7 +32,7 @@ impl App {
 }
 
 fn retry_after(ms: i64) -> AppError {
-    AppError::RateLimited { retry_after_secs: u64::try_from(ms.max(1000) / 1000).unwrap_or(1) }
+    AppError::RateLimited { retry_after_secs: u64::try_from((ms.max(1) + 999) / 1000).unwrap_or(1) }
 }
 
 pub const MINUTE: i64 = 60_000;

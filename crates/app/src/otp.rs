@@ -32,7 +32,7 @@ impl App {
         let sec = &self.settings.security;
         let resend_ms = i64::try_from(sec.otp_resend_seconds).unwrap_or(60) * 1000;
         self.limit(&format!("otp:ip:{}", client.network()), sec.otp_sends_per_ip_hour, HOUR).await?;
-        self.limit(&format!("otp:resend:{phone}"), 1, resend_ms).await?;
+        self.cool_down(&format!("otp:resend:{phone}"), resend_ms).await?;
         self.limit(&format!("otp:phone:{phone}"), sec.otp_sends_per_phone_hour, HOUR).await?;
         let code = secrets::otp_code();
         self.db.store_otp(phone.as_str(), &self.code_mac(phone, &code, usage), now_ms(), CODE_TTL_MS).await?;

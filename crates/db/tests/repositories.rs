@@ -164,7 +164,11 @@ async fn rate_and_audit_story(db: Db) {
     assert_eq!(db.hit("ip:1", 0).await.unwrap(), 3, "a released hit is given back");
     assert_eq!(db.hit("ip:1", 60_000).await.unwrap(), 1, "new window starts over");
     assert_eq!(db.hit("ip:2", 0).await.unwrap(), 1, "buckets are separate");
+    assert_eq!(db.cool_down("otp:1", 59_999, 61_999).await.unwrap(), None, "a pause starts");
+    assert_eq!(db.cool_down("otp:1", 60_000, 62_000).await.unwrap(), Some(61_999), "across a minute's edge");
+    assert_eq!(db.cool_down("otp:1", 61_999, 63_999).await.unwrap(), None, "and ends when it says");
     assert_eq!(db.purge_rate_counters(60_000).await.unwrap(), 2);
+    assert_eq!(db.purge_rate_counters(64_000).await.unwrap(), 2, "ended pauses go too");
 
     let u = db.create_user(user("a@example.com", None), NOW).await.unwrap();
     db.audit(Some(&u.id), "self", "login", "", "203.0.113.0/24", NOW).await.unwrap();
