@@ -98,8 +98,9 @@ fn fit_and_encode(
     filter: fast_image_resize::FilterType,
 ) -> Result<Vec<u8>, ImagingError> {
     let (w, h) = crate::resize::fit_within(decoded.width, decoded.height, max_side.max(1));
+    // With alpha, JPEG gets the picture flattened on white (not the colours under alpha 0).
     match &decoded.alpha {
-        Some(alpha) if format != Format::Jpeg => {
+        Some(alpha) => {
             let rgba = crate::matte::join_rgba(&decoded.rgb, alpha);
             let small = crate::resize::resize_rgba(&rgba, w, h, filter, None)?;
             encode_rgba(&small, format, quality)
@@ -143,5 +144,16 @@ mod tests {
         let d = decode(&jpg, &Limits::default()).unwrap();
         assert!(d.rgb.pixels().all(|p| p.0.iter().all(|&c| c >= 254)));
         assert!(encode_rgb(&RgbImage::new(4, 4), Format::Heic, 90).is_err());
+    }
+
+    #[test]
+    fn a_transparent_png_converts_to_jpeg_on_white() {
+        let mut rgba = RgbaImage::from_pixel(40, 40, image::Rgba([0, 0, 0, 0]));
+        rgba.put_pixel(20, 20, image::Rgba([200, 30, 30, 255]));
+        let png = decode(&encode_rgba(&rgba, Format::Png, 90).unwrap(), &Limits::default()).unwrap();
+        for bytes in [convert(&png, 40, Format::Jpeg, 95).unwrap(), thumbnail(&png, 40, Format::Jpeg).unwrap()] {
+            let d = decode(&bytes, &Limits::default()).unwrap();
+            assert!(d.rgb.get_pixel(2, 2).0.iter().all(|&c| c >= 250), "white, not the colour under alpha 0");
+        }
     }
 }

@@ -102,12 +102,15 @@ pub enum Texture {
     Velvet,
 }
 
-/// The backdrop behind the jewellery.
+/// The backdrop behind the jewellery. In JSON either the tagged object
+/// (`{"kind": "solid", "colour": "#eeeae4"}`) or the CLI's words (`"transparent"`, `"#eeeae4"`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(remote = "Self", tag = "kind", rename_all = "snake_case")]
 pub enum Background {
     /// Pure RGB 255, as marketplaces require.
     White,
+    /// None: an RGBA PNG (or WebP) whose alpha is the matte.
+    Transparent,
     Solid {
         colour: Colour,
     },
@@ -126,6 +129,27 @@ pub enum Background {
     },
 }
 
+impl Serialize for Background {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Background::serialize(self, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Background {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Words(String),
+            Tagged(#[serde(with = "Background")] Background),
+        }
+        match Form::deserialize(d)? {
+            Form::Words(s) => s.parse().map_err(serde::de::Error::custom),
+            Form::Tagged(b) => Ok(b),
+        }
+    }
+}
+
 fn default_angle() -> f32 {
     90.0
 }
@@ -136,7 +160,7 @@ fn default_texture_colour() -> Colour {
 
 impl std::str::FromStr for Background {
     type Err = ImagingError;
-    /// CLI forms: `white`, `#rrggbb`, `#aaaaaa-#bbbbbb` (gradient), `linen`, `marble`,
+    /// CLI forms: `white`, `transparent`, `#rrggbb`, `#aaaaaa-#bbbbbb` (gradient), `linen`, `marble`,
     /// `velvet`, optionally `velvet:#rrggbb`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
@@ -147,6 +171,7 @@ impl std::str::FromStr for Background {
         let texture = |t| Background::Texture { texture: t, colour: tint.unwrap_or_else(default_texture_colour) };
         match name.to_ascii_lowercase().as_str() {
             "white" => Ok(Background::White),
+            "transparent" => Ok(Background::Transparent),
             "linen" => Ok(texture(Texture::Linen)),
             "marble" => Ok(texture(Texture::Marble)),
             "velvet" => {
@@ -385,6 +410,20 @@ impl Recipe {
         Recipe { preset: Some(preset), ..Recipe::default() }
     }
 
+    /// The backdrop actually drawn: presets that require pure white always get it.
+    pub fn backdrop(&self) -> Background {
+        match (&self.background, self.preset) {
+            (_, Some(p)) if p.spec().pure_white => Background::White,
+            (Some(b), _) => b.clone(),
+            (None, _) => Background::White,
+        }
+    }
+
+    /// Whether the result is an image with alpha (no backdrop at all).
+    pub fn transparent(&self) -> bool {
+        self.backdrop() == Background::Transparent
+    }
+
     /// Reject values no renderer should see (NaN, out-of-range opacities, absurd sizes).
     pub fn validate(&self) -> Result<(), ImagingError> {
         let unit = |name: &str, v: f32| {
@@ -438,6 +477,17 @@ impl Recipe {
                 return Err(ImagingError::invalid("branding fields are limited to 80 characters"));
             }
         }
+        if self.transparent() {
+            let shadow = self.shadow.is_some_and(|s| s != Shadow::None);
+            if shadow || self.reflection.is_some() || self.branding.is_some() || self.watermark.is_some() {
+                return Err(ImagingError::invalid(
+                    "a transparent image has no shadow, reflection, watermark or branding strip: choose a background for those",
+                ));
+            }
+            if self.output.is_some_and(|o| o.format == Format::Jpeg) {
+                return Err(ImagingError::invalid("JPEG has no transparency: choose PNG or WebP"));
+            }
+        }
         if let Some(o) = self.output {
             if o.format == Format::Heic {
                 return Err(ImagingError::invalid("HEIC output is not supported"));
@@ -484,9 +534,36 @@ mod tests {
             Background::Texture { texture: Texture::Marble, .. }
         ));
         assert!("nonsense".parse::<Background>().is_err());
+        assert_eq!("Transparent".parse::<Background>().unwrap(), Background::Transparent);
         assert_eq!("drop".parse::<Shadow>().unwrap(), Shadow::drop());
         assert_eq!("1.91:1".parse::<AspectRatio>().unwrap(), AspectRatio::Link191x100);
         assert_eq!("gunmetal".parse::<Metal>().unwrap(), Metal::Gunmetal);
+    }
+
+    #[test]
+    fn backgrounds_read_as_words_or_tagged_and_write_tagged() {
+        let r: Recipe = serde_json::from_str(r#"{"background":"transparent"}"#).unwrap();
+        assert_eq!(r.background, Some(Background::Transparent));
+        assert_eq!(serde_json::to_value(&r).unwrap()["background"], serde_json::json!({"kind": "transparent"}));
+        let back: Recipe = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back, r, "stored recipes read back");
+        let r: Recipe = serde_json::from_str(r##"{"background":"#eeeae4"}"##).unwrap();
+        assert_eq!(r.background, Some(Background::Solid { colour: Colour([0xee, 0xea, 0xe4]) }));
+        let e = serde_json::from_str::<Recipe>(r#"{"background":"tartan"}"#).unwrap_err();
+        assert!(e.to_string().contains("tartan"), "{e}");
+    }
+
+    #[test]
+    fn pure_white_presets_keep_white_and_transparency_has_no_backdrop_effects() {
+        let t = |preset| Recipe { preset, background: Some(Background::Transparent), ..Recipe::default() };
+        assert!(!t(Some(Preset::Amazon)).transparent(), "Amazon main images stay pure white");
+        assert!(t(Some(Preset::Etsy)).transparent());
+        assert!(t(None).validate().is_ok());
+        let shadow = Recipe { shadow: Some(Shadow::drop()), ..t(None) };
+        assert_eq!(shadow.validate().unwrap_err().code(), "invalid_recipe");
+        assert!(Recipe { shadow: Some(Shadow::drop()), ..t(Some(Preset::Amazon)) }.validate().is_ok());
+        let jpeg = Recipe { output: Some(Output { format: Format::Jpeg, quality: 90, long_side: None }), ..t(None) };
+        assert!(jpeg.validate().unwrap_err().to_string().contains("JPEG"));
     }
 
     #[test]

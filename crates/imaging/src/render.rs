@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::compliance::{self, ComplianceReport, Rule};
 use crate::compose::{self, background, recolour, retouch, shadow, tone};
 use crate::frame::{self, BBox};
-use crate::recipe::{Background, Recipe, Shadow};
+use crate::recipe::{Recipe, Shadow};
 use crate::{Decoded, Format, ImagingError, Matte, MatteParams, brand, encode_rgb, matte};
 
 /// Pipeline stages, reported to the progress callback and timed.
@@ -123,10 +123,31 @@ pub fn render_matte(
 
     // Backdrop, shadow, reflection, subject.
     progress(Stage::Compose, 0.7);
-    let bg_choice = recipe.background.clone().unwrap_or(Background::White);
+    let done = |bytes, format, quality, compliance, timings| Rendered {
+        bytes,
+        width: canvas.0,
+        height: canvas.1,
+        format,
+        quality,
+        compliance,
+        confidence: m.confidence,
+        timings,
+    };
+    let Some(mut img) = background::paint(&recipe.backdrop(), canvas.0, canvas.1) else {
+        let mut img = RgbaImage::new(canvas.0, canvas.1);
+        image::imageops::replace(&mut img, &layer, i64::from(place.dst.x0), i64::from(place.dst.y0));
+        drop(layer);
+        lap(Stage::Compose, &mut timings);
+        progress(Stage::Encode, 0.9);
+        let (format, quality) = recipe.output.map_or((Format::Png, 90), |o| (o.format, o.quality));
+        let bytes = crate::encode_rgba(&img, format, quality)?;
+        lap(Stage::Encode, &mut timings);
+        progress(Stage::Check, 1.0);
+        // Marketplaces take a JPEG on a backdrop: a transparent file is not checked against one.
+        return Ok(done(bytes, format, quality, None, timings));
+    };
     let pure_white = spec.is_some_and(|s| s.pure_white);
     let shadow_choice = recipe.shadow.unwrap_or(if pure_white { Shadow::None } else { Shadow::contact() });
-    let mut img = background::paint(&bg_choice, canvas.0, canvas.1);
     let size = place.dst.width().max(place.dst.height()) as f32;
     let lay = shadow::Layer { rgba: &layer, x: i64::from(place.dst.x0), y: i64::from(place.dst.y0), size };
     shadow::draw_shadow(&mut img, &lay, &shadow_choice);
@@ -171,16 +192,7 @@ pub fn render_matte(
     });
     lap(Stage::Check, &mut timings);
     progress(Stage::Check, 1.0);
-    Ok(Rendered {
-        bytes,
-        width: canvas.0,
-        height: canvas.1,
-        format,
-        quality,
-        compliance,
-        confidence: m.confidence,
-        timings,
-    })
+    Ok(done(bytes, format, quality, compliance, timings))
 }
 
 /// Canvas from the aspect override, else the preset, else 2000² (or the output's long side).

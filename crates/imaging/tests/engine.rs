@@ -89,6 +89,28 @@ fn cutout_png_is_input_sized_with_the_matte_as_alpha() {
 }
 
 #[test]
+fn a_transparent_background_gives_the_matte_as_alpha_on_the_presets_canvas() {
+    let (_, decoded) = photo(Kind::Ring, Metal::Gold, Paper::Grey, 5);
+    let matte = imaging::cutout(&decoded, &imaging::MatteParams::default()).unwrap();
+    let recipe =
+        |preset| Recipe { preset: Some(preset), background: Some(Background::Transparent), ..Recipe::default() };
+    let out = imaging::render_matte(&matte, &recipe(Preset::Etsy), &mut |_, _| {}).unwrap();
+    assert_eq!((out.width, out.height, out.format), (2000, 2000, Format::Png));
+    assert!(out.compliance.is_none(), "a transparent file is no marketplace upload");
+    let back = imaging::decode(&out.bytes, &Limits::default()).unwrap();
+    let alpha = back.alpha.unwrap();
+    assert_eq!(alpha.get_pixel(3, 3).0[0], 0, "no backdrop: the corners are clear");
+    let solid = alpha.pixels().filter(|p| p.0[0] == 255).count() as f64 / (2000.0 * 2000.0);
+    assert!((0.02..0.6).contains(&solid), "the ring is opaque where it is: {solid}");
+    let grey = back.rgb.pixels().zip(alpha.pixels()).filter(|(c, a)| a.0[0] == 255 && c.0[0].abs_diff(c.0[2]) < 6);
+    assert!(grey.count() < 2000 * 20, "the grey paper is not in the opaque part");
+
+    let amazon = imaging::render_matte(&matte, &recipe(Preset::Amazon), &mut |_, _| {}).unwrap();
+    assert_eq!(amazon.format, Format::Jpeg, "Amazon main images stay on pure white");
+    assert!(amazon.compliance.unwrap().passed);
+}
+
+#[test]
 fn blank_paper_has_no_subject() {
     let blank =
         image::RgbImage::from_fn(320, 240, |x, y| image::Rgb([230 - (x / 40) as u8, 228 - (y / 40) as u8, 222]));

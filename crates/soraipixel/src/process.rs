@@ -37,9 +37,12 @@ pub struct ProcessArgs {
     pub out_dir: Option<PathBuf>,
     /// Marketplace preset (amazon, amazon_general, etsy, shopify, ebay, flipkart, myntra,
     /// ajio, meesho, instagram_square, instagram_portrait, google_shopping, whatsapp).
-    #[arg(long, default_value = "amazon")]
-    pub preset: Preset,
-    /// white, #rrggbb, #rrggbb-#rrggbb (gradient), linen, marble, velvet[:#rrggbb].
+    /// Default: amazon on white; with another background, a 2000×2000 image for no
+    /// marketplace in particular.
+    #[arg(long)]
+    pub preset: Option<Preset>,
+    /// white, transparent (an RGBA PNG whose alpha is the matte), #rrggbb,
+    /// #rrggbb-#rrggbb (gradient), linen, marble, velvet[:#rrggbb].
     #[arg(long)]
     pub background: Option<Background>,
     /// contact, drop or none.
@@ -129,7 +132,7 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         args.output.as_ref().and_then(|o| o.extension()).and_then(|e| e.to_str()?.parse::<Format>().ok())
         && !args.cutout
     {
-        let quality = recipe.output.map_or(args.preset.spec().quality, |o| o.quality);
+        let quality = recipe.output.map_or(90, |o| o.quality);
         recipe.output = Some(imaging::Output { format, quality, long_side: recipe.output.and_then(|o| o.long_side) });
     }
     recipe.validate().map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
@@ -213,11 +216,17 @@ fn build_recipe(args: &ProcessArgs) -> anyhow::Result<Recipe> {
         }
         None => Recipe::default(),
     };
-    if recipe.preset.is_none() || args.recipe.is_none() {
-        recipe.preset = Some(args.preset);
-    }
     if let Some(b) = &args.background {
         recipe.background = Some(b.clone());
+    }
+    if args.preset.is_some() || args.recipe.is_none() {
+        recipe.preset = args.preset();
+    }
+    if let Some(p) = recipe.preset
+        && p.spec().pure_white
+        && recipe.background.as_ref().is_some_and(|b| *b != Background::White)
+    {
+        bail!("{} requires a pure white background; choose another --preset for a coloured or transparent one", p.id());
     }
     if let Some(s) = args.shadow {
         recipe.shadow = Some(s);
@@ -261,7 +270,16 @@ fn has_image_extension(p: &Path) -> bool {
     p.extension().and_then(|e| e.to_str()).is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
-/// `<stem>.<preset>.<ext>` or `<stem>.cutout.png`, in --out-dir or beside the input.
+impl ProcessArgs {
+    /// The preset asked for; else Amazon's, unless another background than white was asked for.
+    fn preset(&self) -> Option<Preset> {
+        let white = self.background.as_ref().is_none_or(|b| *b == Background::White);
+        self.preset.or(white.then_some(Preset::Amazon))
+    }
+}
+
+/// `<stem>.<preset>.<ext>` (`transparent` or `custom` without one) or `<stem>.cutout.png`,
+/// in --out-dir or beside the input.
 fn output_path(input: &Path, args: &ProcessArgs, format: Format) -> PathBuf {
     if let Some(o) = &args.output {
         return o.clone();
@@ -270,7 +288,12 @@ fn output_path(input: &Path, args: &ProcessArgs, format: Format) -> PathBuf {
     let name = if args.cutout {
         format!("{stem}.cutout.png")
     } else {
-        format!("{stem}.{}.{}", args.preset.id(), format.extension())
+        let kind = match args.preset() {
+            Some(p) => p.id(),
+            None if args.background == Some(Background::Transparent) => "transparent",
+            None => "custom",
+        };
+        format!("{stem}.{kind}.{}", format.extension())
     };
     match &args.out_dir {
         Some(dir) => dir.join(name),
@@ -386,12 +409,16 @@ mod tests {
         assert_eq!(output_path(Path::new("in/ring.jpg"), &a, Format::Png), PathBuf::from("out/ring.cutout.png"));
         let a = parse(&["in/ring.jpg"]);
         assert_eq!(output_path(Path::new("in/ring.jpg"), &a, Format::Jpeg), PathBuf::from("in/ring.amazon.jpg"));
+        let a = parse(&["in/ring.jpg", "--background", "transparent"]);
+        assert_eq!(output_path(Path::new("in/ring.jpg"), &a, Format::Png), PathBuf::from("in/ring.transparent.png"));
     }
 
     #[test]
     fn options_parse_into_the_recipe() {
         let a = parse(&[
             "x.jpg",
+            "--preset",
+            "etsy",
             "--background",
             "#fff-#eee",
             "--shadow",
@@ -404,12 +431,17 @@ mod tests {
             "--closeup",
         ]);
         let r = build_recipe(&a).unwrap();
-        assert_eq!(r.preset, Some(Preset::Amazon));
+        assert_eq!(r.preset, Some(Preset::Etsy));
         assert!(matches!(r.background, Some(Background::Gradient { .. })));
         assert_eq!(r.shadow, Some(Shadow::drop()));
         assert_eq!(r.aspect_ratio, Some(AspectRatio::Portrait4x5));
         assert_eq!(r.recolour, Some(Metal::RoseGold));
         assert!(r.reflection.is_some() && r.closeup);
+        assert_eq!(build_recipe(&parse(&["x.jpg"])).unwrap().preset, Some(Preset::Amazon));
+        let r = build_recipe(&parse(&["x.jpg", "--background", "transparent"])).unwrap();
+        assert_eq!((r.preset, r.background), (None, Some(Background::Transparent)), "no marketplace: no white rule");
+        let e = build_recipe(&parse(&["x.jpg", "--preset", "amazon", "--background", "velvet"])).unwrap_err();
+        assert!(e.to_string().contains("pure white"), "{e}");
         assert!(Cli::try_parse_from(["process", "x.jpg", "--preset", "nope"]).is_err());
         assert!(Cli::try_parse_from(["process", "x.jpg", "--shadow", "sideways"]).is_err());
     }

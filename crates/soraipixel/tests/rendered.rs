@@ -64,3 +64,22 @@ fn an_unsuitable_photo_exits_3_and_a_good_one_reports_its_confidence() {
     let confidence = file["confidence"].as_f64().unwrap();
     assert!((0.5..=1.0).contains(&confidence), "{file}");
 }
+
+/// `--background transparent`: a framed RGBA PNG whose alpha is the matte, named for it.
+#[test]
+fn a_transparent_background_writes_a_framed_png_with_the_matte_as_alpha() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = format!("{SET}/ring-1000000.jpg");
+    let done = Command::new(BIN)
+        .args(["process", "--background", "transparent", "--json", &photo, "--out-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(done.status.code(), Some(0), "{}", String::from_utf8_lossy(&done.stdout));
+    let png = std::fs::read(dir.path().join("ring-1000000.transparent.png")).unwrap();
+    let d = imaging::decode(&png, &imaging::Limits::default()).unwrap();
+    assert_eq!((d.width, d.height, d.format), (2000, 2000, imaging::Format::Png));
+    let alpha = d.alpha.unwrap();
+    assert_eq!(alpha.get_pixel(0, 0).0[0], 0, "no backdrop");
+    assert!(alpha.pixels().filter(|p| p.0[0] == 255).count() > 40_000, "the ring is there");
+}

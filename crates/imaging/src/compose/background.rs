@@ -6,8 +6,10 @@ use rayon::prelude::*;
 
 use crate::recipe::{Background, Texture};
 
-pub fn paint(bg: &Background, w: u32, h: u32) -> RgbImage {
-    match bg {
+/// The backdrop at `w×h`; none for `Transparent`, which has nothing to paint.
+pub fn paint(bg: &Background, w: u32, h: u32) -> Option<RgbImage> {
+    Some(match bg {
+        Background::Transparent => return None,
         Background::White => RgbImage::from_pixel(w, h, image::Rgb([255; 3])),
         Background::Solid { colour } => RgbImage::from_pixel(w, h, image::Rgb(colour.0)),
         Background::Gradient { from, to, angle_deg } => {
@@ -48,7 +50,7 @@ pub fn paint(bg: &Background, w: u32, h: u32) -> RgbImage {
                 }),
             }
         }
-    }
+    })
 }
 
 fn fill(w: u32, h: u32, f: impl Fn(f32, f32) -> [f32; 3] + Sync) -> RgbImage {
@@ -98,12 +100,14 @@ mod tests {
 
     #[test]
     fn white_is_pure_and_gradient_runs_between_colours() {
-        assert!(paint(&Background::White, 8, 8).pixels().all(|p| p.0 == [255; 3]));
+        assert!(paint(&Background::White, 8, 8).unwrap().pixels().all(|p| p.0 == [255; 3]));
+        assert!(paint(&Background::Transparent, 8, 8).is_none());
         let g = paint(
             &Background::Gradient { from: Colour([0, 0, 0]), to: Colour([200, 100, 0]), angle_deg: 90.0 },
             4,
             100,
-        );
+        )
+        .unwrap();
         assert!(g.get_pixel(0, 0).0[0] < 10);
         assert!(g.get_pixel(0, 99).0[0] > 190);
     }
@@ -111,7 +115,7 @@ mod tests {
     #[test]
     fn textures_vary_around_their_tint() {
         for t in [Texture::Linen, Texture::Marble, Texture::Velvet] {
-            let img = paint(&Background::Texture { texture: t, colour: Colour([200, 180, 160]) }, 200, 200);
+            let img = paint(&Background::Texture { texture: t, colour: Colour([200, 180, 160]) }, 200, 200).unwrap();
             let r: Vec<u8> = img.pixels().map(|p| p.0[0]).collect();
             let (lo, hi) = (r.iter().min().unwrap(), r.iter().max().unwrap());
             assert!(hi - lo > 5, "{t:?} has texture");

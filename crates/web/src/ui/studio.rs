@@ -44,6 +44,7 @@ const BACKGROUNDS: &[(&str, &str)] = &[
     ("marble", "White marble"),
     ("linen", "Natural linen"),
     ("velvet", "Velvet"),
+    ("transparent", "Transparent (PNG, no background)"),
 ];
 
 const ASPECTS: &[(&str, &str)] = &[

@@ -136,4 +136,46 @@ fn image_blank(w: u32, h: u32) -> image::RgbImage {
     image::RgbImage::from_pixel(w, h, image::Rgb([246, 245, 241]))
 }
 
-on_both_backends!(marketplace_pack_through_the_queue, holds_are_refused_or_released);
+/// `"background": "transparent"`: an RGBA PNG whose alpha is the matte, except where the
+/// marketplace demands pure white; a shadow on nothing is refused in words.
+async fn transparent_outputs_carry_the_matte_as_alpha(db: Db) {
+    let t = spawn(db).await;
+    let asha = t.signup("clear@example.com").await;
+    let (_, up) = upload(&t, &asha, "ring.jpg", ring_jpeg(900, 700)).await;
+    let upload_id = up["id"].as_str().unwrap();
+    let shadow = json!({"upload_id": upload_id, "background": "transparent", "shadow": {"kind": "drop"}});
+    let (status, _, body) = t.call("POST", "/api/v1/creations", Some(shadow), Some(&asha)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("invalid_recipe")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("transparent"), "{body}");
+    let (status, _, body) = t
+        .call("POST", "/api/v1/quotes", Some(json!({"upload_id": upload_id, "background": "tartan"})), Some(&asha))
+        .await;
+    assert_eq!(status, 422, "{body}");
+
+    let request = json!({"upload_id": upload_id, "presets": ["amazon", "etsy"], "background": "transparent"});
+    let (status, _, created) = t.call("POST", "/api/v1/creations", Some(request), Some(&asha)).await;
+    assert_eq!(status, 202, "{created}");
+    let done = wait_done(&t, &asha, created["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let outputs = done["outputs"].as_array().unwrap();
+    assert_eq!((outputs[0]["format"].as_str(), outputs[1]["format"].as_str()), (Some("jpeg"), Some("png")));
+    assert_eq!(outputs[0]["compliance"]["passed"], true, "Amazon stays on pure white");
+
+    let get = |path: String| {
+        let req = t.http.get(t.url(&path)).header("cookie", &asha.cookie);
+        async move { req.send().await.unwrap().bytes().await.unwrap() }
+    };
+    let url = outputs[1]["url"].as_str().unwrap();
+    let png = imaging::decode(&get(url.to_owned()).await, &imaging::Limits::default()).unwrap();
+    let alpha = png.alpha.expect("the PNG has alpha");
+    assert_eq!((alpha.get_pixel(0, 0).0[0], png.width), (0, 2000));
+    assert!(alpha.pixels().any(|p| p.0[0] == 255), "the ring is opaque");
+    let jpeg = imaging::decode(&get(format!("{url}?format=jpeg")).await, &imaging::Limits::default()).unwrap();
+    assert!(jpeg.rgb.get_pixel(0, 0).0.iter().all(|&c| c >= 250), "as JPEG it lies on white");
+}
+
+on_both_backends!(
+    marketplace_pack_through_the_queue,
+    holds_are_refused_or_released,
+    transparent_outputs_carry_the_matte_as_alpha
+);
