@@ -22,6 +22,8 @@ pub enum ImagingError {
     UnsuitableBackground(crate::matte::suitability::Problem),
     #[error("invalid recipe: {0}")]
     InvalidRecipe(String),
+    #[error("invalid correction: {0}")]
+    InvalidHints(String),
     #[error("encoding failed: {0}")]
     EncodeFailed(String),
     #[error("the image is empty (zero width or height)")]
@@ -46,6 +48,7 @@ impl ImagingError {
             Self::NoSubjectFound => "no_subject_found",
             Self::UnsuitableBackground(_) => Self::UNSUITABLE_BACKGROUND,
             Self::InvalidRecipe(_) => "invalid_recipe",
+            Self::InvalidHints(_) => "invalid_hints",
             Self::EncodeFailed(_) => "encode_failed",
             Self::EmptyImage => "empty_image",
         }

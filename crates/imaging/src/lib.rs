@@ -41,4 +41,4 @@ pub use matte::suitability::{LOW_CONFIDENCE, Problem};
 pub use matte::{Matte, MatteParams, PaperInfo, cutout};
 pub use preset::{Preset, PresetSpec};
 pub use recipe::{AspectRatio, Background, Branding, Metal, Output, Recipe, Reflection, Shadow, Texture, Watermark};
-pub use render::{Rendered, Stage, StageTiming, cutout_png, render, render_matte};
+pub use render::{Rendered, Stage, StageTiming, render, render_matte};

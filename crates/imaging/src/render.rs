@@ -268,8 +268,3 @@ fn encode_within(
     Ok((bytes, q))
 }
 
-/// `--cutout`: RGBA PNG, input size, alpha = matte, decontaminated colours; with the matte's confidence.
-pub fn cutout_png(decoded: &Decoded) -> Result<(Vec<u8>, f32), ImagingError> {
-    let m = matte::cutout(decoded, &MatteParams::default())?;
-    Ok((crate::encode_rgba(&m.to_rgba(), Format::Png, 90)?, m.confidence))
-}

@@ -78,7 +78,8 @@ fn watermark_fails_the_amazon_overlay_rule_and_styled_recipes_render() {
 #[test]
 fn cutout_png_is_input_sized_with_the_matte_as_alpha() {
     let (scene, decoded) = photo(Kind::Bangle, Metal::Gold, Paper::Coloured, 4);
-    let (png, confidence) = imaging::cutout_png(&decoded).unwrap();
+    let matte = imaging::cutout(&decoded, &imaging::MatteParams::default()).unwrap();
+    let (png, confidence) = (matte.to_png().unwrap(), matte.confidence);
     assert!(confidence > 0.99, "a centred piece on plain paper is trusted: {confidence}");
     let back = imaging::decode(&png, &Limits::default()).unwrap();
     assert_eq!((back.width, back.height, back.format), (640, 480, Format::Png));

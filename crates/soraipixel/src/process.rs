@@ -13,9 +13,10 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
+use imaging::matte::hints::Stroke;
 use imaging::{
-    AspectRatio, Background, ComplianceReport, Format, ImagingError, Limits, Metal, Preset, Recipe, Reflection, Shadow,
-    Watermark,
+    AspectRatio, Background, ComplianceReport, Format, ImagingError, Limits, MatteParams, Metal, Preset, Recipe,
+    Reflection, Shadow, Watermark,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
@@ -58,6 +59,10 @@ pub struct ProcessArgs {
     /// antique_gold, copper, gunmetal or #rrggbb.
     #[arg(long)]
     pub recolour: Option<Metal>,
+    /// Corrections painted on the (single) photo: a JSON array of strokes
+    /// `{"brush": "keep"|"remove", "radius": px, "points": [[x, y], …]}` in its pixels.
+    #[arg(long)]
+    pub hints: Option<PathBuf>,
     /// Detail close-up cropped from the subject.
     #[arg(long)]
     pub closeup: bool,
@@ -136,6 +141,14 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         recipe.output = Some(imaging::Output { format, quality, long_side: recipe.output.and_then(|o| o.long_side) });
     }
     recipe.validate().map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
+    let hints: Vec<Stroke> = match &args.hints {
+        Some(_) if inputs.len() != 1 => bail!("--hints are painted on one photo; give a single input"),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_str(&text).with_context(|| format!("parsing hints {}", path.display()))?
+        }
+        None => Vec::new(),
+    };
     let limits = Limits { max_pixels: args.max_megapixels.saturating_mul(1_000_000), ..Limits::default() };
 
     let bar = if args.json || !std::io::stderr().is_terminal() {
@@ -151,7 +164,7 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
     let reports: Vec<FileReport> = inputs
         .par_iter()
         .map(|input| {
-            let report = process_one(input, &args, &recipe, &limits);
+            let report = process_one(input, &args, &recipe, &hints, &limits);
             let _guard = done.lock();
             bar.set_message(input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
             bar.inc(1);
@@ -301,7 +314,7 @@ fn output_path(input: &Path, args: &ProcessArgs, format: Format) -> PathBuf {
     }
 }
 
-fn process_one(input: &Path, args: &ProcessArgs, recipe: &Recipe, limits: &Limits) -> FileReport {
+fn process_one(input: &Path, args: &ProcessArgs, recipe: &Recipe, hints: &[Stroke], limits: &Limits) -> FileReport {
     let mut report = FileReport {
         input: input.to_path_buf(),
         output: None,
@@ -339,33 +352,34 @@ fn process_one(input: &Path, args: &ProcessArgs, recipe: &Recipe, limits: &Limit
     drop(bytes);
     lap("decode", &mut report.timings_ms);
 
-    let (out_bytes, format, w, h) = if args.cutout {
-        let started = Instant::now();
-        match imaging::cutout_png(&decoded) {
-            Ok((b, confidence)) => {
-                report.timings_ms.insert("cutout".into(), started.elapsed().as_secs_f64() * 1000.0);
-                report.confidence = Some(confidence);
-                (b, Format::Png, decoded.width, decoded.height)
-            }
-            Err(e) => {
-                fail(&mut report, e.code(), e.to_string());
-                return report;
-            }
+    let started = Instant::now();
+    let matte = imaging::cutout(&decoded, &MatteParams::default())
+        .and_then(|mut m| imaging::matte::hints::apply(&decoded.rgb, &mut m, hints).map(|()| m));
+    let matte = match matte {
+        Ok(m) => m,
+        Err(e) => {
+            fail(&mut report, e.code(), e.to_string());
+            return report;
         }
+    };
+    report.timings_ms.insert("matte".into(), started.elapsed().as_secs_f64() * 1000.0);
+    report.confidence = Some(matte.confidence);
+    let made = if args.cutout {
+        matte.to_png().map(|b| (b, Format::Png, decoded.width, decoded.height))
     } else {
-        match imaging::render(&decoded, recipe, &mut |_, _| {}) {
-            Ok(r) => {
-                for t in &r.timings {
-                    report.timings_ms.insert(format!("{:?}", t.stage).to_lowercase(), t.ms);
-                }
-                report.compliance = r.compliance;
-                report.confidence = Some(r.confidence);
-                (r.bytes, r.format, r.width, r.height)
+        imaging::render_matte(&matte, recipe, &mut |_, _| {}).map(|r| {
+            for t in &r.timings {
+                report.timings_ms.insert(format!("{:?}", t.stage).to_lowercase(), t.ms);
             }
-            Err(e) => {
-                fail(&mut report, e.code(), e.to_string());
-                return report;
-            }
+            report.compliance = r.compliance;
+            (r.bytes, r.format, r.width, r.height)
+        })
+    };
+    let (out_bytes, format, w, h) = match made {
+        Ok(m) => m,
+        Err(e) => {
+            fail(&mut report, e.code(), e.to_string());
+            return report;
         }
     };
     drop(decoded);

@@ -83,3 +83,51 @@ fn a_transparent_background_writes_a_framed_png_with_the_matte_as_alpha() {
     assert_eq!(alpha.get_pixel(0, 0).0[0], 0, "no backdrop");
     assert!(alpha.pixels().filter(|p| p.0[0] == 255).count() > 40_000, "the ring is there");
 }
+
+/// A correction painted over the photo: one keep stroke over the white pendant the cutout
+/// lost (rendered set, ground truth from the renderer) brings it back.
+#[test]
+fn a_keep_stroke_brings_back_a_lost_pendant() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = format!("{SET}/pendant-1000000.jpg");
+    let truth = imaging::decode(&std::fs::read(format!("{SET}/pendant-1000000.alpha.png")).unwrap(), &Default::default())
+        .unwrap()
+        .rgb;
+    let iou = |hints: Option<&str>| {
+        let out = dir.path().join("cut.png");
+        let mut cmd = Command::new(BIN);
+        cmd.args(["process", "--cutout", &photo, "-o"]).arg(&out);
+        if let Some(h) = hints {
+            let file = dir.path().join("hints.json");
+            std::fs::write(&file, h).unwrap();
+            cmd.arg("--hints").arg(file);
+        }
+        let done = cmd.output().unwrap();
+        assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stdout));
+        let alpha = imaging::decode(&std::fs::read(&out).unwrap(), &Default::default()).unwrap().alpha.unwrap();
+        let (mut both, mut either) = (0u32, 0u32);
+        for (a, t) in alpha.pixels().zip(truth.pixels()) {
+            let (a, t) = (a.0[0] > 127, t.0[0] > 127);
+            both += u32::from(a && t);
+            either += u32::from(a || t);
+        }
+        f64::from(both) / f64::from(either)
+    };
+    let before = iou(None);
+    let after = iou(Some(r#"[{"brush": "keep", "radius": 15, "points": [[253, 174]]}]"#));
+    assert!(after > before + 0.4, "IoU {before:.3} → {after:.3} (0.20 → 0.70 when written)");
+
+    let bad = Command::new(BIN)
+        .args(["process", "--cutout", &photo, "-o"])
+        .arg(dir.path().join("x.png"))
+        .arg("--hints")
+        .arg({
+            let f = dir.path().join("bad.json");
+            std::fs::write(&f, r#"[{"brush": "keep", "radius": 15, "points": [[9999, 1]]}]"#).unwrap();
+            f
+        })
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stdout).contains("invalid_hints"), "{}", String::from_utf8_lossy(&bad.stdout));
+}

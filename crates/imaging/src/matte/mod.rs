@@ -8,6 +8,7 @@
 
 mod band;
 mod fine;
+pub mod hints;
 mod net;
 pub mod paper;
 mod segment;
@@ -120,6 +121,11 @@ impl Matte {
     /// RGBA PNG-ready cutout: decontaminated colours, alpha = matte.
     pub fn to_rgba(&self) -> RgbaImage {
         join_rgba(&self.foreground, &self.alpha)
+    }
+
+    /// `--cutout`: the photo's size as an RGBA PNG.
+    pub fn to_png(&self) -> Result<Vec<u8>, ImagingError> {
+        crate::encode_rgba(&self.to_rgba(), crate::Format::Png, 90)
     }
 }
 
