@@ -9,6 +9,7 @@ use serde::Deserialize;
 use db::creations::{Creation, JOB_KIND, Output, Recorded, new_creation};
 use db::ledger::Outcome;
 use db::queue::Job;
+use imaging::matte::hints::{self, Stroke};
 use imaging::{Format, Preset, Recipe};
 use jobs::{Handler, HandlerFuture, JobContext, JobError};
 
@@ -138,6 +139,15 @@ pub struct Planned {
     pub price: Option<i64>,
 }
 
+/// What `accept` records for each photo: the engine, the outputs, the batch and, for a
+/// correction, the seller's strokes (JSON).
+pub(crate) struct Accepting<'a> {
+    pub engine: &'a str,
+    pub planned: &'a [Planned],
+    pub batch_id: Option<&'a str>,
+    pub hints: Option<&'a str>,
+}
+
 fn local_plan(req: &Options, unit: i64) -> Result<Vec<Planned>> {
     let planned = |label, recipe| Planned { label, recipe, cloud: None, price: Some(unit) };
     let planned: Vec<Planned> = if req.presets.is_empty() {
@@ -180,7 +190,7 @@ fn request_scope(kind: &str, uploads: &[String], planned: &[Planned]) -> Result<
 
 /// `n` ids for new records: fresh ones, or, with an idempotency key, ones derived from the
 /// user, the request and the key, so a retried request names the same creations.
-fn creation_ids(user: &str, scope: &str, key: Option<&str>, n: usize) -> Result<Vec<String>> {
+pub(crate) fn creation_ids(user: &str, scope: &str, key: Option<&str>, n: usize) -> Result<Vec<String>> {
     let Some(key) = key else { return Ok((0..n).map(|_| db::new_id()).collect()) };
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(domain::Invalid::new(
@@ -275,7 +285,8 @@ impl App {
         let scope = request_scope("creation", &names, &planned)?;
         let ids = creation_ids(&p.user.id, &scope, req.idempotency_key.as_deref(), 1)?;
         let engine = self.engine_of(&req.options)?;
-        let mut made = self.accept(p, &uploads, &ids, engine, &planned, None, client).await?;
+        let what = Accepting { engine, planned: &planned, batch_id: None, hints: None };
+        let mut made = self.accept(p, &uploads, &ids, &what, client).await?;
         made.pop().ok_or_else(|| AppError::Internal("no creation accepted".into()))
     }
 
@@ -306,34 +317,33 @@ impl App {
         let ids = creation_ids(&p.user.id, &scope, key, uploads.len())?;
         let batch_id = creation_ids(&p.user.id, &format!("{scope}|id"), key, 1)?.pop().unwrap_or_else(db::new_id);
         let uploads: Vec<Option<String>> = uploads.into_iter().map(Some).collect();
-        let made = self.accept(p, &uploads, &ids, engine, &planned, Some(&batch_id), client).await?;
+        let what = Accepting { engine, planned: &planned, batch_id: Some(&batch_id), hints: None };
+        let made = self.accept(p, &uploads, &ids, &what, client).await?;
         Ok((batch_id, made))
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn accept(
+    pub(crate) async fn accept(
         &self,
         p: &Principal,
         uploads: &[Option<String>],
         ids: &[String],
-        engine: &str,
-        planned: &[Planned],
-        batch_id: Option<&str>,
+        what: &Accepting<'_>,
         client: &Client,
     ) -> Result<Vec<Creation>> {
         for id in uploads.iter().flatten() {
             self.db.upload_of(&p.user.id, id).await?;
         }
-        let cost = cost(planned);
+        let (planned, cost) = (what.planned, cost(what.planned));
         let recipes = serde_json::to_string(planned).map_err(|e| AppError::Internal(e.to_string()))?;
         let creations: Vec<Creation> = uploads
             .iter()
             .zip(ids)
             .map(|(upload, id)| Creation {
                 id: id.clone(),
-                batch_id: batch_id.map(str::to_owned),
+                batch_id: what.batch_id.map(str::to_owned),
                 upload_id: upload.clone(),
-                ..new_creation(&p.user.id, "", engine, recipes.clone(), cost)
+                hints: what.hints.map(str::to_owned),
+                ..new_creation(&p.user.id, "", what.engine, recipes.clone(), cost)
             })
             .collect();
         match self.db.create_creations(&creations, now_ms()).await? {
@@ -499,12 +509,23 @@ impl App {
         let key = self.data_key(&c.user_id).await.map_err(|e| retry("data key", &e))?;
         let photo = self.blobs.get(&key, &upload.original_key).await.map_err(|e| retry("reading photo", &e))?;
         let limits = self.upload_limits();
+        // A correction's strokes, in the photo's own pixels.
+        let strokes: Vec<Stroke> = match &c.hints {
+            Some(h) => serde_json::from_str(h).map_err(|e| JobError::Permanent(format!("bad hints: {e}")))?,
+            None => Vec::new(),
+        };
+        let photo_width = upload.width as f32;
         // Engine steps share the process's CPU permits with request work, which bounds the
         // memory of everything heavy running at once to one task per core.
         let matte = match self
             .on_cpu(move || {
                 let decoded = imaging::decode(&photo, &limits)?.within_pixels(WORKING_PIXELS)?;
-                imaging::cutout(&decoded, &imaging::MatteParams::default())
+                // A photo fixed by hand is not refused for its background.
+                let params = imaging::MatteParams { refuse_unsuitable: strokes.is_empty(), ..Default::default() };
+                let mut m = imaging::cutout(&decoded, &params)?;
+                let k = decoded.width as f32 / photo_width.max(1.0);
+                hints::apply(&decoded.rgb, &mut m, &hints::scale(&strokes, k))?;
+                Ok::<_, imaging::ImagingError>(m)
             })
             .await
             .map_err(|e| retry("engine task", &e))?

@@ -15,6 +15,7 @@ pub mod billing;
 pub mod cloud;
 pub mod consents;
 pub mod contact;
+pub mod corrections;
 pub mod creations;
 pub mod erasure;
 mod error;

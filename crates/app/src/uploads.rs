@@ -130,7 +130,7 @@ pub fn mime_of(format: &str) -> &'static str {
     format.parse::<Format>().map(Format::mime).unwrap_or("application/octet-stream")
 }
 
-fn image_error(e: ImagingError) -> AppError {
+pub(crate) fn image_error(e: ImagingError) -> AppError {
     AppError::Image { code: e.code(), message: e.to_string() }
 }
 

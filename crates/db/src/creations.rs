@@ -34,6 +34,9 @@ pub struct Creation {
     /// Their ordinals, comma-separated.
     #[serde(skip)]
     pub skipped: Option<String>,
+    /// Keep/remove strokes the seller painted to fix the cutout (JSON), for a correction.
+    #[serde(skip)]
+    pub hints: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -86,7 +89,7 @@ impl Output {
 
 macro_rules! creation_columns {
     () => {
-        "id, user_id, upload_id, engine, recipes, status, progress, tokens_held, tokens_charged, error, error_code, job_id, batch_id, detection, notice, skipped, created_at, updated_at"
+        "id, user_id, upload_id, engine, recipes, status, progress, tokens_held, tokens_charged, error, error_code, job_id, batch_id, detection, notice, skipped, hints, created_at, updated_at"
     };
 }
 
@@ -130,16 +133,20 @@ impl Db {
                     reference,
                     actor: "self",
                 };
-                hold.check()?;
-                outcome = move_tokens!(tx, hold, now).await?.0;
-                if !matches!(outcome, Outcome::Applied(_)) {
-                    tx.rollback().await?;
-                    return Ok(outcome);
+                // A free creation (a correction) moves no tokens: there is nothing to hold.
+                if c.tokens_held != 0 {
+                    hold.check()?;
+                    outcome = move_tokens!(tx, hold, now).await?.0;
+                    if !matches!(outcome, Outcome::Applied(_)) {
+                        tx.rollback().await?;
+                        return Ok(outcome);
+                    }
                 }
-                sqlx::query(concat!(
+                let inserted = sqlx::query(concat!(
                     "INSERT INTO creations (",
                     creation_columns!(),
-                    ") VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, 0, NULL, NULL, NULL, $7, NULL, NULL, NULL, $8, $8)"
+                    ") VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, 0, NULL, NULL, NULL, $7, NULL, NULL, NULL, $9, $8, $8) \
+                     ON CONFLICT (id) DO NOTHING"
                 ))
                 .bind(&c.id)
                 .bind(&c.user_id)
@@ -149,8 +156,23 @@ impl Db {
                 .bind(c.tokens_held)
                 .bind(&c.batch_id)
                 .bind(at)
+                .bind(&c.hints)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+                // Without a hold to recognise it by, a repeated free request is known by its id.
+                if inserted == 0 {
+                    tx.rollback().await?;
+                    return Ok(Outcome::Duplicate);
+                }
+                if c.tokens_held == 0 {
+                    let balance =
+                        sqlx::query_as::<_, Balance>("SELECT balance, held FROM token_accounts WHERE user_id = $1")
+                            .bind(&c.user_id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    outcome = Outcome::Applied(balance.unwrap_or(Balance { balance: 0, held: 0 }));
+                }
                 let job = NewJob {
                     kind: JOB_KIND,
                     payload: &c.id,
@@ -246,7 +268,10 @@ impl Db {
             reference: &reference,
             actor: "system",
         };
-        charge.check()?;
+        // A free output (a correction's) is recorded without a charge.
+        if cost != 0 {
+            charge.check()?;
+        }
         with_pool!(self, |p| {
             let mut tx = p.begin().await?;
             // Counting the charge first locks the creation row, so it cannot end (and
@@ -296,6 +321,10 @@ impl Db {
             if inserted == 0 {
                 tx.rollback().await?;
                 return Ok(Recorded::Duplicate);
+            }
+            if cost == 0 {
+                tx.commit().await?;
+                return Ok(Recorded::Charged);
             }
             let (outcome, _) = move_tokens!(tx, charge, now).await?;
             if !matches!(outcome, Outcome::Applied(_)) {
@@ -477,6 +506,7 @@ pub fn new_creation(user_id: &str, upload_id: &str, engine: &str, recipes: Strin
         detection: None,
         notice: None,
         skipped: None,
+        hints: None,
         created_at: 0,
         updated_at: 0,
     }

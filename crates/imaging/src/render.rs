@@ -267,4 +267,3 @@ fn encode_within(
     }
     Ok((bytes, q))
 }
-

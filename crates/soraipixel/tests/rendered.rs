@@ -90,9 +90,10 @@ fn a_transparent_background_writes_a_framed_png_with_the_matte_as_alpha() {
 fn a_keep_stroke_brings_back_a_lost_pendant() {
     let dir = tempfile::tempdir().unwrap();
     let photo = format!("{SET}/pendant-1000000.jpg");
-    let truth = imaging::decode(&std::fs::read(format!("{SET}/pendant-1000000.alpha.png")).unwrap(), &Default::default())
-        .unwrap()
-        .rgb;
+    let truth =
+        imaging::decode(&std::fs::read(format!("{SET}/pendant-1000000.alpha.png")).unwrap(), &Default::default())
+            .unwrap()
+            .rgb;
     let iou = |hints: Option<&str>| {
         let out = dir.path().join("cut.png");
         let mut cmd = Command::new(BIN);

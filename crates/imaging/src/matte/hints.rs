@@ -70,6 +70,18 @@ pub fn validate(strokes: &[Stroke], w: u32, h: u32) -> Result<(), ImagingError> 
     Ok(())
 }
 
+/// The strokes for a copy of the photo `k` times its size (radii at least one pixel).
+pub fn scale(strokes: &[Stroke], k: f32) -> Vec<Stroke> {
+    strokes
+        .iter()
+        .map(|s| Stroke {
+            brush: s.brush,
+            radius: (s.radius * k).max(*RADII.start()),
+            points: s.points.iter().map(|&[x, y]| [x * k, y * k]).collect(),
+        })
+        .collect()
+}
+
 /// Applies `strokes` in order (a later one wins where they overlap) to `matte`, the
 /// cutout of `rgb`.
 pub fn apply(rgb: &RgbImage, matte: &mut Matte, strokes: &[Stroke]) -> Result<(), ImagingError> {
@@ -139,12 +151,7 @@ fn footprint(s: &Stroke, w: usize, h: usize) -> Vec<(usize, f32)> {
             }
         }
     }
-    cover
-        .iter()
-        .enumerate()
-        .filter(|&(_, &c)| c > 0.0)
-        .map(|(k, &c)| ((by0 + k / bw) * w + bx0 + k % bw, c))
-        .collect()
+    cover.iter().enumerate().filter(|&(_, &c)| c > 0.0).map(|(k, &c)| ((by0 + k / bw) * w + bx0 + k % bw, c)).collect()
 }
 
 fn distance_to_segment(p: [f32; 2], a: [f32; 2], b: [f32; 2]) -> f32 {

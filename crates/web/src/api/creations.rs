@@ -3,12 +3,13 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use serde_json::{Value, json};
 
+use app::corrections::Correction;
 use app::creations::CreationRequest;
 use db::creations::{Creation, Output};
 
@@ -52,6 +53,21 @@ pub async fn create(
     CreationJson(req): CreationJson,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let c = state.app.create_creation(&p, req, &client).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"id": c.id, "status": c.status, "tokens_held": c.tokens_held}))))
+}
+
+/// `POST /api/v1/creations/{id}/corrections` `{strokes}`: the creation's images made again,
+/// free, with the seller's keep/remove strokes.
+pub async fn correct(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ClientInfo(client): ClientInfo,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(c): ApiJson<Correction>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let key = headers.get("idempotency-key").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let c = state.app.correct_creation(&p, &id, Correction { idempotency_key: key, ..c }, &client).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"id": c.id, "status": c.status, "tokens_held": c.tokens_held}))))
 }
 

@@ -174,7 +174,64 @@ async fn transparent_outputs_carry_the_matte_as_alpha(db: Db) {
     assert!(jpeg.rgb.get_pixel(0, 0).0.iter().all(|&c| c >= 250), "as JPEG it lies on white");
 }
 
+/// The brush: a free preview of the cutout with the strokes applied, then the creation's
+/// images made again with them, free; only the owner's, only with strokes that fit.
+async fn corrections_are_previewed_and_saved_free(db: Db) {
+    let t = spawn(db).await;
+    let asha = t.signup("brush@example.com").await;
+    let mallory = t.signup("brush-thief@example.com").await;
+    let (_, up) = upload(&t, &asha, "ring.jpg", ring_jpeg(900, 700)).await;
+    let upload_id = up["id"].as_str().unwrap();
+    let post = |path: String, body: Value, who: &Browser| {
+        let req = t.http.post(t.url(&path)).header("cookie", &who.cookie).header("x-csrf-token", &who.csrf);
+        async move { req.header("sec-fetch-site", "same-origin").json(&body).send().await.unwrap() }
+    };
+    let opaque = |png: &[u8]| {
+        let d = imaging::decode(png, &imaging::Limits::default()).unwrap();
+        (d.width, d.alpha.unwrap().pixels().filter(|p| p.0[0] > 127).count())
+    };
+    // The ring lies around the centre of the photo; this stroke covers its left half.
+    let left = json!([{"brush": "remove", "radius": 120, "points": [[330, 250], [330, 450]]}]);
+    let matte = format!("/api/v1/uploads/{upload_id}/matte");
+    let res = post(matte.clone(), json!({"strokes": [], "size": 450}), &asha).await;
+    assert_eq!(header(res.headers(), "content-type"), "image/png");
+    let (width, whole) = opaque(&res.bytes().await.unwrap());
+    assert_eq!(width, 450, "at screen size");
+    let (_, fixed) =
+        opaque(&post(matte.clone(), json!({"strokes": left, "size": 450}), &asha).await.bytes().await.unwrap());
+    assert!(fixed * 10 < whole * 8 && fixed > 0, "the stroke took a part away: {whole} → {fixed}");
+    assert_eq!(post(matte.clone(), json!({"strokes": left}), &mallory).await.status(), 404);
+    let off = json!({"strokes": [{"brush": "keep", "radius": 5, "points": [[5000, 10]]}]});
+    let res = post(matte, off, &asha).await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], "invalid_hints");
+
+    let request = json!({"upload_id": upload_id, "presets": ["etsy"], "background": "transparent"});
+    let (_, _, created) = t.call("POST", "/api/v1/creations", Some(request), Some(&asha)).await;
+    let first = wait_done(&t, &asha, created["id"].as_str().unwrap()).await;
+    let corrections = format!("/api/v1/creations/{}/corrections", first["id"].as_str().unwrap());
+    assert_eq!(post(corrections.clone(), json!({"strokes": left}), &mallory).await.status(), 404);
+    let res = post(corrections.clone(), json!({"strokes": []}), &asha).await;
+    assert_eq!(res.status(), 422, "a correction paints something");
+    let res = post(corrections, json!({"strokes": left}), &asha).await;
+    assert_eq!(res.status(), 202);
+    let fix = res.json::<Value>().await.unwrap();
+    assert_eq!(fix["tokens_held"], 0, "{fix}");
+    let fixed = wait_done(&t, &asha, fix["id"].as_str().unwrap()).await;
+    assert_eq!((fixed["status"].as_str(), fixed["tokens_charged"].as_i64()), (Some("succeeded"), Some(0)), "{fixed}");
+    let get = |o: &Value| {
+        let req = t.http.get(t.url(o["outputs"][0]["url"].as_str().unwrap())).header("cookie", &asha.cookie);
+        async move { req.send().await.unwrap().bytes().await.unwrap() }
+    };
+    let (_, before) = opaque(&get(&first).await);
+    let (_, after) = opaque(&get(&fixed).await);
+    assert!(after * 10 < before * 8, "the saved images follow the strokes: {before} → {after}");
+    let (_, _, tokens) = t.call("GET", "/api/v1/tokens", None, Some(&asha)).await;
+    assert_eq!(tokens, json!({"balance": 19, "held": 0}), "paid once for the photo");
+}
+
 on_both_backends!(
+    corrections_are_previewed_and_saved_free,
     marketplace_pack_through_the_queue,
     holds_are_refused_or_released,
     transparent_outputs_carry_the_matte_as_alpha
