@@ -10,6 +10,8 @@ import { startServer, launch, phonePage, signUp, SHOTS } from './server.mjs';
 const PHOTOS = ['ring.jpg', 'ring-2.jpg'].map((f) => new URL('./fixtures/' + f, import.meta.url).pathname);
 // A ring on a wooden table, path traced apart from the engine (scripts/rendered).
 const ON_WOOD = new URL('../../crates/imaging/tests/rendered/eval/wood-1000000.jpg', import.meta.url).pathname;
+// A white pendant on a chain that the cutout loses (same set): fixed by hand below.
+const PENDANT = new URL('../../crates/imaging/tests/rendered/eval/pendant-1000000.jpg', import.meta.url).pathname;
 let server, browser;
 before(async () => { mkdirSync(SHOTS, { recursive: true }); server = await startServer(); browser = await launch(); });
 after(async () => { await browser?.close(); server?.stop(); });
@@ -88,4 +90,49 @@ test('a photo on a busy background is refused in plain words, with nothing charg
   await page.waitForURL('**/studio');
   await page.goto(server.base + '/tokens');
   assert.equal((await page.getByTestId('balance').innerText()).trim(), '20');
+});
+
+test('a lost pendant is painted back with the brush and the images made again for free', async () => {
+  const page = await phonePage(browser);
+  await signUp(page, server.base, 'Lata Menon', `lata${Date.now()}@example.com`);
+  await page.goto(server.base + '/studio');
+  await page.locator('input[type=file]').setInputFiles(PENDANT);
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await page.waitForURL('**/studio/new?upload=*');
+  await page.getByRole('button', { name: 'Make images' }).click();
+  await page.waitForURL('**/creations/*');
+  await page.getByText('Done — 1 image, 1 token').waitFor({ timeout: 60_000 });
+
+  await page.getByRole('link', { name: 'Fix the cutout' }).click();
+  await page.waitForURL('**/creations/*/fix');
+  await page.getByText('Paint where the cutout is wrong.').waitFor({ timeout: 30_000 });
+  // The pendant hangs at (253, 174) of the 480×360 photo, about 15 px across its radius.
+  await page.getByLabel('Keep').check();
+  await page.getByLabel('Brush size').fill('28');
+  const box = await page.locator('[data-canvas]').boundingBox();
+  const x = box.x + (253 / 480) * box.width, y = box.y + (174 / 360) * box.height;
+  await page.mouse.move(x - 3, y);
+  await page.mouse.down();
+  await page.mouse.move(x + 3, y, { steps: 4 });
+  await page.mouse.up();
+  await page.getByText('1 stroke. Save when it looks right.').waitFor({ timeout: 30_000 });
+  assert.match(await page.locator('[data-cutout]').getAttribute('src'), /^blob:/);
+  await page.screenshot({ path: SHOTS + 'studio-fix.png', fullPage: true });
+  await page.getByRole('button', { name: 'Undo' }).click();
+  await page.getByText('Paint where the cutout is wrong.').waitFor({ timeout: 30_000 });
+  assert.ok(await page.getByRole('button', { name: 'Save the fixed images (free)' }).isDisabled(), 'nothing to save');
+  await page.mouse.move(x - 3, y);
+  await page.mouse.down();
+  await page.mouse.move(x + 3, y, { steps: 4 });
+  await page.mouse.up();
+  await page.getByText('1 stroke. Save when it looks right.').waitFor({ timeout: 30_000 });
+  await page.getByRole('button', { name: 'Save the fixed images (free)' }).click();
+  await page.waitForURL((url) => /\/creations\/[^/]+$/.test(url.pathname));
+  await page.getByText('Fixed by hand — 1 image, free.').waitFor({ timeout: 60_000 });
+  await page.screenshot({ path: SHOTS + 'studio-fixed.png', fullPage: true });
+  await page.getByRole('link', { name: 'Fix the cutout' }).click();
+  await page.getByText('Your earlier strokes are already here.').waitFor();
+  await page.getByText('1 stroke. Save when it looks right.').waitFor({ timeout: 30_000 });
+  await page.goto(server.base + '/tokens');
+  assert.equal((await page.getByTestId('balance').innerText()).trim(), '19', 'the fix cost nothing');
 });

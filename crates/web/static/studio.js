@@ -109,3 +109,103 @@ document.querySelectorAll("[data-listing-quote]").forEach((form) => {
   form.addEventListener("change", update);
   update();
 });
+
+// The brush: keep/remove strokes painted over the photo, in the photo's own pixels. After
+// each stroke the server re-solves the cutout (free) and it is shown over a faint copy of
+// the photo; saving makes the creation's images again with the strokes, free.
+document.querySelectorAll("[data-fix]").forEach((page) => {
+  const W = Number(page.dataset.width), H = Number(page.dataset.height);
+  const canvas = page.querySelector("[data-canvas]");
+  const cutout = page.querySelector("[data-cutout]");
+  const status = page.querySelector("[data-fix-status]");
+  const error = page.querySelector("[data-fix-error]");
+  const undo = page.querySelector("[data-undo]");
+  const save = page.querySelector("[data-save]");
+  const size = page.querySelector("input[name=size]");
+  const csrf = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["x-csrf-token"] || "";
+  const key = "fix-" + Date.now() + "-" + Math.random().toString(36).slice(2);
+  const headers = { "content-type": "application/json", "x-csrf-token": csrf };
+  const ctx = canvas.getContext("2d");
+  // A fix of a fix goes on from the strokes it was made with.
+  const strokes = JSON.parse(page.dataset.strokes || "[]");
+  let current = null, shown = null, asked = 0;
+
+  const fail = (message) => { error.hidden = false; error.textContent = message; status.textContent = ""; };
+  const problem = async (r, fallback) => {
+    try { return (await r.json()).error.message || fallback; } catch { return fallback; }
+  };
+  const draw = () => {
+    canvas.width = canvas.clientWidth * devicePixelRatio;
+    canvas.height = canvas.clientHeight * devicePixelRatio;
+    if (!current) return;
+    const k = canvas.width / W;
+    ctx.strokeStyle = ctx.fillStyle = current.brush === "keep" ? "rgba(46,160,67,.5)" : "rgba(207,34,46,.5)";
+    ctx.lineWidth = 2 * current.radius * k;
+    ctx.lineCap = ctx.lineJoin = "round";
+    ctx.beginPath();
+    const [x0, y0] = current.points[0];
+    ctx.arc(x0 * k, y0 * k, current.radius * k, 0, 2 * Math.PI);
+    ctx.fill();
+    ctx.beginPath();
+    current.points.forEach(([x, y], i) => (i ? ctx.lineTo(x * k, y * k) : ctx.moveTo(x * k, y * k)));
+    ctx.stroke();
+  };
+  const preview = () => {
+    const mine = ++asked;
+    status.textContent = "Updating the cutout…";
+    error.hidden = true;
+    fetch(`/api/v1/uploads/${page.dataset.upload}/matte`, { method: "POST", headers, body: JSON.stringify({ strokes, size: 1024 }) })
+      .then(async (r) => { if (!r.ok) throw new Error(await problem(r, "The cutout could not be updated.")); return r.blob(); })
+      .then((blob) => {
+        if (mine !== asked) return;
+        if (shown) URL.revokeObjectURL(shown);
+        shown = URL.createObjectURL(blob);
+        cutout.src = shown;
+        current = null;
+        draw();
+        const n = strokes.length;
+        status.textContent = n ? `${n} stroke${n === 1 ? "" : "s"}. Save when it looks right.` : "Paint where the cutout is wrong.";
+        page.dataset.ready = String(n);
+        save.disabled = undo.disabled = n === 0;
+      })
+      .catch((e) => { if (mine === asked) fail(e.message); });
+  };
+  const at = (e) => {
+    const r = canvas.getBoundingClientRect();
+    const x = Math.min(Math.max(((e.clientX - r.left) / r.width) * W, 0), W);
+    const y = Math.min(Math.max(((e.clientY - r.top) / r.height) * H, 0), H);
+    return [Math.round(x * 10) / 10, Math.round(y * 10) / 10];
+  };
+  canvas.addEventListener("pointerdown", (e) => {
+    canvas.setPointerCapture(e.pointerId);
+    const brush = page.querySelector("input[name=brush]:checked").value;
+    const radius = Math.max(1, ((Number(size.value) / 2) * W) / canvas.getBoundingClientRect().width);
+    current = { brush, radius: Math.round(radius * 10) / 10, points: [at(e)] };
+    draw();
+  });
+  canvas.addEventListener("pointermove", (e) => {
+    if (!current || current.points.length >= 2000) return;
+    const p = at(e), last = current.points[current.points.length - 1];
+    if (Math.hypot(p[0] - last[0], p[1] - last[1]) * (canvas.clientWidth / W) >= 2) { current.points.push(p); draw(); }
+  });
+  const finish = () => {
+    if (!current || !current.points.length) return;
+    strokes.push(current);
+    preview();
+  };
+  canvas.addEventListener("pointerup", finish);
+  canvas.addEventListener("pointercancel", () => { current = null; draw(); });
+  undo.addEventListener("click", () => { strokes.pop(); preview(); });
+  save.addEventListener("click", () => {
+    save.disabled = true;
+    status.textContent = "Saving…";
+    fetch(`/api/v1/creations/${page.dataset.creation}/corrections`, {
+      method: "POST", headers: { ...headers, "idempotency-key": key }, body: JSON.stringify({ strokes }),
+    })
+      .then(async (r) => { if (!r.ok) throw new Error(await problem(r, "The fix could not be saved.")); return r.json(); })
+      .then((made) => { location.href = "/creations/" + made.id; })
+      .catch((e) => { save.disabled = false; fail(e.message); });
+  });
+  addEventListener("resize", draw);
+  preview();
+});

@@ -371,6 +371,38 @@ pub async fn creation(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Pa
     render(CreationPage { layout, creation, detection, outputs, finished, upscale }, None)
 }
 
+#[derive(Template)]
+#[template(path = "fix.html")]
+struct FixPage {
+    layout: Layout,
+    creation: Creation,
+    upload: db::uploads::Upload,
+    outputs: usize,
+    /// The strokes this creation was made with (JSON), to go on from.
+    strokes: String,
+}
+
+/// The brush over a finished studio creation's photo (painting needs the script).
+pub async fn fix(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Path(id): Path<String>) -> Response {
+    let Some(p) = p else { return to_login() };
+    let (creation, outputs) = match state.app.creation_with_outputs(&p, &id).await {
+        Ok(x) => x,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let upload = match creation.upload_id.as_deref() {
+        Some(u) if creation.engine == "local" && creation.status == "succeeded" => state.app.upload_of(&p, u).await,
+        _ => return Redirect::to(&format!("/creations/{id}")).into_response(),
+    };
+    match upload {
+        Ok(upload) => {
+            let layout = Layout::new(&state, Some(&p), "Fix the cutout");
+            let strokes = creation.hints.clone().unwrap_or_else(|| "[]".into());
+            render(FixPage { layout, creation, upload, outputs: outputs.len(), strokes }, None)
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
 /// Stops a creation from its page; back to the page, which then shows what was made.
 pub async fn cancel(
     State(state): State<AppState>,
