@@ -54,6 +54,9 @@ struct CreationFile {
     creation: db::creations::Creation,
     /// What was asked for: presets, background, shadow… as stored.
     settings: serde_json::Value,
+    /// The keep/remove strokes painted to fix the cutout, for a correction.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    strokes: Option<serde_json::Value>,
     outputs: Vec<db::creations::Output>,
 }
 
@@ -142,8 +145,9 @@ impl App {
         let mut creations = Vec::new();
         for creation in db.creations_of(user_id, None, i64::MAX).await? {
             let settings = serde_json::from_str(&creation.recipes).unwrap_or(serde_json::Value::Null);
+            let strokes = creation.hints.as_deref().and_then(|h| serde_json::from_str(h).ok());
             let outputs = db.outputs_of(&creation.id).await?;
-            creations.push(CreationFile { creation, settings, outputs });
+            creations.push(CreationFile { creation, settings, strokes, outputs });
         }
         let mut listing_batches = Vec::new();
         for batch in db.listing_batches_of(user_id).await? {

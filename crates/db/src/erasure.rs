@@ -34,16 +34,18 @@ impl Db {
             ] {
                 sqlx::query(sql).bind(e.user_id).execute(&mut *tx).await?;
             }
-            // Limits and codes are keyed by id, email or phone (`checkout:<id>`, `login_fail:<email>`…).
+            // Limits, pauses and codes are keyed by id, email or phone (`checkout:<id>`, `otp:resend:<phone>`…).
             // Mail still queued for them (their own rows go with the user below).
             if let Some(email) = e.email {
                 sqlx::query("DELETE FROM outbox WHERE to_address = $1").bind(email).execute(&mut *tx).await?;
             }
             for key in [Some(e.user_id), e.email, e.phone].into_iter().flatten() {
-                sqlx::query("DELETE FROM rate_counters WHERE substr(bucket, length(bucket) - length($1)) = ':' || $1")
-                    .bind(key)
-                    .execute(&mut *tx)
-                    .await?;
+                for sql in [
+                    "DELETE FROM rate_counters WHERE substr(bucket, length(bucket) - length($1)) = ':' || $1",
+                    "DELETE FROM cooldowns WHERE substr(bucket, length(bucket) - length($1)) = ':' || $1",
+                ] {
+                    sqlx::query(sql).bind(key).execute(&mut *tx).await?;
+                }
                 sqlx::query("DELETE FROM otp_codes WHERE phone = $1").bind(key).execute(&mut *tx).await?;
             }
             // Cascades: sessions, API keys, one-time tokens, balance, data key, uploads,
