@@ -92,7 +92,7 @@ test('a photo on a busy background is refused in plain words, with nothing charg
   assert.equal((await page.getByTestId('balance').innerText()).trim(), '20');
 });
 
-test('a lost pendant is painted back with the brush and the images made again for free', async () => {
+test('a lost pendant is reported, painted back with the brush, and the images made again for free', async () => {
   const page = await phonePage(browser);
   await signUp(page, server.base, 'Lata Menon', `lata${Date.now()}@example.com`);
   await page.goto(server.base + '/studio');
@@ -103,7 +103,14 @@ test('a lost pendant is painted back with the brush and the images made again fo
   await page.waitForURL('**/creations/*');
   await page.getByText('Done — 1 image, 1 token').waitFor({ timeout: 60_000 });
 
-  await page.getByRole('link', { name: 'Fix the cutout' }).click();
+  // The seller says what is wrong; the answer points to the brush.
+  await page.getByText('Something is wrong').click();
+  await page.getByLabel('The cutout is wrong').check();
+  await page.getByLabel('In your words (optional)').fill('The pearl is missing');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.getByText('Thanks for telling us').waitFor();
+  await page.screenshot({ path: SHOTS + 'studio-feedback.png', fullPage: true });
+  await page.getByRole('link', { name: 'Fix the cutout by hand' }).click();
   await page.waitForURL('**/creations/*/fix');
   await page.getByText('Paint where the cutout is wrong.').waitFor({ timeout: 30_000 });
   // The pendant hangs at (253, 174) of the 480×360 photo, about 15 px across its radius.

@@ -62,12 +62,10 @@ impl App {
     ) -> Result<db::creations::Creation> {
         let source = self.db.creation_of(&p.user.id, id).await?;
         let invalid = |msg: &str| AppError::from(domain::Invalid::new("not_correctable", "creation", msg));
-        if source.engine != "local" || source.status != "succeeded" {
-            return Err(invalid("Only finished studio images can be fixed by hand."));
+        if !can_fix(&source) {
+            return Err(invalid("Only finished studio images whose photo you still have can be fixed by hand."));
         }
-        let Some(upload_id) = source.upload_id.clone() else {
-            return Err(invalid("The photo of these images was deleted."));
-        };
+        let upload_id = source.upload_id.clone().unwrap_or_default();
         let upload = self.db.upload_of(&p.user.id, &upload_id).await?;
         let (w, h) = dimensions(&upload)?;
         if c.strokes.is_empty() {
@@ -87,6 +85,11 @@ impl App {
         let mut made = self.accept(p, &[Some(upload_id)], &ids, &accepting, client).await?;
         made.pop().ok_or_else(|| AppError::Internal("no correction accepted".into()))
     }
+}
+
+/// Whether the brush can fix a creation: a finished studio one whose photo is still there.
+pub fn can_fix(c: &db::creations::Creation) -> bool {
+    c.engine == "local" && c.status == "succeeded" && c.upload_id.is_some()
 }
 
 fn dimensions(upload: &db::uploads::Upload) -> Result<(u32, u32)> {

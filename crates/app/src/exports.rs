@@ -35,6 +35,8 @@ struct AccountFile {
     subscriptions: Vec<db::billing::Subscription>,
     uploads: Vec<db::uploads::Upload>,
     creations: Vec<CreationFile>,
+    /// Thumbs up or down on images, with what was wrong.
+    feedback: Vec<db::feedback::FeedbackRow>,
     brand_profile: Option<serde_json::Value>,
     listing_batches: Vec<ListingBatchFile>,
     /// The connected Shopify store's domain (its token is never exported).
@@ -171,6 +173,7 @@ impl App {
             subscriptions: db.subscriptions_of(user_id).await?,
             uploads: db.uploads_of(user_id, None, i64::MAX).await?,
             creations,
+            feedback: db.feedback_of(user_id, None).await?,
             brand_profile,
             listing_batches,
             shopify_store: db.shop_of(user_id).await?.map(|(shop, _)| shop),

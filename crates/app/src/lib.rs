@@ -20,6 +20,7 @@ pub mod creations;
 pub mod erasure;
 mod error;
 pub mod exports;
+pub mod feedback;
 pub mod keys;
 pub mod limits;
 pub mod listings;

@@ -19,6 +19,7 @@ pub mod consents;
 pub mod creations;
 pub mod erasure;
 pub mod exports;
+pub mod feedback;
 pub mod ledger;
 pub mod listings;
 pub mod otp;

@@ -4,6 +4,7 @@
 pub mod billing;
 pub mod device;
 pub mod email;
+pub mod feedback;
 pub mod listing;
 pub mod password;
 pub mod phone;

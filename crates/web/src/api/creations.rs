@@ -56,6 +56,16 @@ pub async fn create(
     Ok((StatusCode::ACCEPTED, Json(json!({"id": c.id, "status": c.status, "tokens_held": c.tokens_held}))))
 }
 
+/// `PUT /api/v1/outputs/{id}/feedback` `{rating: "up"|"down", categories?, text?}`.
+pub async fn feedback(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<app::feedback::FeedbackRequest>,
+) -> Result<Json<app::feedback::FeedbackView>, ApiError> {
+    Ok(Json(state.app.set_feedback(&p, &id, &req).await?))
+}
+
 /// `POST /api/v1/creations/{id}/corrections` `{strokes}`: the creation's images made again,
 /// free, with the seller's keep/remove strokes.
 pub async fn correct(

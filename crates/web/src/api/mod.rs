@@ -1,6 +1,6 @@
 //! The JSON API under `/api/v1` (contract: shared/design/api.md).
 
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use serde::Serialize;
 
 use db::users::User;
@@ -40,6 +40,7 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/api/v1/batches/{id}", get(creations::show_batch))
         .route("/api/v1/batches/{id}/zip", get(creations::batch_zip))
         .route("/api/v1/outputs/{id}", get(creations::output))
+        .route("/api/v1/outputs/{id}/feedback", put(creations::feedback))
         .route("/api/v1/uploads/{id}/original", get(uploads::original))
         .route("/api/v1/uploads/{id}/thumbnail", get(uploads::thumbnail))
         .route("/api/v1/auth/signup", post(auth::signup))

@@ -298,6 +298,8 @@ struct Made {
     whatsapp: String,
     /// The cutout under the image was doubtful: the seller should check its edges.
     doubtful: bool,
+    /// The seller's verdict on it, if any.
+    feedback: Option<app::feedback::FeedbackView>,
 }
 
 fn made(state: &AppState, outputs: Vec<Output>) -> Vec<Made> {
@@ -312,7 +314,7 @@ fn made(state: &AppState, outputs: Vec<Output>) -> Vec<Made> {
                 form_urlencoded::Serializer::new(String::new()).append_pair("text", &text).finish()
             );
             let doubtful = output.confidence.is_some_and(|c| c < f64::from(imaging::LOW_CONFIDENCE));
-            Made { title: title(&output.label), output, report, fidelity, whatsapp, doubtful }
+            Made { title: title(&output.label), output, report, fidelity, whatsapp, doubtful, feedback: None }
         })
         .collect()
 }
@@ -355,6 +357,34 @@ struct CreationPage {
     finished: bool,
     /// HD upscale is on offer (fal.ai configured).
     upscale: bool,
+    /// The brush can fix this creation's cutout.
+    fixable: bool,
+    /// What can be wrong with an image: (code, words).
+    categories: [(&'static str, &'static str); 8],
+}
+
+/// A verdict from the result card (`categories` repeats, so the form is read by hand);
+/// back to the card.
+pub async fn feedback(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let Some(p) = p else { return to_login() };
+    let mut req = app::feedback::FeedbackRequest { rating: String::new(), categories: Vec::new(), text: String::new() };
+    for (k, v) in form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "rating" => req.rating = v.into_owned(),
+            "categories" => req.categories.push(v.into_owned()),
+            "text" => req.text = v.into_owned(),
+            _ => {}
+        }
+    }
+    match state.app.set_feedback(&p, &id, &req).await {
+        Ok(f) => Redirect::to(&format!("/creations/{}#output-{id}", f.creation_id)).into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
 }
 
 pub async fn creation(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Path(id): Path<String>) -> Response {
@@ -364,11 +394,20 @@ pub async fn creation(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Pa
         Err(e) => return ApiError::from(e).into_response(),
     };
     let finished = has_ended(&creation);
-    let outputs = made(&state, outputs);
+    let mut outputs = made(&state, outputs);
+    let mut verdicts = match state.app.feedback_on(&p, &creation).await {
+        Ok(v) => v,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    for m in &mut outputs {
+        m.feedback = verdicts.iter().position(|f| f.output_id == m.output.id).map(|i| verdicts.swap_remove(i));
+    }
     let detection = creation.detection.as_deref().and_then(|d| serde_json::from_str(d).ok());
     let layout = Layout::new(&state, Some(&p), "Your images");
     let upscale = state.app.cloud.as_ref().is_some_and(|e| e.upscaler().is_some());
-    render(CreationPage { layout, creation, detection, outputs, finished, upscale }, None)
+    let fixable = app::corrections::can_fix(&creation);
+    let categories = domain::feedback::Category::ALL.map(|c| (c.as_str(), c.label()));
+    render(CreationPage { layout, creation, detection, outputs, finished, upscale, fixable, categories }, None)
 }
 
 #[derive(Template)]
@@ -390,7 +429,7 @@ pub async fn fix(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Path(id
         Err(e) => return ApiError::from(e).into_response(),
     };
     let upload = match creation.upload_id.as_deref() {
-        Some(u) if creation.engine == "local" && creation.status == "succeeded" => state.app.upload_of(&p, u).await,
+        Some(u) if app::corrections::can_fix(&creation) => state.app.upload_of(&p, u).await,
         _ => return Redirect::to(&format!("/creations/{id}")).into_response(),
     };
     match upload {

@@ -230,7 +230,38 @@ async fn corrections_are_previewed_and_saved_free(db: Db) {
     assert_eq!(tokens, json!({"balance": 19, "held": 0}), "paid once for the photo");
 }
 
+/// A verdict per image and person, changeable; a thumbs down on a studio image points to
+/// the brush; nobody else's image can be rated.
+async fn feedback_is_one_per_image_and_changeable(db: Db) {
+    let t = spawn(db).await;
+    let asha = t.signup("verdict@example.com").await;
+    let mallory = t.signup("verdict-thief@example.com").await;
+    let (_, up) = upload(&t, &asha, "ring.jpg", ring_jpeg(900, 700)).await;
+    let request = json!({"upload_id": up["id"], "presets": ["etsy"]});
+    let (_, _, created) = t.call("POST", "/api/v1/creations", Some(request), Some(&asha)).await;
+    let done = wait_done(&t, &asha, created["id"].as_str().unwrap()).await;
+    let path = format!("/api/v1/outputs/{}/feedback", done["outputs"][0]["id"].as_str().unwrap());
+
+    let down = json!({"rating": "down", "categories": ["cutout_wrong", "blurry"], "text": "edges of the prongs"});
+    let (status, _, f) = t.call("PUT", &path, Some(down.clone()), Some(&asha)).await;
+    assert_eq!(status, 200, "{f}");
+    assert_eq!(f["categories"], json!(["cutout_wrong", "blurry"]));
+    assert_eq!(f["fix_url"], format!("/creations/{}/fix", done["id"].as_str().unwrap()));
+    let (status, _, f) = t.call("PUT", &path, Some(json!({"rating": "up"})), Some(&asha)).await;
+    assert_eq!((status, f["rating"].as_str(), f["fix_url"].is_null()), (200, Some("up"), true), "changed: {f}");
+    assert_eq!(t.call("PUT", &path, Some(down), Some(&mallory)).await.0, 404, "only one's own images");
+    let (status, _, e) =
+        t.call("PUT", &path, Some(json!({"rating": "up", "categories": ["blurry"]})), Some(&asha)).await;
+    assert_eq!((status, e["error"]["code"].as_str()), (422, Some("invalid_category")));
+    let (status, _, e) = t.call("PUT", &path, Some(json!({"rating": "sideways"})), Some(&asha)).await;
+    assert_eq!((status, e["error"]["code"].as_str()), (422, Some("invalid_rating")));
+
+    let (_, page) = t.page(&format!("/creations/{}", done["id"].as_str().unwrap()), Some(&asha)).await;
+    assert!(page.contains("Thanks, glad you like it."), "the card shows the verdict");
+}
+
 on_both_backends!(
+    feedback_is_one_per_image_and_changeable,
     corrections_are_previewed_and_saved_free,
     marketplace_pack_through_the_queue,
     holds_are_refused_or_released,
