@@ -226,7 +226,7 @@ fn cost(planned: &[Planned]) -> i64 {
 
 impl App {
     /// The outputs a request makes from each photo (`upload`, when there is one), each priced.
-    async fn plan(&self, p: &Principal, options: &Options, upload: Option<&str>) -> Result<Vec<Planned>> {
+    pub(crate) async fn plan(&self, p: &Principal, options: &Options, upload: Option<&str>) -> Result<Vec<Planned>> {
         match self.engine_of(options)? {
             "local" => local_plan(options, self.settings.tokens.local_output_cost),
             _ => self.plan_cloud(p, &options.cloud, upload, options.recipe.aspect_ratio).await,
@@ -242,7 +242,7 @@ impl App {
 
     /// The photos a request names; a regenerate or upscale may name none and start from
     /// its source output's photo (or, for an upscale, from the output alone).
-    async fn request_uploads(&self, p: &Principal, req: &CreationRequest) -> Result<Vec<Option<String>>> {
+    pub(crate) async fn request_uploads(&self, p: &Principal, req: &CreationRequest) -> Result<Vec<Option<String>>> {
         let from_output = req.options.cloud.output_id.is_some()
             && matches!(req.options.cloud.operation, Operation::Regenerate | Operation::Upscale)
             && self.engine_of(&req.options)? == "cloud";

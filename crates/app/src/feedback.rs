@@ -1,13 +1,16 @@
 //! Feedback on every image: thumbs up, or thumbs down with what was wrong. A thumbs down on
-//! a studio cutout points to the brush, where the seller can fix it for free.
+//! a studio cutout points to the brush, where the seller can fix it for free; on a
+//! generated image it offers the shot made again, free, once.
 
 use serde::{Deserialize, Serialize};
 
 use db::feedback::FeedbackRow;
 use domain::feedback::{Category, Feedback, Rating};
 
+use crate::cloud::{CloudOptions, Operation};
+use crate::creations::{Accepting, CreationRequest, Options};
 use crate::sessions::Principal;
-use crate::{App, Result, now_ms};
+use crate::{App, AppError, Client, Result, now_ms};
 
 /// `PUT /api/v1/outputs/{id}/feedback`.
 #[derive(Debug, Clone, Deserialize)]
@@ -30,6 +33,8 @@ pub struct FeedbackView {
     pub updated_at: i64,
     /// Where to fix the cutout by hand, after a thumbs down on a studio image.
     pub fix_url: Option<String>,
+    /// After a thumbs down on a generated image: it may be made again, free, once.
+    pub free_remake: bool,
 }
 
 impl FeedbackView {
@@ -45,6 +50,7 @@ impl FeedbackView {
             text: row.text.clone(),
             updated_at: row.updated_at,
             fix_url: fix.then(|| format!("/creations/{}/fix", creation.id)),
+            free_remake: creation.engine == "cloud" && rating == Rating::Down,
         }
     }
 }
@@ -67,6 +73,44 @@ impl App {
         self.db.set_feedback(&row).await?;
         let creation = self.db.creation_of(&p.user.id, &output.creation_id).await?;
         Ok(FeedbackView::from_row(&row, &creation))
+    }
+
+    /// A generated image the user marked down, made again at no cost. Once per image: the
+    /// remake's id comes from the image's, so asking again answers with the same remake.
+    pub async fn free_remake(
+        &self,
+        p: &Principal,
+        output_id: &str,
+        client: &Client,
+    ) -> Result<db::creations::Creation> {
+        let output = self.db.output_of(&p.user.id, output_id).await?;
+        let creation = self.db.creation_of(&p.user.id, &output.creation_id).await?;
+        let marked_down = self
+            .feedback_on(p, &creation)
+            .await?
+            .iter()
+            .any(|f| f.output_id == output.id && f.rating == Rating::Down.as_str());
+        if creation.engine != "cloud" || !marked_down {
+            return Err(domain::Invalid::new(
+                "not_remakeable",
+                "output_id",
+                "A free remake is for a generated image you marked as wrong.",
+            )
+            .into());
+        }
+        let cloud =
+            CloudOptions { operation: Operation::Regenerate, output_id: Some(output.id.clone()), ..Default::default() };
+        let options = Options { engine: Some("cloud".into()), presets: Vec::new(), recipe: Default::default(), cloud };
+        let req = CreationRequest { upload_id: None, upload_ids: Vec::new(), options, idempotency_key: None };
+        let uploads = self.request_uploads(p, &req).await?;
+        let mut planned = self.plan(p, &req.options, uploads.first().cloned().flatten().as_deref()).await?;
+        for item in &mut planned {
+            item.price = Some(0);
+        }
+        let ids = crate::creations::creation_ids(&p.user.id, "remake", Some(&output.id), 1)?;
+        let what = Accepting { engine: "cloud", planned: &planned, batch_id: None, hints: None };
+        let mut made = self.accept(p, &uploads, &ids, &what, client).await?;
+        made.pop().ok_or_else(|| AppError::Internal("no remake accepted".into()))
     }
 
     /// The user's verdicts on one creation's images.

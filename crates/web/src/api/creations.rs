@@ -66,6 +66,17 @@ pub async fn feedback(
     Ok(Json(state.app.set_feedback(&p, &id, &req).await?))
 }
 
+/// `POST /api/v1/outputs/{id}/remake`: a generated image marked down, made again free, once.
+pub async fn remake(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ClientInfo(client): ClientInfo,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let c = state.app.free_remake(&p, &id, &client).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"id": c.id, "status": c.status, "tokens_held": c.tokens_held}))))
+}
+
 /// `POST /api/v1/creations/{id}/corrections` `{strokes}`: the creation's images made again,
 /// free, with the seller's keep/remove strokes.
 pub async fn correct(

@@ -75,6 +75,7 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/creations/{id}/cancel", axum::routing::post(studio::cancel))
         .route("/creations/{id}/fix", get(studio::fix))
         .route("/outputs/{id}/feedback", axum::routing::post(studio::feedback))
+        .route("/outputs/{id}/remake", axum::routing::post(studio::remake))
         .route("/batches/{id}", get(studio::batch))
         .route("/s/{token}", get(shared::page))
         .route("/s/{token}/image", get(shared::image))

@@ -442,6 +442,20 @@ pub async fn fix(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Path(id
     }
 }
 
+/// A generated image marked down, made again free (once); on to the remake.
+pub async fn remake(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    ClientInfo(client): ClientInfo,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(p) = p else { return to_login() };
+    match state.app.free_remake(&p, &id, &client).await {
+        Ok(c) => Redirect::to(&format!("/creations/{}", c.id)).into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
 /// Stops a creation from its page; back to the page, which then shows what was made.
 pub async fn cancel(
     State(state): State<AppState>,

@@ -268,6 +268,41 @@ async fn upscale_and_regenerate_start_from_ones_own_output(db: Db) {
     assert_eq!(balance(&t, &asha).await, (100 - 16 - 4 - 8, 0));
 }
 
+/// A thumbs down on a generated image offers it again, free, once; a remake of an image not
+/// marked down, of a studio image or of someone else's is refused.
+async fn a_thumbs_down_earns_one_free_remake(db: Db) {
+    let t = spawn(db).await;
+    let (asha, photo) = seller(&t, "remake@example.com", 100).await;
+    let mallory = t.signup("remake-thief@example.com").await;
+    let done = create(
+        &t,
+        &asha,
+        json!({"upload_id": photo, "engine": "cloud", "theme": "solid_white", "shots": ["hero", "dramatic"], "jewellery": "ring"}),
+    )
+    .await;
+    assert_eq!(balance(&t, &asha).await, (84, 0));
+    let (hero, dramatic) = (done["outputs"][0]["id"].as_str().unwrap(), done["outputs"][1]["id"].as_str().unwrap());
+    let remake = |id: &str| format!("/api/v1/outputs/{id}/remake");
+    let (status, _, e) = t.call("POST", &remake(hero), None, Some(&asha)).await;
+    assert_eq!((status, e["error"]["code"].as_str()), (422, Some("not_remakeable")), "not marked down yet");
+    let down = json!({"rating": "down", "categories": ["distorted"]});
+    let (_, _, f) = t.call("PUT", &format!("/api/v1/outputs/{hero}/feedback"), Some(down), Some(&asha)).await;
+    assert_eq!(f["free_remake"], true, "{f}");
+    assert_eq!(t.call("POST", &remake(hero), None, Some(&mallory)).await.0, 404);
+    let (status, _, first) = t.call("POST", &remake(hero), None, Some(&asha)).await;
+    assert_eq!((status, first["tokens_held"].as_i64()), (202, Some(0)), "{first}");
+    let again = wait_done(&t, &asha, first["id"].as_str().unwrap()).await;
+    assert_eq!((again["status"].as_str(), again["tokens_charged"].as_i64()), (Some("succeeded"), Some(0)), "{again}");
+    assert_eq!(again["outputs"][0]["label"], "hero");
+    let (_, _, second) = t.call("POST", &remake(hero), None, Some(&asha)).await;
+    assert_eq!(second["id"], first["id"], "once: asking again answers with the same remake");
+    let (status, _, _) = t.call("POST", &remake(dramatic), None, Some(&asha)).await;
+    assert_eq!(status, 422, "only the image marked down");
+    assert_eq!(balance(&t, &asha).await, (84, 0), "the remake cost nothing");
+    let (_, _, ledger) = t.call("GET", "/api/v1/tokens/ledger", None, Some(&asha)).await;
+    assert!(ledger["entries"].as_array().unwrap().iter().all(|e| e["amount"].as_i64() != Some(0)), "no empty entries");
+}
+
 async fn without_a_configured_engine_cloud_requests_are_refused(db: Db) {
     let t = spawn_without_cloud(db).await;
     let (asha, photo) = seller(&t, "nocloud@example.com", 20).await;
@@ -286,6 +321,7 @@ async fn without_a_configured_engine_cloud_requests_are_refused(db: Db) {
 
 on_both_backends!(recolour_model_shots_and_try_on);
 on_both_backends!(upscale_and_regenerate_start_from_ones_own_output);
+on_both_backends!(a_thumbs_down_earns_one_free_remake);
 on_both_backends!(without_a_configured_engine_cloud_requests_are_refused);
 
 async fn trial_token(t: &TestApp) -> String {
