@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::sessions::Principal;
-use crate::{App, AppError, Result, now_ms};
+use crate::{App, Result, now_ms};
 
 /// One figure of the report: a day, what is counted, and the count (absent when suppressed).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -19,9 +19,7 @@ pub struct Figure {
 
 impl App {
     pub async fn analytics(&self, p: &Principal, days: i64) -> Result<Vec<Figure>> {
-        if p.user.role != "admin" {
-            return Err(AppError::Forbidden);
-        }
+        p.require_admin()?;
         let since = now_ms() - days.clamp(1, 366) * 86_400_000;
         let min = i64::from(self.settings.privacy.analytics_min_group);
         Ok(self

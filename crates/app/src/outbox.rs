@@ -51,9 +51,7 @@ impl App {
 
     /// An admin's newsletter: queued for everyone opted in to marketing. Returns how many.
     pub async fn send_newsletter(&self, p: &Principal, subject: &str, body: &str) -> Result<usize> {
-        if p.user.role != "admin" {
-            return Err(AppError::Forbidden);
-        }
+        p.require_admin()?;
         if subject.trim().is_empty() || body.trim().is_empty() {
             return Err(
                 domain::Invalid::new("invalid_newsletter", "subject", "Give the mail a subject and a text.").into()

@@ -30,6 +30,13 @@ pub struct Principal {
     pub tokens: Balance,
 }
 
+impl Principal {
+    /// Only for staff: everyone else is refused.
+    pub fn require_admin(&self) -> crate::Result<()> {
+        if self.user.role == "admin" { Ok(()) } else { Err(crate::AppError::Forbidden) }
+    }
+}
+
 /// A new API key as its owner asked for it.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -29,22 +29,18 @@ pub struct PlanEdit {
     pub active: bool,
 }
 
-fn require_admin(p: &Principal) -> Result<()> {
-    if p.user.role == "admin" { Ok(()) } else { Err(AppError::Forbidden) }
-}
-
 impl App {
     pub async fn admin_payments(
         &self,
         p: &Principal,
         filter: &PaymentFilter,
     ) -> Result<Vec<(Payment, Option<String>)>> {
-        require_admin(p)?;
+        p.require_admin()?;
         Ok(self.db.find_payments(filter, 200).await?)
     }
 
     pub async fn admin_payment(&self, p: &Principal, id: &str) -> Result<PaymentDetail> {
-        require_admin(p)?;
+        p.require_admin()?;
         let payment = self.db.payment(id).await?;
         let email = match &payment.user_id {
             Some(u) => self.db.user_by_id(u).await.ok().and_then(|u| u.email),
@@ -68,7 +64,7 @@ impl App {
         amount: Option<i64>,
         reason: &str,
     ) -> Result<RefundOutcome> {
-        require_admin(p)?;
+        p.require_admin()?;
         let gateway = self.gateway()?;
         let payment = self.db.payment(id).await?;
         let left = payment.amount - payment.amount_refunded;
@@ -129,13 +125,13 @@ impl App {
     }
 
     pub async fn admin_plans(&self, p: &Principal) -> Result<Vec<Plan>> {
-        require_admin(p)?;
+        p.require_admin()?;
         Ok(self.db.plans(true).await?)
     }
 
     /// Saves a new version of a plan; orders already made keep the version they were sold at.
     pub async fn edit_plan(&self, p: &Principal, id: &str, edit: &PlanEdit) -> Result<Plan> {
-        require_admin(p)?;
+        p.require_admin()?;
         let current = self.db.plan(id, None).await?;
         let invalid = |field, message: &str| Err(domain::Invalid::new("invalid_plan", field, message).into());
         if edit.name.trim().is_empty() || edit.name.len() > 40 {
@@ -169,7 +165,7 @@ impl App {
     }
 
     pub async fn revenue(&self, p: &Principal, days: i64) -> Result<Vec<RevenueDay>> {
-        require_admin(p)?;
+        p.require_admin()?;
         Ok(self.db.revenue_by_day(now_ms() - days.clamp(1, 3660) * 86_400_000).await?)
     }
 }

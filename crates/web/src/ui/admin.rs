@@ -1,5 +1,6 @@
 //! Admin pages for billing: payments with filters, one payment with its events and refunds
-//! (and the refund form), plan editing, and revenue by day and currency.
+//! (and the refund form), plan editing, and revenue by day and currency; and the review
+//! queue of images to look at.
 
 use askama::Template;
 use axum::Form;
@@ -281,5 +282,87 @@ pub async fn ai_usage(State(state): State<AppState>, AdminPage(p): AdminPage) ->
     match state.app.ai_usage(&p, 30).await {
         Ok(calls) => render(AiUsage { layout: Layout::new(&state, Some(&p), "AI usage"), calls }, None),
         Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_review.html")]
+struct Review {
+    layout: Layout,
+    items: Vec<db::review::ReviewItem>,
+    reasons: &'static [(&'static str, &'static str)],
+    reason: String,
+    engine: String,
+    /// Below this a cutout counts as doubtful.
+    low: f64,
+    notice: String,
+    error: Option<String>,
+}
+
+impl Review {
+    /// Stored category codes in words.
+    fn categories(&self, csv: &str) -> String {
+        let words: Vec<&str> =
+            csv.split(',').filter_map(domain::feedback::Category::parse).map(|c| c.label()).collect();
+        words.join(", ")
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct ReviewFilter {
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    engine: String,
+    #[serde(default)]
+    refunded: Option<i64>,
+}
+
+pub async fn review(State(state): State<AppState>, AdminPage(p): AdminPage, Query(q): Query<ReviewFilter>) -> Response {
+    let notice = match q.refunded {
+        Some(0) => "That image was refunded already; nothing more was given.".to_owned(),
+        Some(n) => {
+            format!("{n} token{} given back, with your reason in the seller's ledger.", if n == 1 { "" } else { "s" })
+        }
+        None => String::new(),
+    };
+    review_page(&state, &p, q, notice, None).await
+}
+
+async fn review_page(
+    state: &AppState,
+    p: &Principal,
+    q: ReviewFilter,
+    notice: String,
+    error: Option<String>,
+) -> Response {
+    match state.app.review_queue(p, &q.reason, &q.engine).await {
+        Ok(items) => {
+            let layout = Layout::new(state, Some(p), "Review queue");
+            let reason = if q.reason.is_empty() { "any".to_owned() } else { q.reason };
+            let low = f64::from(imaging::LOW_CONFIDENCE);
+            let page =
+                Review { layout, items, reasons: &app::review::REASONS, reason, engine: q.engine, low, notice, error };
+            render(page, None)
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct OutputRefundForm {
+    reason: String,
+}
+
+/// "Refund this": what the image cost goes back to its seller, once.
+pub async fn refund_output(
+    State(state): State<AppState>,
+    AdminPage(p): AdminPage,
+    Path(id): Path<String>,
+    Form(form): Form<OutputRefundForm>,
+) -> Response {
+    match state.app.refund_output(&p, &id, &form.reason).await {
+        Ok(n) => Redirect::to(&format!("/admin/review?refunded={n}")).into_response(),
+        Err(e) => review_page(&state, &p, ReviewFilter::default(), String::new(), Some(e.to_string())).await,
     }
 }

@@ -95,6 +95,8 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/admin/revenue", get(admin::revenue))
         .route("/admin/analytics", get(admin::analytics))
         .route("/admin/ai-usage", get(admin::ai_usage))
+        .route("/admin/review", get(admin::review))
+        .route("/admin/review/{id}/refund", axum::routing::post(admin::refund_output))
         .route("/signup", get(auth::signup_page).post(auth::signup))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/login/phone", get(auth::phone_page).post(auth::phone_send))

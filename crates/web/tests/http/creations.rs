@@ -260,7 +260,51 @@ async fn feedback_is_one_per_image_and_changeable(db: Db) {
     assert!(page.contains("Thanks, glad you like it."), "the card shows the verdict");
 }
 
+/// Staff see the images to look at, and give back what one cost, once, with a reason the
+/// seller sees; sellers cannot reach the queue.
+async fn the_review_queue_lists_doubtful_and_marked_down_images(db: Db) {
+    let t = spawn(db).await;
+    let asha = t.signup("doubt@example.com").await;
+    let admin = t.signup("staff@example.com").await;
+    t.app.grant_role("staff@example.com", "admin").await.unwrap();
+    // A ring on cloth, path traced apart from the engine: cut out, but with a low confidence.
+    let cloth =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../imaging/tests/rendered/eval/fabric-1000000.jpg"));
+    let (_, up) = upload(&t, &asha, "cloth.jpg", cloth.unwrap()).await;
+    let (_, _, created) = t
+        .call("POST", "/api/v1/creations", Some(json!({"upload_id": up["id"], "presets": ["etsy"]})), Some(&asha))
+        .await;
+    let done = wait_done(&t, &asha, created["id"].as_str().unwrap()).await;
+    let output = &done["outputs"][0];
+    assert!(output["confidence"].as_f64().unwrap() < 0.5, "{done}");
+
+    assert_eq!(t.page("/admin/review", Some(&asha)).await.0, 403, "sellers cannot see the queue");
+    let (status, page) = t.page("/admin/review?reason=confidence", Some(&admin)).await;
+    assert_eq!(status, 200);
+    assert_eq!(page.matches("data-testid=\"review-item\"").count(), 1, "{page}");
+    assert!(page.contains("Doubtful cutout (0."), "{page}");
+    let (_, down) = t.page("/admin/review?reason=down", Some(&admin)).await;
+    assert!(!down.contains("data-testid=\"review-item\""), "not marked down yet");
+    let path = format!("/api/v1/outputs/{}/feedback", output["id"].as_str().unwrap());
+    let verdict = json!({"rating": "down", "categories": ["bad_background"], "text": "cloth shows"});
+    assert_eq!(t.call("PUT", &path, Some(verdict), Some(&asha)).await.0, 200);
+    let (_, down) = t.page("/admin/review?reason=down", Some(&admin)).await;
+    assert!(down.contains("Bad background") && down.contains("cloth shows"), "{down}");
+
+    let refund = format!("/admin/review/{}/refund", output["id"].as_str().unwrap());
+    let (status, location, _) = t.form(&refund, &admin, &[("reason", "cloth kept in the cutout")]).await;
+    assert_eq!((status, location.as_str()), (303, "/admin/review?refunded=1"));
+    let (_, location, _) = t.form(&refund, &admin, &[("reason", "again")]).await;
+    assert_eq!(location, "/admin/review?refunded=0", "once");
+    let (_, _, tokens) = t.call("GET", "/api/v1/tokens", None, Some(&asha)).await;
+    assert_eq!(tokens["balance"], 20, "the image's token came back");
+    let (_, _, log) = t.call("GET", "/api/v1/me/audit", None, Some(&asha)).await;
+    assert!(log.to_string().contains("cloth kept in the cutout"), "the seller sees why: {log}");
+    assert_eq!(t.form(&refund, &asha, &[("reason", "free tokens")]).await.0, 403);
+}
+
 on_both_backends!(
+    the_review_queue_lists_doubtful_and_marked_down_images,
     feedback_is_one_per_image_and_changeable,
     corrections_are_previewed_and_saved_free,
     marketplace_pack_through_the_queue,

@@ -1,0 +1,62 @@
+//! The staff review queue: images whose cutout was doubtful, that failed a marketplace
+//! check, or that their seller marked down.
+
+use serde::Serialize;
+
+use crate::{Db, Result, with_pool};
+
+/// One image to look at, with why it is here. No pixels: content needs an audited look.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ReviewItem {
+    pub output_id: String,
+    pub creation_id: String,
+    pub user_id: String,
+    pub label: String,
+    pub engine: String,
+    pub model: Option<String>,
+    pub prompt_version: Option<String>,
+    pub confidence: Option<f64>,
+    /// 1 when a rule of the marketplace check failed.
+    pub checks_failed: i64,
+    pub charged: Option<i64>,
+    pub rating: Option<String>,
+    pub categories: Option<String>,
+    pub text: Option<String>,
+    /// 1 once staff gave back what the image cost.
+    pub refunded: i64,
+    pub created_at: i64,
+}
+
+/// The ledger reference of a refund given from the queue (one per image).
+pub fn refund_reference(output_id: &str) -> String {
+    format!("review-refund:{output_id}")
+}
+
+impl Db {
+    /// Newest first. `reason`: `any`, `confidence` (below `low`), `checks` or `down`;
+    /// `engine`: `local`, `cloud` or empty for both.
+    pub async fn review_queue(&self, reason: &str, engine: &str, low: f64, limit: i64) -> Result<Vec<ReviewItem>> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as::<_, ReviewItem>(
+            "SELECT o.id AS output_id, o.creation_id, o.user_id, o.label, c.engine, o.model, o.prompt_version, \
+             o.confidence, CAST(CASE WHEN o.compliance LIKE '%\"passed\":false%' THEN 1 ELSE 0 END AS BIGINT) AS checks_failed, \
+             o.charged, f.rating, f.categories, f.text, \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM ledger_entries l WHERE l.kind = 'adjustment' \
+               AND l.reference = 'review-refund:' || o.id) THEN 1 ELSE 0 END AS BIGINT) AS refunded, o.created_at \
+             FROM outputs o JOIN creations c ON c.id = o.creation_id \
+             LEFT JOIN output_feedback f ON f.output_id = o.id \
+             WHERE ((($1 = 'any' OR $1 = 'confidence') AND o.confidence < $2) \
+                OR (($1 = 'any' OR $1 = 'checks') AND o.compliance LIKE '%\"passed\":false%') \
+                OR (($1 = 'any' OR $1 = 'down') AND f.rating = 'down')) \
+               AND ($3 = '' OR c.engine = $3) \
+             ORDER BY o.created_at DESC LIMIT $4"
+        )
+        .bind(reason)
+        .bind(low)
+        .bind(engine)
+        .bind(limit)
+        .fetch_all(p)
+        .await
+        })?)
+    }
+}
