@@ -13,6 +13,16 @@ const ON_WOOD = new URL('../../crates/imaging/tests/rendered/eval/wood-1000000.j
 // A white pendant on a chain that the cutout loses (same set): fixed by hand below.
 const PENDANT = new URL('../../crates/imaging/tests/rendered/eval/pendant-1000000.jpg', import.meta.url).pathname;
 let server, browser;
+
+// One photo through the studio with the defaults (an Amazon image), to its creation page.
+async function oneImage(page, photo) {
+  await page.goto(server.base + '/studio');
+  await page.locator('input[type=file]').setInputFiles(photo);
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await page.waitForURL('**/studio/new?upload=*');
+  await page.getByRole('button', { name: 'Make images' }).click();
+  await page.waitForURL('**/creations/*');
+}
 before(async () => { mkdirSync(SHOTS, { recursive: true }); server = await startServer(); browser = await launch(); });
 after(async () => { await browser?.close(); server?.stop(); });
 
@@ -73,12 +83,7 @@ test('a batch of photos becomes a marketplace pack each, in one ZIP', async () =
 test('a photo on a busy background is refused in plain words, with nothing charged', async () => {
   const page = await phonePage(browser);
   await signUp(page, server.base, 'Imran Sheikh', `imran${Date.now()}@example.com`);
-  await page.goto(server.base + '/studio');
-  await page.locator('input[type=file]').setInputFiles(ON_WOOD);
-  await page.getByRole('button', { name: 'Upload' }).click();
-  await page.waitForURL('**/studio/new?upload=*');
-  await page.getByRole('button', { name: 'Make images' }).click();
-  await page.waitForURL('**/creations/*');
+  await oneImage(page, ON_WOOD);
   const notice = page.locator('[data-reshoot]');
   await notice.waitFor({ timeout: 60_000 });
   const text = await notice.innerText();
@@ -95,12 +100,7 @@ test('a photo on a busy background is refused in plain words, with nothing charg
 test('a lost pendant is reported, painted back with the brush, and the images made again for free', async () => {
   const page = await phonePage(browser);
   await signUp(page, server.base, 'Lata Menon', `lata${Date.now()}@example.com`);
-  await page.goto(server.base + '/studio');
-  await page.locator('input[type=file]').setInputFiles(PENDANT);
-  await page.getByRole('button', { name: 'Upload' }).click();
-  await page.waitForURL('**/studio/new?upload=*');
-  await page.getByRole('button', { name: 'Make images' }).click();
-  await page.waitForURL('**/creations/*');
+  await oneImage(page, PENDANT);
   await page.getByText('Done — 1 image, 1 token').waitFor({ timeout: 60_000 });
 
   // The seller says what is wrong; the answer points to the brush.
