@@ -580,7 +580,7 @@ impl App {
             let recorded =
                 self.db.add_output(&output, unit_price, now_ms()).await.map_err(|e| retry("recording output", &e))?;
             match recorded {
-                Recorded::Charged => {}
+                Recorded::Stored => {}
                 // Another attempt recorded this slot first: this copy belongs to no one.
                 Recorded::Duplicate => self.remove_blobs(&[&output.blob_key]).await,
                 // Canceled (or finished by another worker) meanwhile: nothing more to make.

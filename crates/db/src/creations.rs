@@ -104,8 +104,8 @@ pub const JOB_KIND: &str = "render_creation";
 /// What `add_output` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recorded {
-    /// Stored and charged.
-    Charged,
+    /// Stored, and charged when it had a price (a correction's or remake's has none).
+    Stored,
     /// This output was already recorded (a retried job); the stored one stands.
     Duplicate,
     /// The creation had ended (canceled, failed): nothing stored, nothing charged, and the
@@ -324,7 +324,7 @@ impl Db {
             }
             if cost == 0 {
                 tx.commit().await?;
-                return Ok(Recorded::Charged);
+                return Ok(Recorded::Stored);
             }
             let (outcome, _) = move_tokens!(tx, charge, now).await?;
             if !matches!(outcome, Outcome::Applied(_)) {
@@ -332,7 +332,7 @@ impl Db {
                 return Err(DbError::Invalid(format!("charge for output {} was {outcome:?}", o.ordinal)));
             }
             tx.commit().await?;
-            Ok(Recorded::Charged)
+            Ok(Recorded::Stored)
         })
     }
 

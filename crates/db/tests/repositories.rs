@@ -564,7 +564,7 @@ mod creations {
         let (user, photo) = seller_with_photo(&db, 5).await;
         let c = new_creation(&user, &photo, "local", "[]".into(), 3);
         db.create_creations(std::slice::from_ref(&c), NOW).await.unwrap();
-        assert_eq!(db.add_output(&output(&user, &c.id, 0), 1, NOW).await.unwrap(), Recorded::Charged);
+        assert_eq!(db.add_output(&output(&user, &c.id, 0), 1, NOW).await.unwrap(), Recorded::Stored);
         assert_eq!(db.add_output(&output(&user, &c.id, 0), 1, NOW).await.unwrap(), Recorded::Duplicate);
         db.cancel_creation(&user, &c.id, NOW).await.unwrap();
         assert_eq!(db.balance(&user).await.unwrap(), Balance { balance: 4, held: 0 }, "one charged, two back");

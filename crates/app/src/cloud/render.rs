@@ -541,7 +541,7 @@ impl App {
                 ..Output::default()
             };
             match self.db.add_output(&output, charge, now_ms()).await.map_err(|e| retry("recording output", &e))? {
-                Recorded::Charged => {}
+                Recorded::Stored => {}
                 Recorded::Duplicate => self.remove_blobs(&[&output.blob_key]).await,
                 Recorded::Ended => {
                     self.remove_blobs(&[&output.blob_key]).await;

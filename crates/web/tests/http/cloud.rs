@@ -294,6 +294,8 @@ async fn a_thumbs_down_earns_one_free_remake(db: Db) {
     let again = wait_done(&t, &asha, first["id"].as_str().unwrap()).await;
     assert_eq!((again["status"].as_str(), again["tokens_charged"].as_i64()), (Some("succeeded"), Some(0)), "{again}");
     assert_eq!(again["outputs"][0]["label"], "hero");
+    let (_, page) = t.page(&format!("/creations/{}", first["id"].as_str().unwrap()), Some(&asha)).await;
+    assert!(page.contains("Made again, free"), "the page says it cost nothing");
     let (_, _, second) = t.call("POST", &remake(hero), None, Some(&asha)).await;
     assert_eq!(second["id"], first["id"], "once: asking again answers with the same remake");
     let (status, _, _) = t.call("POST", &remake(dramatic), None, Some(&asha)).await;
