@@ -11,11 +11,13 @@ use crate::{App, AppError, Client, Result};
 
 /// Previews a person may ask for in an hour (each is a cutout at screen size).
 const PREVIEWS_PER_HOUR: u32 = 600;
+/// Corrections a person may save in an hour (each makes a creation's images again).
+const CORRECTIONS_PER_HOUR: u32 = 30;
 /// Longest side of a preview, in pixels.
 const PREVIEW_SIDES: std::ops::RangeInclusive<u32> = 128..=1600;
 
-/// `POST /api/v1/uploads/{id}/matte` and `/creations/{id}/corrections`: strokes in the
-/// photo's own pixels.
+/// `POST /api/v1/creations/{id}/corrections/preview` and `/creations/{id}/corrections`:
+/// strokes in the photo's own pixels.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Correction {
     pub strokes: Vec<Stroke>,
@@ -28,14 +30,15 @@ pub struct Correction {
 }
 
 impl App {
-    /// The cutout of one of the user's photos with `strokes` applied, as an RGBA PNG at
-    /// most `size` pixels on its longest side. Free; never refused for its background,
-    /// since a person is fixing it.
-    pub async fn matte_preview(&self, p: &Principal, upload_id: &str, c: Correction) -> Result<Vec<u8>> {
+    /// The cutout under one of the user's finished studio creations with `strokes` applied,
+    /// as an RGBA PNG at most `size` pixels on its longest side: free, since the photo was
+    /// paid for; never refused for its background, since a person is fixing it.
+    pub async fn matte_preview(&self, p: &Principal, creation_id: &str, c: Correction) -> Result<Vec<u8>> {
         self.limit(&format!("matte-preview:{}", p.user.id), PREVIEWS_PER_HOUR, crate::limits::HOUR).await?;
-        let (upload, bytes) = self.upload_bytes(p, upload_id, false).await?;
+        let upload = self.fixable_upload(p, creation_id).await?;
         let (w, h) = dimensions(&upload)?;
         hints::validate(&c.strokes, w, h).map_err(crate::uploads::image_error)?;
+        let (_, bytes) = self.upload_bytes(p, &upload.id, false).await?;
         let side = c.size.unwrap_or(1024).clamp(*PREVIEW_SIDES.start(), *PREVIEW_SIDES.end());
         let limits = self.upload_limits();
         self.on_cpu(move || {
@@ -44,11 +47,25 @@ impl App {
             let d = imaging::decode(&bytes, &limits)?.within_pixels(pixels.max(1))?;
             let params = imaging::MatteParams { refuse_unsuitable: false, ..Default::default() };
             let mut m = imaging::cutout(&d, &params)?;
-            hints::apply(&d.rgb, &mut m, &hints::scale(&c.strokes, d.width as f32 / w as f32))?;
+            hints::apply(&d.rgb, &mut m, &hints::scale(&c.strokes, (w, h), (d.width, d.height)))?;
             m.to_png()
         })
         .await?
         .map_err(crate::uploads::image_error)
+    }
+
+    /// The photo under a creation the brush may fix.
+    async fn fixable_upload(&self, p: &Principal, creation_id: &str) -> Result<db::uploads::Upload> {
+        let source = self.db.creation_of(&p.user.id, creation_id).await?;
+        match source.upload_id.as_deref() {
+            Some(upload) if can_fix(&source) => Ok(self.db.upload_of(&p.user.id, upload).await?),
+            _ => Err(domain::Invalid::new(
+                "not_correctable",
+                "creation",
+                "Only finished studio images whose photo you still have can be fixed by hand.",
+            )
+            .into()),
+        }
     }
 
     /// Makes a finished studio creation's images again with the seller's strokes, at no
@@ -60,13 +77,9 @@ impl App {
         c: Correction,
         client: &Client,
     ) -> Result<db::creations::Creation> {
+        self.limit(&format!("corrections:{}", p.user.id), CORRECTIONS_PER_HOUR, crate::limits::HOUR).await?;
+        let upload = self.fixable_upload(p, id).await?;
         let source = self.db.creation_of(&p.user.id, id).await?;
-        let invalid = |msg: &str| AppError::from(domain::Invalid::new("not_correctable", "creation", msg));
-        if !can_fix(&source) {
-            return Err(invalid("Only finished studio images whose photo you still have can be fixed by hand."));
-        }
-        let upload_id = source.upload_id.clone().unwrap_or_default();
-        let upload = self.db.upload_of(&p.user.id, &upload_id).await?;
         let (w, h) = dimensions(&upload)?;
         if c.strokes.is_empty() {
             return Err(domain::Invalid::new("invalid_hints", "strokes", "Paint at least one stroke.").into());
@@ -82,7 +95,7 @@ impl App {
         let ids = crate::creations::creation_ids(&p.user.id, &scope, c.idempotency_key.as_deref(), 1)?;
         let accepting =
             crate::creations::Accepting { engine: "local", planned: &planned, batch_id: None, hints: Some(&strokes) };
-        let mut made = self.accept(p, &[Some(upload_id)], &ids, &accepting, client).await?;
+        let mut made = self.accept(p, &[Some(upload.id)], &ids, &accepting, client).await?;
         made.pop().ok_or_else(|| AppError::Internal("no correction accepted".into()))
     }
 }

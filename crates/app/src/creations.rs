@@ -514,7 +514,7 @@ impl App {
             Some(h) => serde_json::from_str(h).map_err(|e| JobError::Permanent(format!("bad hints: {e}")))?,
             None => Vec::new(),
         };
-        let photo_width = upload.width as f32;
+        let photo_size = (u32::try_from(upload.width).unwrap_or(1), u32::try_from(upload.height).unwrap_or(1));
         // Engine steps share the process's CPU permits with request work, which bounds the
         // memory of everything heavy running at once to one task per core.
         let matte = match self
@@ -523,8 +523,11 @@ impl App {
                 // A photo fixed by hand is not refused for its background.
                 let params = imaging::MatteParams { refuse_unsuitable: strokes.is_empty(), ..Default::default() };
                 let mut m = imaging::cutout(&decoded, &params)?;
-                let k = decoded.width as f32 / photo_width.max(1.0);
-                hints::apply(&decoded.rgb, &mut m, &hints::scale(&strokes, k))?;
+                hints::apply(
+                    &decoded.rgb,
+                    &mut m,
+                    &hints::scale(&strokes, photo_size, (decoded.width, decoded.height)),
+                )?;
                 Ok::<_, imaging::ImagingError>(m)
             })
             .await

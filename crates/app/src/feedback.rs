@@ -39,7 +39,7 @@ pub struct FeedbackView {
 
 impl FeedbackView {
     /// From a stored row (codes the domain wrote) on one of `creation`'s images.
-    pub fn from_row(row: &FeedbackRow, creation: &db::creations::Creation) -> Self {
+    pub fn from_row(row: &FeedbackRow, creation: &db::creations::Creation, output: &db::creations::Output) -> Self {
         let rating = Rating::parse(&row.rating).unwrap_or(Rating::Down);
         let fix = crate::corrections::can_fix(creation) && rating == Rating::Down;
         Self {
@@ -50,7 +50,10 @@ impl FeedbackView {
             text: row.text.clone(),
             updated_at: row.updated_at,
             fix_url: fix.then(|| format!("/creations/{}/fix", creation.id)),
-            free_remake: creation.engine == "cloud" && rating == Rating::Down,
+            free_remake: creation.engine == "cloud"
+                && rating == Rating::Down
+                && output.charged.unwrap_or(0) > 0
+                && remakeable(&output.label),
         }
     }
 }
@@ -72,7 +75,7 @@ impl App {
         };
         self.db.set_feedback(&row).await?;
         let creation = self.db.creation_of(&p.user.id, &output.creation_id).await?;
-        Ok(FeedbackView::from_row(&row, &creation))
+        Ok(FeedbackView::from_row(&row, &creation, &output))
     }
 
     /// A generated image the user marked down, made again at no cost. Once per image: the
@@ -90,7 +93,10 @@ impl App {
             .await?
             .iter()
             .any(|f| f.output_id == output.id && f.rating == Rating::Down.as_str());
-        if creation.engine != "cloud" || !marked_down {
+        // A remake's own images were free: no chain of free remakes. Upscales and try-ons
+        // are not shots that can be made again.
+        let paid = output.charged.unwrap_or(0) > 0;
+        if creation.engine != "cloud" || !marked_down || !paid || !remakeable(&output.label) {
             return Err(domain::Invalid::new(
                 "not_remakeable",
                 "output_id",
@@ -98,8 +104,13 @@ impl App {
             )
             .into());
         }
-        let cloud =
-            CloudOptions { operation: Operation::Regenerate, output_id: Some(output.id.clone()), ..Default::default() };
+        let tier = output.tier.clone().and_then(|t| serde_json::from_value(serde_json::Value::String(t)).ok());
+        let cloud = CloudOptions {
+            operation: Operation::Regenerate,
+            output_id: Some(output.id.clone()),
+            tier: tier.unwrap_or_default(),
+            ..Default::default()
+        };
         let options = Options { engine: Some("cloud".into()), presets: Vec::new(), recipe: Default::default(), cloud };
         let req = CreationRequest { upload_id: None, upload_ids: Vec::new(), options, idempotency_key: None };
         let uploads = self.request_uploads(p, &req).await?;
@@ -116,6 +127,17 @@ impl App {
     /// The user's verdicts on one creation's images.
     pub async fn feedback_on(&self, p: &Principal, creation: &db::creations::Creation) -> Result<Vec<FeedbackView>> {
         let rows = self.db.feedback_of(&p.user.id, Some(&creation.id)).await?;
-        Ok(rows.iter().map(|r| FeedbackView::from_row(r, creation)).collect())
+        let outputs = self.db.outputs_of(&creation.id).await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                outputs.iter().find(|o| o.id == r.output_id).map(|o| FeedbackView::from_row(r, creation, o))
+            })
+            .collect())
     }
+}
+
+/// Shots the cloud engine can make again (not an upscale, not a try-on).
+fn remakeable(label: &str) -> bool {
+    !matches!(label, "hd" | "try-on")
 }

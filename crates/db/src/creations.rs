@@ -277,9 +277,10 @@ impl Db {
             // Counting the charge first locks the creation row, so it cannot end (and
             // release its hold) between this check and the charge; an ended creation
             // takes no more outputs.
+            // A free output only on a free creation: a paid one never gives an image away.
             let active = sqlx::query(
                 "UPDATE creations SET tokens_charged = tokens_charged + $2, updated_at = $3 \
-                 WHERE id = $1 AND status IN ('queued', 'running')",
+                 WHERE id = $1 AND status IN ('queued', 'running') AND ($2 > 0 OR tokens_held = 0)",
             )
             .bind(&o.creation_id)
             .bind(cost)
@@ -289,6 +290,9 @@ impl Db {
             .rows_affected();
             if active == 0 {
                 tx.rollback().await?;
+                if cost == 0 && self.creation(&o.creation_id).await?.tokens_held != 0 {
+                    return Err(DbError::Invalid(format!("a free output on paid creation {}", o.creation_id)));
+                }
                 return Ok(Recorded::Ended);
             }
             let inserted = sqlx::query(concat!(

@@ -564,6 +564,7 @@ mod creations {
         let (user, photo) = seller_with_photo(&db, 5).await;
         let c = new_creation(&user, &photo, "local", "[]".into(), 3);
         db.create_creations(std::slice::from_ref(&c), NOW).await.unwrap();
+        assert!(db.add_output(&output(&user, &c.id, 0), 0, NOW).await.is_err(), "a paid creation gives nothing away");
         assert_eq!(db.add_output(&output(&user, &c.id, 0), 1, NOW).await.unwrap(), Recorded::Stored);
         assert_eq!(db.add_output(&output(&user, &c.id, 0), 1, NOW).await.unwrap(), Recorded::Duplicate);
         db.cancel_creation(&user, &c.id, NOW).await.unwrap();

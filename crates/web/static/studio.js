@@ -154,7 +154,7 @@ document.querySelectorAll("[data-fix]").forEach((page) => {
     const mine = ++asked;
     status.textContent = "Updating the cutout…";
     error.hidden = true;
-    fetch(`/api/v1/uploads/${page.dataset.upload}/matte`, { method: "POST", headers, body: JSON.stringify({ strokes, size: 1024 }) })
+    fetch(`/api/v1/creations/${page.dataset.creation}/corrections/preview`, { method: "POST", headers, body: JSON.stringify({ strokes, size: 1024 }) })
       .then(async (r) => { if (!r.ok) throw new Error(await problem(r, "The cutout could not be updated.")); return r.blob(); })
       .then((blob) => {
         if (mine !== asked) return;
@@ -168,7 +168,12 @@ document.querySelectorAll("[data-fix]").forEach((page) => {
         page.dataset.ready = String(n);
         save.disabled = undo.disabled = n === 0;
       })
-      .catch((e) => { if (mine === asked) fail(e.message); });
+      .catch((e) => {
+        if (mine !== asked) return;
+        fail(e.message);
+        // The stroke stays: Undo takes it back.
+        undo.disabled = strokes.length === 0;
+      });
   };
   const at = (e) => {
     const r = canvas.getBoundingClientRect();
@@ -177,14 +182,15 @@ document.querySelectorAll("[data-fix]").forEach((page) => {
     return [Math.round(x * 10) / 10, Math.round(y * 10) / 10];
   };
   canvas.addEventListener("pointerdown", (e) => {
+    if (!e.isPrimary) return; // a second finger does not start another stroke
     canvas.setPointerCapture(e.pointerId);
     const brush = page.querySelector("input[name=brush]:checked").value;
-    const radius = Math.max(1, ((Number(size.value) / 2) * W) / canvas.getBoundingClientRect().width);
+    const radius = Math.min(512, Math.max(1, ((Number(size.value) / 2) * W) / canvas.getBoundingClientRect().width));
     current = { brush, radius: Math.round(radius * 10) / 10, points: [at(e)] };
     draw();
   });
   canvas.addEventListener("pointermove", (e) => {
-    if (!current || current.points.length >= 2000) return;
+    if (!current || !e.isPrimary || current.points.length >= 2000) return;
     const p = at(e), last = current.points[current.points.length - 1];
     if (Math.hypot(p[0] - last[0], p[1] - last[1]) * (canvas.clientWidth / W) >= 2) { current.points.push(p); draw(); }
   });
@@ -193,7 +199,7 @@ document.querySelectorAll("[data-fix]").forEach((page) => {
     strokes.push(current);
     preview();
   };
-  canvas.addEventListener("pointerup", finish);
+  canvas.addEventListener("pointerup", (e) => { if (e.isPrimary) finish(); });
   canvas.addEventListener("pointercancel", () => { current = null; draw(); });
   undo.addEventListener("click", () => { strokes.pop(); preview(); });
   save.addEventListener("click", () => {

@@ -21,6 +21,8 @@ use crate::ImagingError;
 /// At most this many strokes in one correction, and this many points in all.
 pub const MAX_STROKES: usize = 200;
 pub const MAX_POINTS: usize = 20_000;
+/// The brush may sweep this many times the photo's area in one correction.
+const SWEEP: f64 = 64.0;
 /// Brush radii a person can paint with, in photo pixels.
 const RADII: std::ops::RangeInclusive<f32> = 1.0..=512.0;
 /// A region may grow to this many times the brush's footprint (a stone, an opening; not
@@ -55,6 +57,17 @@ pub fn validate(strokes: &[Stroke], w: u32, h: u32) -> Result<(), ImagingError> 
     if strokes.iter().map(|s| s.points.len()).sum::<usize>() > MAX_POINTS {
         return bad(&format!("at most {MAX_POINTS} points in all"));
     }
+    // What the brush sweeps bounds the work: at most this many times the photo.
+    let swept: f64 = strokes
+        .iter()
+        .flat_map(|s| {
+            let d = f64::from(2.0 * s.radius + 3.0);
+            s.points.windows(2).map(move |p| (f64::from((p[1][0] - p[0][0]).hypot(p[1][1] - p[0][1])) + d) * d)
+        })
+        .sum();
+    if !(swept <= SWEEP * f64::from(w) * f64::from(h)) {
+        return bad("the strokes cover too much; paint less, or with a smaller brush");
+    }
     for s in strokes {
         if !RADII.contains(&s.radius) {
             return bad("a brush radius is 1 to 512 pixels");
@@ -70,14 +83,17 @@ pub fn validate(strokes: &[Stroke], w: u32, h: u32) -> Result<(), ImagingError> 
     Ok(())
 }
 
-/// The strokes for a copy of the photo `k` times its size (radii at least one pixel).
-pub fn scale(strokes: &[Stroke], k: f32) -> Vec<Stroke> {
+/// The strokes painted on a `from` photo, for its copy at `to` (each side scaled on its
+/// own, since a resized copy rounds each side apart; points kept on the copy).
+pub fn scale(strokes: &[Stroke], from: (u32, u32), to: (u32, u32)) -> Vec<Stroke> {
+    let (kx, ky) = (to.0 as f32 / from.0.max(1) as f32, to.1 as f32 / from.1.max(1) as f32);
+    let (w, h) = (to.0 as f32, to.1 as f32);
     strokes
         .iter()
         .map(|s| Stroke {
             brush: s.brush,
-            radius: (s.radius * k).max(*RADII.start()),
-            points: s.points.iter().map(|&[x, y]| [x * k, y * k]).collect(),
+            radius: (s.radius * (kx + ky) / 2.0).clamp(*RADII.start(), *RADII.end()),
+            points: s.points.iter().map(|&[x, y]| [(x * kx).clamp(0.0, w), (y * ky).clamp(0.0, h)]).collect(),
         })
         .collect()
 }
@@ -186,9 +202,11 @@ fn grow(rgb: &RgbImage, m: &Matte, seeds: &[usize], keep: bool, brush_area: usiz
     let (w, h) = (rgb.width() as usize, rgb.height() as usize);
     let wrong = |i: usize| if keep { alpha(m, i) < 255 } else { alpha(m, i) > 0 };
     let limit = brush_area.saturating_mul(GROWTH);
-    let mut seen = std::collections::HashSet::with_capacity(seeds.len() * 4);
+    let mut seen = vec![false; w * h];
     let mut queue: VecDeque<usize> = seeds.iter().copied().filter(|&i| dist(px(i)) <= tolerance).collect();
-    seen.extend(queue.iter().copied());
+    for &i in &queue {
+        seen[i] = true;
+    }
     let mut region = Vec::new();
     while let Some(i) = queue.pop_front() {
         let (x, y) = (i % w, i / w);
@@ -198,7 +216,8 @@ fn grow(rgb: &RgbImage, m: &Matte, seeds: &[usize], keep: bool, brush_area: usiz
         }
         region.push(i);
         let mut visit = |j: usize| {
-            if wrong(j) && dist(px(j)) <= tolerance && seen.insert(j) {
+            if !seen[j] && wrong(j) && dist(px(j)) <= tolerance {
+                seen[j] = true;
                 queue.push_back(j);
             }
         };
@@ -296,6 +315,17 @@ mod tests {
     }
 
     #[test]
+    fn strokes_scale_per_side_and_stay_on_the_copy() {
+        let s = [Stroke { brush: Brush::Keep, radius: 600.0, points: vec![[4032.0, 3024.0], [0.0, 0.0]] }];
+        let small = scale(&s, (4032, 3024), (1023, 767));
+        let [x, y] = small[0].points[0];
+        assert!(x <= 1023.0 && y <= 767.0 && x > 1022.9 && y > 766.9, "the corner stays on the copy: {x}, {y}");
+        assert!(validate(&small, 1023, 767).is_ok(), "{small:?}");
+        let big = scale(&[Stroke { radius: 400.0, ..s[0].clone() }], (100, 100), (400, 400));
+        assert_eq!(big[0].radius, 512.0, "radius within the limits");
+    }
+
+    #[test]
     fn bad_strokes_are_refused_with_a_reason() {
         let (rgb, mut m) = bangle();
         let s = |radius, points| vec![Stroke { brush: Brush::Keep, radius, points }];
@@ -312,5 +342,8 @@ mod tests {
         }
         let many = vec![Stroke { brush: Brush::Keep, radius: 2.0, points: vec![[1.0, 1.0]] }; MAX_STROKES + 1];
         assert!(validate(&many, 240, 200).is_err());
+        let scribble: Vec<[f32; 2]> = (0..2000).map(|i| [(i % 2) as f32 * 240.0, 100.0]).collect();
+        let e = validate(&[Stroke { brush: Brush::Remove, radius: 100.0, points: scribble }], 240, 200).unwrap_err();
+        assert!(e.to_string().contains("too much"), "{e}");
     }
 }

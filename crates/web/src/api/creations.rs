@@ -77,6 +77,18 @@ pub async fn remake(
     Ok((StatusCode::ACCEPTED, Json(json!({"id": c.id, "status": c.status, "tokens_held": c.tokens_held}))))
 }
 
+/// `POST /api/v1/creations/{id}/corrections/preview` `{strokes, size?}`: the cutout under
+/// the creation with the strokes applied, as an RGBA PNG at screen size (free; the brush).
+pub async fn correction_preview(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    ApiJson(c): ApiJson<Correction>,
+) -> Result<Response, ApiError> {
+    let png = state.app.matte_preview(&p, &id, c).await?;
+    Ok(super::image_response(png, "image/png", None))
+}
+
 /// `POST /api/v1/creations/{id}/corrections` `{strokes}`: the creation's images made again,
 /// free, with the seller's keep/remove strokes.
 pub async fn correct(

@@ -34,7 +34,7 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/api/v1/creations/{id}/events", get(creations::events))
         .route("/api/v1/creations/{id}/cancel", post(creations::cancel))
         .route("/api/v1/creations/{id}/corrections", post(creations::correct))
-        .route("/api/v1/uploads/{id}/matte", post(uploads::matte))
+        .route("/api/v1/creations/{id}/corrections/preview", post(creations::correction_preview))
         .route("/api/v1/creations/{id}/zip", get(creations::zip))
         .route("/api/v1/batches", post(creations::create_batch))
         .route("/api/v1/batches/{id}", get(creations::show_batch))

@@ -8,7 +8,7 @@ use db::uploads::Upload;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Auth, ClientInfo};
+use crate::extract::{Auth, ClientInfo};
 use crate::multipart::{Form, Part};
 
 /// `multipart/form-data` with a `file` field, read chunk by chunk and cut off at the limit.
@@ -69,18 +69,6 @@ async fn image(
     let (upload, bytes) = state.app.upload_bytes(&p, &id, thumbnail).await?;
     let mime = if thumbnail { "image/jpeg" } else { app::uploads::mime_of(&upload.format) };
     Ok(super::image_response(bytes, mime, None))
-}
-
-/// `POST /api/v1/uploads/{id}/matte` `{strokes, size?}`: the photo's cutout with the
-/// strokes applied, as an RGBA PNG at screen size (free; for the brush).
-pub async fn matte(
-    State(state): State<AppState>,
-    Auth(p): Auth,
-    Path(id): Path<String>,
-    ApiJson(c): ApiJson<app::corrections::Correction>,
-) -> Result<Response, ApiError> {
-    let png = state.app.matte_preview(&p, &id, c).await?;
-    Ok(super::image_response(png, "image/png", None))
 }
 
 pub async fn delete(

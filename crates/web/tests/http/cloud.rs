@@ -298,6 +298,11 @@ async fn a_thumbs_down_earns_one_free_remake(db: Db) {
     assert!(page.contains("Made again, free"), "the page says it cost nothing");
     let (_, _, second) = t.call("POST", &remake(hero), None, Some(&asha)).await;
     assert_eq!(second["id"], first["id"], "once: asking again answers with the same remake");
+    let free = again["outputs"][0]["id"].as_str().unwrap();
+    let (_, _, f) =
+        t.call("PUT", &format!("/api/v1/outputs/{free}/feedback"), Some(json!({"rating": "down"})), Some(&asha)).await;
+    assert_eq!(f["free_remake"], false, "a free image earns no free remake: {f}");
+    assert_eq!(t.call("POST", &remake(free), None, Some(&asha)).await.0, 422, "no chain of free remakes");
     let (status, _, _) = t.call("POST", &remake(dramatic), None, Some(&asha)).await;
     assert_eq!(status, 422, "only the image marked down");
     assert_eq!(balance(&t, &asha).await, (84, 0), "the remake cost nothing");

@@ -192,24 +192,23 @@ async fn corrections_are_previewed_and_saved_free(db: Db) {
     };
     // The ring lies around the centre of the photo; this stroke covers its left half.
     let left = json!([{"brush": "remove", "radius": 120, "points": [[330, 250], [330, 450]]}]);
-    let matte = format!("/api/v1/uploads/{upload_id}/matte");
-    let res = post(matte.clone(), json!({"strokes": [], "size": 450}), &asha).await;
-    assert_eq!(header(res.headers(), "content-type"), "image/png");
-    let (width, whole) = opaque(&res.bytes().await.unwrap());
-    assert_eq!(width, 450, "at screen size");
-    let (_, fixed) =
-        opaque(&post(matte.clone(), json!({"strokes": left, "size": 450}), &asha).await.bytes().await.unwrap());
-    assert!(fixed * 10 < whole * 8 && fixed > 0, "the stroke took a part away: {whole} → {fixed}");
-    assert_eq!(post(matte.clone(), json!({"strokes": left}), &mallory).await.status(), 404);
-    let off = json!({"strokes": [{"brush": "keep", "radius": 5, "points": [[5000, 10]]}]});
-    let res = post(matte, off, &asha).await;
-    assert_eq!(res.status(), 422);
-    assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], "invalid_hints");
-
     let request = json!({"upload_id": upload_id, "presets": ["etsy"], "background": "transparent"});
     let (_, _, created) = t.call("POST", "/api/v1/creations", Some(request), Some(&asha)).await;
     let first = wait_done(&t, &asha, created["id"].as_str().unwrap()).await;
     let corrections = format!("/api/v1/creations/{}/corrections", first["id"].as_str().unwrap());
+    let preview = format!("{corrections}/preview");
+    let res = post(preview.clone(), json!({"strokes": [], "size": 450}), &asha).await;
+    assert_eq!(header(res.headers(), "content-type"), "image/png");
+    let (width, whole) = opaque(&res.bytes().await.unwrap());
+    assert_eq!(width, 450, "at screen size");
+    let (_, fixed) =
+        opaque(&post(preview.clone(), json!({"strokes": left, "size": 450}), &asha).await.bytes().await.unwrap());
+    assert!(fixed * 10 < whole * 8 && fixed > 0, "the stroke took a part away: {whole} → {fixed}");
+    assert_eq!(post(preview.clone(), json!({"strokes": left}), &mallory).await.status(), 404);
+    let off = json!({"strokes": [{"brush": "keep", "radius": 5, "points": [[5000, 10]]}]});
+    let res = post(preview, off, &asha).await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], "invalid_hints");
     assert_eq!(post(corrections.clone(), json!({"strokes": left}), &mallory).await.status(), 404);
     let res = post(corrections.clone(), json!({"strokes": []}), &asha).await;
     assert_eq!(res.status(), 422, "a correction paints something");
