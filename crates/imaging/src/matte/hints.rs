@@ -57,17 +57,6 @@ pub fn validate(strokes: &[Stroke], w: u32, h: u32) -> Result<(), ImagingError> 
     if strokes.iter().map(|s| s.points.len()).sum::<usize>() > MAX_POINTS {
         return bad(&format!("at most {MAX_POINTS} points in all"));
     }
-    // What the brush sweeps bounds the work: at most this many times the photo.
-    let swept: f64 = strokes
-        .iter()
-        .flat_map(|s| {
-            let d = f64::from(2.0 * s.radius + 3.0);
-            s.points.windows(2).map(move |p| (f64::from((p[1][0] - p[0][0]).hypot(p[1][1] - p[0][1])) + d) * d)
-        })
-        .sum();
-    if !(swept <= SWEEP * f64::from(w) * f64::from(h)) {
-        return bad("the strokes cover too much; paint less, or with a smaller brush");
-    }
     for s in strokes {
         if !RADII.contains(&s.radius) {
             return bad("a brush radius is 1 to 512 pixels");
@@ -79,6 +68,17 @@ pub fn validate(strokes: &[Stroke], w: u32, h: u32) -> Result<(), ImagingError> 
         if !s.points.iter().all(|&p| on_photo(p)) {
             return bad("every point lies on the photo");
         }
+    }
+    // What the brush sweeps bounds the work (every value is finite by now): at most this many times the photo.
+    let swept: f64 = strokes
+        .iter()
+        .flat_map(|s| {
+            let d = f64::from(2.0 * s.radius + 3.0);
+            s.points.windows(2).map(move |p| (f64::from((p[1][0] - p[0][0]).hypot(p[1][1] - p[0][1])) + d) * d)
+        })
+        .sum();
+    if swept > SWEEP * f64::from(w) * f64::from(h) {
+        return bad("the strokes cover too much; paint less, or with a smaller brush");
     }
     Ok(())
 }
