@@ -57,8 +57,10 @@ impl App {
     /// The photo under a creation the brush may fix.
     async fn fixable_upload(&self, p: &Principal, creation_id: &str) -> Result<db::uploads::Upload> {
         let source = self.db.creation_of(&p.user.id, creation_id).await?;
+        // Images staff refunded were not paid for: no free remaking of them either.
+        let refunded = self.db.creation_refunded(&source.id).await?;
         match source.upload_id.as_deref() {
-            Some(upload) if can_fix(&source) => Ok(self.db.upload_of(&p.user.id, upload).await?),
+            Some(upload) if can_fix(&source) && !refunded => Ok(self.db.upload_of(&p.user.id, upload).await?),
             _ => Err(domain::Invalid::new(
                 "not_correctable",
                 "creation",

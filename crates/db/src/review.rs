@@ -33,6 +33,18 @@ pub fn refund_reference(output_id: &str) -> String {
 }
 
 impl Db {
+    /// Whether staff gave back what any image of the creation cost.
+    pub async fn creation_refunded(&self, creation_id: &str) -> Result<bool> {
+        let n = with_pool!(self, |p| sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM outputs o JOIN ledger_entries l \
+             ON l.kind = 'adjustment' AND l.reference = 'review-refund:' || o.id WHERE o.creation_id = $1"
+        )
+        .bind(creation_id)
+        .fetch_one(p)
+        .await)?;
+        Ok(n > 0)
+    }
+
     /// Newest first. `reason`: `any`, `confidence` (below `low`), `checks` or `down`;
     /// `engine`: `local`, `cloud` or empty for both.
     pub async fn review_queue(&self, reason: &str, engine: &str, low: f64, limit: i64) -> Result<Vec<ReviewItem>> {

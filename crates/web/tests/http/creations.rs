@@ -300,6 +300,14 @@ async fn the_review_queue_lists_doubtful_and_marked_down_images(db: Db) {
     let (_, _, log) = t.call("GET", "/api/v1/me/audit", None, Some(&asha)).await;
     assert!(log.to_string().contains("cloth kept in the cutout"), "the seller sees why: {log}");
     assert_eq!(t.form(&refund, &asha, &[("reason", "free tokens")]).await.0, 403);
+    let strokes = json!({"strokes": [{"brush": "keep", "radius": 5, "points": [[10, 10]]}]});
+    let corrections = format!("/api/v1/creations/{}/corrections", done["id"].as_str().unwrap());
+    let (status, _, e) = t.call("POST", &corrections, Some(strokes), Some(&asha)).await;
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (422, Some("not_correctable")),
+        "a refunded image is not re-made free"
+    );
 }
 
 on_both_backends!(
