@@ -142,4 +142,18 @@ test('a lost pendant is reported, painted back with the brush, and the images ma
   await page.getByText('1 stroke. Save when it looks right.').waitFor({ timeout: 30_000 });
   await page.goto(server.base + '/tokens');
   assert.equal((await page.getByTestId('balance').innerText()).trim(), '19', 'the fix cost nothing');
+
+  // The same photo as a transparent PNG for the seller's own site, shown on a checkerboard.
+  await page.goBack();
+  await page.getByRole('link', { name: 'Cancel' }).click();
+  await page.getByRole('link', { name: 'Make again with other settings' }).click();
+  await page.getByLabel('Amazon (main image)').uncheck();
+  await page.getByLabel('Etsy').check();
+  await page.getByLabel('Background').selectOption('transparent');
+  await page.getByRole('button', { name: 'Make images' }).click();
+  await page.waitForURL('**/creations/*');
+  await page.getByText('Done — 1 image, 1 token').waitFor({ timeout: 60_000 });
+  await page.getByText('2000×2000 png').waitFor();
+  assert.equal(await page.locator('.result img.checker').count(), 1);
+  await page.screenshot({ path: SHOTS + 'studio-transparent.png', fullPage: true });
 });

@@ -165,7 +165,6 @@ document.querySelectorAll("[data-fix]").forEach((page) => {
         draw();
         const n = strokes.length;
         status.textContent = n ? `${n} stroke${n === 1 ? "" : "s"}. Save when it looks right.` : "Paint where the cutout is wrong.";
-        page.dataset.ready = String(n);
         save.disabled = undo.disabled = n === 0;
       })
       .catch((e) => {
