@@ -18,6 +18,27 @@ use crate::cloud::{CloudOptions, Operation, Shot, Task};
 use crate::sessions::Principal;
 use crate::{App, AppError, Client, Result, now_ms};
 
+pub fn view(c: Creation, outputs: Vec<Output>) -> serde_json::Value {
+    let outputs: Vec<serde_json::Value> = outputs
+        .into_iter()
+        .map(|o| {
+            let parsed =
+                |j: &Option<String>| j.as_deref().and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok());
+            serde_json::json!({
+                "id": o.id, "label": o.label, "format": o.format, "width": o.width, "height": o.height,
+                "bytes": o.bytes, "url": format!("/api/v1/outputs/{}", o.id), "compliance": parsed(&o.compliance),
+                "provider": o.provider, "model": o.model, "prompt_version": o.prompt_version, "tier": o.tier,
+                "tokens_charged": o.charged, "fidelity": parsed(&o.fidelity), "confidence": o.confidence,
+            })
+        })
+        .collect();
+    let detection = c.detection.as_deref().and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok());
+    let mut v = serde_json::json!(c);
+    v["outputs"] = serde_json::json!(outputs);
+    v["detection"] = serde_json::json!(detection);
+    v
+}
+
 /// At most this many outputs in one creation.
 pub const MAX_OUTPUTS: usize = 12;
 /// Photos larger than this are scaled down before the cutout: preset outputs are at most
@@ -464,6 +485,10 @@ impl App {
         self.db.audit(Some(&p.user.id), "self", "creation_canceled", id, &client.network(), now_ms()).await?;
         let c = self.db.creation_of(&p.user.id, id).await?;
         self.forget_people(&c).await;
+        // Its job may never run again to say so: the batch may have ended with it.
+        if let Err(e) = self.announce_creation(id).await {
+            tracing::warn!(creation = %id, error = %e, "announcing a canceled creation failed");
+        }
         Ok(c)
     }
 
@@ -627,7 +652,12 @@ impl Handler for RenderCreations {
 
     fn run(&self, job: Job, ctx: JobContext) -> HandlerFuture {
         let app = self.0.clone();
-        Box::pin(async move { app.render_creation(&job.payload, &ctx).await })
+        Box::pin(async move {
+            app.render_creation(&job.payload, &ctx).await?;
+            // After the creation ended, before the job does: a worker lost in between leaves
+            // the job to run again, and announcing twice sends nothing twice.
+            app.announce_creation(&job.payload).await.map_err(|e| JobError::Retry(format!("announcing: {e}")))
+        })
     }
 
     /// Out of attempts: the creation fails and its unused tokens come back.
@@ -641,7 +671,8 @@ impl Handler for RenderCreations {
                 "out_of_attempts",
                 "We could not finish these images. Unused tokens were returned.",
             )
-            .await
+            .await?;
+            app.announce_creation(&job.payload).await.map_err(|e| JobError::Retry(format!("announcing: {e}")))
         })
     }
 }

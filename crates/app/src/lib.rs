@@ -33,6 +33,7 @@ pub mod sharing;
 pub mod shopify;
 pub mod tokens;
 pub mod uploads;
+pub mod webhooks;
 
 pub use error::AppError;
 
@@ -168,6 +169,7 @@ pub fn job_handlers(app: &App) -> Vec<Arc<dyn jobs::Handler>> {
         Arc::new(cloud::previews::MakePreviews(app.clone())),
         Arc::new(listings::WriteListings(app.clone())),
         Arc::new(shopify::PushListings(app.clone())),
+        Arc::new(webhooks::DeliverWebhooks(app.clone())),
     ]
 }
 

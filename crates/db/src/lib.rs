@@ -33,6 +33,7 @@ pub mod testing;
 pub mod tokens;
 pub mod uploads;
 pub mod users;
+pub mod webhooks;
 
 /// Runs `$body` with `$pool` bound to whichever pool backs `$db`; the body is compiled once
 /// per backend, so the same query text serves both.

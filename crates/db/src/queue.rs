@@ -157,21 +157,22 @@ impl Db {
         Ok(done == 1)
     }
 
-    /// Records a failed attempt: back to the queue after an exponential backoff (2 s, 4 s,
-    /// 8 s … capped near 17 minutes), or dead when the
-    /// attempts are used up (or `permanent`).
+    /// Records a failed attempt: back to the queue after `delay_ms`, or else an exponential
+    /// backoff (2 s, 4 s, 8 s … capped near 17 minutes), or dead when the attempts are used
+    /// up (or `permanent`).
     pub async fn fail_job(
         &self,
         id: &str,
         owner: &str,
         error: &str,
         permanent: bool,
+        delay_ms: Option<i64>,
         now: i64,
     ) -> Result<Option<String>> {
         Ok(with_pool!(self, |p| {
             sqlx::query_scalar::<_, String>(
             "UPDATE jobs SET state = CASE WHEN $4 OR attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
-             run_at = $5 + $6 * (CAST(1 AS BIGINT) << CAST(CASE WHEN attempts > 10 THEN 10 ELSE attempts END AS INTEGER)), \
+             run_at = $5 + COALESCE($7, $6 * (CAST(1 AS BIGINT) << CAST(CASE WHEN attempts > 10 THEN 10 ELSE attempts END AS INTEGER))), \
              last_error = $3, lease_owner = NULL, lease_expires_at = NULL, updated_at = $5 \
              WHERE id = $1 AND lease_owner = $2 AND state = 'running' RETURNING state"
         )
@@ -181,6 +182,7 @@ impl Db {
         .bind(permanent)
         .bind(now)
         .bind(1_000i64)
+        .bind(delay_ms)
         .fetch_optional(p)
         .await
         })?)

@@ -418,7 +418,7 @@ mod queue {
         assert_eq!((retaken.attempts, retaken.lease_owner.as_deref()), (2, Some("w2")));
         assert_eq!(db.heartbeat(&a.id, "w1", NOW + 1601, 1000).await.unwrap(), None, "w1 learns it lost the job");
         assert!(!db.finish_job(&a.id, "w1", "succeeded", NOW + 1602).await.unwrap(), "only the holder may finish");
-        let state = db.fail_job(&a.id, "w2", "decoder exploded", false, NOW + 1700).await.unwrap();
+        let state = db.fail_job(&a.id, "w2", "decoder exploded", false, None, NOW + 1700).await.unwrap();
         assert_eq!(state.as_deref(), Some("dead"), "attempts used up");
         let dead = db.job(&a.id).await.unwrap().unwrap();
         assert_eq!(dead.last_error.as_deref(), Some("decoder exploded"));
@@ -427,7 +427,10 @@ mod queue {
     pub async fn backoff_cancel_and_reaper(db: Db) {
         let a = db.enqueue(job(None), NOW).await.unwrap();
         db.claim("w1", NOW, 1000).await.unwrap().unwrap();
-        assert_eq!(db.fail_job(&a.id, "w1", "timeout", false, NOW + 10).await.unwrap().as_deref(), Some("queued"));
+        assert_eq!(
+            db.fail_job(&a.id, "w1", "timeout", false, None, NOW + 10).await.unwrap().as_deref(),
+            Some("queued")
+        );
         assert!(db.claim("w1", NOW + 1000, 1000).await.unwrap().is_none(), "backing off");
         let second = db.claim("w1", NOW + 10 + 2000, 1000).await.unwrap().unwrap();
         assert_eq!(second.attempts, 2);

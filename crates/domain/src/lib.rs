@@ -13,6 +13,7 @@ pub mod role;
 pub mod scope;
 pub mod secrets;
 pub mod time;
+pub mod webhook;
 
 pub use email::Email;
 pub use phone::Phone;

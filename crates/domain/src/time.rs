@@ -32,10 +32,18 @@ impl Civil {
     }
 }
 
+/// `2026-03-01T09:05:07.123Z`.
+pub fn rfc3339(ms: i64) -> String {
+    let c = civil(ms);
+    let (secs, millis) = (ms.div_euclid(1000).rem_euclid(60), ms.rem_euclid(1000));
+    format!("{}T{:02}:{:02}:{secs:02}.{millis:03}Z", c.date(), c.hour, c.minute)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn dates() {
+        assert_eq!(super::rfc3339(951_782_400_000 + 3_723_456), "2000-02-29T01:02:03.456Z");
         assert_eq!(super::civil(0).date(), "1970-01-01");
         assert_eq!(super::civil(951_782_400_000).date(), "2000-02-29");
         let c = super::civil(1_772_323_500_000);

@@ -32,6 +32,9 @@ pub enum JobError {
     /// Worth another attempt after a backoff.
     #[error("{0}")]
     Retry(String),
+    /// Worth another attempt, not before this long (a schedule of the handler's own).
+    #[error("{0}")]
+    RetryAfter(String, Duration),
     /// Will fail the same way again: dead at once.
     #[error("{0}")]
     Permanent(String),
@@ -105,7 +108,7 @@ impl Runner {
                     Err(e) => tracing::warn!(error = %e, "reaper failed"),
                 }
             }
-            match self.db.claim(&self.owner, now_ms(), lease_ms(self.lease)).await {
+            match self.db.claim(&self.owner, now_ms(), as_ms(self.lease)).await {
                 Ok(Some(job)) => {
                     let runner = self.clone();
                     running.spawn(async move {
@@ -143,7 +146,7 @@ impl Runner {
         let outcome = loop {
             tokio::select! {
                 result = &mut work => break result.unwrap_or_else(|_| Err(JobError::Retry("handler panicked".into()))),
-                _ = beat.tick() => match self.db.heartbeat(&id, &self.owner, now_ms(), lease_ms(self.lease)).await {
+                _ = beat.tick() => match self.db.heartbeat(&id, &self.owner, now_ms(), as_ms(self.lease)).await {
                     Ok(Some(false)) => {}
                     // Canceled, or the lease was lost to another worker: ask the handler to stop.
                     Ok(Some(true) | None) => { let _ = stop_tx.send(true); }
@@ -164,8 +167,11 @@ impl Runner {
         let now = now_ms();
         let result = match &outcome {
             Ok(()) => self.db.finish_job(id, &self.owner, "succeeded", now).await.map(|_| Some("succeeded".to_owned())),
-            Err(JobError::Retry(msg)) => self.db.fail_job(id, &self.owner, msg, false, now).await,
-            Err(JobError::Permanent(msg)) => self.db.fail_job(id, &self.owner, msg, true, now).await,
+            Err(JobError::Retry(msg)) => self.db.fail_job(id, &self.owner, msg, false, None, now).await,
+            Err(JobError::RetryAfter(msg, after)) => {
+                self.db.fail_job(id, &self.owner, msg, false, Some(as_ms(*after)), now).await
+            }
+            Err(JobError::Permanent(msg)) => self.db.fail_job(id, &self.owner, msg, true, None, now).await,
         };
         if let Ok(Some(state)) = &result
             && state == "dead"
@@ -195,7 +201,7 @@ impl Runner {
     }
 }
 
-fn lease_ms(d: Duration) -> i64 {
+fn as_ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(30_000)
 }
 

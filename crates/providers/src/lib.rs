@@ -7,6 +7,7 @@ pub mod mail;
 pub mod razorpay;
 pub mod shopify;
 pub mod sms;
+pub mod webhook;
 
 /// A reply body, refused once it grows past `cap` bytes: a misbehaving server must not
 /// fill our memory. The error is the transport's (without the URL) or "too large".

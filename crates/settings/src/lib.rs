@@ -58,6 +58,7 @@ pub struct Settings {
     pub privacy: Privacy,
     pub cloud: Cloud,
     pub shopify: ShopifySettings,
+    pub webhooks: Webhooks,
     pub log: Log,
 }
 
@@ -271,6 +272,31 @@ pub struct ShopifySettings {
 impl Default for ShopifySettings {
     fn default() -> Self {
         Self { base_url: "https://{shop}".into(), dev_token: None }
+    }
+}
+
+/// Sellers' webhook deliveries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Webhooks {
+    /// Waits between attempts; after the last one fails the endpoint is disabled and its
+    /// owner told. The default tries for about a day.
+    pub retry_schedule_secs: Vec<u64>,
+    pub connect_timeout_secs: u64,
+    pub timeout_secs: u64,
+    /// DEV MODE: plain http and addresses inside private networks (a receiver on this
+    /// machine). `serve` turns it on only on a setup that does not look public.
+    pub allow_private_networks: bool,
+}
+
+impl Default for Webhooks {
+    fn default() -> Self {
+        Self {
+            retry_schedule_secs: vec![10, 60, 300, 1_800, 7_200, 18_000, 28_800, 28_800],
+            connect_timeout_secs: 5,
+            timeout_secs: 15,
+            allow_private_networks: false,
+        }
     }
 }
 
@@ -562,6 +588,7 @@ impl Default for Settings {
             privacy: Privacy::default(),
             cloud: Cloud::default(),
             shopify: ShopifySettings::default(),
+            webhooks: Webhooks::default(),
             log: Log::default(),
         }
     }
@@ -763,6 +790,12 @@ impl Settings {
 
     pub fn tls_enabled(&self) -> bool {
         self.tls.cert.is_some()
+    }
+
+    /// A deployment that looks public (TLS, an https origin, behind a proxy) never gets a
+    /// development stand-in.
+    pub fn looks_public(&self) -> bool {
+        self.tls_enabled() || self.server.public_url.starts_with("https://") || self.server.behind_proxy
     }
 }
 

@@ -125,7 +125,7 @@ fn main() -> ExitCode {
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
         Command::Serve => {
-            let app = with_cloud(with_payments(open(with_dev_shopify(settings).await?).await?).await?).await?;
+            let app = with_cloud(with_payments(open(with_dev_stand_ins(settings).await?).await?).await?).await?;
             let background = app
                 .settings
                 .workers
@@ -143,7 +143,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             served
         }
         Command::Worker => {
-            let app = with_cloud(open(with_dev_shopify(settings).await?).await?).await?;
+            let app = with_cloud(open(with_dev_stand_ins(settings).await?).await?).await?;
             tracing::info!("worker started");
             tokio::select! {
                 () = maintenance::run(app.clone()) => {}
@@ -270,10 +270,9 @@ async fn with_payments(mut app: app::App) -> anyhow::Result<app::App> {
         let gateway = Gateway::live(client, r.webhook_secret.expose());
         return Ok(app.with_gateway(gateway));
     }
-    // A deployment that looks public (TLS, https origin, behind a proxy) must never hand out
-    // tokens for simulated payments: there, no keys means no checkout.
-    let settings = &app.settings;
-    if settings.tls_enabled() || settings.server.public_url.starts_with("https://") || settings.server.behind_proxy {
+    // A public deployment must never hand out tokens for simulated payments: there, no keys
+    // means no checkout.
+    if app.settings.looks_public() {
         tracing::error!("billing.razorpay is not configured: checkout is unavailable on this public deployment");
         return Ok(app);
     }
@@ -287,12 +286,22 @@ async fn with_payments(mut app: app::App) -> anyhow::Result<app::App> {
     Ok(app.with_gateway(gateway))
 }
 
-/// DEV MODE: stores are reached at a FAKE Shopify unless `shopify.base_url` says otherwise
-/// (never on a deployment that looks public). The connect page shows the fake's token.
-async fn with_dev_shopify(mut settings: Settings) -> anyhow::Result<Settings> {
-    let public =
-        settings.tls_enabled() || settings.server.public_url.starts_with("https://") || settings.server.behind_proxy;
-    if public || settings.shopify.base_url != settings::ShopifySettings::default().base_url {
+/// DEV MODE, on a setup that does not look public: webhooks may go to a receiver on this
+/// machine, and stores are reached at a FAKE Shopify unless `shopify.base_url` says
+/// otherwise (the connect page shows the fake's token).
+async fn with_dev_stand_ins(mut settings: Settings) -> anyhow::Result<Settings> {
+    if settings.looks_public() {
+        if settings.webhooks.allow_private_networks {
+            tracing::error!("webhooks.allow_private_networks is ignored on a public deployment");
+            settings.webhooks.allow_private_networks = false;
+        }
+        return Ok(settings);
+    }
+    if !settings.webhooks.allow_private_networks {
+        settings.webhooks.allow_private_networks = true;
+        tracing::warn!("DEV MODE: webhooks may go to plain http and private addresses (a receiver on this machine)");
+    }
+    if settings.shopify.base_url != settings::ShopifySettings::default().base_url {
         return Ok(settings);
     }
     let fake = fakes::shopify::FakeShopify::start().await.context("cannot start the FAKE Shopify")?;
@@ -311,7 +320,7 @@ async fn with_cloud(app: app::App) -> anyhow::Result<app::App> {
     {
         return Ok(app.with_cloud(engine));
     }
-    if settings.tls_enabled() || settings.server.public_url.starts_with("https://") || settings.server.behind_proxy {
+    if settings.looks_public() {
         tracing::warn!("cloud.gemini is not configured: the cloud engine is off");
         return Ok(app);
     }

@@ -11,33 +11,12 @@ use serde_json::{Value, json};
 
 use app::corrections::Correction;
 use app::creations::CreationRequest;
-use db::creations::{Creation, Output};
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Auth, ClientInfo, CreationJson};
 
 /// A creation as its owner sees it, outputs and their compliance reports included.
-pub fn view(c: Creation, outputs: Vec<Output>) -> Value {
-    let outputs: Vec<Value> = outputs
-        .into_iter()
-        .map(|o| {
-            let parsed = |j: &Option<String>| j.as_deref().and_then(|c| serde_json::from_str::<Value>(c).ok());
-            json!({
-                "id": o.id, "label": o.label, "format": o.format, "width": o.width, "height": o.height,
-                "bytes": o.bytes, "url": format!("/api/v1/outputs/{}", o.id), "compliance": parsed(&o.compliance),
-                "provider": o.provider, "model": o.model, "prompt_version": o.prompt_version, "tier": o.tier,
-                "tokens_charged": o.charged, "fidelity": parsed(&o.fidelity), "confidence": o.confidence,
-            })
-        })
-        .collect();
-    let detection = c.detection.as_deref().and_then(|d| serde_json::from_str::<Value>(d).ok());
-    let mut v = json!(c);
-    v["outputs"] = json!(outputs);
-    v["detection"] = json!(detection);
-    v
-}
-
 pub async fn quote(
     State(state): State<AppState>,
     Auth(p): Auth,
@@ -126,7 +105,7 @@ pub async fn show_batch(
     let all = state.app.batch(&p, &id).await?;
     let finished = all.iter().all(|(c, _)| !matches!(c.status.as_str(), "queued" | "running"));
     let charged: i64 = all.iter().map(|(c, _)| c.tokens_charged).sum();
-    let creations: Vec<Value> = all.into_iter().map(|(c, o)| view(c, o)).collect();
+    let creations: Vec<Value> = all.into_iter().map(|(c, o)| app::creations::view(c, o)).collect();
     Ok(Json(json!({"id": id, "finished": finished, "tokens_charged": charged, "creations": creations})))
 }
 
@@ -158,7 +137,7 @@ pub async fn cancel(
 ) -> Result<Json<Value>, ApiError> {
     let c = state.app.cancel_creation(&p, &id, &client).await?;
     let (c, outputs) = state.app.creation_with_outputs(&p, &c.id).await?;
-    Ok(Json(view(c, outputs)))
+    Ok(Json(app::creations::view(c, outputs)))
 }
 
 pub async fn list(
@@ -177,7 +156,7 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let (c, outputs) = state.app.creation_with_outputs(&p, &id).await?;
-    Ok(Json(view(c, outputs)))
+    Ok(Json(app::creations::view(c, outputs)))
 }
 
 pub async fn delete(
@@ -210,7 +189,7 @@ pub async fn events(
                 };
                 let now = (c.status.clone(), c.progress);
                 if matches!(c.status.as_str(), "succeeded" | "failed" | "canceled") {
-                    let event = Event::default().event("done").data(view(c, outputs).to_string());
+                    let event = Event::default().event("done").data(app::creations::view(c, outputs).to_string());
                     return Some((Ok(event), (state, p, id, Some(now), true)));
                 }
                 if last.as_ref() != Some(&now) {

@@ -17,6 +17,7 @@ mod listings;
 mod previews;
 mod tokens;
 mod uploads;
+mod webhooks;
 
 pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
     // Multipart framing adds a little to the file itself.
@@ -98,6 +99,11 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/api/v1/shopify", get(listings::shop).put(listings::connect).delete(listings::disconnect))
         .route("/api/v1/api-keys", get(keys::list).post(keys::create))
         .route("/api/v1/api-keys/{id}", delete(keys::delete))
+        .route("/api/v1/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/api/v1/webhooks/{id}", delete(webhooks::delete))
+        .route("/api/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route("/api/v1/webhooks/{id}/deliveries/{delivery_id}/resend", post(webhooks::resend))
+        .route("/api/v1/webhooks/{id}/test", post(webhooks::test))
 }
 
 /// The contract of this API, written by hand next to the routes (a test calls every

@@ -20,3 +20,4 @@ mod otp;
 mod protection;
 mod tls;
 mod uploads;
+mod webhooks;

@@ -1,0 +1,306 @@
+//! Sellers' webhooks: endpoints with a signing secret shown once, events announced once per
+//! fact, and delivery from the durable queue: at least once, each attempt signed afresh
+//! under the event's one `webhook-id` (receivers drop repeats by it), retried on the
+//! configured schedule, then the endpoint is disabled and its owner told by mail.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use db::queue::Job;
+use db::webhooks::{Attempt, Delivery, Endpoint, JOB_KIND, NewEvent};
+use domain::webhook::{EventType, Events, Target};
+use jobs::{Handler, HandlerFuture, JobContext, JobError};
+use providers::mail::Email as Mail;
+use providers::webhook::{Message, SendError, Sender};
+
+use crate::sessions::Principal;
+use crate::{App, AppError, Client, Result, now_ms};
+
+/// At most this many endpoints per seller.
+const MAX_ENDPOINTS: usize = 10;
+
+/// `POST /api/v1/webhooks`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointRequest {
+    pub url: String,
+    pub events: Vec<String>,
+}
+
+/// An endpoint as its owner sees it (never its secret).
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointView {
+    pub id: String,
+    pub url: String,
+    pub events: Vec<&'static str>,
+    pub disabled_at: Option<i64>,
+    pub disabled_reason: Option<String>,
+    pub created_at: i64,
+}
+
+impl From<Endpoint> for EndpointView {
+    fn from(e: Endpoint) -> Self {
+        Self {
+            events: Events::from_stored(&e.events).names(),
+            id: e.id,
+            url: e.url,
+            disabled_at: e.disabled_at,
+            disabled_reason: e.disabled_reason,
+            created_at: e.created_at,
+        }
+    }
+}
+
+fn sealed_path(user_id: &str, endpoint_id: &str) -> String {
+    format!("users/{user_id}/webhooks/{endpoint_id}")
+}
+
+impl App {
+    /// Registers an endpoint; returns it with the only copy of its signing secret.
+    pub async fn create_webhook(
+        &self,
+        p: &Principal,
+        req: &EndpointRequest,
+        client: &Client,
+    ) -> Result<(EndpointView, String)> {
+        let target = Target::parse(&req.url, self.settings.webhooks.allow_private_networks)?;
+        let events = Events::parse(&req.events)?;
+        if self.db.webhook_endpoints_of(&p.user.id).await?.len() >= MAX_ENDPOINTS {
+            return Err(domain::Invalid::new(
+                "too_many_webhooks",
+                "url",
+                format!("Delete an unused endpoint first (at most {MAX_ENDPOINTS})."),
+            )
+            .into());
+        }
+        let id = db::new_id();
+        let secret = domain::webhook::new_secret();
+        let key = self.data_key(&p.user.id).await?;
+        let sealed = storage::envelope::seal(&key, &sealed_path(&p.user.id, &id), secret.as_bytes())
+            .map_err(|_| AppError::Internal("sealing a webhook secret failed".into()))?;
+        let endpoint = Endpoint {
+            id,
+            user_id: p.user.id.clone(),
+            url: target.as_str().to_owned(),
+            events: events.to_stored(),
+            secret_sealed: hex::encode(sealed),
+            disabled_at: None,
+            disabled_reason: None,
+            created_at: now_ms(),
+        };
+        self.db.create_webhook_endpoint(&endpoint).await?;
+        self.db.audit(Some(&p.user.id), "self", "webhook_created", &endpoint.url, &client.network(), now_ms()).await?;
+        Ok((endpoint.into(), secret))
+    }
+
+    pub async fn webhooks(&self, p: &Principal) -> Result<Vec<EndpointView>> {
+        Ok(self.db.webhook_endpoints_of(&p.user.id).await?.into_iter().map(EndpointView::from).collect())
+    }
+
+    pub async fn webhook(&self, p: &Principal, id: &str) -> Result<EndpointView> {
+        Ok(self.db.webhook_endpoint_of(&p.user.id, id).await?.into())
+    }
+
+    pub async fn delete_webhook(&self, p: &Principal, id: &str, client: &Client) -> Result<()> {
+        let endpoint = self.db.webhook_endpoint_of(&p.user.id, id).await?;
+        self.db.delete_webhook_endpoint(&p.user.id, id).await?;
+        self.db.audit(Some(&p.user.id), "self", "webhook_deleted", &endpoint.url, &client.network(), now_ms()).await?;
+        Ok(())
+    }
+
+    /// The endpoint's latest deliveries, newest first.
+    pub async fn webhook_deliveries(&self, p: &Principal, id: &str) -> Result<Vec<Delivery>> {
+        self.db.webhook_endpoint_of(&p.user.id, id).await?;
+        Ok(self.db.webhook_deliveries_of(&p.user.id, id, 100).await?)
+    }
+
+    /// Sends a `webhook.test` event to this endpoint alone.
+    pub async fn test_webhook(&self, p: &Principal, id: &str) -> Result<()> {
+        let endpoint = self.db.webhook_endpoint_of(&p.user.id, id).await?;
+        self.limit(&format!("webhook-test:{}", p.user.id), 30, crate::limits::HOUR).await?;
+        let data = json!({"endpoint_id": endpoint.id, "message": "A test event from SoraiPixel."});
+        let key = format!("webhook.test:{}", db::new_id());
+        self.queue_event(&p.user.id, "webhook.test", &key, data, Some(&endpoint.id)).await
+    }
+
+    /// Sends a finished delivery again ("send again"), with its event's id, and turns its
+    /// endpoint back on if it had been disabled.
+    pub async fn resend_webhook(&self, p: &Principal, endpoint_id: &str, delivery_id: &str) -> Result<()> {
+        let endpoint = self.db.webhook_endpoint_of(&p.user.id, endpoint_id).await?;
+        if !self.db.webhook_deliveries_of(&p.user.id, endpoint_id, 100).await?.iter().any(|d| d.id == delivery_id) {
+            return Err(AppError::NotFound);
+        }
+        self.limit(&format!("webhook-resend:{}", p.user.id), 60, crate::limits::HOUR).await?;
+        if endpoint.disabled_at.is_some() {
+            self.db.enable_webhook_endpoint(&p.user.id, endpoint_id).await?;
+        }
+        self.db.resend_webhook_delivery(&p.user.id, delivery_id, self.delivery_attempts(), now_ms()).await.map_err(
+            |e| match e {
+                db::DbError::Invalid(_) => AppError::Busy,
+                other => other.into(),
+            },
+        )
+    }
+
+    /// Announces a fact to the user's endpoints subscribed to it; announcing the same `key`
+    /// again does nothing, so a retried job never sends an event twice.
+    pub(crate) async fn announce(&self, user_id: &str, event: EventType, key: &str, data: Value) -> Result<()> {
+        self.queue_event(user_id, event.as_str(), key, data, None).await
+    }
+
+    async fn queue_event(
+        &self,
+        user_id: &str,
+        event_type: &str,
+        key: &str,
+        data: Value,
+        only: Option<&str>,
+    ) -> Result<()> {
+        let now = now_ms();
+        let payload = json!({"type": event_type, "timestamp": domain::time::rfc3339(now), "data": data}).to_string();
+        let event = NewEvent { user_id, event_type, payload: &payload, idempotency_key: key };
+        self.db.queue_webhook_event(&event, only, self.delivery_attempts(), now).await?;
+        Ok(())
+    }
+
+    /// The first try and one per wait of the schedule.
+    fn delivery_attempts(&self) -> i64 {
+        i64::try_from(self.settings.webhooks.retry_schedule_secs.len()).unwrap_or(8) + 1
+    }
+
+    /// A creation has ended: `creation.succeeded` or `creation.failed`, and
+    /// `batch.finished` when it was the last of its batch to end.
+    pub(crate) async fn announce_creation(&self, id: &str) -> Result<()> {
+        let c = self.db.creation(id).await?;
+        let event = match c.status.as_str() {
+            "succeeded" => Some(EventType::CreationSucceeded),
+            "failed" => Some(EventType::CreationFailed),
+            "canceled" => None,
+            _ => return Ok(()),
+        };
+        let (user_id, batch_id) = (c.user_id.clone(), c.batch_id.clone());
+        if let Some(event) = event {
+            let outputs = self.db.outputs_of(&c.id).await?;
+            let key = format!("{}:{}", event.as_str(), c.id);
+            self.announce(&user_id, event, &key, crate::creations::view(c, outputs)).await?;
+        }
+        let Some(batch_id) = batch_id else { return Ok(()) };
+        let batch = self.db.batch_of(&user_id, &batch_id).await?;
+        if batch.iter().any(|c| matches!(c.status.as_str(), "queued" | "running")) {
+            return Ok(());
+        }
+        let count = |status: &str| batch.iter().filter(|c| c.status == status).count();
+        let data = json!({
+            "id": batch_id,
+            "creations": batch.len(),
+            "succeeded": count("succeeded"),
+            "failed": count("failed"),
+            "canceled": count("canceled"),
+            "url": format!("/api/v1/batches/{batch_id}"),
+        });
+        self.announce(&user_id, EventType::BatchFinished, &format!("batch.finished:{batch_id}"), data).await
+    }
+
+    /// One attempt of a delivery (`attempt` counts from 1).
+    async fn deliver_webhook(&self, delivery_id: &str, attempt: i64) -> std::result::Result<(), JobError> {
+        let retry = |what: &str, e: &dyn std::fmt::Display| JobError::Retry(format!("{what}: {e}"));
+        let Some(d) = self.db.webhook_sending(delivery_id).await.map_err(|e| retry("loading delivery", &e))? else {
+            return Ok(()); // its endpoint was deleted
+        };
+        // Delivered by an attempt whose worker died before it could say so: not again.
+        if d.disabled || d.state == "delivered" {
+            return Ok(());
+        }
+        let key = self.data_key(&d.user_id).await.map_err(|e| retry("data key", &e))?;
+        let sealed = hex::decode(&d.secret_sealed).map_err(|e| JobError::Permanent(format!("bad secret: {e}")))?;
+        let secret = storage::envelope::open(&key, &sealed_path(&d.user_id, &d.endpoint_id), &sealed)
+            .map_err(|_| JobError::Permanent("the secret could not be opened".into()))?;
+        let secret = String::from_utf8(secret).map_err(|_| JobError::Permanent("bad secret".into()))?;
+        // A fresh timestamp and signature each attempt; the id stays the event's.
+        let timestamp = now_ms() / 1000;
+        let body = d.payload.as_bytes();
+        let signature = domain::webhook::sign(&secret, &d.event_id, timestamp, body)
+            .ok_or_else(|| JobError::Permanent("bad secret".into()))?;
+        let sender = self.webhook_sender();
+        let message = Message { url: &d.url, id: &d.event_id, timestamp, signature: &signature, body };
+        let (outcome, attempt_row) = match sender.send(&message).await {
+            Ok(answer) if (200..300).contains(&answer.status) => (Ok(()), (true, Some(answer), None)),
+            Ok(answer) => {
+                let why = format!("the endpoint answered {}", answer.status);
+                (Err(why.clone()), (false, Some(answer), Some(why)))
+            }
+            Err(SendError::Refused(why)) => (Err(why.clone()), (false, None, Some(why))),
+            Err(SendError::Failed(why)) => (Err(why.clone()), (false, None, Some(why))),
+        };
+        let (delivered, answer, error) = attempt_row;
+        let record = Attempt {
+            delivered,
+            response_status: answer.as_ref().map(|a| i64::from(a.status)),
+            latency_ms: answer.as_ref().map(|a| a.latency_ms),
+            response_excerpt: answer.as_ref().map(|a| a.excerpt.as_str()),
+            error: error.as_deref(),
+        };
+        self.db.record_webhook_attempt(delivery_id, &record, now_ms()).await.map_err(|e| retry("recording", &e))?;
+        outcome.map_err(|why| {
+            let schedule = &self.settings.webhooks.retry_schedule_secs;
+            let wait = usize::try_from(attempt - 1).ok().and_then(|i| schedule.get(i)).copied().unwrap_or(0);
+            JobError::RetryAfter(why, Duration::from_secs(wait))
+        })
+    }
+
+    fn webhook_sender(&self) -> Sender {
+        let w = &self.settings.webhooks;
+        Sender {
+            allow_private: w.allow_private_networks,
+            connect_timeout: Duration::from_secs(w.connect_timeout_secs),
+            timeout: Duration::from_secs(w.timeout_secs),
+        }
+    }
+
+    /// Out of attempts: the delivery failed, its endpoint is disabled, its owner told once.
+    async fn delivery_failed(&self, delivery_id: &str) -> std::result::Result<(), JobError> {
+        let retry = |e: &dyn std::fmt::Display| JobError::Retry(e.to_string());
+        self.db.fail_webhook_delivery(delivery_id, now_ms()).await.map_err(|e| retry(&e))?;
+        let Some(d) = self.db.webhook_sending(delivery_id).await.map_err(|e| retry(&e))? else { return Ok(()) };
+        let reason = "Deliveries kept failing for a day.";
+        if !self.db.disable_webhook_endpoint(&d.endpoint_id, reason, now_ms()).await.map_err(|e| retry(&e))? {
+            return Ok(());
+        }
+        let user = self.db.user_by_id(&d.user_id).await.map_err(|e| retry(&e))?;
+        let Some(to) = user.email.clone() else { return Ok(()) };
+        let mail = Mail {
+            to,
+            unsubscribe: None,
+            subject: "A SoraiPixel webhook endpoint was turned off".into(),
+            text: format!(
+                "Hello {},\n\nWe could not deliver events to {} for about a day, so we stopped sending to it.\n\n\
+                 When it works again, open {} and press \"Send again\" on a delivery: that turns it back on.\n",
+                if user.name.is_empty() { "there" } else { &user.name },
+                d.url,
+                self.link("/settings/developers"),
+            ),
+        };
+        self.queue_mail(&mail, &d.user_id).await.map_err(|e| retry(&e))
+    }
+}
+
+/// The queue handler that sends webhook deliveries.
+pub struct DeliverWebhooks(pub App);
+
+impl Handler for DeliverWebhooks {
+    fn kind(&self) -> &'static str {
+        JOB_KIND
+    }
+
+    fn run(&self, job: Job, _ctx: JobContext) -> HandlerFuture {
+        let app = self.0.clone();
+        Box::pin(async move { app.deliver_webhook(&job.payload, job.attempts).await })
+    }
+
+    fn dead(&self, job: Job) -> HandlerFuture {
+        let app = self.0.clone();
+        Box::pin(async move { app.delivery_failed(&job.payload).await })
+    }
+}

@@ -1,0 +1,314 @@
+//! Outbound webhooks: sellers' endpoints, events recorded once, and one delivery per event
+//! and endpoint, sent by a `webhook` job from the durable queue.
+
+use serde::Serialize;
+
+use crate::queue::{NewJob, insert_job};
+use crate::{Db, DbError, Result, new_id, with_pool};
+
+pub const JOB_KIND: &str = "webhook";
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Endpoint {
+    pub id: String,
+    #[serde(skip)]
+    pub user_id: String,
+    pub url: String,
+    /// Space-separated event types (`domain::webhook::Events`).
+    pub events: String,
+    /// The signing secret, sealed with the owner's data key (hex).
+    #[serde(skip)]
+    pub secret_sealed: String,
+    pub disabled_at: Option<i64>,
+    pub disabled_reason: Option<String>,
+    pub created_at: i64,
+}
+
+/// An event to announce; `idempotency_key` names the fact, so announcing it again adds
+/// nothing.
+pub struct NewEvent<'a> {
+    pub user_id: &'a str,
+    pub event_type: &'a str,
+    pub payload: &'a str,
+    pub idempotency_key: &'a str,
+}
+
+/// A delivery as the seller's log shows it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Delivery {
+    pub id: String,
+    pub endpoint_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    /// `pending`, `delivered` or `failed`.
+    pub state: String,
+    pub attempts: i64,
+    pub response_status: Option<i64>,
+    pub latency_ms: Option<i64>,
+    pub response_excerpt: Option<String>,
+    pub error: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What a delivery job needs to send one attempt.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Sending {
+    pub id: String,
+    pub user_id: String,
+    pub endpoint_id: String,
+    pub url: String,
+    pub secret_sealed: String,
+    pub disabled: bool,
+    pub state: String,
+    pub event_id: String,
+    pub payload: String,
+}
+
+/// The outcome of one attempt.
+pub struct Attempt<'a> {
+    pub delivered: bool,
+    pub response_status: Option<i64>,
+    pub latency_ms: Option<i64>,
+    pub response_excerpt: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+macro_rules! endpoint_columns {
+    () => {
+        "id, user_id, url, events, secret_sealed, disabled_at, disabled_reason, created_at"
+    };
+}
+
+impl Db {
+    pub async fn create_webhook_endpoint(&self, e: &Endpoint) -> Result<()> {
+        with_pool!(self, |p| sqlx::query(concat!(
+            "INSERT INTO webhook_endpoints (",
+            endpoint_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, NULL, NULL, $6)"
+        ))
+        .bind(&e.id)
+        .bind(&e.user_id)
+        .bind(&e.url)
+        .bind(&e.events)
+        .bind(&e.secret_sealed)
+        .bind(e.created_at)
+        .execute(p)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn webhook_endpoints_of(&self, user_id: &str) -> Result<Vec<Endpoint>> {
+        let sql =
+            concat!("SELECT ", endpoint_columns!(), " FROM webhook_endpoints WHERE user_id = $1 ORDER BY created_at");
+        Ok(with_pool!(self, |p| sqlx::query_as::<_, Endpoint>(sql).bind(user_id).fetch_all(p).await)?)
+    }
+
+    pub async fn webhook_endpoint_of(&self, user_id: &str, id: &str) -> Result<Endpoint> {
+        let sql = concat!("SELECT ", endpoint_columns!(), " FROM webhook_endpoints WHERE id = $1 AND user_id = $2");
+        with_pool!(self, |p| sqlx::query_as::<_, Endpoint>(sql).bind(id).bind(user_id).fetch_optional(p).await)?
+            .ok_or(DbError::NotFound)
+    }
+
+    pub async fn delete_webhook_endpoint(&self, user_id: &str, id: &str) -> Result<bool> {
+        let done = with_pool!(self, |p| sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done == 1)
+    }
+
+    /// Turns a disabled endpoint back on (its owner sends a delivery again).
+    pub async fn enable_webhook_endpoint(&self, user_id: &str, id: &str) -> Result<()> {
+        with_pool!(self, |p| sqlx::query(
+            "UPDATE webhook_endpoints SET disabled_at = NULL, disabled_reason = NULL WHERE id = $1 AND user_id = $2"
+        )
+        .bind(id)
+        .bind(user_id)
+        .execute(p)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Disables a live endpoint; `true` if this call did (so its owner is told once).
+    pub async fn disable_webhook_endpoint(&self, id: &str, reason: &str, now: i64) -> Result<bool> {
+        let done =
+            with_pool!(self, |p| {
+                sqlx::query(
+            "UPDATE webhook_endpoints SET disabled_at = $2, disabled_reason = $3 WHERE id = $1 AND disabled_at IS NULL"
+        )
+        .bind(id)
+        .bind(now)
+        .bind(reason)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+            })?;
+        Ok(done == 1)
+    }
+
+    /// Records the event, unless an event with its key exists, and queues one delivery (and
+    /// its job) to each live endpoint of the user subscribed to it, all in one transaction;
+    /// with `only`, to that endpoint alone whatever it subscribes to (a test event).
+    /// Returns how many deliveries were queued.
+    pub async fn queue_webhook_event(
+        &self,
+        e: &NewEvent<'_>,
+        only: Option<&str>,
+        max_attempts: i64,
+        now: i64,
+    ) -> Result<u64> {
+        with_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            let event_id: Option<String> = sqlx::query_scalar(
+                "INSERT INTO webhook_events (id, user_id, event_type, payload, idempotency_key, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+            )
+            .bind(format!("msg_{}", new_id().replace('-', "")))
+            .bind(e.user_id)
+            .bind(e.event_type)
+            .bind(e.payload)
+            .bind(e.idempotency_key)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(event_id) = event_id else {
+                tx.rollback().await?;
+                return Ok(0);
+            };
+            let endpoints: Vec<String> = sqlx::query_scalar(
+                "SELECT id FROM webhook_endpoints WHERE user_id = $1 AND disabled_at IS NULL \
+                 AND (id = $2 OR ($2 IS NULL AND (' ' || events || ' ') LIKE ('% ' || $3 || ' %'))) ORDER BY created_at",
+            )
+            .bind(e.user_id)
+            .bind(only)
+            .bind(e.event_type)
+            .fetch_all(&mut *tx)
+            .await?;
+            for endpoint_id in &endpoints {
+                let delivery_id = new_id();
+                sqlx::query(
+                    "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, user_id, state, attempts, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5)",
+                )
+                .bind(&delivery_id)
+                .bind(endpoint_id)
+                .bind(&event_id)
+                .bind(e.user_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                let key = format!("webhook:{delivery_id}");
+                let job = NewJob {
+                    kind: JOB_KIND,
+                    payload: &delivery_id,
+                    max_attempts,
+                    idempotency_key: Some(&key),
+                    user_id: Some(e.user_id),
+                };
+                insert_job!(&mut *tx, job, now).await?;
+            }
+            tx.commit().await?;
+            Ok(endpoints.len() as u64)
+        })
+    }
+
+    /// Queues a finished delivery again (the owner's "send again"): same event, same id.
+    pub async fn resend_webhook_delivery(&self, user_id: &str, id: &str, max_attempts: i64, now: i64) -> Result<()> {
+        with_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            let changed = sqlx::query(
+                "UPDATE webhook_deliveries SET state = 'pending', updated_at = $3 \
+                 WHERE id = $1 AND user_id = $2 AND state <> 'pending'",
+            )
+            .bind(id)
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if changed == 0 {
+                tx.rollback().await?;
+                return Err(DbError::Invalid("delivery unknown or still pending".into()));
+            }
+            let key = format!("webhook:{id}:again:{now}");
+            let job = NewJob {
+                kind: JOB_KIND,
+                payload: id,
+                max_attempts,
+                idempotency_key: Some(&key),
+                user_id: Some(user_id),
+            };
+            insert_job!(&mut *tx, job, now).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    pub async fn webhook_sending(&self, delivery_id: &str) -> Result<Option<Sending>> {
+        Ok(with_pool!(self, |p| sqlx::query_as::<_, Sending>(
+            "SELECT d.id, d.user_id, d.endpoint_id, w.url, w.secret_sealed, (w.disabled_at IS NOT NULL) AS disabled, \
+             d.state, d.event_id, e.payload \
+             FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id \
+             JOIN webhook_events e ON e.id = d.event_id WHERE d.id = $1"
+        )
+        .bind(delivery_id)
+        .fetch_optional(p)
+        .await)?)
+    }
+
+    /// Records an attempt; a pending delivery becomes delivered when it got through, and
+    /// stays pending otherwise (`fail_webhook_delivery` ends it).
+    pub async fn record_webhook_attempt(&self, id: &str, a: &Attempt<'_>, now: i64) -> Result<()> {
+        with_pool!(self, |p| sqlx::query(
+            "UPDATE webhook_deliveries SET attempts = attempts + 1, \
+             state = CASE WHEN $2 THEN 'delivered' ELSE state END, \
+             response_status = $3, latency_ms = $4, response_excerpt = $5, error = $6, updated_at = $7 WHERE id = $1"
+        )
+        .bind(id)
+        .bind(a.delivered)
+        .bind(a.response_status)
+        .bind(a.latency_ms)
+        .bind(a.response_excerpt)
+        .bind(a.error)
+        .bind(now)
+        .execute(p)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Gives up on a pending delivery.
+    pub async fn fail_webhook_delivery(&self, id: &str, now: i64) -> Result<()> {
+        with_pool!(self, |p| sqlx::query(
+            "UPDATE webhook_deliveries SET state = 'failed', updated_at = $2 WHERE id = $1 AND state = 'pending'"
+        )
+        .bind(id)
+        .bind(now)
+        .execute(p)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// The endpoint's deliveries, newest first.
+    pub async fn webhook_deliveries_of(&self, user_id: &str, endpoint_id: &str, limit: i64) -> Result<Vec<Delivery>> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as::<_, Delivery>(
+            "SELECT d.id, d.endpoint_id, d.event_id, e.event_type, d.state, d.attempts, d.response_status, d.latency_ms, \
+             d.response_excerpt, d.error, d.created_at, d.updated_at \
+             FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id \
+             WHERE d.user_id = $1 AND d.endpoint_id = $2 ORDER BY d.created_at DESC, d.id DESC LIMIT $3"
+        )
+        .bind(user_id)
+        .bind(endpoint_id)
+        .bind(limit)
+        .fetch_all(p)
+        .await
+        })?)
+    }
+}

@@ -1,0 +1,209 @@
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+use db::{Db, on_both_backends};
+use serde_json::{Value, json};
+
+use crate::creations::wait_done;
+use crate::harness::{Browser, TestApp, spawn, spawn_with};
+use crate::uploads::{ring_jpeg, upload};
+
+/// What a receiver got: (webhook-id, webhook-timestamp, webhook-signature, body).
+type Seen = Arc<Mutex<Vec<(String, String, String, String)>>>;
+
+/// A receiver on loopback that answers 500 to its first `failures` requests, then 204.
+async fn receiver(failures: usize) -> (String, Seen) {
+    let seen: Seen = Arc::default();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let record = seen.clone();
+    let app = axum::Router::new().route(
+        "/hooks",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let (record, calls) = (record.clone(), calls.clone());
+            async move {
+                let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+                record.lock().unwrap().push((h("webhook-id"), h("webhook-timestamp"), h("webhook-signature"), body));
+                if calls.fetch_add(1, Ordering::SeqCst) < failures {
+                    (StatusCode::INTERNAL_SERVER_ERROR, "not today")
+                } else {
+                    (StatusCode::NO_CONTENT, "")
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/hooks"), seen)
+}
+
+async fn wait_for(seen: &Seen, n: usize) -> Vec<(String, String, String, String)> {
+    for _ in 0..300 {
+        if seen.lock().unwrap().len() >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    seen.lock().unwrap().clone()
+}
+
+async fn deliveries(t: &TestApp, who: &Browser, endpoint: &str) -> Vec<Value> {
+    let (status, _, body) = t.call("GET", &format!("/api/v1/webhooks/{endpoint}/deliveries"), None, Some(who)).await;
+    assert_eq!(status, 200, "{body}");
+    body["deliveries"].as_array().unwrap().clone()
+}
+
+async fn webhooks_are_signed_retried_and_sent_once_per_event(db: Db) {
+    let t = spawn_with(db, |s| {
+        s.webhooks.allow_private_networks = true;
+        s.webhooks.retry_schedule_secs = vec![1, 1, 1];
+    })
+    .await;
+    let asha = t.signup("hooks@example.com").await;
+    let mallory = t.signup("peek@example.com").await;
+    let (url, seen) = receiver(2).await;
+    let (status, _, endpoint) = t
+        .call(
+            "POST",
+            "/api/v1/webhooks",
+            Some(json!({"url": url, "events": ["creation.succeeded", "batch.finished"]})),
+            Some(&asha),
+        )
+        .await;
+    assert_eq!(status, 201, "{endpoint}");
+    let secret = endpoint["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"));
+    let id = endpoint["id"].as_str().unwrap().to_owned();
+    let (_, _, listed) = t.call("GET", "/api/v1/webhooks", None, Some(&asha)).await;
+    assert_eq!(listed["webhooks"][0]["events"], json!(["creation.succeeded", "batch.finished"]));
+    assert!(listed["webhooks"][0].get("secret").is_none() && !listed.to_string().contains(&secret), "shown once");
+    for (method, path) in [
+        ("GET", format!("/api/v1/webhooks/{id}/deliveries")),
+        ("POST", format!("/api/v1/webhooks/{id}/test")),
+        ("DELETE", format!("/api/v1/webhooks/{id}")),
+    ] {
+        assert_eq!(t.call(method, &path, None, Some(&mallory)).await.0, 404, "{method} {path}");
+    }
+
+    // A finished creation is announced; the receiver fails twice and gets it on the third try.
+    let (_, up) = upload(&t, &asha, "ring.jpg", ring_jpeg(900, 700)).await;
+    let request = json!({"upload_id": up["id"], "engine": "local", "presets": ["amazon", "etsy"]});
+    let (_, _, created) = t.call("POST", "/api/v1/creations", Some(request), Some(&asha)).await;
+    let creation = created["id"].as_str().unwrap();
+    wait_done(&t, &asha, creation).await;
+    let got = wait_for(&seen, 3).await;
+    assert_eq!(got.len(), 3, "two failures, then delivered");
+    for (msg_id, timestamp, signature, body) in &got {
+        assert_eq!(msg_id, &got[0].0, "every attempt carries the event's one id");
+        let ts: i64 = timestamp.parse().unwrap();
+        assert_eq!(signature, &domain::webhook::sign(&secret, msg_id, ts, body.as_bytes()).unwrap(), "signed");
+        let event: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(
+            (event["type"].as_str(), event["data"]["id"].as_str()),
+            (Some("creation.succeeded"), Some(creation))
+        );
+        assert_eq!(event["data"]["outputs"].as_array().unwrap().len(), 2);
+    }
+    // The third answer is recorded just after the receiver sent it.
+    let mut log = deliveries(&t, &asha, &id).await;
+    for _ in 0..100 {
+        if log[0]["state"] == "delivered" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        log = deliveries(&t, &asha, &id).await;
+    }
+    assert_eq!(log.len(), 1, "one event, one delivery: {log:?}");
+    assert_eq!(
+        (log[0]["state"].as_str(), log[0]["attempts"].as_i64(), log[0]["response_status"].as_i64()),
+        (Some("delivered"), Some(3), Some(204))
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(seen.lock().unwrap().len(), 3, "nothing more after it got through");
+
+    // A test event, and "send again" with the same id.
+    assert_eq!(t.call("POST", &format!("/api/v1/webhooks/{id}/test"), None, Some(&asha)).await.0, 202);
+    let got = wait_for(&seen, 4).await;
+    assert!(got[3].3.contains("\"webhook.test\""), "{}", got[3].3);
+    let delivery = log[0]["id"].as_str().unwrap();
+    let resend = format!("/api/v1/webhooks/{id}/deliveries/{delivery}/resend");
+    assert_eq!(t.call("POST", &resend, None, Some(&mallory)).await.0, 404);
+    assert_eq!(t.call("POST", &resend, None, Some(&asha)).await.0, 202);
+    let got = wait_for(&seen, 5).await;
+    assert_eq!(got[4].0, got[0].0, "sent again under the event's id, so the receiver can drop it");
+
+    assert_eq!(t.call("DELETE", &format!("/api/v1/webhooks/{id}"), None, Some(&asha)).await.0, 204);
+    let (_, _, listed) = t.call("GET", "/api/v1/webhooks", None, Some(&asha)).await;
+    assert_eq!(listed["webhooks"], json!([]));
+}
+
+async fn an_endpoint_that_never_answers_is_disabled_and_its_owner_told(db: Db) {
+    let t = spawn_with(db, |s| {
+        s.webhooks.allow_private_networks = true;
+        s.webhooks.retry_schedule_secs = vec![0, 0];
+    })
+    .await;
+    let asha = t.signup("down@example.com").await;
+    let (url, seen) = receiver(usize::MAX).await;
+    let (_, _, endpoint) =
+        t.call("POST", "/api/v1/webhooks", Some(json!({"url": url, "events": ["batch.finished"]})), Some(&asha)).await;
+    let id = endpoint["id"].as_str().unwrap();
+    assert_eq!(t.call("POST", &format!("/api/v1/webhooks/{id}/test"), None, Some(&asha)).await.0, 202);
+    let mut listed = Value::Null;
+    for _ in 0..200 {
+        listed = t.call("GET", "/api/v1/webhooks", None, Some(&asha)).await.2;
+        if !listed["webhooks"][0]["disabled_at"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!listed["webhooks"][0]["disabled_at"].is_null(), "{listed}");
+    assert_eq!(seen.lock().unwrap().len(), 3, "the first try and one per wait");
+    assert_eq!(deliveries(&t, &asha, id).await[0]["state"], "failed");
+    let told = |mails: &[String]| mails.iter().any(|m| m.contains("stopped sending to it") && m.contains(&url));
+    let mut mails = t.mails().await;
+    for _ in 0..100 {
+        if told(&mails) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        mails = t.mails().await;
+    }
+    assert!(told(&mails), "{mails:?}");
+}
+
+async fn webhook_addresses_inside_private_networks_are_refused(db: Db) {
+    let t = spawn(db).await;
+    let asha = t.signup("ssrf@example.com").await;
+    for (url, code) in [
+        ("https://127.0.0.1/hooks", "private_address"),
+        ("https://10.0.0.8/hooks", "private_address"),
+        ("https://169.254.169.254/latest/meta-data/", "private_address"),
+        ("https://[::ffff:127.0.0.1]/hooks", "private_address"),
+        ("https://localhost:8080/hooks", "private_address"),
+        ("http://hooks.example.com/", "invalid_url"),
+        ("https://user:pw@hooks.example.com/", "invalid_url"),
+    ] {
+        let (status, _, body) = t
+            .call("POST", "/api/v1/webhooks", Some(json!({"url": url, "events": ["creation.succeeded"]})), Some(&asha))
+            .await;
+        assert_eq!((status, body["error"]["code"].as_str()), (422, Some(code)), "{url}: {body}");
+    }
+    let (status, _, body) = t
+        .call(
+            "POST",
+            "/api/v1/webhooks",
+            Some(json!({"url": "https://hooks.example.com/", "events": ["x.y"]})),
+            Some(&asha),
+        )
+        .await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("invalid_event")));
+}
+
+on_both_backends!(
+    webhooks_are_signed_retried_and_sent_once_per_event,
+    an_endpoint_that_never_answers_is_disabled_and_its_owner_told,
+    webhook_addresses_inside_private_networks_are_refused,
+);
