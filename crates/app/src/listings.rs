@@ -403,6 +403,19 @@ impl App {
         Ok(())
     }
 
+    /// `listing.ready` once per generation written (a retried job announces nothing twice).
+    async fn announce_listing(&self, payload: &str) -> Result<()> {
+        let Some((id, generation)) = db::listings::parse_payload(payload) else { return Ok(()) };
+        let l = match self.db.listing(id).await {
+            Ok(l) if l.generation == generation && l.status == "ready" => l,
+            Ok(_) | Err(db::DbError::NotFound) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let (user_id, key) = (l.user_id.clone(), format!("listing.ready:{id}:{generation}"));
+        let data = serde_json::to_value(view(l)).map_err(|e| AppError::Internal(e.to_string()))?;
+        self.announce(&user_id, domain::webhook::EventType::ListingReady, &key, data).await
+    }
+
     /// Asks the model, then once more with the problems named when its answer breaks the
     /// schema or the length rules; the second answer is enforced in code whatever it says.
     async fn ask_listing(
@@ -529,7 +542,10 @@ impl Handler for WriteListings {
 
     fn run(&self, job: Job, _ctx: JobContext) -> HandlerFuture {
         let app = self.0.clone();
-        Box::pin(async move { app.write_listing(&job.payload).await })
+        Box::pin(async move {
+            app.write_listing(&job.payload).await?;
+            app.announce_listing(&job.payload).await.map_err(|e| JobError::Retry(format!("announcing: {e}")))
+        })
     }
 
     /// Out of attempts: the generation ends unwritten and its tokens come back.

@@ -136,9 +136,8 @@ impl Db {
 
     /// Disables a live endpoint; `true` if this call did (so its owner is told once).
     pub async fn disable_webhook_endpoint(&self, id: &str, reason: &str, now: i64) -> Result<bool> {
-        let done =
-            with_pool!(self, |p| {
-                sqlx::query(
+        let done = with_pool!(self, |p| {
+            sqlx::query(
             "UPDATE webhook_endpoints SET disabled_at = $2, disabled_reason = $3 WHERE id = $1 AND disabled_at IS NULL"
         )
         .bind(id)
@@ -147,7 +146,7 @@ impl Db {
         .execute(p)
         .await
         .map(|r| r.rows_affected())
-            })?;
+        })?;
         Ok(done == 1)
     }
 

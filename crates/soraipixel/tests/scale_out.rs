@@ -2,13 +2,15 @@
 //! processes against the same database and storage. A worker is killed with SIGKILL in the
 //! middle of a creation; another takes the job over when its lease runs out and finishes it,
 //! with every image charged exactly once and no stored object left without its row.
-//! Runs on SQLite and on PostgreSQL.
+//! A worker killed in the middle of a webhook delivery leaves it to another, under the same
+//! `webhook-id`. Runs on SQLite and on PostgreSQL.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::Method;
@@ -130,6 +132,108 @@ async fn killed_worker_is_taken_over(database: String) {
         child.kill().unwrap();
         child.wait().unwrap();
     }
+}
+
+/// A receiver that holds its first request (the worker sending it is killed meanwhile)
+/// and answers the rest at once; it records each request's `webhook-id`.
+async fn holding_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let record = seen.clone();
+    let app = axum::Router::new().route(
+        "/hooks",
+        axum::routing::post(move |headers: axum::http::HeaderMap| {
+            let record = record.clone();
+            async move {
+                let id = headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+                let first = {
+                    let mut seen = record.lock().unwrap();
+                    seen.push(id);
+                    seen.len() == 1
+                };
+                if first {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                }
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/hooks"), seen)
+}
+
+/// A worker SIGKILLed while a webhook delivery is in flight: another worker sends it again
+/// under the same `webhook-id` (so the receiver can drop the repeat), it is recorded as
+/// delivered once, and nothing more is sent.
+async fn killed_worker_mid_delivery(database: String) {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut serve = start(dir.path(), &database, port, "serve");
+    let seller = Seller::signup(&format!("http://127.0.0.1:{port}"), "hooks@example.com").await;
+    let (url, seen) = holding_receiver().await;
+    let endpoint = seller
+        .json(seller.req(Method::POST, "/api/v1/webhooks").json(&json!({"url": url, "events": ["batch.finished"]})))
+        .await;
+    let id = endpoint["id"].as_str().unwrap_or_else(|| panic!("{endpoint}")).to_owned();
+    let sent = seller.req(Method::POST, &format!("/api/v1/webhooks/{id}/test")).send().await.unwrap();
+    assert_eq!(sent.status(), 202);
+
+    let mut first = start(dir.path(), &database, port, "worker");
+    let wait_for = |n: usize| {
+        let seen = seen.clone();
+        async move {
+            for _ in 0..600 {
+                if seen.lock().unwrap().len() >= n {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            panic!("the receiver never got request {n}");
+        }
+    };
+    wait_for(1).await;
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let mut second = start(dir.path(), &database, port, "worker");
+    wait_for(2).await;
+    let path = format!("/api/v1/webhooks/{id}/deliveries");
+    let mut log = Value::Null;
+    for _ in 0..300 {
+        log = call(&seller, Method::GET, &path).await;
+        if log["deliveries"][0]["state"] == "delivered" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(log["deliveries"].as_array().map(Vec::len), Some(1), "{log}");
+    assert_eq!(
+        (log["deliveries"][0]["state"].as_str(), log["deliveries"][0]["response_status"].as_i64()),
+        (Some("delivered"), Some(200))
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let ids = seen.lock().unwrap().clone();
+    assert_eq!(ids.len(), 2, "sent again once, then no more: {ids:?}");
+    assert!(ids[0].starts_with("msg_") && ids[0] == ids[1], "the same webhook-id: {ids:?}");
+
+    for child in [&mut second, &mut serve] {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_mid_delivery_on_sqlite() {
+    killed_worker_mid_delivery(String::new()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_mid_delivery_on_postgres() {
+    let Some(pg) = db::testing::postgres().await else {
+        return;
+    };
+    killed_worker_mid_delivery(pg.url()).await;
+    pg.close().await;
 }
 
 /// Stored objects under `dir`; with `partial`, unfinished staging writes (`name#N`) count too.

@@ -174,6 +174,31 @@ async fn an_endpoint_that_never_answers_is_disabled_and_its_owner_told(db: Db) {
     assert!(told(&mails), "{mails:?}");
 }
 
+async fn each_written_listing_is_announced_once_per_generation(db: Db) {
+    let t = spawn_with(db, |s| s.webhooks.allow_private_networks = true).await;
+    let asha = t.signup("copy@example.com").await;
+    let (url, seen) = receiver(0).await;
+    let body = json!({"url": url, "events": ["listing.ready"]});
+    assert_eq!(t.call("POST", "/api/v1/webhooks", Some(body), Some(&asha)).await.0, 201);
+    let (_, up) = upload(&t, &asha, "ring.jpg", ring_jpeg(640, 480)).await;
+    let request = json!({"upload_ids": [up["id"]], "jewellery": "ring", "notes": "Sterling silver"});
+    let (status, _, created) = t.call("POST", "/api/v1/listings/batches", Some(request), Some(&asha)).await;
+    assert_eq!(status, 202, "{created}");
+    let got = wait_for(&seen, 1).await;
+    let event: Value = serde_json::from_str(&got[0].3).unwrap();
+    assert_eq!((event["type"].as_str(), event["data"]["generation"].as_i64()), (Some("listing.ready"), Some(1)));
+    let listing = event["data"]["id"].as_str().unwrap().to_owned();
+    assert!(event["data"]["listing"]["title"].as_str().is_some_and(|t| !t.is_empty()), "{event}");
+    let path = format!("/api/v1/listings/{listing}/regenerate");
+    assert_eq!(t.call("POST", &path, None, Some(&asha)).await.0, 202);
+    let got = wait_for(&seen, 2).await;
+    let again: Value = serde_json::from_str(&got[1].3).unwrap();
+    assert_eq!((again["data"]["id"].as_str(), again["data"]["generation"].as_i64()), (Some(listing.as_str()), Some(2)));
+    assert_ne!(got[0].0, got[1].0, "a new generation is a new event");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(seen.lock().unwrap().len(), 2);
+}
+
 async fn webhook_addresses_inside_private_networks_are_refused(db: Db) {
     let t = spawn(db).await;
     let asha = t.signup("ssrf@example.com").await;
@@ -205,5 +230,6 @@ async fn webhook_addresses_inside_private_networks_are_refused(db: Db) {
 on_both_backends!(
     webhooks_are_signed_retried_and_sent_once_per_event,
     an_endpoint_that_never_answers_is_disabled_and_its_owner_told,
+    each_written_listing_is_announced_once_per_generation,
     webhook_addresses_inside_private_networks_are_refused,
 );
