@@ -44,7 +44,7 @@ pub const MAX_OUTPUTS: usize = 12;
 /// Photos larger than this are scaled down before the cutout: preset outputs are at most
 /// 2048 px on their longest side, and 16 MP leaves room for close-ups while bounding a
 /// job's memory (docs/benchmarks.md).
-const WORKING_PIXELS: u64 = 16_000_000;
+pub(crate) const WORKING_PIXELS: u64 = 16_000_000;
 /// At most this many photos in one batch.
 pub const MAX_BATCH: usize = 50;
 /// The failure code of a creation whose photo was deleted before it ran.

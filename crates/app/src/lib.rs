@@ -27,6 +27,7 @@ pub mod listings;
 pub mod orphans;
 pub mod otp;
 pub mod outbox;
+pub mod removebg;
 pub mod review;
 pub mod sessions;
 pub mod sharing;

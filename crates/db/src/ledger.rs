@@ -185,6 +185,28 @@ impl Db {
         .unwrap_or(Balance { balance: 0, held: 0 }))
     }
 
+    /// Pays for something delivered at once: a hold and its charge under one reference, in
+    /// one transaction. `Insufficient` (or `Duplicate`) changes nothing.
+    pub async fn spend(&self, user_id: &str, amount: i64, reason: &str, reference: &str, now: i64) -> Result<Outcome> {
+        let movement = |kind| Movement { user_id, kind, amount, reason, reference, actor: "self" };
+        movement(Kind::Hold).check()?;
+        with_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            let held = move_tokens!(tx, movement(Kind::Hold), now).await?.0;
+            if !matches!(held, Outcome::Applied(_)) {
+                tx.rollback().await?;
+                return Ok(held);
+            }
+            let charged = move_tokens!(tx, movement(Kind::Charge), now).await?.0;
+            if matches!(charged, Outcome::Applied(_)) {
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            Ok(charged)
+        })
+    }
+
     /// Applies one movement atomically. `Adjustment` takes a signed amount; `Refund` and
     /// negative adjustments are capped at the spendable balance, the rest is the shortfall
     /// returned beside the outcome and noted in the entry's reason.

@@ -13,6 +13,7 @@ pub mod brand;
 mod colour;
 pub mod compliance;
 pub mod compose;
+pub mod cutout_image;
 mod decode;
 mod encode;
 mod error;

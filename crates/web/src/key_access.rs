@@ -50,7 +50,8 @@ pub fn access(method: &Method, route: &str) -> Access {
         | "/api/v1/outputs/{id}/feedback"
         | "/api/v1/outputs/{id}/remake"
         | "/api/v1/creations/{id}/corrections/preview"
-        | "/api/v1/batches" => ImagesWrite,
+        | "/api/v1/batches"
+        | "/api/v1/removebg" => ImagesWrite,
         "/api/v1/brand-profile"
         | "/api/v1/listings/batches"
         | "/api/v1/listings/batches/{id}"

@@ -45,8 +45,8 @@ impl AppState {
 }
 
 /// The whole site. Layers run outside-in: request id → trace → panic guard → deadline
-/// (from the body's last byte) → body limit → security headers → metrics → principal →
-/// CSRF → route.
+/// (from the body's last byte) → body limit → security headers → metrics → remove.bg's
+/// error shape (its route only) → principal → CSRF → route.
 pub fn router(state: AppState) -> Router {
     let settings = state.app.settings.clone();
     Router::new()
@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .merge(observe::routes())
         .layer(middleware::from_fn_with_state(state.clone(), security::csrf))
         .layer(middleware::from_fn_with_state(state.clone(), auth::resolve_principal))
+        .layer(middleware::from_fn(api::remove_bg_errors))
         .layer(middleware::from_fn(observe::record_metrics))
         .layer(middleware::from_fn_with_state(state.clone(), security::headers))
         .layer(DefaultBodyLimit::max(settings.server.max_body_bytes))

@@ -25,6 +25,8 @@ pub enum Part {
 /// A file field, read whole under an intake permit, which it holds until it is dropped: keep
 /// it while working on the bytes.
 pub struct File {
+    /// The form field it came in.
+    pub field: String,
     pub file_name: String,
     pub bytes: Vec<u8>,
     _permit: OwnedSemaphorePermit,
@@ -53,7 +55,7 @@ impl<'a> Form<'a> {
             let file_name = field.file_name().unwrap_or("photo").to_owned();
             let permit = self.state.app.upload_slot().await?;
             let bytes = read(&mut field, file_limit, file_limit).await?;
-            return Ok(Some(Part::File(File { file_name, bytes, _permit: permit })));
+            return Ok(Some(Part::File(File { field: name, file_name, bytes, _permit: permit })));
         }
         let bytes = read(&mut field, TEXT_LIMIT as u64, file_limit).await?;
         let value = String::from_utf8(bytes).map_err(|_| {

@@ -15,9 +15,12 @@ mod creations;
 mod keys;
 mod listings;
 mod previews;
+mod removebg;
 mod tokens;
 mod uploads;
 mod webhooks;
+
+pub use removebg::remove_bg_errors;
 
 pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
     // Multipart framing adds a little to the file itself.
@@ -99,6 +102,10 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/api/v1/shopify", get(listings::shop).put(listings::connect).delete(listings::disconnect))
         .route("/api/v1/api-keys", get(keys::list).post(keys::create))
         .route("/api/v1/api-keys/{id}", delete(keys::delete))
+        .route(
+            "/api/v1/removebg",
+            post(removebg::remove_background).layer(axum::extract::DefaultBodyLimit::max(upload_limit)),
+        )
         .route("/api/v1/webhooks", get(webhooks::list).post(webhooks::create))
         .route("/api/v1/webhooks/{id}", delete(webhooks::delete))
         .route("/api/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))

@@ -18,6 +18,7 @@ mod harness;
 mod listings;
 mod otp;
 mod protection;
+mod removebg;
 mod tls;
 mod uploads;
 mod webhooks;

@@ -1,0 +1,110 @@
+//! `POST /api/v1/removebg`: remove.bg's request and answer, for clients moving over. The
+//! photo comes as the multipart file `image_file` or the base64 field `image_file_b64`; the
+//! answer is the image with `X-Width`, `X-Height`, `X-Credits-Charged` (tokens) and
+//! `X-Foreground-*`; errors take remove.bg's shape (`remove_bg_errors`).
+
+use axum::body::Body;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use app::removebg::Ask;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{Auth, ClientInfo};
+use crate::multipart::{Form, Part};
+
+fn bad(code: &'static str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, code, message)
+}
+
+pub async fn remove_background(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ClientInfo(client): ClientInfo,
+    form: Result<Multipart, MultipartRejection>,
+) -> Result<Response, ApiError> {
+    let form = form.map_err(|_| bad("invalid_multipart", "Send a multipart/form-data body with image_file."))?;
+    let mut form = Form::new(form, &state, &["image_file", "image_file_b64"]);
+    let (mut image, mut fields) = (None, Vec::new());
+    while let Some(part) = form.next().await? {
+        match part {
+            Part::File(_) if image.is_some() => {
+                return Err(bad("invalid_multipart", "Send one image: image_file or image_file_b64."));
+            }
+            Part::File(f) => image = Some(f),
+            Part::Text { name, value } => fields.push((name, value)),
+        }
+    }
+    let ask = Ask::parse(&fields)?;
+    // The base64 field arrives through the file reader (it may be as large as a photo).
+    let Some(file) = image else {
+        return Err(bad("missing_image", "Send the photo as image_file (a file) or image_file_b64."));
+    };
+    let bytes = if file.field == "image_file_b64" {
+        let text: Vec<u8> = file.bytes.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(&text)
+            .map_err(|_| bad("invalid_image_file_b64", "image_file_b64 is not valid base64."))?
+    } else {
+        file.bytes.clone()
+    };
+    let made = state.app.remove_background(&p, bytes, ask, &client).await?;
+    drop(file);
+    let mut response = made.bytes.into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(made.mime));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    let s = made.subject;
+    for (name, value) in [
+        ("x-width", made.width.to_string()),
+        ("x-height", made.height.to_string()),
+        ("x-credits-charged", made.tokens.to_string()),
+        ("x-type", "product".to_owned()),
+        ("x-foreground-left", s.x0.to_string()),
+        ("x-foreground-top", s.y0.to_string()),
+        ("x-foreground-width", s.width().to_string()),
+        ("x-foreground-height", s.height().to_string()),
+        ("x-confidence", format!("{:.2}", made.confidence)),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
+    Ok(response)
+}
+
+/// Errors on this route in remove.bg's shape, `{"errors": [{"title", "code", "detail"?}]}`,
+/// with its 400 for a parameter it does not accept. It wraps the principal and CSRF layers
+/// too, so a bad key is answered the way remove.bg clients expect.
+pub async fn remove_bg_errors(req: Request, next: Next) -> Response {
+    if req.uri().path() != "/api/v1/removebg" {
+        return next.run(req).await;
+    }
+    let response = next.run(req).await;
+    if response.status().is_success() {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    let Ok(ours) = serde_json::from_slice::<Value>(&bytes) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    let e = &ours["error"];
+    let mut theirs = json!({"title": e["message"], "code": e["code"]});
+    if let Some(field) = e["field"].as_str() {
+        theirs["detail"] = json!(format!("Parameter: {field}"));
+    }
+    if parts.status == StatusCode::UNPROCESSABLE_ENTITY && e["code"] != "unsuitable_background" {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(json!({"errors": [theirs]}).to_string()))
+}
