@@ -6,7 +6,9 @@ set -euo pipefail
 need=()
 for what in "$@"; do
   case "$what" in
-    browser) command -v chromium >/dev/null || need+=(chromium) ;;
+    browser)
+      command -v chromium >/dev/null || need+=(chromium)
+      command -v python3 >/dev/null || need+=(python3) ;;
     heif) pkg-config --exists libheif 2>/dev/null || need+=(libheif-dev pkg-config) ;;
     *) echo "install-deps: unknown group $what" >&2; exit 2 ;;
   esac

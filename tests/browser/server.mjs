@@ -10,7 +10,7 @@ import { chromium } from 'playwright-core';
 const BIN = process.env.SORAIPIXEL_BIN || new URL('../../target/debug/soraipixel', import.meta.url).pathname;
 export const SHOTS = new URL('./screenshots/', import.meta.url).pathname;
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
@@ -99,10 +99,10 @@ export async function launch() {
   });
 }
 
-/** A phone-sized page, as most sellers use. */
-export async function phonePage(browser) {
+/** A phone-sized page, as most sellers use (`options` adds to the browser context: a time zone). */
+export async function phonePage(browser, options = {}) {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
-    userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36' });
+    userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36', ...options });
   return context.newPage();
 }
 

@@ -1,6 +1,18 @@
 // Studio page behaviour, progressive: every page works without it.
 "use strict";
 
+// Times arrive in UTC; show them in the reader's own time zone.
+const localTime = new Intl.DateTimeFormat(undefined, {
+  day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short",
+});
+document.querySelectorAll("time[datetime]").forEach((t) => {
+  const at = new Date(t.getAttribute("datetime"));
+  if (!Number.isNaN(at.getTime())) {
+    t.title = t.textContent;
+    t.textContent = localTime.format(at);
+  }
+});
+
 // Live progress over server-sent events; the page reloads once the creation ends.
 document.querySelectorAll("[data-events]").forEach((box) => {
   const bar = box.querySelector("progress");

@@ -133,11 +133,7 @@ impl Billing {
 
     /// "12 Mar 2026" from Unix seconds (Razorpay's periods).
     fn day(&self, secs: &Option<i64>) -> String {
-        secs.map(|s| {
-            let when = super::when(s * 1000);
-            when.split(',').next().unwrap_or_default().to_owned()
-        })
-        .unwrap_or_default()
+        secs.map(|s| super::day(s * 1000)).unwrap_or_default()
     }
 }
 

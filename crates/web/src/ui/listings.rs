@@ -13,20 +13,12 @@ use db::uploads::Upload;
 use domain::listing::{Attributes, BannedWord, BrandProfile, Lengths, Listing};
 use prompts::Library;
 
-use super::{FormError, Layout, render, to_login};
+use super::{FormError, Layout, field, fields, render, to_login};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{ClientInfo, MaybeAuth};
 
 /// Form fields in order, repeated keys kept.
-fn fields(body: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
-}
-
-fn field(f: &[(String, String)], name: &str) -> String {
-    f.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned()).unwrap_or_default()
-}
-
 fn lines(text: &str) -> Vec<String> {
     text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
 }

@@ -16,6 +16,7 @@ mod admin;
 mod auth;
 mod billing;
 mod cloud;
+mod developers;
 mod listings;
 mod pages;
 mod shared;
@@ -68,6 +69,16 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/listings/{id}/shopify", axum::routing::post(listings::push))
         .route("/listings/{batch}/items/{id}", axum::routing::post(listings::edit))
         .route("/listings/{batch}/items/{id}/regenerate", axum::routing::post(listings::regenerate))
+        .route("/settings/developers", get(developers::show))
+        .route("/settings/developers/keys", axum::routing::post(developers::create_key))
+        .route("/settings/developers/keys/{id}/delete", axum::routing::post(developers::delete_key))
+        .route("/settings/developers/webhooks", axum::routing::post(developers::create_webhook))
+        .route("/settings/developers/webhooks/{id}/delete", axum::routing::post(developers::delete_webhook))
+        .route("/settings/developers/webhooks/{id}/test", axum::routing::post(developers::test_webhook))
+        .route(
+            "/settings/developers/webhooks/{id}/deliveries/{delivery_id}/resend",
+            axum::routing::post(developers::resend),
+        )
         .route("/settings/brand", get(listings::brand).post(listings::save_brand))
         .route("/settings/shopify", get(listings::shopify).post(listings::connect))
         .route("/settings/shopify/disconnect", axum::routing::post(listings::disconnect))
@@ -182,6 +193,16 @@ pub fn render<T: Template>(page: T, err: Option<&ApiError>) -> Response {
     }
 }
 
+/// A posted form's fields, in order (a checkbox group repeats its name).
+pub(crate) fn fields(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+/// The first value of `name`, trimmed; empty when absent.
+pub(crate) fn field(f: &[(String, String)], name: &str) -> String {
+    f.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned()).unwrap_or_default()
+}
+
 pub fn to_login() -> Response {
     Redirect::to("/login").into_response()
 }
@@ -196,13 +217,32 @@ pub struct MessagePage {
     pub link_text: String,
 }
 
-/// "12 Mar 2026, 14:05 UTC" from epoch milliseconds.
-pub fn when(ms: impl std::borrow::Borrow<i64>) -> String {
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let c = domain::time::civil(*ms.borrow());
-    let name = usize::try_from(c.month - 1).ok().and_then(|m| MONTHS.get(m)).copied().unwrap_or("?");
-    format!("{} {name} {}, {:02}:{:02} UTC", c.day, c.year, c.hour, c.minute)
+/// A moment shown on a page: `<time datetime=…>12 Mar 2026, 14:05 UTC</time>`, which the
+/// page's script rewrites in the reader's own time zone (UTC stays without script).
+pub struct When(i64);
+
+pub fn when(ms: impl std::borrow::Borrow<i64>) -> When {
+    When(*ms.borrow())
 }
+
+/// "12 Mar 2026" (UTC) from epoch milliseconds.
+pub fn day(ms: i64) -> String {
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let c = domain::time::civil(ms);
+    let name = usize::try_from(c.month - 1).ok().and_then(|m| MONTHS.get(m)).copied().unwrap_or("?");
+    format!("{} {name} {}", c.day, c.year)
+}
+
+impl std::fmt::Display for When {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let c = domain::time::civil(self.0);
+        let (at, date) = (domain::time::rfc3339(self.0), day(self.0));
+        write!(f, "<time datetime=\"{at}\">{date}, {:02}:{:02} UTC</time>", c.hour, c.minute)
+    }
+}
+
+/// Only digits, letters and punctuation of our own: nothing to escape.
+impl askama::filters::HtmlSafe for When {}
 
 /// A redirect to `back` when it is one of our own paths, else to `fallback`. Browsers drop
 /// tabs and line breaks from URLs and read `\` as `/`, so `/\t/evil.example` would become
@@ -218,9 +258,12 @@ pub fn redirect_back(back: &str, fallback: &str) -> Response {
 mod tests {
     #[test]
     fn formats_times() {
-        assert_eq!(super::when(0), "1 Jan 1970, 00:00 UTC");
-        assert_eq!(super::when(1_772_323_500_000), "1 Mar 2026, 00:05 UTC");
-        assert_eq!(super::when(951_782_400_000), "29 Feb 2000, 00:00 UTC");
+        assert_eq!(
+            super::when(0).to_string(),
+            "<time datetime=\"1970-01-01T00:00:00.000Z\">1 Jan 1970, 00:00 UTC</time>"
+        );
+        assert!(super::when(1_772_323_500_000).to_string().ends_with(">1 Mar 2026, 00:05 UTC</time>"));
+        assert!(super::when(951_782_400_000).to_string().contains(">29 Feb 2000, 00:00 UTC<"));
     }
 
     #[test]

@@ -85,7 +85,12 @@ async fn remove_bg_clients_get_their_answers(db: Db) {
     let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, ring_jpeg(640, 480));
     let form = reqwest::multipart::Form::new().text("image_file_b64", b64).text("format", "zip");
     let (status, h, body) = remove(&t, &secret, form).await;
-    assert_eq!((status, h["content-type"].to_str().unwrap()), (200, "application/zip"), "{}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        (status, h["content-type"].to_str().unwrap()),
+        (200, "application/zip"),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(body)).unwrap();
     let names: Vec<String> = (0..zip.len()).map(|i| zip.by_index(i).unwrap().name().unwrap().into_owned()).collect();
     assert_eq!(names, ["color.jpg", "alpha.png"]);
