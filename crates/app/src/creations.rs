@@ -355,6 +355,8 @@ impl App {
             self.db.upload_of(&p.user.id, id).await?;
         }
         let (planned, cost) = (what.planned, cost(what.planned));
+        let images = i64::try_from(planned.len().saturating_mul(uploads.len())).unwrap_or(i64::MAX);
+        self.within_daily_images(p, images).await?;
         let recipes = serde_json::to_string(planned).map_err(|e| AppError::Internal(e.to_string()))?;
         let creations: Vec<Creation> = uploads
             .iter()
@@ -364,6 +366,7 @@ impl App {
                 batch_id: what.batch_id.map(str::to_owned),
                 upload_id: upload.clone(),
                 hints: what.hints.map(str::to_owned),
+                api_key_id: p.key.as_ref().map(|k| k.id.clone()),
                 ..new_creation(&p.user.id, "", what.engine, recipes.clone(), cost)
             })
             .collect();

@@ -22,6 +22,9 @@ pub enum AppError {
     InvalidCode,
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
+    /// An API key's images for the UTC day are used up.
+    #[error("this API key may make {limit} images a day; try again in {retry_after_secs} seconds")]
+    DailyLimit { limit: i64, retry_after_secs: u64 },
     /// A once-only action (such as today's reward) was already taken.
     #[error("already done; try again in {retry_after_secs} seconds")]
     AlreadyDone { retry_after_secs: u64 },
@@ -69,6 +72,7 @@ impl AppError {
             AppError::InvalidToken => "invalid_or_expired_token",
             AppError::InvalidCode => "invalid_code",
             AppError::RateLimited { .. } => "rate_limited",
+            AppError::DailyLimit { .. } => "daily_limit_reached",
             AppError::AlreadyDone { .. } => "already_claimed",
             AppError::InsufficientTokens { .. } => "insufficient_tokens",
             AppError::Busy => "in_progress",

@@ -34,6 +34,7 @@ pub mod sharing;
 pub mod shopify;
 pub mod tokens;
 pub mod uploads;
+pub mod usage;
 pub mod webhooks;
 
 pub use error::AppError;

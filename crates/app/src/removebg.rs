@@ -192,6 +192,7 @@ impl App {
             return Err(AppError::TooLarge { limit_mb: limits.max_bytes / (1024 * 1024) });
         }
         self.limit(&format!("removebg:{}", p.user.id), 600, crate::limits::HOUR).await?;
+        self.within_daily_images(p, 1).await?;
         let price = self.settings.tokens.local_output_cost;
         let balance = self.db.balance(&p.user.id).await?.balance;
         if balance < price {
@@ -221,7 +222,16 @@ impl App {
             .await?
             .map_err(image_error)?;
         let reference = format!("removebg:{}", db::new_id());
-        match self.db.spend(&p.user.id, price, "Background removed (API)", &reference, now_ms()).await? {
+        let key = p.key.as_ref().map(crate::sessions::KeyUse::usage_ref);
+        let spend = db::ledger::Spend {
+            user_id: &p.user.id,
+            amount: price,
+            images: 1,
+            key: key.as_ref(),
+            reason: "Background removed (API)",
+            reference: &reference,
+        };
+        match self.db.spend(&spend, now_ms()).await? {
             db::ledger::Outcome::Applied(_) => {}
             _ => return Err(AppError::InsufficientTokens { needed: price, balance: 0 }),
         }

@@ -24,10 +24,35 @@ pub struct Principal {
     pub user: User,
     /// Present for cookie sessions; `None` for API keys.
     pub session: Option<Session>,
-    /// The API key's scopes; `None` for cookie sessions (a person, who may do anything).
-    pub scopes: Option<Scopes>,
+    /// The API key the request came with; `None` for cookie sessions (a person, who may do
+    /// anything).
+    pub key: Option<KeyUse>,
     /// Token balance when the request started, for display.
     pub tokens: Balance,
+}
+
+/// An API key in use: what it may reach and how much.
+#[derive(Debug, Clone)]
+pub struct KeyUse {
+    pub id: String,
+    pub name: String,
+    pub scopes: Scopes,
+    pub per_minute: i64,
+    pub images_per_day: i64,
+}
+
+impl KeyUse {
+    pub fn usage_ref(&self) -> db::usage::KeyRef<'_> {
+        db::usage::KeyRef { id: &self.id, name: &self.name }
+    }
+}
+
+/// A key's request budget for the current minute, for the `RateLimit-*` headers.
+#[derive(Debug, Clone, Copy)]
+pub struct RateWindow {
+    pub limit: i64,
+    pub remaining: i64,
+    pub reset_secs: u64,
 }
 
 impl Principal {
@@ -46,6 +71,10 @@ pub struct KeyRequest {
     pub scopes: Option<Vec<String>>,
     /// Milliseconds since the epoch after which the key stops working.
     pub expires_at: Option<i64>,
+    /// Requests a minute (default and most: `api.*`).
+    pub per_minute: Option<u32>,
+    /// Images a UTC day (default and most: `api.*`).
+    pub images_per_day: Option<u32>,
 }
 
 pub const API_KEY_PREFIX: &str = "sp_live_";
@@ -95,7 +124,7 @@ impl App {
         }
         let user = self.db.user_by_id(&session.user_id).await?;
         let tokens = self.db.balance(&user.id).await?;
-        Ok(Some(Principal { user, session: Some(session), scopes: None, tokens }))
+        Ok(Some(Principal { user, session: Some(session), key: None, tokens }))
     }
 
     /// The principal behind an API key (`Authorization: Bearer` or `X-Api-Key`), unless
@@ -111,7 +140,44 @@ impl App {
         self.db.touch_api_key(&found.id, &client.network(), now).await?;
         let user = self.db.user_by_id(&found.user_id).await?;
         let tokens = self.db.balance(&user.id).await?;
-        Ok(Some(Principal { user, session: None, scopes: Some(Scopes::from_stored(&found.scopes)), tokens }))
+        let key = KeyUse {
+            scopes: Scopes::from_stored(&found.scopes),
+            id: found.id,
+            name: found.name,
+            per_minute: found.per_minute,
+            images_per_day: found.images_per_day,
+        };
+        Ok(Some(Principal { user, session: None, key: Some(key), tokens }))
+    }
+
+    /// Counts a key's request against its minute and in its usage; `Err` with the window
+    /// when the minute's budget is spent (the request is then not served, nor counted).
+    pub async fn admit_key_call(&self, p: &Principal) -> Result<std::result::Result<RateWindow, RateWindow>> {
+        let Some(key) = &p.key else { return Err(AppError::Forbidden) };
+        let now = now_ms();
+        let start = now - now.rem_euclid(crate::limits::MINUTE);
+        let hits = self.db.hit(&format!("api-key:{}", key.id), start).await?;
+        let reset_secs = u64::try_from((start + crate::limits::MINUTE - now + 999) / 1000).unwrap_or(60);
+        let window = RateWindow { limit: key.per_minute, remaining: (key.per_minute - hits).max(0), reset_secs };
+        if hits > key.per_minute {
+            return Ok(Err(window));
+        }
+        self.db.count_api_call(&key.usage_ref(), &p.user.id, now).await?;
+        Ok(Ok(window))
+    }
+
+    /// Refuses `images` more when the request's key would pass its images for the day.
+    pub(crate) async fn within_daily_images(&self, p: &Principal, images: i64) -> Result<()> {
+        let Some(key) = &p.key else { return Ok(()) };
+        let now = now_ms();
+        if self.db.api_images_today(&key.id, now).await? + images > key.images_per_day {
+            let left = crate::limits::DAY - now.rem_euclid(crate::limits::DAY);
+            return Err(AppError::DailyLimit {
+                limit: key.images_per_day,
+                retry_after_secs: u64::try_from((left + 999) / 1000).unwrap_or(86_400),
+            });
+        }
+        Ok(())
     }
 
     /// The CSRF token bound to a session: forms and scripts must echo it back.
@@ -167,6 +233,15 @@ impl App {
                 domain::Invalid::new("too_many_api_keys", "name", "Delete an unused key first (at most 20).").into()
             );
         }
+        let api = &self.settings.api;
+        let bounded = |asked: Option<u32>, default: u32, max: u32, field: &'static str| match asked {
+            None => Ok(i64::from(default)),
+            Some(n) if (1..=max).contains(&n) => Ok(i64::from(n)),
+            Some(_) => Err(domain::Invalid::new("invalid_limit", field, format!("Choose from 1 to {max}."))),
+        };
+        let per_minute = bounded(req.per_minute, api.default_per_minute, api.max_per_minute, "per_minute")?;
+        let images_per_day =
+            bounded(req.images_per_day, api.default_images_per_day, api.max_images_per_day, "images_per_day")?;
         let secret = format!("{API_KEY_PREFIX}{}", secrets::new_token());
         let prefix: String = secret.chars().take(API_KEY_PREFIX.len() + 4).collect();
         let digest = secrets::token_digest(&secret);
@@ -177,6 +252,8 @@ impl App {
             digest: &digest,
             scopes: &scopes.to_stored(),
             expires_at: req.expires_at,
+            per_minute,
+            images_per_day,
         };
         let key = self.db.create_api_key(&new, now_ms()).await?;
         self.db.audit(Some(&p.user.id), "self", "api_key_created", &prefix, &client.network(), now_ms()).await?;

@@ -21,6 +21,9 @@ pub struct ApiKey {
     pub last_used_at: Option<i64>,
     /// The truncated network it was last used from.
     pub last_used_network: Option<String>,
+    /// Requests a minute, and images a UTC day, this key may ask for.
+    pub per_minute: i64,
+    pub images_per_day: i64,
 }
 
 pub struct NewApiKey<'a> {
@@ -30,19 +33,22 @@ pub struct NewApiKey<'a> {
     pub digest: &'a str,
     pub scopes: &'a str,
     pub expires_at: Option<i64>,
+    pub per_minute: i64,
+    pub images_per_day: i64,
 }
 
 macro_rules! columns {
     () => {
-        "id, user_id, name, prefix, token_digest, scopes, expires_at, created_at, last_used_at, last_used_network"
+        "id, user_id, name, prefix, token_digest, scopes, expires_at, created_at, last_used_at, last_used_network, \
+         per_minute, images_per_day"
     };
 }
 
 impl Db {
     pub async fn create_api_key(&self, k: &NewApiKey<'_>, now: i64) -> Result<ApiKey> {
         let sql = concat!(
-            "INSERT INTO api_keys (id, user_id, name, prefix, token_digest, scopes, expires_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+            "INSERT INTO api_keys (id, user_id, name, prefix, token_digest, scopes, expires_at, created_at, per_minute, \
+             images_per_day) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ",
             columns!()
         );
         Ok(with_pool!(self, |p| sqlx::query_as::<_, ApiKey>(sql)
@@ -54,6 +60,8 @@ impl Db {
             .bind(k.scopes)
             .bind(k.expires_at)
             .bind(now)
+            .bind(k.per_minute)
+            .bind(k.images_per_day)
             .fetch_one(p)
             .await)?)
     }

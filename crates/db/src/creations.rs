@@ -24,8 +24,9 @@ pub struct Creation {
     pub error: Option<String>,
     /// A stable code for `error` (`unsuitable_background`, `photo_deleted`, …).
     pub error_code: Option<String>,
+    /// The API key that asked for it, if one did (its images count in the key's usage).
     #[serde(skip)]
-    pub job_id: Option<String>,
+    pub api_key_id: Option<String>,
     pub batch_id: Option<String>,
     /// What the detection pre-pass saw (JSON), for generative creations.
     pub detection: Option<String>,
@@ -89,7 +90,7 @@ impl Output {
 
 macro_rules! creation_columns {
     () => {
-        "id, user_id, upload_id, engine, recipes, status, progress, tokens_held, tokens_charged, error, error_code, job_id, batch_id, detection, notice, skipped, hints, created_at, updated_at"
+        "id, user_id, upload_id, engine, recipes, status, progress, tokens_held, tokens_charged, error, error_code, api_key_id, batch_id, detection, notice, skipped, hints, created_at, updated_at"
     };
 }
 
@@ -145,7 +146,7 @@ impl Db {
                 let inserted = sqlx::query(concat!(
                     "INSERT INTO creations (",
                     creation_columns!(),
-                    ") VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, 0, NULL, NULL, NULL, $7, NULL, NULL, NULL, $9, $8, $8) \
+                    ") VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, 0, NULL, NULL, $10, $7, NULL, NULL, NULL, $9, $8, $8) \
                      ON CONFLICT (id) DO NOTHING"
                 ))
                 .bind(&c.id)
@@ -157,6 +158,7 @@ impl Db {
                 .bind(&c.batch_id)
                 .bind(at)
                 .bind(&c.hints)
+                .bind(&c.api_key_id)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -326,6 +328,20 @@ impl Db {
                 tx.rollback().await?;
                 return Ok(Recorded::Duplicate);
             }
+            // An image asked for with an API key counts in that key's usage for the day.
+            sqlx::query(
+                "INSERT INTO api_usage (key_id, user_id, key_name, day, calls, images, tokens) \
+                 SELECT c.api_key_id, c.user_id, COALESCE(k.name, ''), $2, 0, 1, $3 \
+                 FROM creations c LEFT JOIN api_keys k ON k.id = c.api_key_id \
+                 WHERE c.id = $1 AND c.api_key_id IS NOT NULL \
+                 ON CONFLICT (key_id, day) DO UPDATE SET images = api_usage.images + 1, \
+                 tokens = api_usage.tokens + excluded.tokens",
+            )
+            .bind(&o.creation_id)
+            .bind(crate::usage::day(now))
+            .bind(cost)
+            .execute(&mut *tx)
+            .await?;
             if cost == 0 {
                 tx.commit().await?;
                 return Ok(Recorded::Stored);
@@ -505,7 +521,7 @@ pub fn new_creation(user_id: &str, upload_id: &str, engine: &str, recipes: Strin
         tokens_charged: 0,
         error: None,
         error_code: None,
-        job_id: None,
+        api_key_id: None,
         batch_id: None,
         detection: None,
         notice: None,

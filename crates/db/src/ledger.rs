@@ -85,6 +85,18 @@ impl Movement<'_> {
     }
 }
 
+/// Tokens paid for images delivered at once (see `Db::spend`).
+#[derive(Clone, Copy)]
+pub struct Spend<'a> {
+    pub user_id: &'a str,
+    pub amount: i64,
+    pub images: i64,
+    /// The API key that asked, whose usage counts it.
+    pub key: Option<&'a crate::usage::KeyRef<'a>>,
+    pub reason: &'a str,
+    pub reference: &'a str,
+}
+
 /// Balance deltas of a movement: (spendable, held). For claw-backs the spendable delta is
 /// decided inside the transaction from the current balance.
 pub(crate) fn deltas(kind: Kind, amount: i64) -> (i64, i64) {
@@ -185,9 +197,11 @@ impl Db {
         .unwrap_or(Balance { balance: 0, held: 0 }))
     }
 
-    /// Pays for something delivered at once: a hold and its charge under one reference, in
-    /// one transaction. `Insufficient` (or `Duplicate`) changes nothing.
-    pub async fn spend(&self, user_id: &str, amount: i64, reason: &str, reference: &str, now: i64) -> Result<Outcome> {
+    /// Pays for images delivered at once: a hold and its charge under one reference, and
+    /// the key's usage when a key asked, in one transaction. `Insufficient` (or
+    /// `Duplicate`) changes nothing.
+    pub async fn spend(&self, s: &Spend<'_>, now: i64) -> Result<Outcome> {
+        let Spend { user_id, amount, images, key, reason, reference } = *s;
         let movement = |kind| Movement { user_id, kind, amount, reason, reference, actor: "self" };
         movement(Kind::Hold).check()?;
         with_pool!(self, |p| {
@@ -199,6 +213,10 @@ impl Db {
             }
             let charged = move_tokens!(tx, movement(Kind::Charge), now).await?.0;
             if matches!(charged, Outcome::Applied(_)) {
+                if let Some(k) = key {
+                    let day = crate::usage::day(now);
+                    crate::usage::count_usage!(&mut *tx, k.id, user_id, k.name, day, 0i64, images, amount).await?;
+                }
                 tx.commit().await?;
             } else {
                 tx.rollback().await?;

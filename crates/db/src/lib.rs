@@ -32,6 +32,7 @@ pub mod sessions;
 pub mod testing;
 pub mod tokens;
 pub mod uploads;
+pub mod usage;
 pub mod users;
 pub mod webhooks;
 

@@ -59,6 +59,7 @@ pub struct Settings {
     pub cloud: Cloud,
     pub shopify: ShopifySettings,
     pub webhooks: Webhooks,
+    pub api: Api,
     pub log: Log,
 }
 
@@ -272,6 +273,22 @@ pub struct ShopifySettings {
 impl Default for ShopifySettings {
     fn default() -> Self {
         Self { base_url: "https://{shop}".into(), dev_token: None }
+    }
+}
+
+/// API keys' limits: what a new key gets, and the most an owner may set.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Api {
+    pub default_per_minute: u32,
+    pub max_per_minute: u32,
+    pub default_images_per_day: u32,
+    pub max_images_per_day: u32,
+}
+
+impl Default for Api {
+    fn default() -> Self {
+        Self { default_per_minute: 60, max_per_minute: 600, default_images_per_day: 500, max_images_per_day: 10_000 }
     }
 }
 
@@ -589,6 +606,7 @@ impl Default for Settings {
             cloud: Cloud::default(),
             shopify: ShopifySettings::default(),
             webhooks: Webhooks::default(),
+            api: Api::default(),
             log: Log::default(),
         }
     }

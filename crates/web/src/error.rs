@@ -32,7 +32,7 @@ impl From<AppError> for ApiError {
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::InvalidToken | AppError::InvalidCode => StatusCode::BAD_REQUEST,
-            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::RateLimited { .. } | AppError::DailyLimit { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::AlreadyDone { .. } => StatusCode::CONFLICT,
             AppError::InsufficientTokens { .. } => StatusCode::PAYMENT_REQUIRED,
             AppError::Busy | AppError::AlreadyEnded => StatusCode::CONFLICT,
@@ -64,9 +64,9 @@ impl From<AppError> for ApiError {
             _ => None,
         };
         let retry_after = match e {
-            AppError::RateLimited { retry_after_secs } | AppError::AlreadyDone { retry_after_secs } => {
-                Some(retry_after_secs)
-            }
+            AppError::RateLimited { retry_after_secs }
+            | AppError::AlreadyDone { retry_after_secs }
+            | AppError::DailyLimit { retry_after_secs, .. } => Some(retry_after_secs),
             _ => None,
         };
         Self { status, code: e.code(), message, field, retry_after }

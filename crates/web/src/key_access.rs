@@ -61,7 +61,7 @@ pub fn access(method: &Method, route: &str) -> Access {
         | "/api/v1/listings/{id}/regenerate" => ListingsWrite,
         // Which shop is connected, not its token; connecting one needs a person.
         "/api/v1/shopify" if read => ListingsWrite,
-        "/api/v1/me" | "/api/v1/tokens" | "/api/v1/tokens/ledger" if read => AccountRead,
+        "/api/v1/me" | "/api/v1/tokens" | "/api/v1/tokens/ledger" | "/api/v1/usage" if read => AccountRead,
         _ => return Access::PersonOnly,
     };
     Access::Needs(scope)

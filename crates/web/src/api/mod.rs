@@ -102,6 +102,7 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/api/v1/shopify", get(listings::shop).put(listings::connect).delete(listings::disconnect))
         .route("/api/v1/api-keys", get(keys::list).post(keys::create))
         .route("/api/v1/api-keys/{id}", delete(keys::delete))
+        .route("/api/v1/usage", get(keys::usage))
         .route(
             "/api/v1/removebg",
             post(removebg::remove_background).layer(axum::extract::DefaultBodyLimit::max(upload_limit)),

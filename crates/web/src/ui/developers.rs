@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use app::sessions::{KeyRequest, Principal};
 use app::webhooks::{EndpointRequest, EndpointView};
 use db::api_keys::ApiKey;
+use db::usage::Usage;
 use db::webhooks::Delivery;
 use domain::webhook::EventType;
 use domain::{Scope, Scopes};
@@ -40,6 +41,8 @@ struct DevelopersPage {
     revealed: Option<Revealed>,
     scopes: Vec<(&'static str, &'static str)>,
     events: Vec<(&'static str, &'static str)>,
+    limits: settings::Api,
+    usage: Vec<Usage>,
     error: FormError,
 }
 
@@ -66,6 +69,7 @@ fn scope_label(scope: &str) -> &'static str {
 async fn page(state: &AppState, p: &Principal, revealed: Option<Revealed>, err: Option<&ApiError>) -> Response {
     let loaded = async {
         let keys = state.app.api_keys(p).await?;
+        let usage = state.app.api_usage(p, None, None).await?;
         let mut endpoints = Vec::new();
         for endpoint in state.app.webhooks(p).await? {
             let mut deliveries = state.app.webhook_deliveries(p, &endpoint.id).await?;
@@ -73,9 +77,9 @@ async fn page(state: &AppState, p: &Principal, revealed: Option<Revealed>, err: 
             let labels = endpoint.events.iter().filter_map(|e| EventType::parse(e)).map(EventType::label).collect();
             endpoints.push(EndpointRow { endpoint, labels, deliveries });
         }
-        Ok::<_, app::AppError>((keys, endpoints))
+        Ok::<_, app::AppError>((keys, usage, endpoints))
     };
-    let (keys, endpoints) = match loaded.await {
+    let (keys, usage, endpoints) = match loaded.await {
         Ok(v) => v,
         Err(e) => return ApiError::from(e).into_response(),
     };
@@ -86,6 +90,8 @@ async fn page(state: &AppState, p: &Principal, revealed: Option<Revealed>, err: 
         revealed,
         scopes: Scope::ALL.iter().map(|s| (s.as_str(), scope_label(s.as_str()))).collect(),
         events: EventType::ALL.iter().map(|e| (e.as_str(), e.label())).collect(),
+        limits: state.app.settings.api,
+        usage,
         error: err.map(FormError::from).unwrap_or_default(),
     };
     render(page, err)
@@ -109,7 +115,13 @@ pub async fn create_key(
     let scopes: Vec<String> = f.iter().filter(|(k, _)| k == "scopes").map(|(_, v)| v.clone()).collect();
     let expires_at =
         field(&f, "expires_in_days").parse::<i64>().ok().filter(|d| *d > 0).map(|d| app::now_ms() + d * DAY_MS);
-    let request = KeyRequest { name: field(&f, "name"), scopes: Some(scopes), expires_at };
+    let request = KeyRequest {
+        name: field(&f, "name"),
+        scopes: Some(scopes),
+        expires_at,
+        per_minute: field(&f, "per_minute").parse().ok(),
+        images_per_day: field(&f, "images_per_day").parse().ok(),
+    };
     match state.app.create_api_key(&p, &request, &client).await {
         Ok((key, secret)) => page(&state, &p, Some(Revealed { what: "API key", name: key.name, secret }), None).await,
         Err(e) => page(&state, &p, None, Some(&e.into())).await,

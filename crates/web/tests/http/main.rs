@@ -6,6 +6,7 @@
 mod accounts;
 mod activity;
 mod analytics;
+mod api_keys;
 mod attacks;
 mod batches;
 mod billing;
