@@ -41,6 +41,10 @@ struct AccountFile {
     listing_batches: Vec<ListingBatchFile>,
     /// The connected Shopify store's domain (its token is never exported).
     shopify_store: Option<String>,
+    /// Webhook addresses and what they subscribe to (never their secrets).
+    webhooks: Vec<db::webhooks::Endpoint>,
+    /// API calls, images and tokens per key per day.
+    api_usage: Vec<db::usage::Usage>,
 }
 
 #[derive(Serialize)]
@@ -177,6 +181,8 @@ impl App {
             brand_profile,
             listing_batches,
             shopify_store: db.shop_of(user_id).await?.map(|(shop, _)| shop),
+            webhooks: db.webhook_endpoints_of(user_id).await?,
+            api_usage: db.api_usage(user_id, "0000-00-00", "9999-99-99").await?,
         })
     }
 }

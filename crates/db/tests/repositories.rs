@@ -188,6 +188,8 @@ async fn api_keys_story(db: Db) {
         digest,
         scopes: "images:read",
         expires_at,
+        per_minute: 60,
+        images_per_day: 500,
     };
     let k = db.create_api_key(&key("kd", None), NOW).await.unwrap();
     assert_eq!(db.api_key_by_digest("kd", NOW).await.unwrap().unwrap().user_id, u.id);
