@@ -371,7 +371,10 @@ impl App {
             })
             .collect();
         match self.db.create_creations(&creations, now_ms()).await? {
-            Outcome::Applied(_) => {
+            Outcome::Applied(balance) => {
+                let spent = cost.saturating_mul(i64::try_from(creations.len()).unwrap_or(i64::MAX));
+                let reference = creations.first().map_or_else(String::new, |c| format!("creation:{}", c.id));
+                self.after_spend(&p.user.id, balance.balance, spent, &reference).await;
                 for c in &creations {
                     let network = client.network();
                     self.db.audit(Some(&p.user.id), "self", "creation_requested", &c.id, &network, now_ms()).await?;

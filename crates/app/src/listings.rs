@@ -224,7 +224,11 @@ impl App {
             .collect();
         let price = self.settings.tokens.listing;
         match self.db.create_listing_batch(&batch, &items, price, now).await? {
-            Outcome::Applied(_) | Outcome::Duplicate => {}
+            Outcome::Applied(balance) => {
+                let spent = price.saturating_mul(i64::try_from(items.len()).unwrap_or(i64::MAX));
+                self.after_spend(&p.user.id, balance.balance, spent, &format!("listings:{}", batch.id)).await;
+            }
+            Outcome::Duplicate => {}
             Outcome::Insufficient => {
                 let balance = self.db.balance(&p.user.id).await?.balance;
                 let needed = price.saturating_mul(i64::try_from(items.len()).unwrap_or(i64::MAX));
@@ -276,7 +280,11 @@ impl App {
                 let balance = self.db.balance(&p.user.id).await?.balance;
                 return Err(AppError::InsufficientTokens { needed: price, balance });
             }
-            Ok(_) => {}
+            Ok(Outcome::Applied(balance)) => {
+                let generation = self.db.listing_of(&p.user.id, id).await?.generation;
+                self.after_spend(&p.user.id, balance.balance, price, &format!("listing:{id}:{generation}")).await;
+            }
+            Ok(Outcome::Duplicate) => {}
             Err(db::DbError::Invalid(_)) => return Err(AppError::Busy),
             Err(e) => return Err(e.into()),
         }

@@ -232,7 +232,9 @@ impl App {
             reference: &reference,
         };
         match self.db.spend(&spend, now_ms()).await? {
-            db::ledger::Outcome::Applied(_) => {}
+            db::ledger::Outcome::Applied(balance) => {
+                self.after_spend(&p.user.id, balance.balance, price, &reference).await
+            }
             _ => return Err(AppError::InsufficientTokens { needed: price, balance: 0 }),
         }
         let detail = format!("{}×{} {}", made.width, made.height, made.mime);

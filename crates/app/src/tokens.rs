@@ -8,7 +8,58 @@ use crate::{App, AppError, Client, Result, now_ms};
 
 const DAY_MS: i64 = 86_400_000;
 
+/// The most a low-balance alert may be set to.
+const MAX_ALERT: i64 = 1_000_000;
+
 impl App {
+    /// Sets the balance under which the seller is mailed (and `tokens.low` is sent); `None`
+    /// turns it off.
+    pub async fn set_balance_alert(&self, p: &Principal, threshold: Option<i64>) -> Result<()> {
+        if threshold.is_some_and(|t| !(1..=MAX_ALERT).contains(&t)) {
+            return Err(
+                domain::Invalid::new("invalid_threshold", "threshold", "Choose from 1 to 1,000,000 tokens.").into()
+            );
+        }
+        Ok(self.db.set_balance_alert(&p.user.id, threshold, now_ms()).await?)
+    }
+
+    pub async fn balance_alert(&self, p: &Principal) -> Result<Option<i64>> {
+        Ok(self.db.balance_alert(&p.user.id).await?)
+    }
+
+    /// After `spent` tokens left a balance of `left`: when that took it from at or above the
+    /// seller's alert to below it, mail them and send `tokens.low`, once per such crossing
+    /// (`reference` names the spend). Never fails the spend itself.
+    pub(crate) async fn after_spend(&self, user_id: &str, left: i64, spent: i64, reference: &str) {
+        let crossed = async {
+            let Some(threshold) = self.db.balance_alert(user_id).await? else { return Ok(()) };
+            if !(left < threshold && left + spent >= threshold) {
+                return Ok(());
+            }
+            let data = serde_json::json!({"balance": left, "threshold": threshold});
+            self.announce(user_id, domain::webhook::EventType::TokensLow, &format!("tokens.low:{reference}"), data)
+                .await?;
+            let user = self.db.user_by_id(user_id).await?;
+            let Some(to) = user.email.clone() else { return Ok(()) };
+            let mail = providers::mail::Email {
+                to,
+                unsubscribe: None,
+                subject: format!("{left} SoraiPixel tokens left"),
+                text: format!(
+                    "Hello {},\n\nYour balance is down to {left} tokens, under the {threshold} you asked us to watch \
+                     for. Top up at {} so your next photos are not held up.\n\nChange this alert at {}.\n",
+                    if user.name.is_empty() { "there" } else { &user.name },
+                    self.link("/pricing"),
+                    self.link("/tokens"),
+                ),
+            };
+            self.queue_mail(&mail, user_id).await
+        };
+        if let Err(e) = crossed.await {
+            tracing::warn!(user = %user_id, error = %e, "low-balance alert failed");
+        }
+    }
+
     /// Once per account, whatever calls it and however often.
     pub(crate) async fn welcome_grant(&self, user_id: &str) -> Result<()> {
         let amount = self.settings.tokens.welcome_grant;

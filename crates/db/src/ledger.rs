@@ -197,6 +197,35 @@ impl Db {
         .unwrap_or(Balance { balance: 0, held: 0 }))
     }
 
+    /// The balance under which the user wants to hear, if they asked.
+    pub async fn balance_alert(&self, user_id: &str) -> Result<Option<i64>> {
+        Ok(with_pool!(self, |p| sqlx::query_scalar::<_, i64>(
+            "SELECT threshold FROM balance_alerts WHERE user_id = $1"
+        )
+        .bind(user_id)
+        .fetch_optional(p)
+        .await)?)
+    }
+
+    /// Sets (or, with `None`, removes) the user's low-balance alert.
+    pub async fn set_balance_alert(&self, user_id: &str, threshold: Option<i64>, now: i64) -> Result<()> {
+        with_pool!(self, |p| match threshold {
+            Some(t) => sqlx::query(
+                "INSERT INTO balance_alerts (user_id, threshold, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (user_id) DO UPDATE SET threshold = excluded.threshold, updated_at = excluded.updated_at",
+            )
+            .bind(user_id)
+            .bind(t)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|_| ()),
+            None =>
+                sqlx::query("DELETE FROM balance_alerts WHERE user_id = $1").bind(user_id).execute(p).await.map(|_| ()),
+        })?;
+        Ok(())
+    }
+
     /// Pays for images delivered at once: a hold and its charge under one reference, and
     /// the key's usage when a key asked, in one transaction. `Insufficient` (or
     /// `Duplicate`) changes nothing.

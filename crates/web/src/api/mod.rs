@@ -75,6 +75,7 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/api/v1/tokens", get(tokens::balance))
         .route("/api/v1/tokens/ledger", get(tokens::ledger))
         .route("/api/v1/tokens/daily-reward", post(tokens::daily_reward))
+        .route("/api/v1/tokens/alert", get(tokens::alert).put(tokens::set_alert))
         .route("/api/v1/billing/plans", get(billing::plans))
         .route("/api/v1/billing/orders", post(billing::create_order))
         .route("/api/v1/billing/verify", post(billing::verify))

@@ -27,3 +27,25 @@ pub async fn daily_reward(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     Ok(Json(json!(state.app.claim_daily_reward(&p, &client).await?)))
 }
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alert {
+    /// Tokens; `null` turns the alert off.
+    threshold: Option<i64>,
+}
+
+/// `GET`/`PUT /api/v1/tokens/alert`: mail and `tokens.low` when a spend takes the balance
+/// under `threshold`.
+pub async fn alert(State(state): State<AppState>, Auth(p): Auth) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(json!({"threshold": state.app.balance_alert(&p).await?})))
+}
+
+pub async fn set_alert(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    crate::extract::ApiJson(a): crate::extract::ApiJson<Alert>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    state.app.set_balance_alert(&p, a.threshold).await?;
+    Ok(Json(json!({"threshold": a.threshold})))
+}

@@ -2,6 +2,7 @@
 
 use askama::Template;
 use axum::Form;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -396,6 +397,8 @@ struct Tokens {
     balance: db::ledger::Balance,
     entries: Vec<db::ledger::Entry>,
     daily_reward: i64,
+    /// The low-balance alert, if set.
+    alert: Option<i64>,
     notice: String,
     error: FormError,
 }
@@ -403,6 +406,7 @@ struct Tokens {
 #[derive(Deserialize, Default)]
 pub struct TokensQuery {
     claimed: Option<String>,
+    alert: Option<String>,
     before: Option<i64>,
 }
 
@@ -413,9 +417,16 @@ async fn tokens_page(
     notice: &str,
     err: Option<&ApiError>,
 ) -> Response {
-    let (balance, entries) = match (state.app.balance(p).await, state.app.ledger(p, before, 50).await) {
-        (Ok(b), Ok(e)) => (b, e),
-        (Err(e), _) | (_, Err(e)) => return ApiError::from(e).into_response(),
+    let loaded = async {
+        Ok::<_, app::AppError>((
+            state.app.balance(p).await?,
+            state.app.ledger(p, before, 50).await?,
+            state.app.balance_alert(p).await?,
+        ))
+    };
+    let (balance, entries, alert) = match loaded.await {
+        Ok(v) => v,
+        Err(e) => return ApiError::from(e).into_response(),
     };
     let layout = Layout { tokens: Some(balance.balance), ..Layout::new(state, Some(p), "Tokens") };
     let page = Tokens {
@@ -423,6 +434,7 @@ async fn tokens_page(
         balance,
         entries,
         daily_reward: state.app.settings.tokens.daily_reward,
+        alert,
         notice: notice.to_owned(),
         error: err.map(FormError::from).unwrap_or_default(),
     };
@@ -431,8 +443,28 @@ async fn tokens_page(
 
 pub async fn tokens(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Query(q): Query<TokensQuery>) -> Response {
     let Some(p) = p else { return to_login() };
-    let notice = if q.claimed.is_some() { "Today's reward is in your balance." } else { "" };
+    let notice = match (q.claimed.is_some(), q.alert.is_some()) {
+        (true, _) => "Today's reward is in your balance.",
+        (_, true) => "Your low-balance alert is saved.",
+        _ => "",
+    };
     tokens_page(&state, &p, q.before, notice, None).await
+}
+
+/// The low-balance alert form: a number of tokens, or empty for none.
+pub async fn set_alert(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, body: Bytes) -> Response {
+    let Some(p) = p else { return to_login() };
+    let f = super::fields(&body);
+    let text = super::field(&f, "threshold");
+    let threshold = match text.parse::<i64>() {
+        Ok(t) => Some(t),
+        Err(_) if text.is_empty() => None,
+        Err(_) => Some(0),
+    };
+    match state.app.set_balance_alert(&p, threshold).await {
+        Ok(()) => Redirect::to("/tokens?alert=1").into_response(),
+        Err(e) => tokens_page(&state, &p, None, "", Some(&e.into())).await,
+    }
 }
 
 pub async fn claim_reward(

@@ -199,6 +199,57 @@ async fn each_written_listing_is_announced_once_per_generation(db: Db) {
     assert_eq!(seen.lock().unwrap().len(), 2);
 }
 
+async fn a_spend_below_the_alert_is_told_once_per_crossing(db: Db) {
+    let t = spawn_with(db, |s| s.webhooks.allow_private_networks = true).await;
+    let asha = t.signup("low@example.com").await;
+    let (url, seen) = receiver(0).await;
+    let body = json!({"url": url, "events": ["tokens.low"]});
+    assert_eq!(t.call("POST", "/api/v1/webhooks", Some(body), Some(&asha)).await.0, 201);
+    let (status, _, bad) = t.call("PUT", "/api/v1/tokens/alert", Some(json!({"threshold": 0})), Some(&asha)).await;
+    assert_eq!((status, bad["error"]["code"].as_str()), (422, Some("invalid_threshold")));
+    assert_eq!(t.call("PUT", "/api/v1/tokens/alert", Some(json!({"threshold": 19})), Some(&asha)).await.0, 200);
+    assert_eq!(t.call("GET", "/api/v1/tokens/alert", None, Some(&asha)).await.2, json!({"threshold": 19}));
+    let (_, up) = upload(&t, &asha, "ring.jpg", ring_jpeg(640, 480)).await;
+    let create = |presets: &[&str]| {
+        let body = json!({"upload_id": up["id"], "engine": "local", "presets": presets});
+        let (t, asha) = (&t, &asha);
+        async move {
+            let (status, _, created) = t.call("POST", "/api/v1/creations", Some(body), Some(asha)).await;
+            assert_eq!(status, 202, "{created}");
+        }
+    };
+    create(&["amazon", "etsy"]).await; // 20 → 18: crosses 19
+    let got = wait_for(&seen, 1).await;
+    let event: Value = serde_json::from_str(&got[0].3).unwrap();
+    assert_eq!((event["type"].as_str(), event["data"]["balance"].as_i64()), (Some("tokens.low"), Some(18)));
+    create(&["amazon"]).await; // 18 → 17: already below
+    let me = t.call("GET", "/api/v1/me", None, Some(&asha)).await.2;
+    let grant = db::ledger::Movement {
+        user_id: me["id"].as_str().unwrap(),
+        kind: db::ledger::Kind::Grant,
+        amount: 10,
+        reason: "Top-up",
+        reference: "test:top-up",
+        actor: "test",
+    };
+    t.app.db.apply(grant, app::now_ms()).await.unwrap(); // 27
+    create(&["amazon", "etsy", "shopify", "flipkart", "myntra", "ajio", "meesho", "ebay", "whatsapp"]).await; // 27 → 18
+    let got = wait_for(&seen, 2).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(seen.lock().unwrap().len(), 2, "once per crossing");
+    assert_ne!(got[0].0, got[1].0);
+    let told = |mails: &[String]| mails.iter().filter(|m| m.contains("SoraiPixel tokens left")).count();
+    let mut mails = t.mails().await;
+    for _ in 0..100 {
+        if told(&mails) == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        mails = t.mails().await;
+    }
+    assert_eq!(told(&mails), 2, "{mails:?}");
+}
+
 async fn webhook_addresses_inside_private_networks_are_refused(db: Db) {
     let t = spawn(db).await;
     let asha = t.signup("ssrf@example.com").await;
@@ -231,5 +282,6 @@ on_both_backends!(
     webhooks_are_signed_retried_and_sent_once_per_event,
     an_endpoint_that_never_answers_is_disabled_and_its_owner_told,
     each_written_listing_is_announced_once_per_generation,
+    a_spend_below_the_alert_is_told_once_per_crossing,
     webhook_addresses_inside_private_networks_are_refused,
 );
