@@ -16,7 +16,13 @@ after(async () => { receiver?.kill(); await browser?.close(); server?.stop(); })
 function startReceiver(port, secret) {
   const lines = [];
   receiver = spawn('python3', [RECEIVER, String(port)], { env: { ...process.env, WEBHOOK_SECRET: secret } });
-  receiver.stdout.on('data', (d) => lines.push(...String(d).trim().split('\n').map((l) => JSON.parse(l))));
+  let partial = '';
+  receiver.stdout.on('data', (d) => {
+    const text = partial + d;
+    const complete = text.split('\n');
+    partial = complete.pop(); // a line cut between two chunks waits for its end
+    lines.push(...complete.filter((l) => l.trim()).map((l) => JSON.parse(l)));
+  });
   return async (wanted) => {
     for (let i = 0; i < 200; i++) {
       const found = lines.find(wanted);
@@ -41,7 +47,7 @@ test('a key limited to images, a webhook address, and a verified test event in t
   await page.getByRole('button', { name: 'Create key' }).click();
   const key = await page.locator('[data-secret]').innerText();
   assert.match(key, /^sp_live_/);
-  assert.match(await page.locator('[data-testid=api-key]').innerText(), /Make images, Read images, Listings · ends .* · never used/);
+  assert.match(await page.locator('[data-testid=api-key]').innerText(), /Make images, Read images, Listings · 60 requests a minute, 500 images a day · ends .* · never used/);
   await page.screenshot({ path: SHOTS + 'developers-key.png', fullPage: true });
   const asKey = (path) => fetch(server.base + path, { headers: { 'X-Api-Key': key } });
   assert.equal((await asKey('/api/v1/uploads')).status, 200);
@@ -77,4 +83,10 @@ test('a key limited to images, a webhook address, and a verified test event in t
   await page.getByRole('button', { name: 'Send again' }).click();
   const again = await printed((l) => l.verified && l.repeat);
   assert.equal(again.id, got.id);
+
+  // The public developer page, generated from the API's own document.
+  await page.getByRole('link', { name: 'API reference' }).click();
+  await page.getByRole('heading', { name: 'The SoraiPixel API' }).waitFor();
+  assert.match(await page.locator('main').innerText(), /POST \/api\/v1\/webhooks/);
+  await page.screenshot({ path: SHOTS + 'developers-docs.png' });
 });

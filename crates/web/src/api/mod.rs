@@ -117,8 +117,10 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
 
 /// The contract of this API, written by hand next to the routes (a test calls every
 /// operation it lists).
+pub const OPENAPI: &str = include_str!("../../api/openapi.json");
+
 async fn openapi() -> impl axum::response::IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], include_str!("../../api/openapi.json"))
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
 
 /// `?before=…&limit=…` paging for lists, newest first.

@@ -19,6 +19,7 @@ mod cloud;
 mod developers;
 mod listings;
 mod pages;
+mod reference;
 mod shared;
 mod studio;
 
@@ -33,6 +34,7 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/privacy/acknowledge", axum::routing::post(pages::acknowledge_policy))
         .route("/unsubscribe/{token}", get(pages::unsubscribe_page).post(pages::unsubscribe))
         .route("/contact", get(pages::contact))
+        .route("/developers", get(reference::developers))
         .route("/dashboard", get(account::dashboard))
         .route("/settings", get(account::settings).post(account::save_profile))
         .route("/settings/verify-email", axum::routing::post(account::resend_verification))

@@ -235,6 +235,7 @@ async fn pages_render(db: Db) {
         "/forgot-password",
         "/privacy",
         "/contact",
+        "/developers",
         "/reset-password?token=x",
         "/verify-email?token=x",
     ] {
