@@ -31,6 +31,8 @@ export async function startServer() {
     SORAIPIXEL__LOG__FORMAT: 'json',
     // A shop selling in rupees to visitors it cannot place (no CDN or GeoIP here).
     SORAIPIXEL__BILLING__DEFAULT_CURRENCY: 'INR',
+    // Webhooks to a receiver on this machine (a development setting; off by default).
+    SORAIPIXEL__WEBHOOKS__ALLOW_PRIVATE_NETWORKS: 'true',
   };
   const child = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (d) => { log += d; });

@@ -356,7 +356,7 @@ impl App {
         }
         let (planned, cost) = (what.planned, cost(what.planned));
         let images = i64::try_from(planned.len().saturating_mul(uploads.len())).unwrap_or(i64::MAX);
-        self.within_daily_images(p, images).await?;
+        self.reserve_daily_images(p, images).await?;
         let recipes = serde_json::to_string(planned).map_err(|e| AppError::Internal(e.to_string()))?;
         let creations: Vec<Creation> = uploads
             .iter()
@@ -383,8 +383,9 @@ impl App {
                 self.record_activity(&p.user.id, crate::activity::Activity::Created, &detail, Some(client)).await;
             }
             // The same idempotency key again: these creations exist; answer with them.
-            Outcome::Duplicate => {}
+            Outcome::Duplicate => self.release_daily_images(p, images).await,
             Outcome::Insufficient => {
+                self.release_daily_images(p, images).await;
                 let balance = self.db.balance(&p.user.id).await?.balance;
                 let needed = cost.saturating_mul(i64::try_from(creations.len()).unwrap_or(i64::MAX));
                 return Err(AppError::InsufficientTokens { needed, balance });

@@ -17,6 +17,16 @@ use crate::{App, AppError, Client, Result, now_ms};
 /// The parameters we read; anything else is refused by name.
 const KNOWN: [&str; 9] = ["size", "type", "format", "crop", "crop_margin", "scale", "position", "bg_color", "channels"];
 
+/// remove.bg options clients often send with a value that asks for nothing we do not do:
+/// accepted and ignored (any other value is refused by name).
+const HARMLESS: [(&str, &str); 5] = [
+    ("add_shadow", "false"),
+    ("semitransparency", "true"),
+    ("roi", "0% 0% 100% 100%"),
+    ("type_level", "none"),
+    ("type_level", "latest"),
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Container {
     Png,
@@ -42,8 +52,12 @@ fn percent(v: &str) -> Option<f32> {
 
 impl Ask {
     pub fn parse(fields: &[(String, String)]) -> Result<Self> {
-        let unknown: Vec<&str> =
-            fields.iter().map(|(k, _)| k.as_str()).filter(|k| !KNOWN.contains(k)).collect::<Vec<_>>();
+        let harmless = |k: &str, v: &str| HARMLESS.iter().any(|(hk, hv)| *hk == k && hv.eq_ignore_ascii_case(v.trim()));
+        let unknown: Vec<&str> = fields
+            .iter()
+            .filter(|(k, v)| !KNOWN.contains(&k.as_str()) && !harmless(k, v))
+            .map(|(k, _)| k.as_str())
+            .collect();
         if unknown.contains(&"image_url") {
             return Err(domain::Invalid::new(
                 "image_url_not_supported",
@@ -187,12 +201,26 @@ impl App {
         ask: Ask,
         client: &Client,
     ) -> Result<RemovedBackground> {
-        let limits = self.upload_limits();
-        if image.len() as u64 > limits.max_bytes {
-            return Err(AppError::TooLarge { limit_mb: limits.max_bytes / (1024 * 1024) });
+        let max_bytes = self.settings.uploads.max_bytes;
+        if image.len() as u64 > max_bytes {
+            return Err(AppError::TooLarge { limit_mb: max_bytes / (1024 * 1024) });
         }
         self.limit(&format!("removebg:{}", p.user.id), 600, crate::limits::HOUR).await?;
-        self.within_daily_images(p, 1).await?;
+        self.reserve_daily_images(p, 1).await?;
+        let made = self.cut_out(p, image, ask).await;
+        match &made {
+            Ok(m) => {
+                let detail = format!("{}×{} {}", m.width, m.height, m.mime);
+                self.record_activity(&p.user.id, crate::activity::Activity::Created, &detail, Some(client)).await;
+            }
+            Err(_) => self.release_daily_images(p, 1).await,
+        }
+        made
+    }
+
+    /// The paid part of `remove_background`, once the image is reserved.
+    async fn cut_out(&self, p: &Principal, image: Vec<u8>, ask: Ask) -> Result<RemovedBackground> {
+        let limits = self.upload_limits();
         let price = self.settings.tokens.local_output_cost;
         let balance = self.db.balance(&p.user.id).await?.balance;
         if balance < price {
@@ -235,10 +263,11 @@ impl App {
             db::ledger::Outcome::Applied(balance) => {
                 self.after_spend(&p.user.id, balance.balance, price, &reference).await
             }
-            _ => return Err(AppError::InsufficientTokens { needed: price, balance: 0 }),
+            _ => {
+                let balance = self.db.balance(&p.user.id).await?.balance;
+                return Err(AppError::InsufficientTokens { needed: price, balance });
+            }
         }
-        let detail = format!("{}×{} {}", made.width, made.height, made.mime);
-        self.record_activity(&p.user.id, crate::activity::Activity::Created, &detail, Some(client)).await;
         Ok(made)
     }
 }
@@ -293,7 +322,11 @@ mod tests {
         assert_eq!(ask(&[("crop_margin", "30px")]).unwrap().options.crop, None, "a margin only matters with crop");
 
         assert_eq!(code(ask(&[("image_url", "http://169.254.169.254/")])), "image_url_not_supported");
-        assert_eq!(code(ask(&[("roi", "0% 0% 100% 100%"), ("add_shadow", "true")])), "unsupported_parameter");
+        assert_eq!(code(ask(&[("roi", "10% 0% 100% 100%"), ("add_shadow", "true")])), "unsupported_parameter");
+        assert_eq!(
+            code(ask(&[("roi", "0% 0% 100% 100%"), ("add_shadow", "false"), ("semitransparency", "true")])),
+            "ok"
+        );
         assert_eq!(code(ask(&[("type", "person")])), "unsupported_parameter");
         for (k, v) in [
             ("size", "huge"),

@@ -166,11 +166,12 @@ impl App {
         Ok(Ok(window))
     }
 
-    /// Refuses `images` more when the request's key would pass its images for the day.
-    pub(crate) async fn within_daily_images(&self, p: &Principal, images: i64) -> Result<()> {
+    /// Reserves `images` of the request key's day, or refuses them when that would pass its
+    /// daily limit (a person's request, without a key, is not limited here).
+    pub(crate) async fn reserve_daily_images(&self, p: &Principal, images: i64) -> Result<()> {
         let Some(key) = &p.key else { return Ok(()) };
         let now = now_ms();
-        if self.db.api_images_today(&key.id, now).await? + images > key.images_per_day {
+        if !self.db.reserve_api_images(&key.usage_ref(), &p.user.id, images, key.images_per_day, now).await? {
             let left = crate::limits::DAY - now.rem_euclid(crate::limits::DAY);
             return Err(AppError::DailyLimit {
                 limit: key.images_per_day,
@@ -178,6 +179,14 @@ impl App {
             });
         }
         Ok(())
+    }
+
+    /// Gives back images reserved for a request that will not make them.
+    pub(crate) async fn release_daily_images(&self, p: &Principal, images: i64) {
+        let Some(key) = &p.key else { return };
+        if let Err(e) = self.db.release_api_images(&key.id, images, now_ms()).await {
+            tracing::warn!(key = %key.id, error = %e, "giving back reserved images failed");
+        }
     }
 
     /// The CSRF token bound to a session: forms and scripts must echo it back.

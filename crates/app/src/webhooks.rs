@@ -21,6 +21,9 @@ use crate::{App, AppError, Client, Result, now_ms};
 /// At most this many endpoints per seller.
 const MAX_ENDPOINTS: usize = 10;
 
+/// Events (their payloads) and delivery logs are kept this long.
+pub const LOG_RETENTION_MS: i64 = 30 * crate::limits::DAY;
+
 /// `POST /api/v1/webhooks`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -125,23 +128,25 @@ impl App {
         self.queue_event(&p.user.id, "webhook.test", &key, data, Some(&endpoint.id)).await
     }
 
-    /// Sends a finished delivery again ("send again"), with its event's id, and turns its
-    /// endpoint back on if it had been disabled.
+    /// Sends a finished delivery again ("send again"), with its event's id. On a paused
+    /// endpoint it turns the endpoint back on, which also sends what was held for it.
     pub async fn resend_webhook(&self, p: &Principal, endpoint_id: &str, delivery_id: &str) -> Result<()> {
         let endpoint = self.db.webhook_endpoint_of(&p.user.id, endpoint_id).await?;
-        if !self.db.webhook_deliveries_of(&p.user.id, endpoint_id, 100).await?.iter().any(|d| d.id == delivery_id) {
+        if self.db.webhook_delivery_state(&p.user.id, endpoint_id, delivery_id).await?.is_none() {
             return Err(AppError::NotFound);
         }
         self.limit(&format!("webhook-resend:{}", p.user.id), 60, crate::limits::HOUR).await?;
+        let (attempts, now) = (self.delivery_attempts(), now_ms());
         if endpoint.disabled_at.is_some() {
-            self.db.enable_webhook_endpoint(&p.user.id, endpoint_id).await?;
+            self.db.enable_webhook_endpoint(&p.user.id, endpoint_id, attempts, now).await?;
         }
-        self.db.resend_webhook_delivery(&p.user.id, delivery_id, self.delivery_attempts(), now_ms()).await.map_err(
-            |e| match e {
-                db::DbError::Invalid(_) => AppError::Busy,
-                other => other.into(),
-            },
-        )
+        match self.db.resend_webhook_delivery(&p.user.id, delivery_id, attempts, now).await {
+            Ok(()) => Ok(()),
+            // Already on its way (a held delivery the endpoint's return just queued).
+            Err(db::DbError::Invalid(_)) if endpoint.disabled_at.is_some() => Ok(()),
+            Err(db::DbError::Invalid(_)) => Err(AppError::Busy),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Announces a fact to the user's endpoints subscribed to it; announcing the same `key`
@@ -163,6 +168,12 @@ impl App {
         let event = NewEvent { user_id, event_type, payload: &payload, idempotency_key: key };
         self.db.queue_webhook_event(&event, only, self.delivery_attempts(), now).await?;
         Ok(())
+    }
+
+    /// Forgets events and their delivery logs older than `LOG_RETENTION_MS` (held deliveries
+    /// of a paused endpoint go with them). Returns how many events went.
+    pub async fn sweep_webhook_log(&self) -> Result<u64> {
+        Ok(self.db.delete_webhook_events_before(now_ms() - LOG_RETENTION_MS).await?)
     }
 
     /// The first try and one per wait of the schedule.
@@ -210,8 +221,12 @@ impl App {
             return Ok(()); // its endpoint was deleted
         };
         // Delivered by an attempt whose worker died before it could say so: not again.
-        if d.disabled || d.state == "delivered" {
+        if d.state != "pending" {
             return Ok(());
+        }
+        if d.disabled {
+            // Held until its owner turns the endpoint back on.
+            return self.db.pause_webhook_delivery(delivery_id, now_ms()).await.map_err(|e| retry("pausing", &e));
         }
         let key = self.data_key(&d.user_id).await.map_err(|e| retry("data key", &e))?;
         let sealed = hex::decode(&d.secret_sealed).map_err(|e| JobError::Permanent(format!("bad secret: {e}")))?;
@@ -259,11 +274,15 @@ impl App {
         }
     }
 
-    /// Out of attempts: the delivery failed, its endpoint is disabled, its owner told once.
+    /// Out of attempts: the delivery failed; unless something else reached the endpoint
+    /// since, the endpoint is paused and its owner told, once.
     async fn delivery_failed(&self, delivery_id: &str) -> std::result::Result<(), JobError> {
         let retry = |e: &dyn std::fmt::Display| JobError::Retry(e.to_string());
         self.db.fail_webhook_delivery(delivery_id, now_ms()).await.map_err(|e| retry(&e))?;
         let Some(d) = self.db.webhook_sending(delivery_id).await.map_err(|e| retry(&e))? else { return Ok(()) };
+        if self.db.webhook_delivered_since(&d.endpoint_id, d.created_at).await.map_err(|e| retry(&e))? {
+            return Ok(());
+        }
         let reason = "Deliveries kept failing for a day.";
         if !self.db.disable_webhook_endpoint(&d.endpoint_id, reason, now_ms()).await.map_err(|e| retry(&e))? {
             return Ok(());

@@ -1,5 +1,6 @@
-//! What each API key did per UTC day: calls answered, images made, tokens they cost. Calls
-//! are counted as they are answered; images and tokens in the transaction that charges them.
+//! What each API key did per UTC day: calls it made, images made, tokens they cost, and
+//! images asked for (its daily limit). Calls are counted when admitted; images and tokens in
+//! the transaction that charges them; requests as they are accepted.
 
 use serde::Serialize;
 
@@ -53,16 +54,48 @@ impl Db {
         Ok(())
     }
 
-    /// Images the key has made (or was charged for) today.
-    pub async fn api_images_today(&self, key_id: &str, now: i64) -> Result<i64> {
-        Ok(with_pool!(self, |p| sqlx::query_scalar::<_, i64>(
-            "SELECT images FROM api_usage WHERE key_id = $1 AND day = $2"
+    /// Reserves `images` of the key's day unless that would pass `limit`; one statement, so
+    /// parallel requests cannot both slip under it. `false`: refused, nothing reserved.
+    pub async fn reserve_api_images(
+        &self,
+        key: &KeyRef<'_>,
+        user_id: &str,
+        images: i64,
+        limit: i64,
+        now: i64,
+    ) -> Result<bool> {
+        if images > limit {
+            return Ok(false);
+        }
+        let reserved = with_pool!(self, |p| sqlx::query(
+            "INSERT INTO api_usage (key_id, user_id, key_name, day, requested) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (key_id, day) DO UPDATE SET requested = api_usage.requested + excluded.requested \
+             WHERE api_usage.requested + excluded.requested <= $6"
+        )
+        .bind(key.id)
+        .bind(user_id)
+        .bind(key.name)
+        .bind(day(now))
+        .bind(images)
+        .bind(limit)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(reserved == 1)
+    }
+
+    /// Gives back images reserved today that will not be made (a request refused after).
+    pub async fn release_api_images(&self, key_id: &str, images: i64, now: i64) -> Result<()> {
+        with_pool!(self, |p| sqlx::query(
+            "UPDATE api_usage SET requested = requested - $3 WHERE key_id = $1 AND day = $2 AND requested >= $3"
         )
         .bind(key_id)
         .bind(day(now))
-        .fetch_optional(p)
-        .await)?
-        .unwrap_or(0))
+        .bind(images)
+        .execute(p)
+        .await
+        .map(|_| ()))?;
+        Ok(())
     }
 
     /// The user's usage between two days (inclusive, `YYYY-MM-DD`), newest day first.

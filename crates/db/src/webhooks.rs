@@ -40,7 +40,7 @@ pub struct Delivery {
     pub endpoint_id: String,
     pub event_id: String,
     pub event_type: String,
-    /// `pending`, `delivered` or `failed`.
+    /// `pending`, `delivered`, `failed`, or `paused` (held while its endpoint is paused).
     pub state: String,
     pub attempts: i64,
     pub response_status: Option<i64>,
@@ -63,6 +63,7 @@ pub struct Sending {
     pub state: String,
     pub event_id: String,
     pub payload: String,
+    pub created_at: i64,
 }
 
 /// The outcome of one attempt.
@@ -121,17 +122,67 @@ impl Db {
         Ok(done == 1)
     }
 
-    /// Turns a disabled endpoint back on (its owner sends a delivery again).
-    pub async fn enable_webhook_endpoint(&self, user_id: &str, id: &str) -> Result<()> {
+    /// Turns a paused endpoint back on and queues the deliveries held for it, in one
+    /// transaction.
+    pub async fn enable_webhook_endpoint(&self, user_id: &str, id: &str, max_attempts: i64, now: i64) -> Result<()> {
+        with_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            sqlx::query(
+                "UPDATE webhook_endpoints SET disabled_at = NULL, disabled_reason = NULL WHERE id = $1 AND user_id = $2",
+            )
+            .bind(id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+            let held: Vec<String> = sqlx::query_scalar(
+                "UPDATE webhook_deliveries SET state = 'pending', updated_at = $3 \
+                 WHERE endpoint_id = $1 AND user_id = $2 AND state = 'paused' RETURNING id",
+            )
+            .bind(id)
+            .bind(user_id)
+            .bind(now)
+            .fetch_all(&mut *tx)
+            .await?;
+            for delivery_id in &held {
+                let key = format!("webhook:{delivery_id}:resumed:{now}");
+                let job = NewJob {
+                    kind: JOB_KIND,
+                    payload: delivery_id,
+                    max_attempts,
+                    idempotency_key: Some(&key),
+                    user_id: Some(user_id),
+                };
+                insert_job!(&mut *tx, job, now).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Holds a pending delivery whose endpoint was paused meanwhile.
+    pub async fn pause_webhook_delivery(&self, id: &str, now: i64) -> Result<()> {
         with_pool!(self, |p| sqlx::query(
-            "UPDATE webhook_endpoints SET disabled_at = NULL, disabled_reason = NULL WHERE id = $1 AND user_id = $2"
+            "UPDATE webhook_deliveries SET state = 'paused', updated_at = $2 WHERE id = $1 AND state = 'pending'"
         )
         .bind(id)
-        .bind(user_id)
+        .bind(now)
         .execute(p)
         .await
         .map(|_| ()))?;
         Ok(())
+    }
+
+    /// Whether anything reached the endpoint after `since` (so one failing event does not
+    /// pause an endpoint that works).
+    pub async fn webhook_delivered_since(&self, endpoint_id: &str, since: i64) -> Result<bool> {
+        Ok(with_pool!(self, |p| sqlx::query_scalar::<_, String>(
+            "SELECT id FROM webhook_deliveries WHERE endpoint_id = $1 AND state = 'delivered' AND updated_at > $2 LIMIT 1"
+        )
+        .bind(endpoint_id)
+        .bind(since)
+        .fetch_optional(p)
+        .await)?
+        .is_some())
     }
 
     /// Disables a live endpoint; `true` if this call did (so its owner is told once).
@@ -151,9 +202,9 @@ impl Db {
     }
 
     /// Records the event, unless an event with its key exists, and queues one delivery (and
-    /// its job) to each live endpoint of the user subscribed to it, all in one transaction;
-    /// with `only`, to that endpoint alone whatever it subscribes to (a test event).
-    /// Returns how many deliveries were queued.
+    /// its job) to each endpoint of the user subscribed to it (held as `paused` for a paused
+    /// endpoint), all in one transaction; with `only`, to that endpoint alone whatever it
+    /// subscribes to (a test event). Returns how many deliveries were queued to send.
     pub async fn queue_webhook_event(
         &self,
         e: &NewEvent<'_>,
@@ -179,8 +230,9 @@ impl Db {
                 tx.rollback().await?;
                 return Ok(0);
             };
-            let endpoints: Vec<String> = sqlx::query_scalar(
-                "SELECT id FROM webhook_endpoints WHERE user_id = $1 AND disabled_at IS NULL \
+            // A paused endpoint gets its delivery too, held until the owner turns it back on.
+            let endpoints: Vec<(String, bool)> = sqlx::query_as(
+                "SELECT id, disabled_at IS NOT NULL FROM webhook_endpoints WHERE user_id = $1 \
                  AND (id = $2 OR ($2 IS NULL AND (' ' || events || ' ') LIKE ('% ' || $3 || ' %'))) ORDER BY created_at",
             )
             .bind(e.user_id)
@@ -188,19 +240,23 @@ impl Db {
             .bind(e.event_type)
             .fetch_all(&mut *tx)
             .await?;
-            for endpoint_id in &endpoints {
+            for (endpoint_id, paused) in &endpoints {
                 let delivery_id = new_id();
                 sqlx::query(
                     "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, user_id, state, attempts, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5)",
+                     VALUES ($1, $2, $3, $4, $5, 0, $6, $6)",
                 )
                 .bind(&delivery_id)
                 .bind(endpoint_id)
                 .bind(&event_id)
                 .bind(e.user_id)
+                .bind(if *paused { "paused" } else { "pending" })
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+                if *paused {
+                    continue;
+                }
                 let key = format!("webhook:{delivery_id}");
                 let job = NewJob {
                     kind: JOB_KIND,
@@ -212,11 +268,12 @@ impl Db {
                 insert_job!(&mut *tx, job, now).await?;
             }
             tx.commit().await?;
-            Ok(endpoints.len() as u64)
+            Ok(endpoints.iter().filter(|(_, paused)| !paused).count() as u64)
         })
     }
 
-    /// Queues a finished delivery again (the owner's "send again"): same event, same id.
+    /// Queues a finished or held delivery again (the owner's "send again"): same event, same
+    /// id. `Invalid` while it is still pending.
     pub async fn resend_webhook_delivery(&self, user_id: &str, id: &str, max_attempts: i64, now: i64) -> Result<()> {
         with_pool!(self, |p| {
             let mut tx = p.begin().await?;
@@ -248,10 +305,22 @@ impl Db {
         })
     }
 
+    /// The state of the user's delivery to that endpoint, if there is one.
+    pub async fn webhook_delivery_state(&self, user_id: &str, endpoint_id: &str, id: &str) -> Result<Option<String>> {
+        Ok(with_pool!(self, |p| sqlx::query_scalar::<_, String>(
+            "SELECT state FROM webhook_deliveries WHERE id = $1 AND endpoint_id = $2 AND user_id = $3"
+        )
+        .bind(id)
+        .bind(endpoint_id)
+        .bind(user_id)
+        .fetch_optional(p)
+        .await)?)
+    }
+
     pub async fn webhook_sending(&self, delivery_id: &str) -> Result<Option<Sending>> {
         Ok(with_pool!(self, |p| sqlx::query_as::<_, Sending>(
             "SELECT d.id, d.user_id, d.endpoint_id, w.url, w.secret_sealed, (w.disabled_at IS NOT NULL) AS disabled, \
-             d.state, d.event_id, e.payload \
+             d.state, d.event_id, e.payload, d.created_at \
              FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id \
              JOIN webhook_events e ON e.id = d.event_id WHERE d.id = $1"
         )
@@ -292,6 +361,19 @@ impl Db {
         .await
         .map(|_| ()))?;
         Ok(())
+    }
+
+    /// Forgets events made before `cutoff`, with their deliveries, unless one is still being
+    /// sent. Returns how many events went.
+    pub async fn delete_webhook_events_before(&self, cutoff: i64) -> Result<u64> {
+        Ok(with_pool!(self, |p| sqlx::query(
+            "DELETE FROM webhook_events WHERE created_at < $1 AND NOT EXISTS \
+             (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = webhook_events.id AND d.state = 'pending')"
+        )
+        .bind(cutoff)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?)
     }
 
     /// The endpoint's deliveries, newest first.

@@ -3,7 +3,7 @@
 //! with the bytes of a `whsec_<base64>` secret), so receivers can use any Standard
 //! Webhooks library.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -117,13 +117,13 @@ impl Target {
         if !url.username().is_empty() || url.password().is_some() {
             return Err(bad("Leave names and passwords out of the address; check the signature instead."));
         }
-        let private = match url.host() {
+        let refused = match url.host() {
             None => return Err(bad("The address needs a host name.")),
-            Some(url::Host::Ipv4(ip)) => !is_public(IpAddr::V4(ip)),
-            Some(url::Host::Ipv6(ip)) => !is_public(IpAddr::V6(ip)),
-            Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+            Some(url::Host::Ipv4(ip)) => !allowed(IpAddr::V4(ip), local),
+            Some(url::Host::Ipv6(ip)) => !allowed(IpAddr::V6(ip), local),
+            Some(url::Host::Domain(d)) => !local && (d == "localhost" || d.ends_with(".localhost")),
         };
-        if private && !local {
+        if refused {
             return Err(Invalid::new(
                 "private_address",
                 "url",
@@ -140,8 +140,9 @@ impl Target {
 }
 
 /// True for an address on the public internet: not loopback, private, link-local (cloud
-/// metadata lives there), shared, documentation, multicast or reserved, including IPv4
-/// written inside IPv6.
+/// metadata lives there), shared, documentation, multicast or reserved. For IPv6 only
+/// global unicast (2000::/3) can be public, and IPv4 carried inside it (mapped, NAT64, 6to4)
+/// is judged as IPv4; Teredo, which hides where it leads, is refused.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => public_v4(v4),
@@ -150,21 +151,28 @@ pub fn is_public(ip: IpAddr) -> bool {
                 return public_v4(v4);
             }
             let s = v6.segments();
-            // NAT64 (64:ff9b::/96) carries an IPv4 address in its last 32 bits.
+            let embedded = |hi: u16, lo: u16| public_v4(Ipv4Addr::from(u32::from(hi) << 16 | u32::from(lo)));
             if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-                return public_v4(Ipv4Addr::from(u32::from(s[6]) << 16 | u32::from(s[7])));
+                return embedded(s[6], s[7]); // NAT64
             }
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (s[0] & 0xfe00) == 0xfc00 // unique local
-                || (s[0] & 0xffc0) == 0xfe80 // link-local
-                || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
-                || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
-                || v6 == Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 1)
-                || s[..6] == [0, 0, 0, 0, 0, 0]) // IPv4-compatible (deprecated)
+            match s[0] {
+                0x2002 => embedded(s[1], s[2]),                 // 6to4
+                0x2001 if s[1] == 0 || s[1] == 0x0db8 => false, // Teredo, documentation
+                first => (first & 0xe000) == 0x2000,
+            }
         }
     }
+}
+
+/// Whether a delivery may go to `ip`. A development setup (`private_ok`) may reach this
+/// machine and its network, never link-local addresses, where cloud metadata lives.
+pub fn allowed(ip: IpAddr, private_ok: bool) -> bool {
+    let ip = ip.to_canonical();
+    let link_local = match ip {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80 || v6.segments()[..2] == [0xfd00, 0x0ec2],
+    };
+    is_public(ip) || (private_ok && !link_local && !ip.is_unspecified())
 }
 
 fn public_v4(ip: Ipv4Addr) -> bool {
@@ -234,12 +242,24 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:169.254.169.254",
             "64:ff9b::a00:1",
+            "64:ff9b:1::a00:1",
             "2001:db8::1",
+            "2002:7f00:1::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "100::1",
+            "::ffff:0:a00:1",
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
-        for public in ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808"] {
+        for public in
+            ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1"]
+        {
             assert!(is_public(public.parse().unwrap()), "{public}");
+        }
+        // A development setup reaches this machine, never the metadata service.
+        assert!(allowed("127.0.0.1".parse().unwrap(), true) && !allowed("127.0.0.1".parse().unwrap(), false));
+        for metadata in ["169.254.169.254", "fd00:ec2::254", "fe80::1", "::ffff:169.254.169.254"] {
+            assert!(!allowed(metadata.parse().unwrap(), true), "{metadata}");
         }
     }
 
@@ -263,6 +283,7 @@ mod tests {
             assert_eq!(Target::parse(url, false).unwrap_err().code, code, "{url}");
         }
         assert!(Target::parse("http://127.0.0.1:9000/hooks", true).is_ok());
+        assert_eq!(Target::parse("http://169.254.169.254/", true).unwrap_err().code, "private_address");
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! Sends one webhook delivery to an address a seller chose, so it guards against being
 //! pointed inward: the host is resolved at send time and every address it resolves to must
-//! be public (unless `allow_private`, a development setup); the connection goes to exactly
+//! be public (with `allow_private`, a development setup, this machine and its network too,
+//! never link-local metadata addresses); the connection goes to exactly
 //! the addresses checked (no second lookup to rebind); redirects are not followed; connect
 //! and total time are bounded; only the first bytes of the answer are read.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use domain::webhook::is_public;
+use domain::webhook::allowed;
 
 /// How much of a receiver's answer is kept for the delivery log.
 pub const EXCERPT_BYTES: usize = 1024;
@@ -39,7 +40,7 @@ pub struct Answer {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
-    /// The address is not allowed (private, loopback, metadata): never retried into.
+    /// The address is not allowed (private, loopback, metadata): nothing was sent.
     #[error("{0}")]
     Refused(String),
     /// No answer: DNS, connection, TLS or time-out.
@@ -67,7 +68,7 @@ impl Sender {
             return Err(SendError::Failed("the host has no address".into()));
         }
         // Every address, not just one: a name that also resolves inward is refused.
-        if !self.allow_private && addrs.iter().any(|a| !is_public(a.ip())) {
+        if addrs.iter().any(|a| !allowed(a.ip(), self.allow_private)) {
             return Err(SendError::Refused("the address is inside a private network".into()));
         }
         let mut client = reqwest::Client::builder()

@@ -52,7 +52,9 @@ async fn names_and_addresses_that_lead_inward_are_refused_at_send_time() {
         assert!(matches!(refused, Err(SendError::Refused(_))), "{url}: {refused:?}");
     }
     assert_eq!(calls.load(Ordering::SeqCst), 0, "nothing reached the loopback server");
-    // Where a development setup allows it, the same receiver is reached.
+    // A development setup reaches the receiver on this machine, never the metadata service.
+    let metadata = sender(true).send(&message("http://169.254.169.254/latest/meta-data/")).await;
+    assert!(matches!(metadata, Err(SendError::Refused(_))), "{metadata:?}");
     let answer = sender(true).send(&message(&format!("http://localhost:{port}/hooks"))).await.unwrap();
     assert_eq!((answer.status, calls.load(Ordering::SeqCst)), (204, 1));
 }

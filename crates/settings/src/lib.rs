@@ -301,8 +301,8 @@ pub struct Webhooks {
     pub retry_schedule_secs: Vec<u64>,
     pub connect_timeout_secs: u64,
     pub timeout_secs: u64,
-    /// DEV MODE: plain http and addresses inside private networks (a receiver on this
-    /// machine). `serve` turns it on only on a setup that does not look public.
+    /// DEV MODE, opt-in: plain http and addresses inside private networks (a receiver on
+    /// this machine), never link-local ones. Ignored on a setup that looks public.
     pub allow_private_networks: bool,
 }
 

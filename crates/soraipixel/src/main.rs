@@ -286,9 +286,10 @@ async fn with_payments(mut app: app::App) -> anyhow::Result<app::App> {
     Ok(app.with_gateway(gateway))
 }
 
-/// DEV MODE, on a setup that does not look public: webhooks may go to a receiver on this
-/// machine, and stores are reached at a FAKE Shopify unless `shopify.base_url` says
-/// otherwise (the connect page shows the fake's token).
+/// DEV MODE, on a setup that does not look public: stores are reached at a FAKE Shopify
+/// unless `shopify.base_url` says otherwise (the connect page shows the fake's token), and
+/// webhooks reach this machine only when `webhooks.allow_private_networks` asks for it
+/// (never on a deployment that looks public).
 async fn with_dev_stand_ins(mut settings: Settings) -> anyhow::Result<Settings> {
     if settings.looks_public() {
         if settings.webhooks.allow_private_networks {
@@ -297,9 +298,8 @@ async fn with_dev_stand_ins(mut settings: Settings) -> anyhow::Result<Settings> 
         }
         return Ok(settings);
     }
-    if !settings.webhooks.allow_private_networks {
-        settings.webhooks.allow_private_networks = true;
-        tracing::warn!("DEV MODE: webhooks may go to plain http and private addresses (a receiver on this machine)");
+    if settings.webhooks.allow_private_networks {
+        tracing::warn!("DEV MODE: webhooks may go to plain http and this machine's network (not link-local addresses)");
     }
     if settings.shopify.base_url != settings::ShopifySettings::default().base_url {
         return Ok(settings);

@@ -1,5 +1,6 @@
 //! Housekeeping every worker runs: expired sessions, links, codes and counters are removed,
-//! expired visitor previews are deleted, and blobs no row points at are swept.
+//! expired visitor previews are deleted, webhook events past 30 days are forgotten, and
+//! blobs no row points at are swept.
 
 use std::time::Duration;
 
@@ -16,6 +17,11 @@ pub async fn run(app: app::App) {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "expired visitor previews removed"),
             Err(e) => tracing::warn!(error = %e, "preview sweep failed; will retry"),
+        }
+        match app.sweep_webhook_log().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "webhook events past their 30 days removed"),
+            Err(e) => tracing::warn!(error = %e, "webhook log sweep failed; will retry"),
         }
         match app.sweep_orphans(app::orphans::GRACE_MS).await {
             Ok(0) => {}

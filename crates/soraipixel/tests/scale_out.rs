@@ -43,6 +43,7 @@ fn start(dir: &Path, database: &str, port: u16, role: &str) -> Child {
         .env("SORAIPIXEL__WORKERS__IN_SERVE", "false")
         .env("SORAIPIXEL__WORKERS__LEASE_SECS", "2")
         .env("SORAIPIXEL__WORKERS__CONCURRENCY", "1")
+        .env("SORAIPIXEL__WEBHOOKS__ALLOW_PRIVATE_NETWORKS", "true")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

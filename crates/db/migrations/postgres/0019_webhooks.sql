@@ -24,13 +24,14 @@ CREATE TABLE webhook_events (
     created_at BIGINT NOT NULL
 );
 
--- One event to one endpoint, with what its latest attempt got back.
+-- One event to one endpoint, with what its latest attempt got back. `paused`: its endpoint
+-- was paused; it is sent when the owner turns the endpoint back on.
 CREATE TABLE webhook_deliveries (
     id TEXT PRIMARY KEY,
     endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
     event_id TEXT NOT NULL REFERENCES webhook_events(id) ON DELETE CASCADE,
     user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+    state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed', 'paused')),
     attempts BIGINT NOT NULL DEFAULT 0,
     response_status BIGINT,
     latency_ms BIGINT,

@@ -42,6 +42,7 @@ struct DevelopersPage {
     scopes: Vec<(&'static str, &'static str)>,
     events: Vec<(&'static str, &'static str)>,
     limits: settings::Api,
+    timeout_secs: u64,
     usage: Vec<Usage>,
     error: FormError,
 }
@@ -91,6 +92,7 @@ async fn page(state: &AppState, p: &Principal, revealed: Option<Revealed>, err: 
         scopes: Scope::ALL.iter().map(|s| (s.as_str(), scope_label(s.as_str()))).collect(),
         events: EventType::ALL.iter().map(|e| (e.as_str(), e.label())).collect(),
         limits: state.app.settings.api,
+        timeout_secs: state.app.settings.webhooks.timeout_secs,
         usage,
         error: err.map(FormError::from).unwrap_or_default(),
     };

@@ -99,7 +99,7 @@ async fn remove_bg_clients_get_their_answers(db: Db) {
     let form = reqwest::multipart::Form::new()
         .part("image_file", photo())
         .text("add_shadow", "true")
-        .text("roi", "0% 0% 100% 100%");
+        .text("roi", "10% 0% 90% 100%");
     let (status, _, body) = remove(&t, &secret, form).await;
     let e = errors(&body);
     assert_eq!((status, e["code"].as_str()), (400, Some("unsupported_parameter")));

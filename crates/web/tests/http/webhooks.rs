@@ -139,14 +139,14 @@ async fn webhooks_are_signed_retried_and_sent_once_per_event(db: Db) {
     assert_eq!(listed["webhooks"], json!([]));
 }
 
-async fn an_endpoint_that_never_answers_is_disabled_and_its_owner_told(db: Db) {
+async fn an_endpoint_that_keeps_failing_is_paused_and_resumed_with_what_was_held(db: Db) {
     let t = spawn_with(db, |s| {
         s.webhooks.allow_private_networks = true;
         s.webhooks.retry_schedule_secs = vec![0, 0];
     })
     .await;
     let asha = t.signup("down@example.com").await;
-    let (url, seen) = receiver(usize::MAX).await;
+    let (url, seen) = receiver(3).await;
     let (_, _, endpoint) =
         t.call("POST", "/api/v1/webhooks", Some(json!({"url": url, "events": ["batch.finished"]})), Some(&asha)).await;
     let id = endpoint["id"].as_str().unwrap();
@@ -161,7 +161,8 @@ async fn an_endpoint_that_never_answers_is_disabled_and_its_owner_told(db: Db) {
     }
     assert!(!listed["webhooks"][0]["disabled_at"].is_null(), "{listed}");
     assert_eq!(seen.lock().unwrap().len(), 3, "the first try and one per wait");
-    assert_eq!(deliveries(&t, &asha, id).await[0]["state"], "failed");
+    let failed = deliveries(&t, &asha, id).await[0].clone();
+    assert_eq!(failed["state"], "failed");
     let told = |mails: &[String]| mails.iter().any(|m| m.contains("stopped sending to it") && m.contains(&url));
     let mut mails = t.mails().await;
     for _ in 0..100 {
@@ -172,6 +173,26 @@ async fn an_endpoint_that_never_answers_is_disabled_and_its_owner_told(db: Db) {
         mails = t.mails().await;
     }
     assert!(told(&mails), "{mails:?}");
+
+    // While paused, an event is held, not lost; "Send again" resumes and sends it too.
+    assert_eq!(t.call("POST", &format!("/api/v1/webhooks/{id}/test"), None, Some(&asha)).await.0, 202);
+    let held = deliveries(&t, &asha, id).await;
+    assert_eq!((held.len(), held[0]["state"].as_str()), (2, Some("paused")), "{held:?}");
+    let resend = format!("/api/v1/webhooks/{id}/deliveries/{}/resend", failed["id"].as_str().unwrap());
+    assert_eq!(t.call("POST", &resend, None, Some(&asha)).await.0, 202);
+    let got = wait_for(&seen, 5).await;
+    assert_eq!(got.len(), 5, "the failed event again and the held one");
+    let mut log = deliveries(&t, &asha, id).await;
+    for _ in 0..100 {
+        if log.iter().all(|d| d["state"] == "delivered") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        log = deliveries(&t, &asha, id).await;
+    }
+    assert!(log.iter().all(|d| d["state"] == "delivered"), "{log:?}");
+    let (_, _, listed) = t.call("GET", "/api/v1/webhooks", None, Some(&asha)).await;
+    assert!(listed["webhooks"][0]["disabled_at"].is_null(), "on again: {listed}");
 }
 
 async fn each_written_listing_is_announced_once_per_generation(db: Db) {
@@ -280,7 +301,7 @@ async fn webhook_addresses_inside_private_networks_are_refused(db: Db) {
 
 on_both_backends!(
     webhooks_are_signed_retried_and_sent_once_per_event,
-    an_endpoint_that_never_answers_is_disabled_and_its_owner_told,
+    an_endpoint_that_keeps_failing_is_paused_and_resumed_with_what_was_held,
     each_written_listing_is_announced_once_per_generation,
     a_spend_below_the_alert_is_told_once_per_crossing,
     webhook_addresses_inside_private_networks_are_refused,
