@@ -75,6 +75,20 @@ pub struct Attempt<'a> {
     pub error: Option<&'a str>,
 }
 
+/// Queues the `webhook` job that sends one delivery, inside the caller's transaction.
+macro_rules! send_job {
+    ($tx:ident, $delivery:expr, $user:expr, $key:expr, $max_attempts:expr, $now:expr) => {{
+        let job = NewJob {
+            kind: JOB_KIND,
+            payload: $delivery,
+            max_attempts: $max_attempts,
+            idempotency_key: Some($key),
+            user_id: Some($user),
+        };
+        insert_job!(&mut *$tx, job, $now).await
+    }};
+}
+
 macro_rules! endpoint_columns {
     () => {
         "id, user_id, url, events, secret_sealed, disabled_at, disabled_reason, created_at"
@@ -144,15 +158,14 @@ impl Db {
             .fetch_all(&mut *tx)
             .await?;
             for delivery_id in &held {
-                let key = format!("webhook:{delivery_id}:resumed:{now}");
-                let job = NewJob {
-                    kind: JOB_KIND,
-                    payload: delivery_id,
+                send_job!(
+                    tx,
+                    delivery_id,
+                    user_id,
+                    &format!("webhook:{delivery_id}:resumed:{now}"),
                     max_attempts,
-                    idempotency_key: Some(&key),
-                    user_id: Some(user_id),
-                };
-                insert_job!(&mut *tx, job, now).await?;
+                    now
+                )?;
             }
             tx.commit().await?;
             Ok(())
@@ -257,15 +270,7 @@ impl Db {
                 if *paused {
                     continue;
                 }
-                let key = format!("webhook:{delivery_id}");
-                let job = NewJob {
-                    kind: JOB_KIND,
-                    payload: &delivery_id,
-                    max_attempts,
-                    idempotency_key: Some(&key),
-                    user_id: Some(e.user_id),
-                };
-                insert_job!(&mut *tx, job, now).await?;
+                send_job!(tx, &delivery_id, e.user_id, &format!("webhook:{delivery_id}"), max_attempts, now)?;
             }
             tx.commit().await?;
             Ok(endpoints.iter().filter(|(_, paused)| !paused).count() as u64)
@@ -291,15 +296,7 @@ impl Db {
                 tx.rollback().await?;
                 return Err(DbError::Invalid("delivery unknown or still pending".into()));
             }
-            let key = format!("webhook:{id}:again:{now}");
-            let job = NewJob {
-                kind: JOB_KIND,
-                payload: id,
-                max_attempts,
-                idempotency_key: Some(&key),
-                user_id: Some(user_id),
-            };
-            insert_job!(&mut *tx, job, now).await?;
+            send_job!(tx, id, user_id, &format!("webhook:{id}:again:{now}"), max_attempts, now)?;
             tx.commit().await?;
             Ok(())
         })
