@@ -196,6 +196,12 @@ pub fn render<T: Template>(page: T, err: Option<&ApiError>) -> Response {
     }
 }
 
+/// `words` with its first letter in capitals.
+pub(crate) fn capitalised(words: &str) -> String {
+    let mut chars = words.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
 /// A posted form's fields, in order (a checkbox group repeats its name).
 pub(crate) fn fields(body: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()

@@ -47,8 +47,7 @@ fn sections() -> &'static [Section] {
                     path: path.clone(),
                     summary: op["summary"].as_str().unwrap_or_default().replace('`', ""),
                 };
-                let mut letters = tag.chars();
-                let title = letters.next().map(|c| c.to_uppercase().chain(letters).collect()).unwrap_or_default();
+                let title = super::capitalised(tag);
                 match sections.iter_mut().find(|s| s.title == title) {
                     Some(s) => s.operations.push(operation),
                     None => sections.push(Section { title, operations: vec![operation] }),

@@ -320,7 +320,7 @@ fn made(state: &AppState, outputs: Vec<Output>) -> Vec<Made> {
 }
 
 /// An output's label in words, using the prompt library's names for generated shots.
-fn title(label: &str) -> String {
+pub(crate) fn title(label: &str) -> String {
     let named = prompts::library().ok().and_then(|lib| {
         if let Ok(shot) = lib.shot(label) {
             return Some(shot.name.clone());
@@ -335,11 +335,7 @@ fn title(label: &str) -> String {
     named.unwrap_or_else(|| match label {
         "try-on" => "Try-on".into(),
         "hd" => "HD upscale".into(),
-        other => {
-            let words = other.replace('_', " ");
-            let mut chars = words.chars();
-            chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
-        }
+        other => super::capitalised(&other.replace('_', " ")),
     })
 }
 

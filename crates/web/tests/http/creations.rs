@@ -282,6 +282,7 @@ async fn the_review_queue_lists_doubtful_and_marked_down_images(db: Db) {
     assert_eq!(status, 200);
     assert_eq!(page.matches("data-testid=\"review-item\"").count(), 1, "{page}");
     assert!(page.contains("Doubtful cutout (0."), "{page}");
+    assert!(page.contains("Studio · Etsy"), "the image named in words, not by its preset id: {page}");
     let (_, down) = t.page("/admin/review?reason=down", Some(&admin)).await;
     assert!(!down.contains("data-testid=\"review-item\""), "not marked down yet");
     let path = format!("/api/v1/outputs/{}/feedback", output["id"].as_str().unwrap());
