@@ -157,3 +157,34 @@ test('a lost pendant is reported, painted back with the brush, and the images ma
   assert.equal(await page.locator('.result img.checker').count(), 1);
   await page.screenshot({ path: SHOTS + 'studio-transparent.png', fullPage: true });
 });
+
+test('an image the seller marks down reaches the review queue, and staff give its token back', async () => {
+  const page = await phonePage(browser);
+  const email = `veda${Date.now()}@example.com`;
+  await signUp(page, server.base, 'Veda Rao', email);
+  await oneImage(page, PHOTOS[0]);
+  await page.getByText('Done — 1 image, 1 token').waitFor({ timeout: 60_000 });
+  await page.getByText('Something is wrong').click();
+  await page.getByLabel('Bad background').check();
+  await page.getByLabel('In your words (optional)').fill('A grey edge shows at the top');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.getByText('Thanks for telling us').waitFor();
+
+  const staff = await phonePage(browser);
+  const staffEmail = `review${Date.now()}@example.com`;
+  await signUp(staff, server.base, 'Support Desk', staffEmail, 'every image checked');
+  server.grantAdmin(staffEmail);
+  await staff.goto(server.base + '/admin/review');
+  await staff.getByLabel('Why').selectOption('down');
+  await staff.getByRole('button', { name: 'Show' }).click();
+  const item = staff.getByTestId('review-item').filter({ hasText: 'A grey edge shows at the top' });
+  assert.match(await item.innerText(), /Studio · Amazon[\s\S]*Marked down[\s\S]*Bad background/);
+  await item.getByLabel('Reason for the refund').fill('Paper edge left in the image');
+  await item.getByRole('button', { name: 'Refund' }).click();
+  await staff.getByText('1 token given back').waitFor();
+  await staff.screenshot({ path: SHOTS + 'admin-review.png', fullPage: true });
+
+  await page.goto(server.base + '/tokens');
+  assert.equal((await page.getByTestId('balance').innerText()).trim(), '20', 'the image cost nothing in the end');
+  await page.getByText('Paper edge left in the image').first().waitFor();
+});
