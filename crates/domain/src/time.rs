@@ -32,6 +32,23 @@ impl Civil {
     }
 }
 
+/// The first millisecond (UTC) of a `YYYY-MM-DD` date; `None` unless it is a real date
+/// written exactly so.
+pub fn parse_date(text: &str) -> Option<i64> {
+    let parts: Vec<i64> = text.split('-').map(|p| p.parse::<i64>().ok()).collect::<Option<_>>()?;
+    let [y, m, d] = parts[..] else { return None };
+    if text.len() != 10 || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Days from the civil date (the inverse of `civil`), then checked by the round trip.
+    let (y2, m2) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + (153 * m2 + 2) / 5 + d - 1;
+    let ms = (era * 146_097 + doe - 719_468) * 86_400_000;
+    (civil(ms).date() == text).then_some(ms)
+}
+
 /// `2026-03-01T09:05:07.123Z`.
 pub fn rfc3339(ms: i64) -> String {
     let c = civil(ms);
@@ -41,6 +58,15 @@ pub fn rfc3339(ms: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn dates_parse_strictly() {
+        assert_eq!(super::parse_date("1970-01-02"), Some(86_400_000));
+        assert_eq!(super::parse_date("2024-02-29").map(|ms| super::civil(ms).date()).as_deref(), Some("2024-02-29"));
+        for bad in ["2023-02-29", "2026-13-01", "2026-1-01", "yesterday", "2026-01-01T00:00", "+026-01-01", ""] {
+            assert_eq!(super::parse_date(bad), None, "{bad}");
+        }
+    }
+
     #[test]
     fn dates() {
         assert_eq!(super::rfc3339(951_782_400_000 + 3_723_456), "2000-02-29T01:02:03.456Z");

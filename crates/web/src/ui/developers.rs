@@ -99,6 +99,14 @@ async fn page(state: &AppState, p: &Principal, revealed: Option<Revealed>, err: 
     render(page, err)
 }
 
+/// After an action: back to the page (at `to`), or the page with what went wrong.
+async fn then(state: &AppState, p: &Principal, done: app::Result<()>, to: &str) -> Response {
+    match done {
+        Ok(()) => Redirect::to(to).into_response(),
+        Err(e) => page(state, p, None, Some(&e.into())).await,
+    }
+}
+
 pub async fn show(State(state): State<AppState>, MaybeAuth(p): MaybeAuth) -> Response {
     let Some(p) = p else { return to_login() };
     page(&state, &p, None, None).await
@@ -137,10 +145,8 @@ pub async fn delete_key(
     Path(id): Path<String>,
 ) -> Response {
     let Some(p) = p else { return to_login() };
-    match state.app.delete_api_key(&p, &id, &client).await {
-        Ok(()) => Redirect::to("/settings/developers").into_response(),
-        Err(e) => page(&state, &p, None, Some(&e.into())).await,
-    }
+    let done = state.app.delete_api_key(&p, &id, &client).await;
+    then(&state, &p, done, "/settings/developers").await
 }
 
 pub async fn create_webhook(
@@ -168,18 +174,14 @@ pub async fn delete_webhook(
     Path(id): Path<String>,
 ) -> Response {
     let Some(p) = p else { return to_login() };
-    match state.app.delete_webhook(&p, &id, &client).await {
-        Ok(()) => Redirect::to("/settings/developers").into_response(),
-        Err(e) => page(&state, &p, None, Some(&e.into())).await,
-    }
+    let done = state.app.delete_webhook(&p, &id, &client).await;
+    then(&state, &p, done, "/settings/developers").await
 }
 
 pub async fn test_webhook(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Path(id): Path<String>) -> Response {
     let Some(p) = p else { return to_login() };
-    match state.app.test_webhook(&p, &id).await {
-        Ok(()) => Redirect::to(&format!("/settings/developers#endpoint-{id}")).into_response(),
-        Err(e) => page(&state, &p, None, Some(&e.into())).await,
-    }
+    let done = state.app.test_webhook(&p, &id).await;
+    then(&state, &p, done, &format!("/settings/developers#endpoint-{id}")).await
 }
 
 pub async fn resend(
@@ -188,8 +190,6 @@ pub async fn resend(
     Path((id, delivery)): Path<(String, String)>,
 ) -> Response {
     let Some(p) = p else { return to_login() };
-    match state.app.resend_webhook(&p, &id, &delivery).await {
-        Ok(()) => Redirect::to(&format!("/settings/developers#endpoint-{id}")).into_response(),
-        Err(e) => page(&state, &p, None, Some(&e.into())).await,
-    }
+    let done = state.app.resend_webhook(&p, &id, &delivery).await;
+    then(&state, &p, done, &format!("/settings/developers#endpoint-{id}")).await
 }
