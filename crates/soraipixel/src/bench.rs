@@ -40,6 +40,13 @@ pub struct BenchArgs {
     /// The paper model alone, without the learned segmenter (to see what it adds).
     #[arg(long)]
     pub without_segmenter: bool,
+    /// Write our matte of each rendered scene to this folder as `<name>.png` (the layout
+    /// `--peer` reads), for contact sheets (scripts/rendered/sheet.py).
+    #[arg(long)]
+    pub save: Option<std::path::PathBuf>,
+    /// Matte parameters to try, as JSON (`{"hole_rim_share": 0.6}`); the rest keep their defaults.
+    #[arg(long)]
+    pub params: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -84,12 +91,16 @@ struct Report {
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
-    let params = MatteParams { learned: !args.without_segmenter, ..MatteParams::default() };
+    let tried: MatteParams = match &args.params {
+        Some(json) => serde_json::from_str(json).context("--params")?,
+        None => MatteParams::default(),
+    };
+    let params = MatteParams { learned: !args.without_segmenter, ..tried };
     let default_set = std::path::Path::new("target/rendered/eval");
     let rendered_dir =
         args.rendered.clone().or_else(|| default_set.join("manifest.jsonl").exists().then(|| default_set.into()));
     let rendered = match &rendered_dir {
-        Some(dir) => crate::rendered_bench::measure(dir, args.peer.as_deref(), &params)?,
+        Some(dir) => crate::rendered_bench::measure(dir, args.peer.as_deref(), args.save.as_deref(), &params)?,
         None if args.rendered_only => anyhow::bail!("no rendered set: pass --rendered DIR"),
         None => vec![],
     };

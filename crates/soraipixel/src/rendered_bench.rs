@@ -43,8 +43,17 @@ fn read_alpha(path: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 /// Scores every scene listed in `dir/manifest.jsonl`: our cutout, or the alpha another
-/// engine left in `peer` (`<name>.png`).
-pub fn measure(dir: &Path, peer: Option<&Path>, params: &MatteParams) -> anyhow::Result<Vec<FamilyResult>> {
+/// engine left in `peer` (`<name>.png`). With `save`, our mattes are written there in the
+/// same layout.
+pub fn measure(
+    dir: &Path,
+    peer: Option<&Path>,
+    save: Option<&Path>,
+    params: &MatteParams,
+) -> anyhow::Result<Vec<FamilyResult>> {
+    if let Some(save) = save {
+        std::fs::create_dir_all(save).with_context(|| format!("creating {}", save.display()))?;
+    }
     let manifest = std::fs::read_to_string(dir.join("manifest.jsonl"))
         .with_context(|| format!("no rendered set in {} (make one with scripts/render-set.sh)", dir.display()))?;
     // A scene rendered again is listed again: the last line for a name wins.
@@ -70,7 +79,13 @@ pub fn measure(dir: &Path, peer: Option<&Path>, params: &MatteParams) -> anyhow:
             let (predicted, confidence, unsuitable) = match peer {
                 Some(p) => (Some(read_alpha(&p.join(format!("{}.png", it.name)))?), 1.0, false),
                 None => match imaging::cutout(&decoded, params) {
-                    Ok(m) => (Some(m.alpha.into_raw()), m.confidence, false),
+                    Ok(m) => {
+                        if let Some(save) = save {
+                            let path = save.join(format!("{}.png", it.name));
+                            m.alpha.save(&path).with_context(|| format!("writing {}", path.display()))?;
+                        }
+                        (Some(m.alpha.into_raw()), m.confidence, false)
+                    }
                     Err(e) => (None, 0.0, matches!(e, imaging::ImagingError::UnsuitableBackground(_))),
                 },
             };
