@@ -38,6 +38,8 @@ impl Problem {
 struct Signals {
     /// Share of strip pixels whose brightness changes sharply (texture, edges).
     textured: f32,
+    /// The same over a wider reach (mottled cloth, blotches broader than the fine measure).
+    mottled: f32,
     /// Share of strip pixels the segmentation took as object.
     object: f32,
     /// The longest stretch of a frame side the segmentation took as object, as a share of
@@ -58,11 +60,15 @@ pub const LOW_CONFIDENCE: f32 = 0.5;
 /// A brightness change this large (relative to the paper, across four pixels of the
 /// smoothed image) is texture or an edge, not paper grain or sensor noise.
 const TEXTURE_CHANGE: f32 = 0.06;
+/// Across twelve pixels of a 7×7 mean, a smaller change already is: paper's lighting
+/// changes far more slowly, and its grain averages out.
+const MOTTLE_CHANGE: f32 = 0.03;
 /// The strip is this share of the shorter side.
 const STRIP: f32 = 0.08;
 
 /// Where each signal starts to cast doubt, and where it makes the photo unsuitable.
 const TEXTURED: (f32, f32) = (0.05, 0.25);
+const MOTTLED: (f32, f32) = (0.02, 0.05);
 const OBJECT: (f32, f32) = (0.05, 0.4);
 const TOUCHING: (f32, f32) = (0.04, 0.12);
 
@@ -70,11 +76,12 @@ pub fn assess(feats: &Features, coarse: &Mask) -> Assessment {
     let signals = measure(feats, coarse);
     let doubt = |v: f32, (low, high): (f32, f32)| ((v - low) / (high - low)).clamp(0.0, 1.0);
     let confidence = (1.0 - doubt(signals.textured, TEXTURED))
+        * (1.0 - doubt(signals.mottled, MOTTLED))
         * (1.0 - doubt(signals.object, OBJECT))
         * (1.0 - doubt(signals.touching, TOUCHING));
     // Texture first: grain or weave that the segmentation took for object is still a busy
     // background, not something filling the frame.
-    let problem = if signals.textured >= TEXTURED.1 {
+    let problem = if signals.textured >= TEXTURED.1 || signals.mottled >= MOTTLED.1 {
         Some(Problem::BusyBackground)
     } else if signals.object >= OBJECT.1 {
         Some(Problem::FillsFrame)
@@ -92,7 +99,8 @@ fn measure(feats: &Features, coarse: &Mask) -> Signals {
     let strip = ((w.min(h) as f32 * STRIP).round() as usize).max(1);
     // Sensor noise and JPEG blocks average out over 3×3; grain, weave and edges do not.
     let smooth = plane::box_mean(&feats.ratio, 1);
-    let (mut n, mut textured, mut object) = (0usize, 0usize, 0usize);
+    let blurred = plane::box_mean(&feats.ratio, 3);
+    let (mut n, mut textured, mut mottled, mut object) = (0usize, 0usize, 0usize, 0usize);
     for y in 0..h {
         for x in 0..w {
             if x.min(y).min(w - 1 - x).min(h - 1 - y) >= strip {
@@ -100,7 +108,8 @@ fn measure(feats: &Features, coarse: &Mask) -> Signals {
             }
             let i = y * w + x;
             n += 1;
-            textured += usize::from(change(&smooth, x, y) > TEXTURE_CHANGE);
+            textured += usize::from(change(&smooth, x, y, 2) > TEXTURE_CHANGE);
+            mottled += usize::from(change(&blurred, x, y, 6) > MOTTLE_CHANGE);
             object += usize::from(coarse.data[i] != 0);
         }
     }
@@ -112,13 +121,18 @@ fn measure(feats: &Features, coarse: &Mask) -> Signals {
         longest_run((0..h).map(|y| on(y * w + w - 1))) as f32 / h as f32,
     ];
     let share = |k: usize| k as f32 / n.max(1) as f32;
-    Signals { textured: share(textured), object: share(object), touching: sides.into_iter().fold(0.0, f32::max) }
+    Signals {
+        textured: share(textured),
+        mottled: share(mottled),
+        object: share(object),
+        touching: sides.into_iter().fold(0.0, f32::max),
+    }
 }
 
-/// The larger brightness change across four pixels, horizontally or vertically.
-fn change(p: &Plane<f32>, x: usize, y: usize) -> f32 {
+/// The larger brightness change across `2 × reach` pixels, horizontally or vertically.
+fn change(p: &Plane<f32>, x: usize, y: usize, reach: isize) -> f32 {
     let (x, y) = (x as isize, y as isize);
-    (p.at(x + 2, y) - p.at(x - 2, y)).abs().max((p.at(x, y + 2) - p.at(x, y - 2)).abs())
+    (p.at(x + reach, y) - p.at(x - reach, y)).abs().max((p.at(x, y + reach) - p.at(x, y - reach)).abs())
 }
 
 fn longest_run(cells: impl Iterator<Item = bool>) -> usize {
@@ -167,6 +181,18 @@ mod tests {
         let a = assess(&features(200, 150, |x, _| if x % 16 < 8 { 0.85 } else { 1.15 }), &centred_piece(200, 150));
         assert_eq!(a.problem, Some(Problem::BusyBackground));
         assert!(a.confidence < 0.01);
+    }
+
+    #[test]
+    fn broad_mottling_is_busy_and_a_lighting_gradient_is_not() {
+        // Cloth blotches twenty pixels across, ±4 %: below the fine measure's reach.
+        let blotches = |x: usize, y: usize| 1.0 + 0.04 * ((x as f32 / 7.0).sin() * (y as f32 / 6.0).cos());
+        let a = assess(&features(200, 150, blotches), &centred_piece(200, 150));
+        assert_eq!(a.problem, Some(Problem::BusyBackground), "{a:?}");
+        // A sheet lit from one side: 30 % darker across the frame.
+        let a = assess(&features(200, 150, |x, _| 1.0 - 0.3 * x as f32 / 200.0), &centred_piece(200, 150));
+        assert_eq!(a.problem, None);
+        assert!(a.confidence > 0.99, "{a:?}");
     }
 
     #[test]
