@@ -188,3 +188,29 @@ test('an image the seller marks down reaches the review queue, and staff give it
   assert.equal((await page.getByTestId('balance').innerText()).trim(), '20', 'the image cost nothing in the end');
   await page.getByText('Paper edge left in the image').first().waitFor();
 });
+
+test('a seller deletes images and then the photo, each after saying yes, and both are gone', async () => {
+  const page = await phonePage(browser);
+  await signUp(page, server.base, 'Nila Shah', `nila${Date.now()}@example.com`);
+  await oneImage(page, PHOTOS[1]);
+  await page.getByText('Done — 1 image, 1 token').waitFor({ timeout: 60_000 });
+  const image = await page.locator('.result img').first().getAttribute('src');
+
+  await page.getByText('Delete these images').click();
+  await page.screenshot({ path: SHOTS + 'studio-delete-images.png', fullPage: true });
+  await page.getByRole('button', { name: 'Delete images' }).click();
+  await page.waitForURL('**/studio?deleted=images');
+  await page.getByText('The images were deleted from our storage.').waitFor();
+  assert.equal((await page.request.get(server.base + image)).status(), 404, 'the image is gone');
+
+  const photo = page.locator('.thumbs .thumb').first();
+  const thumbnail = await photo.locator('img').getAttribute('src');
+  await photo.getByText('Delete', { exact: true }).click();
+  await photo.getByText('Delete this photo for good?').waitFor();
+  await page.screenshot({ path: SHOTS + 'studio-delete-photo.png', fullPage: true });
+  await photo.getByRole('button', { name: 'Delete photo' }).click();
+  await page.waitForURL('**/studio?deleted=photo');
+  await page.getByText('The photo was deleted from our storage.').waitFor();
+  assert.equal(await page.locator('.thumbs .thumb').count(), 0, 'no photo left');
+  assert.equal((await page.request.get(server.base + thumbnail)).status(), 404, 'its thumbnail is gone');
+});

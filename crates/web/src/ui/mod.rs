@@ -52,6 +52,7 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
             "/studio/upload",
             axum::routing::post(studio::upload).layer(axum::extract::DefaultBodyLimit::max(form_limit)),
         )
+        .route("/studio/uploads/{id}/delete", axum::routing::post(studio::delete_upload))
         .route("/studio/new", get(studio::new_creation))
         .route("/studio/create", axum::routing::post(studio::create))
         .route("/studio/ai", get(cloud::page))
@@ -86,6 +87,7 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/settings/shopify/disconnect", axum::routing::post(listings::disconnect))
         .route("/creations/{id}", get(studio::creation))
         .route("/creations/{id}/cancel", axum::routing::post(studio::cancel))
+        .route("/creations/{id}/delete", axum::routing::post(studio::delete_creation))
         .route("/creations/{id}/fix", get(studio::fix))
         .route("/outputs/{id}/feedback", axum::routing::post(studio::feedback))
         .route("/outputs/{id}/remake", axum::routing::post(studio::remake))

@@ -77,17 +77,29 @@ struct Studio {
     creations: Vec<Creation>,
     /// `?before=` of the next page of creations, when there is one.
     older: Option<i64>,
+    notice: Option<&'static str>,
     error: FormError,
 }
 
 #[derive(Deserialize, Default)]
 pub struct StudioQuery {
     before: Option<i64>,
+    /// What was just deleted (`photo` or `images`), to say so.
+    deleted: Option<String>,
 }
 
-async fn studio_page(state: &AppState, p: &Principal, before: Option<i64>, err: Option<&ApiError>) -> Response {
+/// What the studio says after a deletion.
+fn deleted_notice(what: Option<&str>) -> Option<&'static str> {
+    match what? {
+        "photo" => Some("The photo was deleted from our storage."),
+        "images" => Some("The images were deleted from our storage."),
+        _ => None,
+    }
+}
+
+async fn studio_page(state: &AppState, p: &Principal, q: &StudioQuery, err: Option<&ApiError>) -> Response {
     let (uploads, creations) =
-        match (state.app.uploads(p, None, 48).await, state.app.creations(p, before, CREATIONS_PER_PAGE + 1).await) {
+        match (state.app.uploads(p, None, 48).await, state.app.creations(p, q.before, CREATIONS_PER_PAGE + 1).await) {
             (Ok(u), Ok(c)) => (u, c),
             (Err(e), _) | (_, Err(e)) => return ApiError::from(e).into_response(),
         };
@@ -98,6 +110,7 @@ async fn studio_page(state: &AppState, p: &Principal, before: Option<i64>, err: 
             uploads,
             creations,
             older,
+            notice: deleted_notice(q.deleted.as_deref()),
             error: err.map(FormError::from).unwrap_or_default(),
         },
         err,
@@ -117,7 +130,35 @@ fn page_of<T>(mut items: Vec<T>, size: i64, cursor: impl Fn(&T) -> i64) -> (Vec<
 
 pub async fn studio(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Query(q): Query<StudioQuery>) -> Response {
     let Some(p) = p else { return to_login() };
-    studio_page(&state, &p, q.before, None).await
+    studio_page(&state, &p, &q, None).await
+}
+
+/// Deletes a photo the seller confirmed on the studio page; the studio then says so.
+pub async fn delete_upload(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    ClientInfo(client): ClientInfo,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(p) = p else { return to_login() };
+    match state.app.delete_upload(&p, &id, &client).await {
+        Ok(()) => Redirect::to("/studio?deleted=photo").into_response(),
+        Err(e) => studio_page(&state, &p, &StudioQuery::default(), Some(&ApiError::from(e))).await,
+    }
+}
+
+/// Deletes a finished creation's images, confirmed on its page; back to the studio.
+pub async fn delete_creation(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    ClientInfo(client): ClientInfo,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(p) = p else { return to_login() };
+    match state.app.delete_creation(&p, &id, &client).await {
+        Ok(()) => Redirect::to("/studio?deleted=images").into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
 }
 
 /// Several photos at once from one form; stops at the first refused file and says which.
@@ -148,11 +189,11 @@ pub async fn upload(
         }
     };
     if let Some(e) = refused {
-        return studio_page(&state, &p, None, Some(&e)).await;
+        return studio_page(&state, &p, &StudioQuery::default(), Some(&e)).await;
     }
     if stored.is_empty() {
         let e = ApiError::new(axum::http::StatusCode::BAD_REQUEST, "no_file", "Choose at least one photo.");
-        return studio_page(&state, &p, None, Some(&e)).await;
+        return studio_page(&state, &p, &StudioQuery::default(), Some(&e)).await;
     }
     Redirect::to(&new_path(&stored)).into_response()
 }
