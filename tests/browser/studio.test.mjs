@@ -189,9 +189,23 @@ test('an image the seller marks down reaches the review queue, and staff give it
   await page.getByText('Paper edge left in the image').first().waitFor();
 });
 
-test('a seller deletes images and then the photo, each after saying yes, and both are gone', async () => {
+test('a seller deletes a batch, an image and a photo, each after saying yes, and all are gone', async () => {
   const page = await phonePage(browser);
   await signUp(page, server.base, 'Nila Shah', `nila${Date.now()}@example.com`);
+  await page.goto(server.base + '/studio');
+  await page.locator('input[type=file]').setInputFiles(PHOTOS);
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await page.waitForURL('**/studio/new?upload=*&upload=*');
+  await page.getByRole('button', { name: 'Make images' }).click();
+  await page.waitForURL('**/batches/*');
+  await page.getByText('Done — 2 photos, 2 tokens charged.').waitFor({ timeout: 90_000 });
+  const made = await page.locator('.batch-item img').evaluateAll((imgs) => imgs.map((i) => i.getAttribute('src')));
+  await page.getByText('Delete all images of this batch').click();
+  await page.getByRole('button', { name: 'Delete all images' }).click();
+  await page.waitForURL('**/studio?deleted=images');
+  for (const src of made) assert.equal((await page.request.get(server.base + src)).status(), 404, 'the batch is gone');
+  assert.equal(await page.locator('.creations li').count(), 0);
+
   await oneImage(page, PHOTOS[1]);
   await page.getByText('Done — 1 image, 1 token').waitFor({ timeout: 60_000 });
   const image = await page.locator('.result img').first().getAttribute('src');
@@ -211,6 +225,6 @@ test('a seller deletes images and then the photo, each after saying yes, and bot
   await photo.getByRole('button', { name: 'Delete photo' }).click();
   await page.waitForURL('**/studio?deleted=photo');
   await page.getByText('The photo was deleted from our storage.').waitFor();
-  assert.equal(await page.locator('.thumbs .thumb').count(), 0, 'no photo left');
+  assert.equal(await page.locator('.thumbs .thumb').count(), 2, 'the other photos stay');
   assert.equal((await page.request.get(server.base + thumbnail)).status(), 404, 'its thumbnail is gone');
 });

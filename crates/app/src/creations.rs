@@ -511,6 +511,22 @@ impl App {
         Ok(())
     }
 
+    /// Deletes every creation of a finished batch with its stored outputs; a batch still
+    /// being made is `Busy` and nothing of it is deleted.
+    pub async fn delete_batch(&self, p: &Principal, batch_id: &str, client: &Client) -> Result<usize> {
+        let creations = self.db.batch_of(&p.user.id, batch_id).await?;
+        if creations.is_empty() {
+            return Err(AppError::NotFound);
+        }
+        if creations.iter().any(|c| matches!(c.status.as_str(), "queued" | "running")) {
+            return Err(AppError::Busy);
+        }
+        for c in &creations {
+            self.delete_creation(p, &c.id, client).await?;
+        }
+        Ok(creations.len())
+    }
+
     /// Makes every output not made yet (a retried job resumes where it stopped).
     async fn render_creation(&self, creation_id: &str, ctx: &JobContext) -> std::result::Result<(), JobError> {
         let retry = |what: &str, e: &dyn std::fmt::Display| JobError::Retry(format!("{what}: {e}"));

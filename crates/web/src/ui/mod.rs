@@ -92,6 +92,7 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/outputs/{id}/feedback", axum::routing::post(studio::feedback))
         .route("/outputs/{id}/remake", axum::routing::post(studio::remake))
         .route("/batches/{id}", get(studio::batch))
+        .route("/batches/{id}/delete", axum::routing::post(studio::delete_batch))
         .route("/s/{token}", get(shared::page))
         .route("/s/{token}/image", get(shared::image))
         .route("/tokens", get(account::tokens))

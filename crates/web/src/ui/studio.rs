@@ -147,6 +147,20 @@ pub async fn delete_upload(
     }
 }
 
+/// Deletes every image of a finished batch, confirmed on its page; back to the studio.
+pub async fn delete_batch(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    ClientInfo(client): ClientInfo,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(p) = p else { return to_login() };
+    match state.app.delete_batch(&p, &id, &client).await {
+        Ok(_) => Redirect::to("/studio?deleted=images").into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
 /// Deletes a finished creation's images, confirmed on its page; back to the studio.
 pub async fn delete_creation(
     State(state): State<AppState>,
