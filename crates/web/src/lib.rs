@@ -55,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .merge(assets::routes())
         .merge(observe::routes())
         .layer(middleware::from_fn_with_state(state.clone(), security::csrf))
+        .layer(middleware::from_fn_with_state(state.clone(), ui::errors::error_pages))
         .layer(middleware::from_fn_with_state(state.clone(), auth::resolve_principal))
         .layer(middleware::from_fn(api::remove_bg_errors))
         .layer(middleware::from_fn(observe::record_metrics))

@@ -17,6 +17,7 @@ mod auth;
 mod billing;
 mod cloud;
 mod developers;
+pub(crate) mod errors;
 mod listings;
 mod pages;
 mod reference;

@@ -207,7 +207,42 @@ async fn disposable_email_domains_are_refused(db: Db) {
     assert_eq!(status, 200, "only the listed domains and their subdomains");
 }
 
+/// A browser that opens a page and meets an error gets a page in words with the site around
+/// it; API clients keep their JSON.
+async fn browsers_get_error_pages_in_words(db: Db) {
+    let t = spawn(db).await;
+    let b = t.signup("lost@example.com").await;
+    let open = |path: &str, accept: &'static str, signed_in: bool| {
+        let mut req = t.http.get(t.url(path)).header("accept", accept);
+        if signed_in {
+            req = req.header("cookie", &b.cookie);
+        }
+        req.send()
+    };
+    let page = "text/html,application/xhtml+xml,*/*;q=0.8";
+    for (path, signed_in, says) in [
+        ("/no-such-page", false, "This page is not here"),
+        ("/creations/00000000-0000-0000-0000-000000000000", true, "This page is not here"),
+        ("/s/not-a-share-link", false, "This page is not here"),
+    ] {
+        let res = open(path, page, signed_in).await.unwrap();
+        assert_eq!(res.status(), 404, "{path}");
+        assert!(header(res.headers(), "content-type").starts_with("text/html"), "{path}");
+        let html = res.text().await.unwrap();
+        assert!(html.contains(says) && html.contains("<nav"), "{path}: {html}");
+        assert!(!html.contains("\"error\""), "{path}: no JSON on the page");
+        let back = if signed_in { "Back to the studio" } else { "Go to the home page" };
+        assert!(html.contains(back), "{path}");
+    }
+    // The API answers in JSON whatever the browser accepts; a script asking for JSON too.
+    let res = open("/api/v1/creations/00000000-0000-0000-0000-000000000000", page, true).await.unwrap();
+    assert_eq!((res.status().as_u16(), header(res.headers(), "content-type")), (404, "application/json"));
+    let res = open("/creations/00000000-0000-0000-0000-000000000000", "application/json", true).await.unwrap();
+    assert_eq!((res.status().as_u16(), header(res.headers(), "content-type")), (404, "application/json"));
+}
+
 on_both_backends!(
+    browsers_get_error_pages_in_words,
     disposable_email_domains_are_refused,
     only_essential_cookies_and_no_third_party_scripts,
     the_openapi_document_matches_the_routes,
