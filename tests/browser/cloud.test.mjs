@@ -45,7 +45,7 @@ test('a seller makes a theme pack, model shots and a try-on', async () => {
   server.grantTokens(email, 100);
 
   await page.goto(server.base + '/studio');
-  await page.locator('input[type=file]').setInputFiles(RING);
+  await page.locator('input[type=file][multiple]').setInputFiles(RING);
   await page.getByRole('button', { name: 'Upload' }).click();
   await page.waitForURL('**/studio/new?upload=*');
   await page.getByRole('link', { name: 'Create with AI →' }).click();

@@ -24,7 +24,7 @@ test('twenty photos become twenty listings in the brand voice, then Shopify draf
 
   for (let round = 0; round < 2; round++) {
     await page.goto(server.base + '/studio');
-    await page.locator('input[type=file]').setInputFiles(Array.from({ length: 10 }, (_, i) => FIXTURES[i % 2]));
+    await page.locator('input[type=file][multiple]').setInputFiles(Array.from({ length: 10 }, (_, i) => FIXTURES[i % 2]));
     await page.getByRole('button', { name: 'Upload' }).click();
     await page.waitForURL('**/studio/new?upload=*');
   }

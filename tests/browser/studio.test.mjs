@@ -17,7 +17,7 @@ let server, browser;
 // One photo through the studio with the defaults (an Amazon image), to its creation page.
 async function oneImage(page, photo) {
   await page.goto(server.base + '/studio');
-  await page.locator('input[type=file]').setInputFiles(photo);
+  await page.locator('input[type=file][multiple]').setInputFiles(photo);
   await page.getByRole('button', { name: 'Upload' }).click();
   await page.waitForURL('**/studio/new?upload=*');
   await page.getByRole('button', { name: 'Make images' }).click();
@@ -32,7 +32,7 @@ test('a batch of photos becomes a marketplace pack each, in one ZIP', async () =
   assert.match(await page.locator('.balance').innerText(), /20/);
 
   await page.getByRole('link', { name: 'Open the studio' }).click();
-  await page.locator('input[type=file]').setInputFiles(PHOTOS);
+  await page.locator('input[type=file][multiple]').setInputFiles(PHOTOS);
   await page.getByText('2 photos chosen').waitFor();
   await page.getByRole('button', { name: 'Upload' }).click();
   await page.waitForURL('**/studio/new?upload=*&upload=*');
@@ -193,7 +193,7 @@ test('a seller deletes a batch, an image and a photo, each after saying yes, and
   const page = await phonePage(browser);
   await signUp(page, server.base, 'Nila Shah', `nila${Date.now()}@example.com`);
   await page.goto(server.base + '/studio');
-  await page.locator('input[type=file]').setInputFiles(PHOTOS);
+  await page.locator('input[type=file][multiple]').setInputFiles(PHOTOS);
   await page.getByRole('button', { name: 'Upload' }).click();
   await page.waitForURL('**/studio/new?upload=*&upload=*');
   await page.getByRole('button', { name: 'Make images' }).click();
@@ -206,7 +206,13 @@ test('a seller deletes a batch, an image and a photo, each after saying yes, and
   for (const src of made) assert.equal((await page.request.get(server.base + src)).status(), 404, 'the batch is gone');
   assert.equal(await page.locator('.creations li').count(), 0);
 
-  await oneImage(page, PHOTOS[1]);
+  // On a phone, "Take a photo" opens the camera, and the photo goes up at once.
+  await page.goto(server.base + '/studio');
+  await page.getByText('Take a photo').waitFor();
+  await page.locator('input[data-camera]').setInputFiles(PHOTOS[1]);
+  await page.waitForURL('**/studio/new?upload=*');
+  await page.getByRole('button', { name: 'Make images' }).click();
+  await page.waitForURL('**/creations/*');
   await page.getByText('Done — 1 image, 1 token').waitFor({ timeout: 60_000 });
   const image = await page.locator('.result img').first().getAttribute('src');
 

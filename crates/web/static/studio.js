@@ -53,6 +53,9 @@ document.querySelectorAll("[data-dropzone]").forEach((form) => {
   ["dragleave", "drop"].forEach((t) => zone.addEventListener(t, () => zone.classList.remove("over")));
   zone.addEventListener("drop", (e) => { e.preventDefault(); input.files = e.dataTransfer.files; show(); });
   input.addEventListener("change", show);
+  // A photo just taken with the camera goes up at once.
+  const camera = form.querySelector("[data-camera]");
+  camera?.addEventListener("change", () => { if (camera.files.length) form.submit(); });
 });
 
 // The cost before confirming: images per photo × photos × tokens per image.
