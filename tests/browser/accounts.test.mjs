@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { startServer, launch, phonePage, SHOTS } from './server.mjs';
+import { startServer, launch, phonePage, SHOTS, openMenu } from './server.mjs';
 
 let server, browser;
 before(async () => { mkdirSync(SHOTS, { recursive: true }); server = await startServer(); browser = await launch(); });
@@ -22,6 +22,12 @@ test('a seller signs up, verifies, signs in, corrects the profile and signs out'
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.waitForURL('**/dashboard?welcome=1');
   await assert.doesNotReject(page.getByText('Please confirm').waitFor());
+  // On a phone the header is one row: the balance and a menu.
+  const header = await page.locator('header.topbar').evaluate((e) => e.getBoundingClientRect().height);
+  assert.ok(header < 72, `the phone header is one row (${header} px)`);
+  await openMenu(page);
+  await page.screenshot({ path: SHOTS + 'phone-menu.png' });
+  await page.locator('details.menu summary').click();
   await page.screenshot({ path: SHOTS + 'dashboard.png', fullPage: true });
 
   // Verify the email from the link written to the outbox.
@@ -30,6 +36,7 @@ test('a seller signs up, verifies, signs in, corrects the profile and signs out'
   await page.getByRole('heading', { name: 'Email confirmed' }).waitFor();
 
   await page.goto(server.base + '/dashboard');
+  await openMenu(page);
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL(server.base + '/');
   await page.getByRole('link', { name: 'Sign in' }).first().click();
@@ -42,6 +49,7 @@ test('a seller signs up, verifies, signs in, corrects the profile and signs out'
   await page.waitForURL('**/dashboard');
   assert.equal(await page.getByText('Please confirm').count(), 0, 'verified accounts see no banner');
 
+  await openMenu(page);
   await page.getByRole('link', { name: 'Meera Shah' }).click();
   await page.getByLabel('Website').fill('not a website at all');
   await page.getByRole('button', { name: 'Save profile' }).click();
@@ -72,6 +80,7 @@ test('a seller signs up, verifies, signs in, corrects the profile and signs out'
   assert.equal(await page.locator('input[name=email]').inputValue(), newEmail);
   await page.getByText('signed out everywhere').first().waitFor();
 
+  await openMenu(page);
   await page.getByRole('button', { name: 'Sign out' }).first().click();
   await page.waitForURL(server.base + '/');
   const me = await page.request.get(server.base + '/api/v1/me');
@@ -93,6 +102,7 @@ test('a seller signs in with a phone code and gets a new account', async () => {
   await page.getByLabel('Name', { exact: true }).fill('Ravi Jewellers');
   await page.getByRole('button', { name: 'Save profile' }).click();
   await page.waitForURL('**/settings?saved=1');
+  await openMenu(page);
   await page.getByRole('link', { name: 'Ravi Jewellers' }).waitFor();
 });
 

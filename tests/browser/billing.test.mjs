@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { startServer, launch, SHOTS } from './server.mjs';
+import { startServer, launch, SHOTS, openMenu } from './server.mjs';
 
 let server, browser;
 before(async () => { mkdirSync(SHOTS, { recursive: true }); server = await startServer(); browser = await launch(); });
@@ -30,6 +30,7 @@ test('a seller buys the Starter pack and a monthly plan; an admin refunds the pa
   await page.waitForURL('**/dashboard?welcome=1');
   assert.equal(await balance(page), 20);
 
+  await openMenu(page);
   await page.getByRole('link', { name: 'Buy tokens' }).first().click();
   await page.waitForURL('**/pricing');
   const starter = page.getByTestId('plan-starter');

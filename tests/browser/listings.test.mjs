@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { startServer, launch, phonePage, SHOTS } from './server.mjs';
+import { startServer, launch, phonePage, SHOTS, openMenu } from './server.mjs';
 
 const FIXTURES = ['ring.jpg', 'ring-2.jpg'].map((f) => new URL('./fixtures/' + f, import.meta.url).pathname);
 let server, browser;
@@ -37,6 +37,7 @@ test('twenty photos become twenty listings in the brand voice, then Shopify draf
   await page.getByText('Saved.').waitFor();
   assert.match(await page.locator('[data-instructions]').innerText(), /Never use: cheap/);
 
+  await openMenu(page);
   await page.getByRole('link', { name: 'Listings' }).first().click();
   await page.getByRole('button', { name: 'Tick all' }).click();
   assert.match(await page.locator('[data-listing-total]').innerText(), /20 listings: 100 tokens/);

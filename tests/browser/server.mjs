@@ -108,6 +108,12 @@ export async function phonePage(browser, options = {}) {
   return context.newPage();
 }
 
+/** Opens the header's menu where it is a button (a phone); on a wide screen it is open. */
+export async function openMenu(page) {
+  const menu = page.locator('details.menu');
+  if (!(await menu.evaluate((d) => d.open))) await menu.locator('summary').click();
+}
+
 /** Signs a new seller up with the form and waits for the welcome dashboard. */
 export async function signUp(page, base, name, email, password = 'sapphire studs shine') {
   await page.goto(base + '/signup');

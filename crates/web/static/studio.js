@@ -40,6 +40,15 @@ document.querySelectorAll("[data-compare]").forEach((box) => {
   set();
 });
 
+// The header's menu is a button on a phone and a row of links on a wider screen.
+document.documentElement.classList.add("js");
+document.querySelectorAll("[data-menu]").forEach((menu) => {
+  const wide = window.matchMedia("(min-width: 760px)");
+  const fit = () => { menu.open = wide.matches; };
+  fit();
+  wide.addEventListener("change", fit);
+});
+
 // Drag and drop onto the upload area.
 document.querySelectorAll("[data-dropzone]").forEach((form) => {
   const input = form.querySelector("input[type=file]");
