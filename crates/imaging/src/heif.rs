@@ -7,7 +7,10 @@ type Parts = (image::RgbImage, Option<image::GrayImage>, Option<Vec<u8>>, Option
 
 #[cfg(not(feature = "heif"))]
 pub(crate) fn decode_heif(_bytes: &[u8], _limits: &Limits) -> Result<Parts, ImagingError> {
-    Err(ImagingError::UnsupportedFormat("HEIC support is not built into this binary (cargo feature `heif`)".into()))
+    // Said to a seller: what to do, not how the server was built.
+    Err(ImagingError::UnsupportedFormat(
+        "iPhone HEIC photos cannot be read here yet; please send it as a JPEG (on the iPhone: Settings, Camera, Formats, Most Compatible)".into(),
+    ))
 }
 
 #[cfg(feature = "heif")]
@@ -45,4 +48,13 @@ pub(crate) fn decode_heif(bytes: &[u8], limits: &Limits) -> Result<Parts, Imagin
     .ok_or_else(|| ImagingError::CorruptImage("HEIC plane size mismatch".into()))?;
     let (rgb, alpha) = crate::decode::split_alpha(dynamic);
     Ok((rgb, alpha, icc, None))
+}
+
+#[cfg(all(test, not(feature = "heif")))]
+mod tests {
+    #[test]
+    fn without_libheif_the_seller_is_told_what_to_do() {
+        let message = super::decode_heif(&[], &crate::Limits::default()).unwrap_err().to_string();
+        assert!(message.contains("as a JPEG") && !message.contains("cargo"), "{message}");
+    }
 }
