@@ -190,7 +190,7 @@ def main() -> None:
     ap.add_argument("--spp", type=int, default=32)
     a = ap.parse_args()
     families = [f for f in a.families.split(",") if f] or (
-        scenes.TRAIN_FAMILIES if a.split == "train" else scenes.TRAIN_FAMILIES + scenes.HELD_OUT_FAMILIES + scenes.BUSY_FAMILIES
+        scenes.TRAIN_FAMILIES + scenes.EMPTY_FAMILIES if a.split == "train" else scenes.TRAIN_FAMILIES + scenes.HELD_OUT_FAMILIES + scenes.BUSY_FAMILIES
     )
     if a.split == "train" and set(families) & set(scenes.HELD_OUT_FAMILIES + scenes.BUSY_FAMILIES):
         sys.exit("held-out and busy families never train anything")

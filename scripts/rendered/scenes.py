@@ -330,6 +330,9 @@ BUILDERS = {
 TRAIN_FAMILIES = ["ring", "bangle", "chain", "earrings"]
 HELD_OUT_FAMILIES = ["pearls", "pendant", "silver_band", "diamond_ring"]
 BUSY_FAMILIES = ["wood", "fabric", "box", "hand"]
+# Training only: the sheet of a training scene with the piece taken away, so the network
+# learns that plain paper holds nothing (lighting gradients and JPEG blocks included).
+EMPTY_FAMILIES = ["blank"]
 
 
 def paper(rng, blown: bool) -> tuple[tuple, str]:
@@ -343,7 +346,8 @@ def paper(rng, blown: bool) -> tuple[tuple, str]:
 def make(family: str, seed: int) -> Scene:
     rng = np.random.default_rng([zlib.crc32(family.encode()), seed])
     busy = family in BUSY_FAMILIES
-    piece = str(rng.choice(TRAIN_FAMILIES)) if busy else family
+    blank = family in EMPTY_FAMILIES
+    piece = str(rng.choice(TRAIN_FAMILIES)) if busy or blank else family
     parts, meta = BUILDERS[piece](rng)
     extras: list[Part] = []
     blown = bool(rng.random() < 0.25) and not busy  # a blown-out wood or cloth would be plain white
@@ -409,5 +413,7 @@ def make(family: str, seed: int) -> Scene:
     # The paper's brightness as the phone exposes it (linear; 1.0 clips): blown-out sheets
     # clip to white around the piece, the rest sit where auto-exposure puts them.
     exposure = rng.uniform(1.0, 1.4) if blown else rng.uniform(0.45, 0.8)
-    meta.update({"piece": piece, "blown": blown, "turn": turn, "tilt": tilt})
+    meta.update({"piece": "none" if blank else piece, "blown": blown, "turn": turn, "tilt": tilt})
+    if blank:  # framed, lit and exposed for the piece, which is then taken away
+        parts = []
     return Scene(family, parts, paper_rgb, texture, float(rng.uniform(0, 1) ** 2 * 60), light, float(rng.uniform(0.2, 0.6)), camera, exposure, extras, meta)
