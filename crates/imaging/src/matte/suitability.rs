@@ -63,6 +63,7 @@ const TEXTURE_CHANGE: f32 = 0.06;
 /// Across twelve pixels of a 7×7 mean, a smaller change already is: paper's lighting
 /// changes far more slowly, and its grain averages out.
 const MOTTLE_CHANGE: f32 = 0.03;
+const MOTTLE_REACH: isize = 6;
 /// The strip is this share of the shorter side.
 const STRIP: f32 = 0.08;
 
@@ -100,6 +101,9 @@ fn measure(feats: &Features, coarse: &Mask) -> Signals {
     // Sensor noise and JPEG blocks average out over 3×3; grain, weave and edges do not.
     let smooth = plane::box_mean(&feats.ratio, 1);
     let blurred = plane::box_mean(&feats.ratio, 3);
+    // The wide measure reaches across a piece's own edge: only the paper around it counts
+    // (a piece in the strip is what `object` and `touching` measure).
+    let near_object = plane::dilate(coarse, MOTTLE_REACH as usize + 1);
     let (mut n, mut textured, mut mottled, mut object) = (0usize, 0usize, 0usize, 0usize);
     for y in 0..h {
         for x in 0..w {
@@ -109,7 +113,7 @@ fn measure(feats: &Features, coarse: &Mask) -> Signals {
             let i = y * w + x;
             n += 1;
             textured += usize::from(change(&smooth, x, y, 2) > TEXTURE_CHANGE);
-            mottled += usize::from(change(&blurred, x, y, 6) > MOTTLE_CHANGE);
+            mottled += usize::from(near_object.data[i] == 0 && change(&blurred, x, y, MOTTLE_REACH) > MOTTLE_CHANGE);
             object += usize::from(coarse.data[i] != 0);
         }
     }

@@ -155,10 +155,7 @@ pub async fn delete_batch(
     Path(id): Path<String>,
 ) -> Response {
     let Some(p) = p else { return to_login() };
-    match state.app.delete_batch(&p, &id, &client).await {
-        Ok(_) => Redirect::to("/studio?deleted=images").into_response(),
-        Err(e) => ApiError::from(e).into_response(),
-    }
+    back_to_studio(state.app.delete_batch(&p, &id, &client).await)
 }
 
 /// Deletes a finished creation's images, confirmed on its page; back to the studio.
@@ -169,8 +166,13 @@ pub async fn delete_creation(
     Path(id): Path<String>,
 ) -> Response {
     let Some(p) = p else { return to_login() };
-    match state.app.delete_creation(&p, &id, &client).await {
-        Ok(()) => Redirect::to("/studio?deleted=images").into_response(),
+    back_to_studio(state.app.delete_creation(&p, &id, &client).await)
+}
+
+/// After images the seller deleted: the studio, which says so.
+fn back_to_studio<T>(deleted: Result<T, app::AppError>) -> Response {
+    match deleted {
+        Ok(_) => Redirect::to("/studio?deleted=images").into_response(),
         Err(e) => ApiError::from(e).into_response(),
     }
 }
