@@ -512,17 +512,18 @@ impl App {
     }
 
     /// Deletes every creation of a finished batch with its stored outputs; a batch still
-    /// being made is `Busy` and nothing of it is deleted.
+    /// being made is `Busy` and nothing of it is deleted. A creation already gone (a second
+    /// tap on the button) counts as deleted, so the batch never stops halfway.
     pub async fn delete_batch(&self, p: &Principal, batch_id: &str, client: &Client) -> Result<usize> {
         let creations = self.db.batch_of(&p.user.id, batch_id).await?;
-        if creations.is_empty() {
-            return Err(AppError::NotFound);
-        }
         if creations.iter().any(|c| matches!(c.status.as_str(), "queued" | "running")) {
             return Err(AppError::Busy);
         }
         for c in &creations {
-            self.delete_creation(p, &c.id, client).await?;
+            match self.delete_creation(p, &c.id, client).await {
+                Ok(()) | Err(AppError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(creations.len())
     }

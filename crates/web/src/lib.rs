@@ -46,7 +46,7 @@ impl AppState {
 
 /// The whole site. Layers run outside-in: request id → trace → panic guard → deadline
 /// (from the body's last byte) → body limit → security headers → metrics → remove.bg's
-/// error shape (its route only) → principal → CSRF → route.
+/// error shape (its route only) → principal → error pages for browsers → CSRF → route.
 pub fn router(state: AppState) -> Router {
     let settings = state.app.settings.clone();
     Router::new()

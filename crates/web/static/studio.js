@@ -47,6 +47,9 @@ document.querySelectorAll("[data-menu]").forEach((menu) => {
   const fit = () => { menu.open = wide.matches; };
   fit();
   wide.addEventListener("change", fit);
+  // On a phone it closes on Escape or a tap elsewhere.
+  document.addEventListener("click", (e) => { if (!wide.matches && !menu.contains(e.target)) menu.open = false; });
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !wide.matches) menu.open = false; });
 });
 
 // Drag and drop onto the upload area.

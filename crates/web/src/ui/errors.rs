@@ -23,7 +23,8 @@ pub async fn error_pages(State(state): State<AppState>, req: Request, next: Next
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"));
     let path = req.uri().path();
-    if !navigates || path.starts_with("/api/") || path.starts_with("/webhooks/") {
+    let machine = ["/api/", "/webhooks/", "/healthz", "/readyz", "/metrics"];
+    if !navigates || machine.iter().any(|m| path.starts_with(m)) {
         return next.run(req).await;
     }
     let principal = req.extensions().get::<Principal>().cloned();
@@ -37,7 +38,10 @@ pub async fn error_pages(State(state): State<AppState>, req: Request, next: Next
     if !(status.is_client_error() || status.is_server_error()) || is_html {
         return res;
     }
-    let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
+    let kept: Vec<_> = [header::RETRY_AFTER, header::ALLOW]
+        .into_iter()
+        .filter_map(|name| res.headers().get(&name).cloned().map(|v| (name, v)))
+        .collect();
     let said = match to_bytes(res.into_body(), MAX_ERROR_BODY).await {
         Ok(body) => serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
@@ -45,7 +49,10 @@ pub async fn error_pages(State(state): State<AppState>, req: Request, next: Next
         Err(_) => None,
     };
     let (heading, fallback) = words(status);
-    let body = said.filter(|_| !status.is_server_error()).unwrap_or_else(|| fallback.to_owned());
+    // A refused form's reason is for the seller ("Choose at least one photo."); the rest
+    // are said in our own words.
+    let specific = matches!(status, StatusCode::BAD_REQUEST | StatusCode::CONFLICT | StatusCode::UNPROCESSABLE_ENTITY);
+    let body = said.filter(|_| specific).map(|m| super::capitalised(&m)).unwrap_or_else(|| fallback.to_owned());
     let (link, link_text) = match &principal {
         Some(_) => ("/studio", "Back to the studio"),
         None => ("/", "Go to the home page"),
@@ -59,8 +66,8 @@ pub async fn error_pages(State(state): State<AppState>, req: Request, next: Next
     };
     let mut out = render(page, None);
     *out.status_mut() = status;
-    if let Some(v) = retry_after {
-        out.headers_mut().insert(header::RETRY_AFTER, v);
+    for (name, value) in kept {
+        out.headers_mut().insert(name, value);
     }
     out
 }

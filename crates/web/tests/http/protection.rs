@@ -230,6 +230,7 @@ async fn browsers_get_error_pages_in_words(db: Db) {
         assert!(header(res.headers(), "content-type").starts_with("text/html"), "{path}");
         let html = res.text().await.unwrap();
         assert!(html.contains(says) && html.contains("<nav"), "{path}: {html}");
+        assert!(html.contains("It may have been deleted, or the link is not quite right"), "{path}: in words");
         assert!(!html.contains("\"error\""), "{path}: no JSON on the page");
         let back = if signed_in { "Back to the studio" } else { "Go to the home page" };
         assert!(html.contains(back), "{path}");
