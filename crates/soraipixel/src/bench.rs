@@ -49,6 +49,17 @@ pub struct BenchArgs {
     pub params: Option<String>,
 }
 
+/// `--params`: the defaults with the named fields changed. A name the engine does not have
+/// is an error, so a typo cannot pass for a measurement of the defaults.
+fn matte_params(json: &str) -> anyhow::Result<MatteParams> {
+    let given: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json).context("--params")?;
+    let known = serde_json::to_value(MatteParams::default())?;
+    if let Some(unknown) = given.keys().find(|k| known.get(k.as_str()).is_none()) {
+        anyhow::bail!("--params: the matte has no parameter `{unknown}`");
+    }
+    serde_json::from_value(serde_json::Value::Object(given)).context("--params")
+}
+
 #[derive(Debug, Default, Serialize)]
 struct StratumResult {
     stratum: String,
@@ -91,8 +102,8 @@ struct Report {
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
-    let tried: MatteParams = match &args.params {
-        Some(json) => serde_json::from_str(json).context("--params")?,
+    let tried = match &args.params {
+        Some(json) => matte_params(json)?,
         None => MatteParams::default(),
     };
     let params = MatteParams { learned: !args.without_segmenter, ..tried };
@@ -382,5 +393,17 @@ fn print_targets(report: &Report) {
             if s.ratio <= 4.0 { "≤" } else { ">" },
             s.peak_rss_mb.map_or("?".into(), |p| format!("{p:.0}"))
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn params_change_only_what_they_name_and_refuse_unknown_names() {
+        let p = super::matte_params(r#"{"hole_rim_share": 0.6}"#).unwrap();
+        assert_eq!(p.hole_rim_share, 0.6);
+        assert_eq!(p.close_radius, imaging::MatteParams::default().close_radius);
+        let e = super::matte_params(r#"{"hole_rim_shar": 0.6}"#).unwrap_err().to_string();
+        assert!(e.contains("hole_rim_shar"), "{e}");
     }
 }

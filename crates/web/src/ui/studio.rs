@@ -141,10 +141,7 @@ pub async fn delete_upload(
     Path(id): Path<String>,
 ) -> Response {
     let Some(p) = p else { return to_login() };
-    match state.app.delete_upload(&p, &id, &client).await {
-        Ok(()) => Redirect::to("/studio?deleted=photo").into_response(),
-        Err(e) => studio_page(&state, &p, &StudioQuery::default(), Some(&ApiError::from(e))).await,
-    }
+    back_to_studio(state.app.delete_upload(&p, &id, &client).await, "photo")
 }
 
 /// Deletes every image of a finished batch, confirmed on its page; back to the studio.
@@ -155,7 +152,7 @@ pub async fn delete_batch(
     Path(id): Path<String>,
 ) -> Response {
     let Some(p) = p else { return to_login() };
-    back_to_studio(state.app.delete_batch(&p, &id, &client).await)
+    back_to_studio(state.app.delete_batch(&p, &id, &client).await, "images")
 }
 
 /// Deletes a finished creation's images, confirmed on its page; back to the studio.
@@ -166,13 +163,14 @@ pub async fn delete_creation(
     Path(id): Path<String>,
 ) -> Response {
     let Some(p) = p else { return to_login() };
-    back_to_studio(state.app.delete_creation(&p, &id, &client).await)
+    back_to_studio(state.app.delete_creation(&p, &id, &client).await, "images")
 }
 
-/// After images the seller deleted: the studio, which says so.
-fn back_to_studio<T>(deleted: Result<T, app::AppError>) -> Response {
+/// After a deletion the seller confirmed: the studio, which says what went. Already gone
+/// (a second tap on the button) is gone too.
+fn back_to_studio<T>(deleted: Result<T, app::AppError>, what: &str) -> Response {
     match deleted {
-        Ok(_) => Redirect::to("/studio?deleted=images").into_response(),
+        Ok(_) | Err(app::AppError::NotFound) => Redirect::to(&format!("/studio?deleted={what}")).into_response(),
         Err(e) => ApiError::from(e).into_response(),
     }
 }

@@ -112,4 +112,29 @@ async fn bad_uploads_get_clear_errors(db: Db) {
     assert!(files_under(&t.data_dir.join("blobs")).is_empty(), "refused uploads store nothing");
 }
 
-on_both_backends!(upload_store_read_delete, bad_uploads_get_clear_errors);
+/// The studio's Delete button: the photo goes, a second tap lands on the studio too, and
+/// another seller's photo cannot be deleted through it.
+async fn the_studio_deletes_a_photo_once_and_only_its_owners(db: Db) {
+    let t = spawn(db).await;
+    let owner = t.signup("deletes@example.com").await;
+    let other = t.signup("stranger@example.com").await;
+    let (_, up) = upload(&t, &owner, "ring.jpg", ring_jpeg(400, 300)).await;
+    let delete = format!("/studio/uploads/{}/delete", up["id"].as_str().unwrap());
+    let (status, location, _) = t.form(&delete, &other, &[]).await;
+    assert_eq!((status, location.as_str()), (303, "/studio?deleted=photo"), "nothing of theirs to delete");
+    let original = format!("/api/v1/uploads/{}/original", up["id"].as_str().unwrap());
+    assert_eq!(t.call("GET", &original, None, Some(&owner)).await.0, 200, "the stranger's tap deleted nothing");
+    for _ in 0..2 {
+        let (status, location, _) = t.form(&delete, &owner, &[]).await;
+        assert_eq!((status, location.as_str()), (303, "/studio?deleted=photo"));
+    }
+    assert_eq!(t.call("GET", &original, None, Some(&owner)).await.0, 404);
+    let (_, page) = t.page("/studio?deleted=photo", Some(&owner)).await;
+    assert!(page.contains("The photo was deleted from our storage."), "{page}");
+}
+
+on_both_backends!(
+    upload_store_read_delete,
+    bad_uploads_get_clear_errors,
+    the_studio_deletes_a_photo_once_and_only_its_owners
+);
