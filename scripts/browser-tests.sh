@@ -3,7 +3,7 @@
 # real `soraipixel serve`. Installs what is missing, idempotently.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh browser
+scripts/install-deps.sh browser heif
 cargo build -p soraipixel
 mkdir -p tests/browser/fixtures
 cargo run -q -p synth --example photo -- tests/browser/fixtures/ring.jpg 1200 900

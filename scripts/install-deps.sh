@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the tests need, only when missing.
 #   install-deps.sh browser   Chromium for the browser tests
-#   install-deps.sh heif      libheif for HEIC input (cargo feature `heif`)
+#   install-deps.sh heif      libheif for HEIC input (loaded at run time by crates/heic)
 set -euo pipefail
 need=()
 for what in "$@"; do
@@ -9,7 +9,7 @@ for what in "$@"; do
     browser)
       command -v chromium >/dev/null || need+=(chromium)
       command -v python3 >/dev/null || need+=(python3) ;;
-    heif) pkg-config --exists libheif 2>/dev/null || need+=(libheif-dev pkg-config) ;;
+    heif) ldconfig -p | grep -q 'libheif\.so\.1 ' || need+=(libheif1) ;;
     *) echo "install-deps: unknown group $what" >&2; exit 2 ;;
   esac
 done

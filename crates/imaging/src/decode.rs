@@ -110,7 +110,7 @@ impl Decoded {
     }
 }
 
-/// Decode `bytes` (JPEG, PNG, WebP; HEIC with the `heif` feature) within `limits`.
+/// Decode `bytes` (JPEG, PNG, WebP; HEIC where the system has libheif) within `limits`.
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, ImagingError> {
     limits.check_bytes(bytes.len())?;
     let format = sniff(bytes).ok_or_else(|| ImagingError::UnsupportedFormat(String::new()))?;
@@ -283,7 +283,7 @@ mod tests {
     fn heic_is_recognised_and_refused_cleanly_when_not_decodable() {
         let fake = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic\0\0\0\x08mdat";
         let err = decode(fake, &Limits::default()).unwrap_err();
-        let want = if cfg!(feature = "heif") { "corrupt_image" } else { "unsupported_format" };
+        let want = if heic::is_available() { "corrupt_image" } else { "unsupported_format" };
         assert_eq!(err.code(), want, "{err}");
     }
 

@@ -1,60 +1,68 @@
-//! HEIC/HEIF input (iPhone photos) through the system libheif, behind the
-//! `heif` cargo feature so default builds need no C library.
+//! HEIC/HEIF input (iPhone photos) through the `heic` crate, which loads the
+//! system's libheif when the first one arrives.
 
 use crate::{ImagingError, Limits};
 
 type Parts = (image::RgbImage, Option<image::GrayImage>, Option<Vec<u8>>, Option<Vec<u8>>);
 
-#[cfg(not(feature = "heif"))]
-pub(crate) fn decode_heif(_bytes: &[u8], _limits: &Limits) -> Result<Parts, ImagingError> {
-    // Said to a seller: what to do, not how the server was built.
-    Err(ImagingError::UnsupportedFormat(
-        "iPhone HEIC photos cannot be read here yet; please send it as a JPEG (on the iPhone: Settings, Camera, Formats, Most Compatible)".into(),
-    ))
-}
+/// Said to a seller: what to do, not how the server was built.
+const NOT_HERE: &str = "iPhone HEIC photos cannot be read here yet; please send it as a JPEG (on the iPhone: Settings, Camera, Formats, Most Compatible)";
 
-#[cfg(feature = "heif")]
 pub(crate) fn decode_heif(bytes: &[u8], limits: &Limits) -> Result<Parts, ImagingError> {
-    use libheif_rs::{ColorSpace, HeifContext, RgbChroma};
-
-    let corrupt = |e: libheif_rs::HeifError| ImagingError::CorruptImage(e.to_string());
-    let ctx = HeifContext::read_from_bytes(bytes).map_err(corrupt)?;
-    let handle = ctx.primary_image_handle().map_err(corrupt)?;
-    // Header dimensions first: libheif would otherwise allocate the whole image.
-    limits.check_dimensions(handle.width(), handle.height())?;
-    let icc = handle.color_profile_raw().map(|p| p.data);
-    let has_alpha = handle.has_alpha_channel();
-    let chroma = if has_alpha { RgbChroma::Rgba } else { RgbChroma::Rgb };
-    // libheif applies the container's rotation/mirror itself: no EXIF step after.
-    let img = handle.decode(ColorSpace::Rgb(chroma), None).map_err(corrupt)?;
-    let planes = img.planes();
-    let plane =
-        planes.interleaved.ok_or_else(|| ImagingError::CorruptImage("HEIC without interleaved plane".into()))?;
-    let (w, h) = (plane.width, plane.height);
-    limits.check_dimensions(w, h)?;
-    let channels = if has_alpha { 4 } else { 3 };
-    let row_len = w as usize * channels;
-    let mut data = Vec::with_capacity(row_len * h as usize);
-    for y in 0..h as usize {
-        let start = y * plane.stride;
-        let row = plane.data.get(start..start + row_len).ok_or(ImagingError::TruncatedImage)?;
-        data.extend_from_slice(row);
-    }
+    // Header dimensions are checked before libheif allocates any pixel.
+    let picture = heic::decode(bytes, |w, h| limits.check_dimensions(w, h).is_ok()).map_err(|e| match e {
+        heic::Error::Unavailable => ImagingError::UnsupportedFormat(NOT_HERE.into()),
+        heic::Error::Refused { width, height } => {
+            limits.check_dimensions(width, height).err().unwrap_or(ImagingError::EmptyImage)
+        }
+        heic::Error::Corrupt(why) => ImagingError::CorruptImage(why),
+    })?;
+    let heic::Picture { width, height, has_alpha, pixels, icc } = picture;
     let dynamic = if has_alpha {
-        image::RgbaImage::from_raw(w, h, data).map(image::DynamicImage::ImageRgba8)
+        image::RgbaImage::from_raw(width, height, pixels).map(image::DynamicImage::ImageRgba8)
     } else {
-        image::RgbImage::from_raw(w, h, data).map(image::DynamicImage::ImageRgb8)
+        image::RgbImage::from_raw(width, height, pixels).map(image::DynamicImage::ImageRgb8)
     }
     .ok_or_else(|| ImagingError::CorruptImage("HEIC plane size mismatch".into()))?;
     let (rgb, alpha) = crate::decode::split_alpha(dynamic);
     Ok((rgb, alpha, icc, None))
 }
 
-#[cfg(all(test, not(feature = "heif")))]
+#[cfg(test)]
 mod tests {
+    use crate::{Limits, decode};
+
+    /// A real iPhone-style HEIC (HEVC in HEIF, 640×480), encoded by
+    /// pillow-heif's own libheif build, not by the library that decodes it:
+    /// the rendered rose-gold band `tests/rendered/eval/ring-1000001.jpg`
+    /// scaled to 640×480 (recipe: tests/fixtures/README.md).
+    const RING_HEIC: &[u8] = include_bytes!("../tests/fixtures/ring.heic");
+
     #[test]
-    fn without_libheif_the_seller_is_told_what_to_do() {
-        let message = super::decode_heif(&[], &crate::Limits::default()).unwrap_err().to_string();
-        assert!(message.contains("as a JPEG") && !message.contains("cargo"), "{message}");
+    fn an_iphone_photo_is_read_or_the_seller_is_told_what_to_do() {
+        match decode(RING_HEIC, &Limits::default()) {
+            Ok(decoded) => {
+                assert_eq!((decoded.width, decoded.height), (640, 480));
+                // Pale paper in the corner, the rose-gold band in the middle.
+                let corner = decoded.rgb.get_pixel(10, 10).0;
+                assert!(corner.iter().all(|&c| c > 180), "{corner:?}");
+                let band = decoded.rgb.get_pixel(320, 240).0;
+                assert!(band[0] > band[2] + 30, "{band:?}");
+                assert!(heic::is_available());
+            }
+            Err(err) => {
+                assert!(!heic::is_available(), "libheif is here but failed: {err}");
+                let message = err.to_string();
+                assert!(message.contains("as a JPEG") && !message.contains("cargo"), "{message}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_huge_heic_is_refused_before_decoding() {
+        let tight = Limits { max_pixels: 100 * 100, ..Limits::default() };
+        let code = decode(RING_HEIC, &tight).unwrap_err().code();
+        let want = if heic::is_available() { "too_many_pixels" } else { "unsupported_format" };
+        assert_eq!(code, want);
     }
 }

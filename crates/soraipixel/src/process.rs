@@ -27,7 +27,7 @@ const IMAGE_EXTENSIONS: [&str; 6] = ["jpg", "jpeg", "png", "webp", "heic", "heif
 
 #[derive(clap::Args, Debug)]
 pub struct ProcessArgs {
-    /// Photos, or folders of photos (JPEG, PNG, WebP; HEIC when built with it).
+    /// Photos, or folders of photos (JPEG, PNG, WebP; HEIC where the system has libheif).
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
     /// Output file (only with a single input).
