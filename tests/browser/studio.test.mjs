@@ -10,6 +10,8 @@ import { startServer, launch, phonePage, signUp, SHOTS } from './server.mjs';
 const PHOTOS = ['ring.jpg', 'ring-2.jpg'].map((f) => new URL('./fixtures/' + f, import.meta.url).pathname);
 // A ring on a wooden table, path traced apart from the engine (scripts/rendered).
 const ON_WOOD = new URL('../../crates/imaging/tests/rendered/eval/wood-1000000.jpg', import.meta.url).pathname;
+// A real iPhone-format photo (HEVC in HEIF) of a rendered rose-gold band (fixture README).
+const HEIC = new URL('../../crates/imaging/tests/fixtures/ring.heic', import.meta.url).pathname;
 // A white pendant on a chain that the cutout loses (same set): fixed by hand below.
 const PENDANT = new URL('../../crates/imaging/tests/rendered/eval/pendant-1000000.jpg', import.meta.url).pathname;
 let server, browser;
@@ -77,7 +79,12 @@ test('a batch of photos becomes a marketplace pack each, in one ZIP', async () =
 
   await page.goto(server.base + '/tokens');
   assert.equal((await page.getByTestId('balance').innerText()).trim(), '13');
-  assert.equal(await page.getByText('Image made').count(), 7);
+  // One line per thing bought: a hold and its charges are not shown as paying twice.
+  const what = await page.locator('.ledger tbody td:nth-child(2)').allInnerTexts();
+  assert.deepEqual(what.map((t) => t.trim()), ['Image made', '3 images made', '3 images made', 'Welcome tokens']);
+  const change = await page.locator('.ledger tbody td:nth-child(3)').allInnerTexts();
+  assert.deepEqual(change.map((t) => t.trim()), ['\u22121', '\u22123', '\u22123', '+20']);
+  await page.screenshot({ path: SHOTS + 'tokens-statement.png', fullPage: true });
 });
 
 test('a photo on a busy background is refused in plain words, with nothing charged', async () => {
@@ -95,6 +102,38 @@ test('a photo on a busy background is refused in plain words, with nothing charg
   await page.waitForURL('**/studio');
   await page.goto(server.base + '/tokens');
   assert.equal((await page.getByTestId('balance').innerText()).trim(), '20');
+});
+
+test('an iPhone photo in HEIC is read and cut out like a JPEG', async () => {
+  const page = await phonePage(browser);
+  await signUp(page, server.base, 'Neha Iyer', `neha${Date.now()}@example.com`);
+  await oneImage(page, HEIC);
+  await page.getByText('Done — 1 image, 1 token').waitFor({ timeout: 60_000 });
+  const img = page.locator('.result img').first();
+  assert.equal(await img.evaluate(async (el) => { await el.decode(); return el.naturalWidth; }), 960, 'the Amazon image is shown');
+  await page.screenshot({ path: SHOTS + 'studio-heic.png', fullPage: true });
+
+  // Again on a background colour of the seller's own choosing.
+  await page.getByRole('link', { name: 'Make again with other settings' }).click();
+  assert.ok(await page.getByLabel('Your colour').isHidden(), 'the picker waits for its choice');
+  await page.getByLabel('Amazon (main image)').uncheck();
+  await page.getByLabel('Etsy').check();
+  await page.getByLabel('Background').selectOption('custom');
+  await page.getByLabel('Your colour').fill('#2a6f97');
+  await page.getByRole('button', { name: 'Make images' }).click();
+  await page.waitForURL('**/creations/*');
+  await page.getByText('Done — 1 image, 1 token').waitFor({ timeout: 60_000 });
+  const corner = await page.locator('.result img').first().evaluate(async (img) => {
+    await img.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = img.naturalWidth;
+    canvas.height = img.naturalHeight;
+    const g = canvas.getContext('2d');
+    g.drawImage(img, 0, 0);
+    return Array.from(g.getImageData(4, 4, 1, 1).data.slice(0, 3));
+  });
+  [42, 111, 151].forEach((want, i) => assert.ok(Math.abs(corner[i] - want) <= 8, `corner ${corner} is the chosen colour`));
+  await page.screenshot({ path: SHOTS + 'studio-own-colour.png', fullPage: true });
 });
 
 test('a lost pendant is reported, painted back with the brush, and the images made again for free', async () => {

@@ -64,7 +64,9 @@ pub struct Money {
 }
 
 impl std::fmt::Display for Money {
-    /// `₹1,499.00`, `$4.99` — Indian digit grouping for rupees.
+    /// `₹1,499`, `$4.99` — Indian digit grouping for rupees; whole amounts
+    /// without `.00`, as prices read. `{:#}` always writes the paise or cents
+    /// (invoices and accounts, where columns of amounts line up).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let sign = if self.minor < 0 { "-" } else { "" };
         let abs = self.minor.unsigned_abs();
@@ -93,6 +95,9 @@ impl std::fmt::Display for Money {
                 out
             }
         };
+        if cents == 0 && !f.alternate() {
+            return write!(f, "{sign}{}{grouped}", self.currency.symbol());
+        }
         write!(f, "{sign}{}{grouped}.{cents:02}", self.currency.symbol())
     }
 }
@@ -227,9 +232,11 @@ mod tests {
 
     #[test]
     fn money_formats_exactly() {
-        assert_eq!(Money { minor: 14_900, currency: Currency::Inr }.to_string(), "₹149.00");
-        assert_eq!(Money { minor: 14_999_900, currency: Currency::Inr }.to_string(), "₹1,49,999.00");
-        assert_eq!(Money { minor: 149_900, currency: Currency::Inr }.to_string(), "₹1,499.00");
+        assert_eq!(Money { minor: 14_900, currency: Currency::Inr }.to_string(), "₹149");
+        assert_eq!(format!("{:#}", Money { minor: 14_900, currency: Currency::Inr }), "₹149.00");
+        assert_eq!(format!("{:#}", Money { minor: 14_999_900, currency: Currency::Inr }), "₹1,49,999.00");
+        assert_eq!(Money { minor: 149_900, currency: Currency::Inr }.to_string(), "₹1,499");
+        assert_eq!(Money { minor: 149_950, currency: Currency::Inr }.to_string(), "₹1,499.50");
         assert_eq!(Money { minor: 499, currency: Currency::Usd }.to_string(), "$4.99");
         assert_eq!(Money { minor: 123_456_789, currency: Currency::Eur }.to_string(), "€1,234,567.89");
     }

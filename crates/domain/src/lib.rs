@@ -5,6 +5,7 @@ pub mod billing;
 pub mod device;
 pub mod email;
 pub mod feedback;
+pub mod ledger;
 pub mod listing;
 pub mod password;
 pub mod phone;

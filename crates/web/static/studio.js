@@ -83,6 +83,14 @@ document.querySelectorAll("[data-quote]").forEach((form) => {
 });
 
 // Invoices: print (or save as PDF from the print dialog).
+// The colour picker shows only while "Your own colour…" is chosen.
+document.querySelectorAll("[data-background]").forEach((select) => {
+  const own = select.form.querySelector("[data-own-colour]");
+  const show = () => { own.hidden = select.value !== "custom"; };
+  select.addEventListener("change", show);
+  show();
+});
+
 document.querySelectorAll("[data-print]").forEach((b) => b.addEventListener("click", () => window.print()));
 
 // Create with AI: the cost of what is ticked, at the chosen tier, before confirming.

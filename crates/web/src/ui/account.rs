@@ -395,7 +395,9 @@ pub async fn activity(State(state): State<AppState>, MaybeAuth(p): MaybeAuth) ->
 struct Tokens {
     layout: Layout,
     balance: db::ledger::Balance,
-    entries: Vec<db::ledger::Entry>,
+    lines: Vec<domain::ledger::Line>,
+    /// The oldest entry's time, when there may be older ones.
+    older: Option<i64>,
     daily_reward: i64,
     /// The low-balance alert, if set.
     alert: Option<i64>,
@@ -410,6 +412,9 @@ pub struct TokensQuery {
     before: Option<i64>,
 }
 
+/// Ledger entries a page of the statement is made from.
+const LEDGER_PAGE: i64 = 50;
+
 async fn tokens_page(
     state: &AppState,
     p: &Principal,
@@ -420,7 +425,7 @@ async fn tokens_page(
     let loaded = async {
         Ok::<_, app::AppError>((
             state.app.balance(p).await?,
-            state.app.ledger(p, before, 50).await?,
+            state.app.ledger(p, before, LEDGER_PAGE).await?,
             state.app.balance_alert(p).await?,
         ))
     };
@@ -429,10 +434,23 @@ async fn tokens_page(
         Err(e) => return ApiError::from(e).into_response(),
     };
     let layout = Layout { tokens: Some(balance.balance), ..Layout::new(state, Some(p), "Tokens") };
+    let older = entries.last().filter(|_| entries.len() == LEDGER_PAGE as usize).map(|e| e.created_at);
+    let movements: Vec<_> = entries
+        .iter()
+        .map(|e| domain::ledger::Movement {
+            kind: &e.kind,
+            amount: e.amount,
+            balance_after: e.balance_after,
+            reason: &e.reason,
+            reference: &e.reference,
+            at: e.created_at,
+        })
+        .collect();
     let page = Tokens {
         layout,
         balance,
-        entries,
+        lines: domain::ledger::statement(&movements),
+        older,
         daily_reward: state.app.settings.tokens.daily_reward,
         alert,
         notice: notice.to_owned(),

@@ -17,8 +17,9 @@ use super::{FormError, Layout, render, to_login};
 use crate::AppState;
 use crate::error::ApiError;
 
+/// Staff reconcile against Razorpay's figures: amounts keep their paise.
 fn money(minor: i64, currency: &str) -> String {
-    Money { minor, currency: Currency::parse(currency).unwrap_or(Currency::Usd) }.to_string()
+    format!("{:#}", Money { minor, currency: Currency::parse(currency).unwrap_or(Currency::Usd) })
 }
 
 /// A page for admins: others are sent to sign in, or refused.

@@ -219,7 +219,8 @@ struct InvoicePage {
 
 impl InvoicePage {
     fn money(&self, minor: impl std::borrow::Borrow<i64>) -> String {
-        Money { minor: *minor.borrow(), ..self.view.total }.to_string()
+        // Invoices write every amount with its paise, so the columns add up by eye.
+        format!("{:#}", Money { minor: *minor.borrow(), ..self.view.total })
     }
 }
 

@@ -230,6 +230,28 @@ pub struct MessagePage {
     pub link_text: String,
 }
 
+/// A stored state in the seller's words (creations, listings, exports and
+/// payments store the machine's).
+pub fn status_word(status: &str) -> &'static str {
+    match status {
+        "queued" => "Waiting",
+        "running" => "Being made",
+        "succeeded" | "ready" => "Done",
+        "canceled" => "Stopped",
+        "failed" => "Not made",
+        "created" => "Not paid",
+        "authorized" => "Being confirmed",
+        "captured" | "paid" => "Paid",
+        "refunded" => "Refunded",
+        _ => "",
+    }
+}
+
+/// "1 token", "3 tokens".
+pub fn tokens(n: impl std::borrow::Borrow<i64>) -> String {
+    domain::ledger::tokens(*n.borrow())
+}
+
 /// A moment shown on a page: `<time datetime=…>12 Mar 2026, 14:05 UTC</time>`, which the
 /// page's script rewrites in the reader's own time zone (UTC stays without script).
 pub struct When(i64);

@@ -45,6 +45,7 @@ const BACKGROUNDS: &[(&str, &str)] = &[
     ("linen", "Natural linen"),
     ("velvet", "Velvet"),
     ("transparent", "Transparent (PNG, no background)"),
+    ("custom", "Your own colour…"),
 ];
 
 const ASPECTS: &[(&str, &str)] = &[
@@ -279,13 +280,14 @@ pub async fn create(
     body: Bytes,
 ) -> Response {
     let Some(p) = p else { return to_login() };
-    let (mut uploads, mut form, mut key) = (Vec::new(), FormChoices::default(), None);
+    let (mut uploads, mut form, mut key, mut colour) = (Vec::new(), FormChoices::default(), None, String::new());
     for (k, v) in form_urlencoded::parse(&body) {
         let v = v.into_owned();
         match k.as_ref() {
             "upload" => uploads.push(v),
             "presets" => form.presets.push(v),
             "background" => form.background = v,
+            "background_colour" => colour = v,
             "shadow" => form.shadow = v,
             "aspect_ratio" => form.aspect_ratio = v,
             "recolour" => form.recolour = v,
@@ -293,6 +295,10 @@ pub async fn create(
             "idempotency_key" => key = Some(v),
             _ => {}
         }
+    }
+    // "Your own colour…" is the picker's `#rrggbb`, checked like any other background.
+    if form.background == "custom" {
+        form.background = colour;
     }
     let options = match Options::from_form(&form) {
         Ok(o) => o,

@@ -480,7 +480,7 @@ async fn prices_are_decided_by_the_server(db: Db) {
     assert_eq!(body["currency"], "INR");
     assert_eq!(
         (body["plans"][0]["amount"].as_i64(), body["plans"][0]["display"].as_str()),
-        (Some(14_900), Some("₹149.00"))
+        (Some(14_900), Some("₹149"))
     );
     assert!(cookie.starts_with("__Host-sp_currency=INR."), "{cookie}");
     let (body, _) = get(vec![("cf-ipcountry", "DE".into())]).await;
@@ -555,7 +555,7 @@ async fn pages_for_buyers_and_admins(db: Db) {
     let (status, html) = app.page("/pricing", None).await;
     assert_eq!(status, 200);
     assert!(
-        html.contains("₹149.00") && html.contains("₹549.00") && html.contains("Start free"),
+        html.contains("₹149") && html.contains("₹549") && !html.contains(".00") && html.contains("Start free"),
         "INR prices for India"
     );
 
@@ -578,7 +578,7 @@ async fn pages_for_buyers_and_admins(db: Db) {
     assert!(html.contains("A GSTIN has 15 characters"), "clear error");
     let (status, html) = app.page("/billing", Some(&buyer)).await;
     assert_eq!(status, 200);
-    assert!(html.contains("80 tokens (Starter pack)") && html.contains("₹149.00") && html.contains("29ABCDE1234F1Z5"));
+    assert!(html.contains("80 tokens (Starter pack)") && html.contains("₹149<") && html.contains("29ABCDE1234F1Z5"));
     let number = html.split("/billing/invoices/").nth(1).unwrap().split('"').next().unwrap().to_owned();
     let (status, html) = app.page(&format!("/billing/invoices/{number}"), Some(&buyer)).await;
     assert_eq!(status, 200);
@@ -634,7 +634,7 @@ async fn pages_for_buyers_and_admins(db: Db) {
         .await;
     assert_eq!((status, location.as_str()), (303, "/admin/plans?saved=1"), "{body}");
     let (_, html) = app.page("/pricing", None).await;
-    assert!(html.contains("₹849.00") && html.contains("650 tokens"));
+    assert!(html.contains("₹849<") && !html.contains("₹849.00") && html.contains("650 tokens"));
     let (_, _, html) = app
         .form(
             "/admin/plans/pro",
