@@ -49,6 +49,35 @@ test('a batch of photos becomes a marketplace pack each, in one ZIP', async () =
   await page.getByText('Done — 2 photos, 6 tokens charged.').waitFor({ timeout: 90_000 });
   assert.equal(await page.locator('.batch-item .thumb').count(), 6);
   await page.screenshot({ path: SHOTS + 'studio-batch.png', fullPage: true });
+
+  // The full-size viewer: zoom, the photo exactly under the image, and the whole batch by
+  // keyboard and by swipe.
+  await page.locator('.batch-item .thumb').first().click();
+  const viewer = page.getByRole('dialog', { name: 'Image viewer' });
+  await viewer.getByText('1 of 6').waitFor();
+  const shown = viewer.locator('[data-v-after]');
+  assert.equal(await shown.evaluate(async (img) => { await img.decode(); return img.naturalWidth; }), 2000, 'full size');
+  await page.keyboard.press('ArrowRight');
+  await viewer.getByText('2 of 6').waitFor();
+  await viewer.getByRole('button', { name: 'Zoom in' }).click();
+  await viewer.getByRole('button', { name: 'Zoom in' }).click();
+  assert.equal(await viewer.locator('[data-v-layer]').getAttribute('data-scale'), '2.56');
+  await viewer.getByRole('button', { name: 'Before' }).click();
+  const under = viewer.locator('[data-v-beforeimg]');
+  const sizes = await under.evaluate(async (img) => { await img.decode(); return [img.naturalWidth, img.naturalHeight]; });
+  assert.deepEqual(sizes, await shown.evaluate((img) => [img.naturalWidth, img.naturalHeight]), 'the photo is framed as the image');
+  await page.screenshot({ path: SHOTS + 'studio-viewer-before.png' });
+  await page.keyboard.press('0');
+  await viewer.getByRole('button', { name: 'Before' }).click();
+  const box = await viewer.locator('[data-v-stage]').boundingBox();
+  await page.mouse.move(box.x + box.width * 0.7, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.2, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  await viewer.getByText('3 of 6').waitFor();
+  await page.screenshot({ path: SHOTS + 'studio-viewer.png' });
+  await page.keyboard.press('Escape');
+  await viewer.waitFor({ state: 'hidden' });
   const [zip] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download all (ZIP)' }).click()]);
   assert.match(zip.suggestedFilename(), /^soraipixel-batch-\w+\.zip$/);
 

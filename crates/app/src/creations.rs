@@ -451,6 +451,30 @@ impl App {
         Ok((output, want, converted))
     }
 
+    /// The photo under one of the user's local-engine images, framed exactly as the image
+    /// (pixel for pixel), as a JPEG at most `size` pixels on its longest side.
+    pub async fn output_before(&self, p: &Principal, id: &str, size: u32) -> Result<Vec<u8>> {
+        let output = self.db.output_of(&p.user.id, id).await?;
+        let creation = self.db.creation_of(&p.user.id, &output.creation_id).await?;
+        // Generated scenes have no placement, and a deleted photo has nothing to show.
+        let (Some(placement), Some(upload)) = (output.placement.as_deref(), creation.upload_id.as_deref()) else {
+            return Err(db::DbError::NotFound.into());
+        };
+        let placement: imaging::frame::Placement =
+            serde_json::from_str(placement).map_err(|e| AppError::Internal(format!("placement of {id}: {e}")))?;
+        let (_, bytes) = self.upload_bytes(p, upload, false).await?;
+        let limits = self.upload_limits();
+        let size = size.clamp(64, 2000);
+        self.on_cpu(move || {
+            // Twice the view's pixels is detail enough for any zoom the image itself allows.
+            let photo = imaging::decode(&bytes, &limits)?.within_pixels(4 * u64::from(size).pow(2))?;
+            let before = imaging::frame::before(&photo.rgb, &placement, size);
+            imaging::encode_rgb(&before, Format::Jpeg, 85)
+        })
+        .await?
+        .map_err(crate::uploads::image_error)
+    }
+
     /// A ZIP of one creation's images.
     pub async fn creation_zip(&self, p: &Principal, id: &str, client: &Client) -> Result<(String, Chunks)> {
         let (c, outputs) = self.creation_with_outputs(p, id).await?;
@@ -627,6 +651,7 @@ impl App {
                 compliance: rendered.compliance.as_ref().and_then(|r| serde_json::to_string(r).ok()),
                 charged: Some(unit_price),
                 confidence: Some(f64::from(rendered.confidence)),
+                placement: serde_json::to_string(&rendered.placement).ok(),
                 ..Output::default()
             };
             let recorded =

@@ -77,6 +77,9 @@ pub struct Output {
     pub fidelity: Option<String>,
     /// How sure the cutout under the image was, 0–1 (low: check the edges).
     pub confidence: Option<f64>,
+    /// Where the local engine placed the piece (JSON), for the aligned "before".
+    #[serde(skip)]
+    pub placement: Option<String>,
     pub created_at: i64,
 }
 
@@ -96,7 +99,7 @@ macro_rules! creation_columns {
 
 macro_rules! output_columns {
     () => {
-        "id, creation_id, user_id, ordinal, label, format, width, height, bytes, blob_key, compliance, provider, model, prompt_version, tier, charged, fidelity, confidence, created_at"
+        "id, creation_id, user_id, ordinal, label, format, width, height, bytes, blob_key, compliance, provider, model, prompt_version, tier, charged, fidelity, confidence, placement, created_at"
     };
 }
 
@@ -300,7 +303,7 @@ impl Db {
             let inserted = sqlx::query(concat!(
                 "INSERT INTO outputs (",
                 output_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT (creation_id, ordinal) DO NOTHING"
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) ON CONFLICT (creation_id, ordinal) DO NOTHING"
             ))
             .bind(&o.id)
             .bind(&o.creation_id)
@@ -320,6 +323,7 @@ impl Db {
             .bind(o.charged)
             .bind(&o.fidelity)
             .bind(o.confidence)
+            .bind(&o.placement)
             .bind(now)
             .execute(&mut *tx)
             .await?

@@ -1,11 +1,11 @@
 //! Framing: the subject's box, how large it sits in the canvas, and which part
 //! of the source lands where.
 
-use image::GrayImage;
-use serde::Serialize;
+use image::{GrayImage, RgbImage};
+use serde::{Deserialize, Serialize};
 
 /// Pixel box, `x1`/`y1` exclusive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BBox {
     pub x0: u32,
     pub y0: u32,
@@ -47,10 +47,12 @@ pub fn subject_bbox(alpha: &GrayImage, threshold: u8) -> Option<BBox> {
 }
 
 /// Where the subject goes: the source rectangle `src` (integer pixels, inside
-/// the image) is resampled into `dst` on a `canvas`-sized image.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+/// the `image`-sized source) is resampled into `dst` on a `canvas`-sized image.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Placement {
     pub canvas: (u32, u32),
+    /// Size of the image `src` is measured in (the matte's).
+    pub image: (u32, u32),
     pub src: BBox,
     /// Destination rectangle on the canvas (may be clipped by the canvas).
     pub dst: BBox,
@@ -101,10 +103,56 @@ pub fn place(
     }
     Some(Placement {
         canvas,
+        image,
         src: BBox { x0: sx0 as u32, y0: sy0 as u32, x1: sx1 as u32, y1: sy1 as u32 },
         dst: BBox { x0: dx0 as u32, y0: dy0 as u32, x1: dx1 as u32, y1: dy1 as u32 },
         scale,
     })
+}
+
+/// Paper around the photo where the canvas reaches past it, in a "before" view.
+const BEYOND_PHOTO: [u8; 3] = [236, 234, 230];
+
+/// The photo as it lay before the cutout, framed exactly as `place` framed the
+/// piece: pixel (x, y) of the result shows what was under pixel (x, y) of the
+/// finished image, scaled to `size` pixels on the canvas's long side. `photo`
+/// may be decoded at another resolution than the one `place` was measured in.
+pub fn before(photo: &RgbImage, place: &Placement, size: u32) -> RgbImage {
+    let (cw, ch) = (f64::from(place.canvas.0.max(1)), f64::from(place.canvas.1.max(1)));
+    let out_scale = (f64::from(size.max(1)) / cw.max(ch)).min(1.0);
+    let (ow, oh) = (((cw * out_scale).round() as u32).max(1), ((ch * out_scale).round() as u32).max(1));
+    // Canvas → source as the renderer resampled it: `src` stretched onto `dst`.
+    let (src, dst) = (place.src, place.dst);
+    let per_x = f64::from(src.width().max(1)) / f64::from(dst.width().max(1));
+    let per_y = f64::from(src.height().max(1)) / f64::from(dst.height().max(1));
+    let to_photo_x = f64::from(photo.width()) / f64::from(place.image.0.max(1));
+    let to_photo_y = f64::from(photo.height()) / f64::from(place.image.1.max(1));
+    RgbImage::from_fn(ow, oh, |x, y| {
+        let cx = (f64::from(x) + 0.5) * cw / f64::from(ow);
+        let cy = (f64::from(y) + 0.5) * ch / f64::from(oh);
+        let sx = (f64::from(src.x0) + (cx - f64::from(dst.x0)) * per_x) * to_photo_x;
+        let sy = (f64::from(src.y0) + (cy - f64::from(dst.y0)) * per_y) * to_photo_y;
+        image::Rgb(sample(photo, sx, sy).unwrap_or(BEYOND_PHOTO))
+    })
+}
+
+/// Bilinear sample at continuous coordinates (pixel centres at +0.5); None off the photo.
+fn sample(photo: &RgbImage, x: f64, y: f64) -> Option<[u8; 3]> {
+    let (w, h) = (photo.width(), photo.height());
+    if x < 0.0 || y < 0.0 || x >= f64::from(w) || y >= f64::from(h) {
+        return None;
+    }
+    let (fx, fy) = ((x - 0.5).max(0.0), (y - 0.5).max(0.0));
+    let (x0, y0) = ((fx as u32).min(w - 1), (fy as u32).min(h - 1));
+    let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+    let (tx, ty) = (fx - f64::from(x0), fy - f64::from(y0));
+    let px = |x, y| photo.get_pixel(x, y).0.map(f64::from);
+    let (a, b, c, d) = (px(x0, y0), px(x1, y0), px(x0, y1), px(x1, y1));
+    Some(std::array::from_fn(|i| {
+        let top = a[i] + (b[i] - a[i]) * tx;
+        let bottom = c[i] + (d[i] - c[i]) * tx;
+        (top + (bottom - top) * ty).round().clamp(0.0, 255.0) as u8
+    }))
 }
 
 /// A close-up: a box 55 % of the subject's size over its densest part (most
@@ -174,6 +222,37 @@ mod tests {
         assert!((top_of_dst - subj_top).abs() <= 1.0, "{p:?}");
         assert!(p.dst.x1 <= 2000 && p.dst.y1 <= 2000);
         assert!(p.src.x0 < subject.x0 && p.src.x1 > subject.x1);
+    }
+
+    #[test]
+    fn before_lines_up_with_the_placed_piece() {
+        // A 400×300 photo, grey, with a red 40×20 "piece" at (200, 100).
+        let photo = RgbImage::from_fn(400, 300, |x, y| {
+            let piece = (200..240).contains(&x) && (100..120).contains(&y);
+            image::Rgb(if piece { [200, 30, 30] } else { [120, 120, 120] })
+        });
+        let subject = BBox { x0: 200, y0: 100, x1: 240, y1: 120 };
+        let p = place(subject, subject, (400, 300), (1000, 1000), (0, 0, 1000, 1000), 0.8).unwrap();
+        // The matte was measured on a half-size copy: the placement is in its pixels.
+        let half = Placement {
+            image: (200, 150),
+            src: BBox { x0: p.src.x0 / 2, y0: p.src.y0 / 2, x1: p.src.x1 / 2, y1: p.src.y1 / 2 },
+            ..p
+        };
+        for (place, photo) in [(p, photo.clone()), (half, photo)] {
+            let b = before(&photo, &place, 500);
+            assert_eq!(b.dimensions(), (500, 500));
+            // The piece fills 80 % of the canvas's width, centred: x 100..900 of 1000,
+            // y 300..700; one source pixel spans 20 canvas pixels (10 here).
+            assert_eq!(b.get_pixel(250, 250).0, [200, 30, 30], "centre of the piece");
+            assert_eq!(b.get_pixel(40, 250).0, [120, 120, 120], "photo left of the piece");
+            assert_eq!(b.get_pixel(60, 250).0, [200, 30, 30], "its left edge, within a source pixel");
+            assert_eq!(b.get_pixel(250, 140).0, [120, 120, 120], "photo above it");
+            assert_eq!(b.get_pixel(250, 160).0, [200, 30, 30]);
+        }
+        // A canvas reaching past the photo's top shows plain paper there.
+        let tall = place(subject, subject, (400, 300), (400, 4000), (0, 0, 400, 4000), 0.9).unwrap();
+        assert_eq!(before(&RgbImage::new(400, 300), &tall, 1000).get_pixel(50, 2).0, BEYOND_PHOTO);
     }
 
     #[test]

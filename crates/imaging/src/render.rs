@@ -44,6 +44,9 @@ pub struct Rendered {
     pub compliance: Option<ComplianceReport>,
     /// The matte's confidence (see `matte::suitability`).
     pub confidence: f32,
+    /// Where the piece was placed: what `frame::before` needs to show the
+    /// photo under the image pixel for pixel.
+    pub placement: frame::Placement,
     pub timings: Vec<StageTiming>,
 }
 
@@ -131,6 +134,7 @@ pub fn render_matte(
         quality,
         compliance,
         confidence: m.confidence,
+        placement: place,
         timings,
     };
     let Some(mut img) = background::paint(&recipe.backdrop(), canvas.0, canvas.1) else {

@@ -36,6 +36,7 @@ pub fn access(method: &Method, route: &str) -> Access {
         | "/api/v1/batches/{id}"
         | "/api/v1/batches/{id}/zip"
         | "/api/v1/outputs/{id}"
+        | "/api/v1/outputs/{id}/before"
             if read =>
         {
             ImagesRead

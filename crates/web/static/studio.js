@@ -249,3 +249,122 @@ document.querySelectorAll("[data-fix]").forEach((page) => {
   addEventListener("resize", draw);
   preview();
 });
+
+// Full-size viewer: every [data-view] link on the page opens in it, in page order. Zoom with
+// the buttons, the wheel, a pinch or a double tap; drag to pan; swipe, the arrow keys or the
+// buttons for the next image; "Before" lays the photo exactly under the image.
+(() => {
+  const links = [...document.querySelectorAll("[data-view]")];
+  if (!links.length || !window.HTMLDialogElement) return;
+  const dialog = document.createElement("dialog");
+  dialog.className = "viewer";
+  dialog.setAttribute("aria-label", "Image viewer");
+  dialog.innerHTML = `<div class="viewer-bar">
+      <p class="viewer-title" data-v-title></p>
+      <button type="button" class="btn btn-small btn-ghost" data-v-close>Close</button>
+    </div>
+    <div class="viewer-stage" data-v-stage><div class="viewer-layer" data-v-layer>
+      <img alt="" draggable="false" data-v-after><img alt="" draggable="false" class="before" data-v-beforeimg hidden></div></div>
+    <div class="viewer-bar viewer-nav">
+      <button type="button" class="btn btn-small btn-ghost" data-v-prev aria-label="Previous">‹</button>
+      <button type="button" class="btn btn-small btn-ghost" data-v-before aria-pressed="false">Before</button>
+      <button type="button" class="btn btn-small btn-ghost" data-v-out aria-label="Zoom out">−</button>
+      <button type="button" class="btn btn-small btn-ghost" data-v-in aria-label="Zoom in">+</button>
+      <span class="muted small" data-v-count></span>
+      <button type="button" class="btn btn-small btn-ghost" data-v-next aria-label="Next">›</button>
+    </div>`;
+  document.body.append(dialog);
+  const $ = (s) => dialog.querySelector(s);
+  const stage = $("[data-v-stage]"), layer = $("[data-v-layer]"), after = $("[data-v-after]"), under = $("[data-v-beforeimg]");
+  const beforeButton = $("[data-v-before]");
+  let index = 0, scale = 1, tx = 0, ty = 0;
+  const apply = () => {
+    layer.style.transform = `translate(${tx}px, ${ty}px) scale(${scale})`;
+    layer.dataset.scale = scale.toFixed(2);
+  };
+  const zoom = (factor, cx = 0, cy = 0) => {
+    const next = Math.min(8, Math.max(1, scale * factor));
+    // Keep the point under (cx, cy), measured from the stage's centre, where it was.
+    tx = cx - ((cx - tx) * next) / scale;
+    ty = cy - ((cy - ty) * next) / scale;
+    scale = next;
+    if (scale === 1) tx = ty = 0;
+    apply();
+  };
+  const showBefore = (on) => {
+    under.hidden = !on;
+    beforeButton.setAttribute("aria-pressed", String(on));
+  };
+  const open = (i) => {
+    index = (i + links.length) % links.length;
+    const link = links[index];
+    scale = 1; tx = ty = 0; apply();
+    after.src = link.href;
+    after.alt = link.dataset.title || "Image";
+    after.classList.toggle("checker", link.dataset.format === "png");
+    showBefore(false);
+    beforeButton.hidden = !link.dataset.before;
+    if (link.dataset.before) { under.src = link.dataset.before; under.alt = "Your photo, framed as the image"; }
+    $("[data-v-title]").textContent = link.dataset.title || "";
+    $("[data-v-count]").textContent = `${index + 1} of ${links.length}`;
+    $("[data-v-prev]").hidden = $("[data-v-next]").hidden = links.length < 2;
+    if (!dialog.open) dialog.showModal();
+  };
+  links.forEach((link, i) => link.addEventListener("click", (e) => {
+    if (e.ctrlKey || e.metaKey || e.shiftKey) return;
+    e.preventDefault();
+    open(i);
+  }));
+  $("[data-v-close]").addEventListener("click", () => dialog.close());
+  $("[data-v-prev]").addEventListener("click", () => open(index - 1));
+  $("[data-v-next]").addEventListener("click", () => open(index + 1));
+  $("[data-v-in]").addEventListener("click", () => zoom(1.6));
+  $("[data-v-out]").addEventListener("click", () => zoom(1 / 1.6));
+  beforeButton.addEventListener("click", () => showBefore(under.hidden));
+  dialog.addEventListener("keydown", (e) => {
+    const keys = { ArrowRight: () => open(index + 1), ArrowLeft: () => open(index - 1), "+": () => zoom(1.6), "=": () => zoom(1.6),
+      "-": () => zoom(1 / 1.6), "0": () => zoom(1 / scale), b: () => beforeButton.hidden || showBefore(under.hidden) };
+    if (keys[e.key]) { e.preventDefault(); keys[e.key](); }
+  });
+  const centre = (x, y) => {
+    const r = stage.getBoundingClientRect();
+    return [x - r.left - r.width / 2, y - r.top - r.height / 2];
+  };
+  stage.addEventListener("wheel", (e) => { e.preventDefault(); zoom(e.deltaY < 0 ? 1.25 : 0.8, ...centre(e.clientX, e.clientY)); }, { passive: false });
+  stage.addEventListener("dblclick", (e) => zoom(scale > 1 ? 1 / scale : 2.5, ...centre(e.clientX, e.clientY)));
+  // Pointers: one drags (or swipes when not zoomed), two pinch.
+  const pointers = new Map();
+  let start = null;
+  stage.addEventListener("pointerdown", (e) => {
+    stage.setPointerCapture(e.pointerId);
+    pointers.set(e.pointerId, [e.clientX, e.clientY]);
+    start = { x: e.clientX, y: e.clientY, tx, ty, scale, gap: null };
+    if (pointers.size === 2) {
+      const [a, b] = [...pointers.values()];
+      start.gap = Math.hypot(a[0] - b[0], a[1] - b[1]);
+      start.mid = centre((a[0] + b[0]) / 2, (a[1] + b[1]) / 2);
+    }
+  });
+  stage.addEventListener("pointermove", (e) => {
+    if (!pointers.has(e.pointerId) || !start) return;
+    pointers.set(e.pointerId, [e.clientX, e.clientY]);
+    if (pointers.size === 2 && start.gap) {
+      const [a, b] = [...pointers.values()];
+      zoom((start.scale * Math.hypot(a[0] - b[0], a[1] - b[1])) / start.gap / scale, ...start.mid);
+    } else if (pointers.size === 1 && scale > 1) {
+      tx = start.tx + e.clientX - start.x;
+      ty = start.ty + e.clientY - start.y;
+      apply();
+    }
+  });
+  const lift = (e) => {
+    if (pointers.size === 1 && start && !start.gap && scale === 1) {
+      const dx = e.clientX - start.x;
+      if (Math.abs(dx) > 60 && Math.abs(dx) > Math.abs(e.clientY - start.y)) open(index + (dx < 0 ? 1 : -1));
+    }
+    pointers.delete(e.pointerId);
+    if (!pointers.size) start = null;
+  };
+  stage.addEventListener("pointerup", lift);
+  stage.addEventListener("pointercancel", lift);
+})();

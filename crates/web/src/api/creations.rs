@@ -212,6 +212,18 @@ pub struct Conversion {
     size: Option<u32>,
 }
 
+/// `GET /api/v1/outputs/{id}/before?size=`: the photo under a studio image, framed as the
+/// image (the viewer's before/after lines up pixel for pixel). 404 for generated scenes.
+pub async fn before(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    Query(q): Query<Conversion>,
+) -> Result<Response, ApiError> {
+    let bytes = state.app.output_before(&p, &id, q.size.unwrap_or(960)).await?;
+    Ok(super::image_response(bytes, imaging::Format::Jpeg.mime(), None))
+}
+
 pub async fn output(
     State(state): State<AppState>,
     Auth(p): Auth,

@@ -44,6 +44,7 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/api/v1/batches/{id}", get(creations::show_batch))
         .route("/api/v1/batches/{id}/zip", get(creations::batch_zip))
         .route("/api/v1/outputs/{id}", get(creations::output))
+        .route("/api/v1/outputs/{id}/before", get(creations::before))
         .route("/api/v1/outputs/{id}/feedback", put(creations::feedback))
         .route("/api/v1/outputs/{id}/remake", post(creations::remake))
         .route("/api/v1/uploads/{id}/original", get(uploads::original))

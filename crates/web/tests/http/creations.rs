@@ -174,6 +174,47 @@ async fn transparent_outputs_carry_the_matte_as_alpha(db: Db) {
     assert!(jpeg.rgb.get_pixel(0, 0).0.iter().all(|&c| c >= 250), "as JPEG it lies on white");
 }
 
+/// The viewer's "before": the photo framed exactly as the image, for its owner only.
+async fn the_photo_under_an_image_lines_up_with_it(db: Db) {
+    let t = spawn(db).await;
+    let asha = t.signup("before@example.com").await;
+    let mallory = t.signup("nosy@example.com").await;
+    let (_, up) = upload(&t, &asha, "ring.jpg", ring_jpeg(900, 700)).await;
+    let request = json!({"upload_id": up["id"], "presets": ["amazon"]});
+    let (status, _, created) = t.call("POST", "/api/v1/creations", Some(request), Some(&asha)).await;
+    assert_eq!(status, 202, "{created}");
+    let done = wait_done(&t, &asha, created["id"].as_str().unwrap()).await;
+    let id = done["outputs"][0]["id"].as_str().unwrap();
+    let get = |path: String, cookie: String| {
+        let req = t.http.get(t.url(&path)).header("cookie", cookie);
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.bytes().await.unwrap())
+        }
+    };
+    let (status, before) = get(format!("/api/v1/outputs/{id}/before?size=500"), asha.cookie.clone()).await;
+    assert_eq!(status, 200);
+    let before = imaging::decode(&before, &imaging::Limits::default()).unwrap();
+    let (_, after) = get(format!("/api/v1/outputs/{id}?size=500"), asha.cookie.clone()).await;
+    let after = imaging::decode(&after, &imaging::Limits::default()).unwrap();
+    assert_eq!((before.width, before.height), (after.width, after.height));
+    // Where the image shows the ring (well below white), the photo shows it too, not paper.
+    let ring: Vec<(u32, u32)> = after
+        .rgb
+        .enumerate_pixels()
+        .filter(|(_, _, p)| p.0.iter().min().is_some_and(|&c| c < 150))
+        .map(|(x, y, _)| (x, y))
+        .collect();
+    let paper = before.rgb.get_pixel(3, 3).0.iter().map(|&c| i32::from(c)).sum::<i32>();
+    let dark = ring
+        .iter()
+        .filter(|&&(x, y)| before.rgb.get_pixel(x, y).0.iter().map(|&c| i32::from(c)).sum::<i32>() < paper - 90)
+        .count();
+    assert!(ring.len() > 1000 && dark * 10 >= ring.len() * 9, "{dark} of {} ring pixels line up", ring.len());
+    let (status, _) = get(format!("/api/v1/outputs/{id}/before"), mallory.cookie.clone()).await;
+    assert_eq!(status, 404, "only the owner's");
+}
+
 /// The brush: a free preview of the cutout with the strokes applied, then the creation's
 /// images made again with them, free; only the owner's, only with strokes that fit.
 async fn corrections_are_previewed_and_saved_free(db: Db) {
@@ -321,5 +362,6 @@ on_both_backends!(
     corrections_are_previewed_and_saved_free,
     marketplace_pack_through_the_queue,
     holds_are_refused_or_released,
-    transparent_outputs_carry_the_matte_as_alpha
+    transparent_outputs_carry_the_matte_as_alpha,
+    the_photo_under_an_image_lines_up_with_it
 );
