@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { startServer, launch, SHOTS, openMenu } from './server.mjs';
+import { startServer, launch, SHOTS, openMenu, phonePage } from './server.mjs';
 
 let server, browser;
 before(async () => { mkdirSync(SHOTS, { recursive: true }); server = await startServer(); browser = await launch(); });
@@ -12,9 +12,7 @@ after(async () => { await browser?.close(); server?.stop(); });
 
 /** A phone in India: rupee prices come from the browser's language region. */
 async function indianPhone() {
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
-    locale: 'en-IN', timezoneId: 'Asia/Kolkata', extraHTTPHeaders: { 'accept-language': 'en-IN,en;q=0.9' } });
-  return context.newPage();
+  return phonePage(browser, { locale: 'en-IN', timezoneId: 'Asia/Kolkata', extraHTTPHeaders: { 'accept-language': 'en-IN,en;q=0.9' } });
 }
 
 const balance = async (page) => Number((await page.locator('.balance b').innerText()).trim());

@@ -105,7 +105,38 @@ export async function launch() {
 export async function phonePage(browser, options = {}) {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
     userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36', ...options });
-  return context.newPage();
+  return guarded(await context.newPage());
+}
+
+/** A laptop-sized page with a mouse. */
+export async function laptopPage(browser, options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 800 }, ...options });
+  return guarded(await context.newPage());
+}
+
+// What a seller must never read: our ids (UUIDs) and stored codes (snake_case words).
+const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/i;
+const CODE = /\b[a-z]+(?:_[a-z0-9]+)+\b/;
+// Staff pages and the developer pages show ids and API names on purpose.
+const FOR_DEVELOPERS_OR_STAFF = /^\/(admin|developers|settings\/developers|api\/)/;
+
+/** Fails when the page shows a seller an id or a code. */
+export async function assertPlainWords(page) {
+  const path = new URL(page.url()).pathname;
+  if (FOR_DEVELOPERS_OR_STAFF.test(path)) return;
+  const text = await page.locator('body').innerText();
+  const found = text.match(UUID) || text.match(CODE);
+  if (found) throw new Error(`${path} shows "${found[0]}" to a seller`);
+}
+
+// Every page a test photographs is also read for ids and codes.
+function guarded(page) {
+  const screenshot = page.screenshot.bind(page);
+  page.screenshot = async (options) => {
+    await assertPlainWords(page);
+    return screenshot(options);
+  };
+  return page;
 }
 
 /** Opens the header's menu where it is a button (a phone); on a wide screen it is open. */

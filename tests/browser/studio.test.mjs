@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { startServer, launch, phonePage, signUp, SHOTS } from './server.mjs';
+import { startServer, launch, phonePage, laptopPage, signUp, SHOTS } from './server.mjs';
 
 const PHOTOS = ['ring.jpg', 'ring-2.jpg'].map((f) => new URL('./fixtures/' + f, import.meta.url).pathname);
 // A ring on a wooden table, path traced apart from the engine (scripts/rendered).
@@ -114,6 +114,28 @@ test('a batch of photos becomes a marketplace pack each, in one ZIP', async () =
   const change = await page.locator('.ledger tbody td:nth-child(3)').allInnerTexts();
   assert.deepEqual(change.map((t) => t.trim()), ['\u22121', '\u22123', '\u22123', '+20']);
   await page.screenshot({ path: SHOTS + 'tokens-statement.png', fullPage: true });
+});
+
+test('on a laptop, the header is one row of links and the viewer follows the mouse and keyboard', async () => {
+  const page = await laptopPage(browser, { timezoneId: 'Asia/Kolkata' });
+  await signUp(page, server.base, 'Farah Khan', `farah${Date.now()}@example.com`);
+  assert.ok(await page.getByRole('link', { name: 'Studio', exact: true }).first().isVisible(), 'links without a menu');
+  await oneImage(page, PHOTOS[1]);
+  await page.getByText('Done — 1 image, 1 token').waitFor({ timeout: 60_000 });
+  for (const img of await page.locator('.result img').all()) await img.evaluate((el) => el.decode());
+  await page.screenshot({ path: SHOTS + 'laptop-creation.png', fullPage: true });
+  await page.getByRole('link', { name: 'View full size' }).click();
+  const viewer = page.getByRole('dialog', { name: 'Image viewer' });
+  await viewer.getByText('1 of 1').waitFor();
+  const stage = await viewer.locator('[data-v-stage]').boundingBox();
+  await page.mouse.move(stage.x + stage.width / 2, stage.y + stage.height / 3);
+  await page.mouse.wheel(0, -300);
+  assert.equal(await viewer.locator('[data-v-layer]').getAttribute('data-scale'), '1.25', 'the wheel zooms');
+  await page.keyboard.press('b');
+  assert.equal(await viewer.getByRole('button', { name: 'Before' }).getAttribute('aria-pressed'), 'true');
+  await page.screenshot({ path: SHOTS + 'laptop-viewer.png' });
+  await page.keyboard.press('Escape');
+  await viewer.waitFor({ state: 'hidden' });
 });
 
 test('a photo on a busy background is refused in plain words, with nothing charged', async () => {
