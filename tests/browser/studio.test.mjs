@@ -237,6 +237,7 @@ test('a lost pendant is reported, painted back with the brush, and the images ma
   await page.goBack();
   await page.getByRole('link', { name: 'Cancel' }).click();
   await page.getByRole('link', { name: 'Make again with other settings' }).click();
+  await page.getByText('Your hand fixes to the cutout are kept').waitFor();
   await page.getByLabel('Amazon (main image)').uncheck();
   await page.getByLabel('Etsy').check();
   await page.getByLabel('Background').selectOption('transparent');

@@ -65,6 +65,10 @@ pub struct CreationRequest {
     /// holding tokens twice.
     #[serde(skip)]
     pub idempotency_key: Option<String>,
+    /// A finished creation of the same photo fixed by hand: its strokes shape the new
+    /// cutout too (the studio's "Make again" after a fix).
+    #[serde(skip)]
+    pub fixes_from: Option<String>,
 }
 
 /// What to make from each photo: the engine, and either one recipe or the same settings
@@ -306,9 +310,19 @@ impl App {
         let scope = request_scope("creation", &names, &planned)?;
         let ids = creation_ids(&p.user.id, &scope, req.idempotency_key.as_deref(), 1)?;
         let engine = self.engine_of(&req.options)?;
-        let what = Accepting { engine, planned: &planned, batch_id: None, hints: None };
+        let hints = match (&req.fixes_from, engine) {
+            (Some(from), "local") => self.fixes_of(p, from, uploads[0].as_deref()).await?,
+            _ => None,
+        };
+        let what = Accepting { engine, planned: &planned, batch_id: None, hints: hints.as_deref() };
         let mut made = self.accept(p, &uploads, &ids, &what, client).await?;
         made.pop().ok_or_else(|| AppError::Internal("no creation accepted".into()))
+    }
+
+    /// The strokes of the user's creation `from`, when it was made from `upload`.
+    async fn fixes_of(&self, p: &Principal, from: &str, upload: Option<&str>) -> Result<Option<String>> {
+        let source = self.db.creation_of(&p.user.id, from).await?;
+        Ok(source.hints.filter(|_| source.upload_id.is_some() && source.upload_id.as_deref() == upload))
     }
 
     /// Accepts a batch: one creation per photo with the same options, all held and queued

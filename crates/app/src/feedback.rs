@@ -112,7 +112,13 @@ impl App {
             ..Default::default()
         };
         let options = Options { engine: Some("cloud".into()), presets: Vec::new(), recipe: Default::default(), cloud };
-        let req = CreationRequest { upload_id: None, upload_ids: Vec::new(), options, idempotency_key: None };
+        let req = CreationRequest {
+            upload_id: None,
+            upload_ids: Vec::new(),
+            options,
+            idempotency_key: None,
+            fixes_from: None,
+        };
         let uploads = self.request_uploads(p, &req).await?;
         let mut planned = self.plan(p, &req.options, uploads.first().cloned().flatten().as_deref()).await?;
         for item in &mut planned {

@@ -233,20 +233,33 @@ struct NewCreation {
     cost: i64,
     /// A fresh key per form: submitting it twice (a double tap, a resend) makes one batch.
     idempotency_key: String,
+    /// The creation whose hand fixes the new images keep ("Make again" after a fix).
+    fixes_from: Option<String>,
     error: FormError,
 }
 
-/// `?upload=a&upload=b…`: the photos to make images from (repeated keys, read by hand).
+/// `?upload=a&upload=b…`: the photos to make images from (repeated keys, read by hand);
+/// `fixes_from=` a fixed creation of the same photo whose strokes come along.
 pub async fn new_creation(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, RawQuery(q): RawQuery) -> Response {
     let Some(p) = p else { return to_login() };
-    let uploads: Vec<String> = form_urlencoded::parse(q.unwrap_or_default().as_bytes())
-        .filter(|(k, _)| k == "upload")
-        .map(|(_, v)| v.into_owned())
-        .collect();
-    new_page(&state, &p, &uploads, None).await
+    let (mut uploads, mut fixes_from) = (Vec::new(), None);
+    for (k, v) in form_urlencoded::parse(q.unwrap_or_default().as_bytes()) {
+        match k.as_ref() {
+            "upload" => uploads.push(v.into_owned()),
+            "fixes_from" => fixes_from = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    new_page(&state, &p, &uploads, fixes_from, None).await
 }
 
-async fn new_page(state: &AppState, p: &Principal, upload_ids: &[String], err: Option<&ApiError>) -> Response {
+async fn new_page(
+    state: &AppState,
+    p: &Principal,
+    upload_ids: &[String],
+    fixes_from: Option<String>,
+    err: Option<&ApiError>,
+) -> Response {
     if upload_ids.is_empty() {
         return Redirect::to("/studio").into_response();
     }
@@ -266,6 +279,7 @@ async fn new_page(state: &AppState, p: &Principal, upload_ids: &[String], err: O
         metals: METALS,
         cost: state.app.settings.tokens.local_output_cost,
         idempotency_key: db::new_id(),
+        fixes_from: fixes_from.filter(|_| upload_ids.len() == 1),
         error: err.map(FormError::from).unwrap_or_default(),
     };
     render(page, err)
@@ -281,6 +295,7 @@ pub async fn create(
 ) -> Response {
     let Some(p) = p else { return to_login() };
     let (mut uploads, mut form, mut key, mut colour) = (Vec::new(), FormChoices::default(), None, String::new());
+    let mut fixes_from = None;
     for (k, v) in form_urlencoded::parse(&body) {
         let v = v.into_owned();
         match k.as_ref() {
@@ -288,6 +303,7 @@ pub async fn create(
             "presets" => form.presets.push(v),
             "background" => form.background = v,
             "background_colour" => colour = v,
+            "fixes_from" => fixes_from = Some(v),
             "shadow" => form.shadow = v,
             "aspect_ratio" => form.aspect_ratio = v,
             "recolour" => form.recolour = v,
@@ -302,9 +318,15 @@ pub async fn create(
     }
     let options = match Options::from_form(&form) {
         Ok(o) => o,
-        Err(e) => return new_page(&state, &p, &uploads, Some(&e.into())).await,
+        Err(e) => return new_page(&state, &p, &uploads, fixes_from, Some(&e.into())).await,
     };
-    let request = CreationRequest { upload_id: None, upload_ids: uploads.clone(), options, idempotency_key: key };
+    let request = CreationRequest {
+        upload_id: None,
+        upload_ids: uploads.clone(),
+        options,
+        idempotency_key: key,
+        fixes_from: fixes_from.clone(),
+    };
     let made = if uploads.len() == 1 {
         state.app.create_creation(&p, request, &client).await.map(|c| format!("/creations/{}", c.id))
     } else {
@@ -312,7 +334,7 @@ pub async fn create(
     };
     match made {
         Ok(path) => Redirect::to(&path).into_response(),
-        Err(e) => new_page(&state, &p, &uploads, Some(&e.into())).await,
+        Err(e) => new_page(&state, &p, &uploads, fixes_from, Some(&e.into())).await,
     }
 }
 

@@ -268,6 +268,25 @@ async fn corrections_are_previewed_and_saved_free(db: Db) {
     assert!(after * 10 < before * 8, "the saved images follow the strokes: {before} → {after}");
     let (_, _, tokens) = t.call("GET", "/api/v1/tokens", None, Some(&asha)).await;
     assert_eq!(tokens, json!({"balance": 19, "held": 0}), "paid once for the photo");
+
+    // "Make again with other settings" from the fixed images keeps the strokes.
+    let fixed_id = fixed["id"].as_str().unwrap();
+    let (_, page) = t.page(&format!("/creations/{fixed_id}"), Some(&asha)).await;
+    assert!(page.contains(&format!("fixes_from={fixed_id}")), "the link carries the fix");
+    let fields = [
+        ("upload", upload_id),
+        ("presets", "etsy"),
+        ("background", "transparent"),
+        ("recolour", "rose_gold"),
+        ("fixes_from", fixed_id),
+    ];
+    let (status, location, _) = t.form("/studio/create", &asha, &fields).await;
+    assert_eq!(status, 303);
+    let again = wait_done(&t, &asha, location.trim_start_matches("/creations/")).await;
+    let (_, kept) = opaque(&get(&again).await);
+    assert!(kept * 10 < before * 8, "made again without the part the seller removed: {before} → {kept}");
+    let (_, _, tokens) = t.call("GET", "/api/v1/tokens", None, Some(&asha)).await;
+    assert_eq!(tokens["balance"], 18, "new images are paid for");
 }
 
 /// A verdict per image and person, changeable; a thumbs down on a studio image points to
