@@ -24,6 +24,10 @@ pub struct FamilyResult {
     pub unsuitable: usize,
     /// Cut out, but flagged for the seller to check (confidence below `LOW_CONFIDENCE`).
     pub flagged: usize,
+    /// Of the scenes cut out, how many made an Amazon main image that passes Amazon's
+    /// checks (pure white background, fill…): what a seller listing there sees. Not
+    /// measured for a peer's mattes.
+    pub amazon_passed: Option<usize>,
     pub busy: bool,
     /// Means over the family's scenes (optional ones over the scenes that have such pixels).
     #[serde(flatten)]
@@ -76,21 +80,24 @@ pub fn measure(
             let truth = read_alpha(&dir.join(format!("{}.alpha.png", it.name)))?;
             let bright = read_alpha(&dir.join(format!("{}.bright.png", it.name)))?;
             let (w, h) = (decoded.width as usize, decoded.height as usize);
-            let (predicted, confidence, unsuitable) = match peer {
-                Some(p) => (Some(read_alpha(&p.join(format!("{}.png", it.name)))?), 1.0, false),
+            let (predicted, confidence, unsuitable, amazon) = match peer {
+                Some(p) => (Some(read_alpha(&p.join(format!("{}.png", it.name)))?), 1.0, false, None),
                 None => match imaging::cutout(&decoded, params) {
                     Ok(m) => {
                         if let Some(save) = save {
                             let path = save.join(format!("{}.png", it.name));
                             m.alpha.save(&path).with_context(|| format!("writing {}", path.display()))?;
                         }
-                        (Some(m.alpha.into_raw()), m.confidence, false)
+                        let recipe = imaging::Recipe { preset: Some(imaging::Preset::Amazon), ..Default::default() };
+                        let passed = imaging::render_matte(&m, &recipe, &mut |_, _| {})
+                            .is_ok_and(|r| r.compliance.is_some_and(|c| c.passed));
+                        (Some(m.alpha.into_raw()), m.confidence, false, Some(passed))
                     }
-                    Err(e) => (None, 0.0, matches!(e, imaging::ImagingError::UnsuitableBackground(_))),
+                    Err(e) => (None, 0.0, matches!(e, imaging::ImagingError::UnsuitableBackground(_)), Some(false)),
                 },
             };
             let scores = predicted.map(|a| score(&a, &truth, Some(&bright), w, h));
-            Ok((it, Outcome { scores, flagged: confidence < imaging::LOW_CONFIDENCE, unsuitable }))
+            Ok((it, Outcome { scores, flagged: confidence < imaging::LOW_CONFIDENCE, unsuitable, amazon }))
         })
         .collect();
     let mut families: BTreeMap<String, Tally> = BTreeMap::new();
@@ -103,6 +110,9 @@ pub fn measure(
         t.result.n += 1;
         t.result.unsuitable += usize::from(outcome.unsuitable);
         t.result.flagged += usize::from(outcome.scores.is_some() && outcome.flagged);
+        if let Some(passed) = outcome.amazon {
+            *t.result.amazon_passed.get_or_insert(0) += usize::from(passed);
+        }
         // A refusal of a plain-paper photo scores as an empty matte.
         let s = outcome.scores.unwrap_or_else(|| {
             t.result.refused += 1;
@@ -137,6 +147,8 @@ struct Outcome {
     scores: Option<Scores>,
     flagged: bool,
     unsuitable: bool,
+    /// Our Amazon main image from this cutout passed Amazon's checks (None: a peer's).
+    amazon: Option<bool>,
 }
 
 /// A family's sums while its scenes are scored; optional scores are kept where present.
@@ -162,7 +174,7 @@ pub fn print(results: &[FamilyResult]) {
             );
         } else {
             println!(
-                "  {:14} n={:<3} IoU {:.4}  SAD {:6.2}  thin {}  hole {}  halo {:.4}  bright {}  refused {} (as unsuitable {})  flagged {}",
+                "  {:14} n={:<3} IoU {:.4}  SAD {:6.2}  thin {}  hole {}  halo {:.4}  bright {}  refused {} (as unsuitable {})  flagged {}{}",
                 f.family,
                 f.n,
                 f.mean.iou,
@@ -173,7 +185,8 @@ pub fn print(results: &[FamilyResult]) {
                 opt(f.mean.bright_recall),
                 f.refused,
                 f.unsuitable,
-                f.flagged
+                f.flagged,
+                f.amazon_passed.map_or(String::new(), |a| format!("  Amazon check passed {a}/{}", f.n - f.refused))
             );
         }
     }

@@ -12,6 +12,7 @@ pub mod hints;
 mod net;
 pub mod paper;
 mod segment;
+mod specks;
 pub mod suitability;
 
 use fast_image_resize::FilterType;
@@ -66,6 +67,10 @@ pub struct MatteParams {
     pub refuse_unsuitable: bool,
     /// Let the learned segmenter (`net.rs`) decide what is jewellery at the coarse scale.
     pub learned: bool,
+    /// Islands of alpha whose strongest pixel stays below `speck_peak` and whose area is
+    /// at most `speck_area_fraction` of the photo are dust, not jewellery (`specks.rs`).
+    pub speck_peak: u8,
+    pub speck_area_fraction: f32,
 }
 
 impl Default for MatteParams {
@@ -93,6 +98,8 @@ impl Default for MatteParams {
             noise_floor: 7.0,
             refuse_unsuitable: true,
             learned: true,
+            speck_peak: 96,
+            speck_area_fraction: 2e-4,
         }
     }
 }
@@ -230,7 +237,9 @@ pub fn cutout(decoded: &Decoded, params: &MatteParams) -> Result<Matte, ImagingE
         small_w: sw as usize,
         small_h: sh as usize,
     };
-    let (alpha, foreground) = band::solve(rgb, &inputs, params);
+    let (mut alpha, foreground) = band::solve(rgb, &inputs, params);
+    let max_speck = (f64::from(w) * f64::from(h) * f64::from(params.speck_area_fraction)) as usize;
+    specks::clear(&mut alpha, params.speck_peak, max_speck);
     Ok(Matte { alpha, foreground, paper, confidence: assessment.confidence })
 }
 
