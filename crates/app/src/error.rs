@@ -20,13 +20,13 @@ pub enum AppError {
     InvalidToken,
     #[error("the code is wrong or has expired")]
     InvalidCode,
-    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    #[error("too many attempts; try again {}", domain::time::wait_words(*retry_after_secs))]
     RateLimited { retry_after_secs: u64 },
     /// An API key's images for the UTC day are used up.
-    #[error("this API key may make {limit} images a day; try again in {retry_after_secs} seconds")]
+    #[error("this API key may make {limit} images a day; try again {}", domain::time::wait_words(*retry_after_secs))]
     DailyLimit { limit: i64, retry_after_secs: u64 },
     /// A once-only action (such as today's reward) was already taken.
-    #[error("already done; try again in {retry_after_secs} seconds")]
+    #[error("already done; try again {}", domain::time::wait_words(*retry_after_secs))]
     AlreadyDone { retry_after_secs: u64 },
     /// The balance cannot cover the quote.
     #[error("this needs {needed} tokens and your balance is {balance}")]

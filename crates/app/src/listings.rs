@@ -294,11 +294,12 @@ impl App {
     /// The batch as CSV: one row per listing, every cell safe from formula injection.
     pub async fn listings_csv(&self, p: &Principal, id: &str) -> Result<(String, Vec<u8>)> {
         let (batch, rows) = self.listing_batch(p, id).await?;
+        let photos = self.photo_names(p, &rows).await?;
         let mut w = csv::Writer::from_writer(Vec::new());
         let io = |e: csv::Error| AppError::Internal(format!("csv: {e}"));
         w.write_record(HEADER).map_err(io)?;
-        for r in &rows {
-            w.write_record(cells(r).iter().map(|c| safe_cell(c))).map_err(io)?;
+        for (r, photo) in rows.iter().zip(&photos) {
+            w.write_record(cells(r, photo).iter().map(|c| safe_cell(c))).map_err(io)?;
         }
         let bytes = w.into_inner().map_err(|e| AppError::Internal(e.to_string()))?;
         Ok((format!("{}.csv", file_stem(&batch.name)), bytes))
@@ -307,14 +308,15 @@ impl App {
     /// The batch as an Excel workbook (every cell a text cell, never a formula).
     pub async fn listings_xlsx(&self, p: &Principal, id: &str) -> Result<(String, Vec<u8>)> {
         let (batch, rows) = self.listing_batch(p, id).await?;
+        let photos = self.photo_names(p, &rows).await?;
         let mut book = rust_xlsxwriter::Workbook::new();
         let sheet = book.add_worksheet();
         let xl = |e: rust_xlsxwriter::XlsxError| AppError::Internal(format!("xlsx: {e}"));
         for (c, h) in HEADER.iter().enumerate() {
             sheet.write_string(0, u16::try_from(c).unwrap_or(0), *h).map_err(xl)?;
         }
-        for (r, row) in rows.iter().enumerate() {
-            for (c, cell) in cells(row).iter().enumerate() {
+        for (r, (row, photo)) in rows.iter().zip(&photos).enumerate() {
+            for (c, cell) in cells(row, photo).iter().enumerate() {
                 let (r, c) = (u32::try_from(r + 1).unwrap_or(u32::MAX), u16::try_from(c).unwrap_or(0));
                 // Written as a text cell, which a spreadsheet never evaluates.
                 sheet.write_string(r, c, cell.as_str()).map_err(xl)?;
@@ -322,6 +324,24 @@ impl App {
         }
         let bytes = book.save_to_buffer().map_err(xl)?;
         Ok((format!("{}.xlsx", file_stem(&batch.name)), bytes))
+    }
+
+    /// Each listing's photo by the name the seller gave it (a spreadsheet is read by
+    /// people, who know their files, not our ids); a photo since deleted says so.
+    async fn photo_names(&self, p: &Principal, rows: &[ListingView]) -> Result<Vec<String>> {
+        let mut names = Vec::with_capacity(rows.len());
+        for r in rows {
+            let name = match r.row.upload_id.as_deref() {
+                Some(id) => match self.db.upload_of(&p.user.id, id).await {
+                    Ok(u) => u.filename,
+                    Err(db::DbError::NotFound) => "(photo deleted)".to_owned(),
+                    Err(e) => return Err(e.into()),
+                },
+                None => "(photo deleted)".to_owned(),
+            };
+            names.push(name);
+        }
+        Ok(names)
     }
 
     /// The brand profile a batch was started with (the newest, if none was saved then).
@@ -514,11 +534,11 @@ const HEADER: [&str; 14] = [
     "shopify",
 ];
 
-fn cells(v: &ListingView) -> Vec<String> {
+fn cells(v: &ListingView, photo: &str) -> Vec<String> {
     let l = v.listing.clone().unwrap_or_default();
     let a = &l.attributes;
     vec![
-        v.row.upload_id.clone().unwrap_or_default(),
+        photo.to_owned(),
         v.row.status.clone(),
         l.title.clone(),
         v.description_html.clone().unwrap_or_default(),

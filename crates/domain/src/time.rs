@@ -56,6 +56,20 @@ pub fn rfc3339(ms: i64) -> String {
     format!("{}T{:02}:{:02}:{secs:02}.{millis:03}Z", c.date(), c.hour, c.minute)
 }
 
+/// A wait in words, for "try again …": "in 40 seconds", "in 5 minutes", "in about
+/// 7 hours", "tomorrow" (a count of seconds means nothing to a person).
+pub fn wait_words(secs: u64) -> String {
+    match secs {
+        0..=1 => "in a moment".to_owned(),
+        2..=59 => format!("in {secs} seconds"),
+        60..=119 => "in a minute".to_owned(),
+        120..=3_599 => format!("in {} minutes", secs.div_ceil(60)),
+        3_600..=5_399 => "in about an hour".to_owned(),
+        5_400..=84_599 => format!("in about {} hours", (secs + 1_800) / 3_600),
+        _ => "tomorrow".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -74,5 +88,14 @@ mod tests {
         assert_eq!(super::civil(951_782_400_000).date(), "2000-02-29");
         let c = super::civil(1_772_323_500_000);
         assert_eq!((c.year, c.month, c.day, c.hour, c.minute), (2026, 3, 1, 0, 5));
+    }
+
+    #[test]
+    fn waits_read_as_people_say_them() {
+        let words: Vec<String> = [0, 40, 90, 125, 3_600, 24_014, 86_000].map(super::wait_words).into();
+        assert_eq!(
+            words,
+            ["in a moment", "in 40 seconds", "in a minute", "in 3 minutes", "in about an hour", "in about 7 hours", "tomorrow"]
+        );
     }
 }

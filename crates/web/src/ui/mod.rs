@@ -247,6 +247,14 @@ pub fn status_word(status: &str) -> &'static str {
     }
 }
 
+/// A log entry's detail as a person reads it: an id (ours are UUIDs) says nothing to
+/// them and is left out.
+pub fn plain_detail(detail: &str) -> &str {
+    let id_like = detail.len() == 36
+        && detail.char_indices().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() });
+    if id_like { "" } else { detail }
+}
+
 /// "1 token", "3 tokens".
 pub fn tokens(n: impl std::borrow::Borrow<i64>) -> String {
     domain::ledger::tokens(*n.borrow())
@@ -291,6 +299,13 @@ pub fn redirect_back(back: &str, fallback: &str) -> Response {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn ids_are_left_out_of_what_a_seller_reads() {
+        assert_eq!(super::plain_detail("0193a1b2-1c2d-7e3f-8a9b-0c1d2e3f4a5b"), "");
+        assert_eq!(super::plain_detail("Chrome on Android"), "Chrome on Android");
+        assert_eq!((super::status_word("succeeded"), super::status_word("captured")), ("Done", "Paid"));
+    }
+
     #[test]
     fn formats_times() {
         assert_eq!(

@@ -135,6 +135,7 @@ async fn twenty_listings_in_the_brand_voice_pushed_to_shopify(db: Db) {
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 20);
+    assert!(rows.iter().all(|r| r[0].starts_with("ring-") && r[0].ends_with(".jpg")), "photos by their names: {csv}");
     assert!(rows.iter().any(|r| &r[2] == "Meera Jewels Festive Gold Ring with Adjustable Band, 22k"));
     assert!(rows.iter().all(|r| r.iter().all(|cell| !cell.starts_with(['=', '+', '-', '@']))), "{csv}");
     let res = t
