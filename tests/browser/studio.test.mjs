@@ -120,6 +120,12 @@ test('on a laptop, the header is one row of links and the viewer follows the mou
   const page = await laptopPage(browser, { timezoneId: 'Asia/Kolkata' });
   await signUp(page, server.base, 'Farah Khan', `farah${Date.now()}@example.com`);
   assert.ok(await page.getByRole('link', { name: 'Studio', exact: true }).first().isVisible(), 'links without a menu');
+  // Before any script runs (here: none at all), the links are already in the row.
+  const bare = await laptopPage(browser, { javaScriptEnabled: false, storageState: await page.context().storageState() });
+  await bare.goto(server.base + '/dashboard');
+  assert.ok(await bare.getByRole('link', { name: 'Studio', exact: true }).first().isVisible(), 'no Menu button first');
+  assert.ok(await bare.getByText('Menu', { exact: true }).isHidden());
+  await bare.context().close();
   await oneImage(page, PHOTOS[1]);
   await page.getByText('Done — 1 image, 1 token').waitFor({ timeout: 60_000 });
   for (const img of await page.locator('.result img').all()) await img.evaluate((el) => el.decode());
