@@ -44,9 +44,10 @@ impl AppState {
     }
 }
 
-/// The whole site. Layers run outside-in: request id → trace → panic guard → deadline
-/// (from the body's last byte) → body limit → security headers → metrics → remove.bg's
-/// error shape (its route only) → principal → error pages for browsers → CSRF → route.
+/// The whole site. Layers run outside-in: request id → trace → error pages for what the
+/// next two answer → panic guard → deadline (from the body's last byte) → body limit →
+/// security headers → metrics → remove.bg's error shape (its route only) → principal →
+/// error pages for browsers (with the seller's own header) → CSRF → route.
 pub fn router(state: AppState) -> Router {
     let settings = state.app.settings.clone();
     Router::new()
@@ -66,6 +67,8 @@ pub fn router(state: AppState) -> Router {
             deadline::deadline,
         ))
         .layer(CatchPanicLayer::custom(error::panic_response))
+        // A panic or a request cut off by its deadline never reaches the inner layer.
+        .layer(middleware::from_fn_with_state(state.clone(), ui::errors::error_pages))
         .layer(observe::trace_layer())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

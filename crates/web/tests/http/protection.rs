@@ -210,7 +210,7 @@ async fn disposable_email_domains_are_refused(db: Db) {
 /// A browser that opens a page and meets an error gets a page in words with the site around
 /// it; API clients keep their JSON.
 async fn browsers_get_error_pages_in_words(db: Db) {
-    let t = spawn(db).await;
+    let t = spawn_with(db, |s| s.server.request_timeout_secs = 1).await;
     let b = t.signup("lost@example.com").await;
     let open = |path: &str, accept: &'static str, signed_in: bool| {
         let mut req = t.http.get(t.url(path)).header("accept", accept);
@@ -240,6 +240,28 @@ async fn browsers_get_error_pages_in_words(db: Db) {
     assert_eq!((res.status().as_u16(), header(res.headers(), "content-type")), (404, "application/json"));
     let res = open("/creations/00000000-0000-0000-0000-000000000000", "application/json", true).await.unwrap();
     assert_eq!((res.status().as_u16(), header(res.headers(), "content-type")), (404, "application/json"));
+    // A form whose upload stalls is cut off by the deadline, outside the inner page layer:
+    // the browser still gets words.
+    use futures_util::StreamExt;
+    let stalled = futures_util::stream::iter([b"--x\r\n".to_vec(), Vec::new()]).then(|chunk| async move {
+        if chunk.is_empty() {
+            tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        }
+        Ok::<_, std::io::Error>(chunk)
+    });
+    let res = t
+        .http
+        .post(t.url("/studio/upload"))
+        .header("accept", page)
+        .header("cookie", &b.cookie)
+        .header("content-type", "multipart/form-data; boundary=x")
+        .body(reqwest::Body::wrap_stream(stalled))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 408);
+    assert!(header(res.headers(), "content-type").starts_with("text/html"));
+    assert!(res.text().await.unwrap().contains("That took too long"));
 }
 
 on_both_backends!(
