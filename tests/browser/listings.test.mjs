@@ -55,7 +55,15 @@ test('twenty photos become twenty listings in the brand voice, then Shopify draf
     await card.getByRole('button', { name: 'Save' }).click();
     await page.waitForURL('**/listings/*#l-*');
   }
-  assert.equal(await page.locator('.pill', { hasText: 'edited' }).count(), 2);
+  // A short title of the seller's own is kept as written, with a word about the range.
+  const own = page.locator('[data-listing]').nth(2);
+  await own.getByLabel(/^Title/).fill('Temple ring');
+  await own.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL('**/listings/*#l-*');
+  assert.equal(await page.locator('[data-listing]').nth(2).getByLabel(/^Title/).inputValue(), 'Temple ring');
+  await page.locator('[data-listing]').nth(2).locator('[data-title-note]').getByText('Your title has 11 characters').waitFor();
+  await page.locator('[data-listing]').nth(2).screenshot({ path: SHOTS + 'listings-own-title.png' });
+  assert.equal(await page.locator('.pill', { hasText: 'edited' }).count(), 3);
 
   const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Export CSV' }).click()]);
   const text = readFileSync(await csv.path(), 'utf8');
@@ -72,7 +80,7 @@ test('twenty photos become twenty listings in the brand voice, then Shopify draf
   await page.goto(server.base + '/listings');
   await page.locator('.rows a').first().click();
   await page.getByRole('button', { name: 'Push to Shopify as drafts' }).click();
-  await page.getByText('20 listing(s) on their way to Shopify as drafts.').waitFor();
+  await page.getByText('20 listings on their way to Shopify as drafts.').waitFor();
   await page.locator('[data-pushed]').filter({ hasText: '20 of 20' }).waitFor({ timeout: 90_000 });
   assert.equal(await page.locator('[data-shopify=pushed]').count(), 20);
   await page.screenshot({ path: SHOTS + 'listings-pushed.png' });

@@ -11,7 +11,7 @@ use db::cloud::ProviderCall;
 use db::ledger::Outcome;
 use db::listings::{LISTING_JOB, ListingBatch, ListingRow, Written};
 use db::queue::Job;
-use domain::listing::{BrandProfile, Listing, length_problems, safe_cell};
+use domain::listing::{BrandProfile, Lengths, Listing, length_problems, length_problems_besides_title, safe_cell};
 use imaging::Format;
 use jobs::{Handler, HandlerFuture, JobContext, JobError};
 use providers::ai::{Image, Question};
@@ -44,12 +44,16 @@ pub struct ListingView {
     pub row: ListingRow,
     pub listing: Option<Listing>,
     pub description_html: Option<String>,
+    /// A word for the seller when the title is outside the marketplaces' range.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title_note: Option<String>,
 }
 
-pub(crate) fn view(row: ListingRow) -> ListingView {
+pub(crate) fn view(row: ListingRow, lengths: Lengths) -> ListingView {
     let listing: Option<Listing> = row.content.as_deref().and_then(|c| serde_json::from_str(c).ok());
     let description_html = listing.as_ref().map(Listing::description_html);
-    ListingView { row, listing, description_html }
+    let title_note = listing.as_ref().and_then(|l| l.title_note(lengths));
+    ListingView { row, listing, description_html, title_note }
 }
 
 fn invalid(code: &'static str, field: &'static str, message: impl Into<String>) -> AppError {
@@ -235,7 +239,7 @@ impl App {
                 return Err(AppError::InsufficientTokens { needed, balance });
             }
         }
-        let detail = format!("{} listing(s)", items.len());
+        let detail = format!("{} listing{}", items.len(), if items.len() == 1 { "" } else { "s" });
         self.record_activity(&p.user.id, crate::activity::Activity::Created, &detail, Some(client)).await;
         Ok(batch)
     }
@@ -247,22 +251,26 @@ impl App {
     pub async fn listing_batch(&self, p: &Principal, id: &str) -> Result<(ListingBatch, Vec<ListingView>)> {
         let batch = self.db.listing_batch_of(&p.user.id, id).await?;
         let rows = self.db.listings_of_batch(&p.user.id, id).await?;
-        Ok((batch, rows.into_iter().map(view).collect()))
+        let lengths = self.brand_of(&p.user.id).await?.1.lengths;
+        Ok((batch, rows.into_iter().map(|r| view(r, lengths)).collect()))
     }
 
     pub async fn listing(&self, p: &Principal, id: &str) -> Result<ListingView> {
-        Ok(view(self.db.listing_of(&p.user.id, id).await?))
+        let lengths = self.brand_of(&p.user.id).await?.1.lengths;
+        Ok(view(self.db.listing_of(&p.user.id, id).await?, lengths))
     }
 
-    /// The seller's own edit; the rules still apply (lengths, banned words, `[TBD]`).
+    /// The seller's own edit. Their title is kept whatever its length (`title_note` says
+    /// when it is outside the marketplaces' range); the other rules still apply (lengths
+    /// of the rest, banned words, `[TBD]`).
     pub async fn edit_listing(&self, p: &Principal, id: &str, edited: Listing) -> Result<ListingView> {
         self.db.listing_of(&p.user.id, id).await?;
         let (_, brand) = self.brand_of(&p.user.id).await?;
-        let problems = length_problems(&edited, brand.lengths);
+        let problems = length_problems_besides_title(&edited, brand.lengths);
         if let Some(first) = problems.first() {
             return Err(invalid("invalid_listing", "listing", capitalise(first)));
         }
-        let fixed = edited.enforce(&brand);
+        let fixed = edited.enforce_keeping_title(&brand);
         let json = serde_json::to_string(&fixed).map_err(|e| AppError::Internal(e.to_string()))?;
         self.db.edit_listing(&p.user.id, id, &json, now_ms()).await.map_err(|e| match e {
             db::DbError::Invalid(_) => AppError::Busy,
@@ -440,7 +448,8 @@ impl App {
             Err(e) => return Err(e.into()),
         };
         let (user_id, key) = (l.user_id.clone(), format!("listing.ready:{id}:{generation}"));
-        let data = serde_json::to_value(view(l)).map_err(|e| AppError::Internal(e.to_string()))?;
+        let lengths = self.brand_of(&user_id).await?.1.lengths;
+        let data = serde_json::to_value(view(l, lengths)).map_err(|e| AppError::Internal(e.to_string()))?;
         self.announce(&user_id, domain::webhook::EventType::ListingReady, &key, data).await
     }
 

@@ -300,11 +300,16 @@ fn grow(text: &str, min: usize, max: usize, sentences: &[String]) -> String {
 
 /// What is wrong with a listing's lengths, in words a model can act on (empty: nothing).
 pub fn length_problems(l: &Listing, r: Lengths) -> Vec<String> {
+    let t = chars(&l.title);
+    let title = (!(r.title_min..=r.title_max).contains(&t))
+        .then(|| format!("the title has {t} characters; it must have {} to {}", r.title_min, r.title_max));
+    title.into_iter().chain(length_problems_besides_title(l, r)).collect()
+}
+
+/// As `length_problems`, for everything but the title (a seller's own title is theirs).
+pub fn length_problems_besides_title(l: &Listing, r: Lengths) -> Vec<String> {
     let mut problems = Vec::new();
-    let (t, m, a) = (chars(&l.title), chars(&l.meta_description), chars(&l.alt_text));
-    if !(r.title_min..=r.title_max).contains(&t) {
-        problems.push(format!("the title has {t} characters; it must have {} to {}", r.title_min, r.title_max));
-    }
+    let (m, a) = (chars(&l.meta_description), chars(&l.alt_text));
     if !(r.meta_min..=r.meta_max).contains(&m) {
         problems
             .push(format!("the meta description has {m} characters; it must have {} to {}", r.meta_min, r.meta_max));
@@ -371,6 +376,32 @@ impl Listing {
         self.bullets = self.bullets.iter().map(|p| scrub(p, banned)).filter(|p| !p.is_empty()).take(10).collect();
         self.tags = self.tags.iter().map(|t| cut(&scrub(t, banned), 40)).filter(|t| !t.is_empty()).take(15).collect();
         self
+    }
+
+    /// The rules applied to a seller's own edit: as `enforce`, except that their title is
+    /// kept as they wrote it (banned words aside), whatever its length: it is theirs, and
+    /// `title_note` tells them when it is outside the marketplaces' range.
+    pub fn enforce_keeping_title(self, brand: &BrandProfile) -> Self {
+        let own = scrub(&self.title, &brand.banned_words);
+        let mut out = self.enforce(brand);
+        if !own.is_empty() {
+            out.title = own;
+        }
+        out
+    }
+
+    /// A word for the seller when the title is shorter or longer than marketplaces show
+    /// best; None inside the range.
+    pub fn title_note(&self, r: Lengths) -> Option<String> {
+        let n = chars(&self.title);
+        let range = format!("marketplaces show titles of {} to {} characters best", r.title_min, r.title_max);
+        if n < r.title_min {
+            Some(format!("Your title has {n} characters; {range}. It is kept as you wrote it."))
+        } else if n > r.title_max {
+            Some(format!("Your title has {n} characters; {range}, and may cut it short. It is kept as you wrote it."))
+        } else {
+            None
+        }
     }
 
     /// The description as HTML: every piece of text escaped, only `<p>`, `<ul>`, `<li>`.
@@ -506,5 +537,18 @@ mod tests {
         b.lengths = Lengths::default();
         b.brand_name = String::new();
         assert_eq!(b.validate().unwrap_err().field, "brand_name");
+    }
+
+    #[test]
+    fn a_sellers_own_title_is_kept_with_a_note() {
+        let brand = BrandProfile::default();
+        let own = Listing { title: "Ring guaranteed".into(), ..Listing::default() };
+        let kept = own.clone().enforce_keeping_title(&brand);
+        assert_eq!(kept.title, "Ring");
+        let note = kept.title_note(brand.lengths).unwrap();
+        assert!(note.starts_with("Your title has 4 characters") && note.contains("50 to 65"), "{note}");
+        assert_ne!(own.enforce(&brand).title, "Ring", "a model's title is still brought into range");
+        let long = Listing { title: "x".repeat(90), ..Listing::default() };
+        assert!(long.clone().enforce_keeping_title(&brand).title_note(brand.lengths).unwrap().contains("90 characters"));
     }
 }

@@ -106,10 +106,12 @@ async fn twenty_listings_in_the_brand_voice_pushed_to_shopify(db: Db) {
     }
     let mut short = listings[2]["listing"].clone();
     short["title"] = json!("Ring");
-    let (status, _, _) = t
+    let (status, _, body) = t
         .call("PATCH", &format!("/api/v1/listings/{}", listings[2]["id"].as_str().unwrap()), Some(short), Some(&asha))
         .await;
-    assert_eq!(status, 422, "too short a title is refused");
+    assert_eq!(status, 200, "a seller's short title is kept");
+    assert_eq!(body["listing"]["title"], "Ring", "as written, not padded");
+    assert!(body["title_note"].as_str().unwrap().starts_with("Your title has 4 characters"), "{body}");
     let (status, _, _) = t.call("GET", &format!("/api/v1/listings/batches/{id}"), None, Some(&mallory)).await;
     assert_eq!(status, 404);
     let (status, _, _) = t
@@ -295,7 +297,7 @@ async fn listing_pages_from_brand_to_shopify(db: Db) {
     let (status, location, _) = t.form(&format!("/listings/{id}/shopify"), &asha, &[]).await;
     assert_eq!((status, location.as_str()), (303, format!("/listings/{id}?queued=2").as_str()));
     let (_, html) = t.page(&location, Some(&asha)).await;
-    assert!(html.contains("2 listing(s) on their way"), "{html}");
+    assert!(html.contains("2 listings on their way"), "{html}");
     wait_batch(&t, &asha, &id, |b| b["listings"].as_array().unwrap().iter().all(|l| l["shopify_status"] == "pushed"))
         .await;
     assert_eq!(t.shopify.products().len(), 2);
