@@ -9,7 +9,12 @@ for what in "$@"; do
     browser)
       command -v chromium >/dev/null || need+=(chromium)
       command -v python3 >/dev/null || need+=(python3) ;;
-    heif) ldconfig -p | grep -q 'libheif\.so\.1 ' || need+=(libheif1) ;;
+    heif)
+      ldconfig -p | grep -q 'libheif\.so\.1 ' || need+=(libheif1)
+      # Debian 13 moved the HEVC decoder into a plugin package (bookworm builds it in).
+      if apt-cache show libheif-plugin-libde265 >/dev/null 2>&1 && ! dpkg -s libheif-plugin-libde265 >/dev/null 2>&1; then
+        need+=(libheif-plugin-libde265)
+      fi ;;
     *) echo "install-deps: unknown group $what" >&2; exit 2 ;;
   esac
 done

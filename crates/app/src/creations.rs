@@ -319,9 +319,14 @@ impl App {
         made.pop().ok_or_else(|| AppError::Internal("no creation accepted".into()))
     }
 
-    /// The strokes of the user's creation `from`, when it was made from `upload`.
-    async fn fixes_of(&self, p: &Principal, from: &str, upload: Option<&str>) -> Result<Option<String>> {
-        let source = self.db.creation_of(&p.user.id, from).await?;
+    /// The strokes of the user's creation `from`, when it was made from `upload` (none
+    /// when it is gone, another photo's, or was never fixed by hand).
+    pub async fn fixes_of(&self, p: &Principal, from: &str, upload: Option<&str>) -> Result<Option<String>> {
+        let source = match self.db.creation_of(&p.user.id, from).await {
+            Ok(c) => c,
+            Err(db::DbError::NotFound) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
         Ok(source.hints.filter(|_| source.upload_id.is_some() && source.upload_id.as_deref() == upload))
     }
 

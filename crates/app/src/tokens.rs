@@ -2,6 +2,7 @@
 //! adjustments. Holds and charges for jobs go through the same `Db::apply`.
 
 use db::ledger::{Balance, Entry, Kind, Movement, Outcome};
+use domain::ledger as statement;
 
 use crate::sessions::Principal;
 use crate::{App, AppError, Client, Result, now_ms};
@@ -86,6 +87,21 @@ impl App {
         Ok(self.db.ledger(&p.user.id, before, limit.clamp(1, 200)).await?)
     }
 
+    /// A page of the seller's statement (one line per purchase, `domain::ledger`) and the
+    /// time to ask for the next, older page from, if there may be one.
+    pub async fn statement(&self, p: &Principal, before: Option<i64>) -> Result<(Vec<statement::Line>, Option<i64>)> {
+        let page = self.db.ledger(&p.user.id, before, STATEMENT_PAGE).await?;
+        let older = page.last().filter(|_| page.len() == STATEMENT_PAGE as usize).map(|e| e.created_at);
+        let moves: Vec<statement::Movement<'_>> = page.iter().map(movement).collect();
+        // Purchases the page cuts through are read whole, so each shows once and complete.
+        let mut related = Vec::new();
+        for key in statement::unfinished_purchases(&moves) {
+            related.extend(self.db.ledger_of_purchase(&p.user.id, key).await?);
+        }
+        let related: Vec<statement::Movement<'_>> = related.iter().map(movement).collect();
+        Ok((statement::statement_page(&moves, &related), older))
+    }
+
     /// The daily reward, at most once per UTC day (the day is part of the ledger reference,
     /// so two clicks in a race still make one entry).
     pub async fn claim_daily_reward(&self, p: &Principal, client: &Client) -> Result<Balance> {
@@ -149,5 +165,20 @@ impl App {
             }
             _ => Err(AppError::Internal("adjustment not applied".into())),
         }
+    }
+}
+
+/// Ledger entries a page of the statement is made from.
+const STATEMENT_PAGE: i64 = 50;
+
+fn movement(e: &Entry) -> statement::Movement<'_> {
+    statement::Movement {
+        id: &e.id,
+        kind: &e.kind,
+        amount: e.amount,
+        balance_after: e.balance_after,
+        reason: &e.reason,
+        reference: &e.reference,
+        at: e.created_at,
     }
 }

@@ -286,6 +286,22 @@ impl Db {
         })?)
     }
 
+    /// Every movement of one purchase: the entry referenced `key` and those under
+    /// `key:` (a creation's charges and release, a listing's).
+    pub async fn ledger_of_purchase(&self, user_id: &str, key: &str) -> Result<Vec<Entry>> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as::<_, Entry>(
+                "SELECT id, kind, amount, balance_after, held_after, reason, reference, actor, created_at FROM ledger_entries \
+                 WHERE user_id = $1 AND (reference = $2 OR substr(reference, 1, length($2) + 1) = $2 || ':') \
+                 ORDER BY created_at DESC, id DESC",
+            )
+            .bind(user_id)
+            .bind(key)
+            .fetch_all(p)
+            .await
+        })?)
+    }
+
     /// Sum of all entries' effect on (spendable, held) for a user — for invariant checks.
     pub async fn ledger_totals(&self, user_id: &str) -> Result<Balance> {
         let entries = self.ledger(user_id, None, i64::MAX).await?;

@@ -3,10 +3,12 @@
 //! what was left); a seller wants one line per thing bought: "2 images made ·
 //! −2 tokens", not a hold and a charge that look like paying twice.
 
-/// One recorded movement, as the ledger stores it (`amount` positive except
-/// for a negative adjustment).
+/// One recorded movement, as the ledger stores it: `amount` is positive, except that
+/// what was taken back (a refund's claw-back, a negative adjustment) is stored as the
+/// signed change it made.
 #[derive(Debug, Clone, Copy)]
 pub struct Movement<'a> {
+    pub id: &'a str,
     pub kind: &'a str,
     pub amount: i64,
     pub balance_after: i64,
@@ -48,7 +50,7 @@ pub fn tokens(n: i64) -> String {
 /// What the movements of one purchase are grouped under: a creation's hold,
 /// charges and release share `creation:<id>`, a listing's `listing:<id>:<generation>`,
 /// and a one-step spend (hold and charge) its whole reference.
-fn group_key(reference: &str) -> &str {
+pub fn group_key(reference: &str) -> &str {
     let parts = match reference.split(':').next() {
         Some("creation") => 2,
         Some("listing") => 3,
@@ -78,7 +80,7 @@ impl Group<'_> {
     fn line(&self) -> Line {
         let (what, change, reserved) = match self.kind {
             "grant" => (self.first_reason.to_owned(), self.other, 0),
-            "refund" => (format!("{} taken back for a refunded payment", tokens(self.other)), -self.other, 0),
+            "refund" => (format!("{} taken back for a refunded payment", tokens(-self.other)), self.other, 0),
             "adjustment" => (format!("Correction by our team: {}", self.first_reason), self.other, 0),
             _ => self.purchase(),
         };
@@ -99,9 +101,45 @@ impl Group<'_> {
     }
 }
 
-/// The seller's statement, newest first, from movements newest first. A
-/// purchase whose movements straddle a page boundary shows on each page
-/// with the part it holds.
+/// One page of the seller's statement, newest first. `page` is a page of the ledger
+/// (newest first); `related` holds the other movements of purchases the page cuts
+/// through (their hold on an older page, their charges on a newer one). A purchase is
+/// shown whole, on the page that holds its newest movement.
+pub fn statement_page(page: &[Movement<'_>], related: &[Movement<'_>]) -> Vec<Line> {
+    let on_page: std::collections::HashSet<&str> = page.iter().map(|m| m.id).collect();
+    let mut all: Vec<Movement<'_>> = page.to_vec();
+    all.extend(related.iter().filter(|m| !on_page.contains(m.id)));
+    // The ledger's own order: newest first, ties by id.
+    all.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.id.cmp(a.id)));
+    let mut newest: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    for m in &all {
+        newest.entry(group_key(m.reference)).or_insert(m.id);
+    }
+    all.retain(|m| newest.get(group_key(m.reference)).is_some_and(|id| on_page.contains(id)));
+    statement(&all)
+}
+
+/// The purchases a page of movements shows only in part: those without their hold,
+/// and those whose hold is not yet settled (charged in full or released) in the page.
+pub fn unfinished_purchases<'a>(page: &[Movement<'a>]) -> Vec<&'a str> {
+    let mut keys: Vec<&'a str> = Vec::new();
+    for m in page.iter().filter(|m| matches!(m.kind, "hold" | "charge" | "release")) {
+        let key = group_key(m.reference);
+        if keys.contains(&key) {
+            continue;
+        }
+        let part: Vec<_> = page.iter().filter(|o| group_key(o.reference) == key).collect();
+        let held: i64 = part.iter().filter(|o| o.kind == "hold").map(|o| o.amount).sum();
+        let charged: i64 = part.iter().filter(|o| o.kind == "charge").map(|o| o.amount).sum();
+        let released = part.iter().any(|o| o.kind == "release");
+        if held == 0 || (!released && charged < held) {
+            keys.push(key);
+        }
+    }
+    keys
+}
+
+/// The seller's statement, newest first, from movements newest first.
 pub fn statement(movements: &[Movement<'_>]) -> Vec<Line> {
     let mut order: Vec<&str> = Vec::new();
     let mut groups: std::collections::HashMap<&str, Group<'_>> = std::collections::HashMap::new();
@@ -134,7 +172,7 @@ mod tests {
     use super::*;
 
     fn mv<'a>(kind: &'a str, amount: i64, balance_after: i64, reason: &'a str, reference: &'a str) -> Movement<'a> {
-        Movement { kind, amount, balance_after, reason, reference, at: balance_after }
+        Movement { id: reference, kind, amount, balance_after, reason, reference, at: balance_after }
     }
 
     #[test]
@@ -178,11 +216,30 @@ mod tests {
     #[test]
     fn refunds_and_corrections_say_what_happened() {
         let lines = statement(&[
-            mv("refund", 26, 0, "Tokens returned for a refunded payment", "refund:rfnd_1"),
+            mv("refund", -26, 0, "Tokens returned for a refunded payment", "refund:rfnd_1"),
             mv("adjustment", -5, 26, "duplicate grant", "adjust:1"),
         ]);
         assert_eq!((lines[0].what.as_str(), lines[0].change), ("26 tokens taken back for a refunded payment", -26));
         assert_eq!((lines[1].what.as_str(), lines[1].change), ("Correction by our team: duplicate grant", -5));
         assert_eq!((tokens(1), tokens(2)), ("1 token".to_owned(), "2 tokens".to_owned()));
+    }
+
+    #[test]
+    fn a_purchase_cut_by_a_page_is_shown_whole_once() {
+        let at = |m: Movement<'static>, at: i64| Movement { at, ..m };
+        let hold = at(mv("hold", 3, 7, "Creation accepted", "creation:c1"), 10);
+        let first = at(mv("charge", 1, 7, "Image made", "creation:c1:output:0"), 11);
+        let grant = at(mv("grant", 2, 9, "Daily reward", "daily:1"), 12);
+        let second = at(mv("charge", 1, 9, "Image made", "creation:c1:output:1"), 13);
+        let release = at(mv("release", 1, 10, "Unused tokens returned", "creation:c1:release"), 14);
+        // Newer page: the release, a charge and a grant; the hold and a charge are older.
+        let newer = [release, second, grant];
+        assert_eq!(unfinished_purchases(&newer), ["creation:c1"]);
+        let lines = statement_page(&newer, &[hold, first, second, release]);
+        assert_eq!(lines.len(), 2);
+        assert_eq!((lines[0].what.as_str(), lines[0].change, lines[0].reserved), ("2 images made", -2, 0));
+        // Older page: the rest of that purchase is shown with its newest movement, not here.
+        let older = [first, hold];
+        assert_eq!(statement_page(&older, &[hold, first, second, release]), []);
     }
 }

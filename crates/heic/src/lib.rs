@@ -1,14 +1,17 @@
 //! HEIC/HEIF decoding (iPhone photos) through the system's libheif, loaded
 //! when the first HEIC arrives. Loading at run time keeps `cargo run` free of
 //! C headers and build flags: a machine with libheif 1.x (Debian's
-//! `libheif1`, which carries its HEVC decoder) reads iPhone photos, and one
-//! without says so through [`Error::Unavailable`].
+//! `libheif1`, with its HEVC decoder built in or as `libheif-plugin-libde265`)
+//! reads iPhone photos, and one without says so through [`Error::Unavailable`].
 
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::sync::OnceLock;
 
-/// Sonames tried in turn: the stable ABI (libheif 1.x) on Linux, then macOS.
-const LIBRARY_NAMES: [&str; 3] = ["libheif.so.1", "libheif.1.dylib", "libheif.dylib"];
+/// Sonames of the stable ABI (libheif 1.x), on Linux then macOS; never an unversioned
+/// name, which a libheif 2 could answer with another ABI.
+const LIBRARY_NAMES: [&str; 2] = ["libheif.so.1", "libheif.1.dylib"];
+/// `heif_compression_HEVC`: the codec of iPhone photos.
+const COMPRESSION_HEVC: c_int = 1;
 
 // Values from libheif's public heif.h (stable across 1.x).
 const COLORSPACE_RGB: c_int = 1;
@@ -96,6 +99,12 @@ impl Libheif {
             // them; older builds register their decoders statically.
             if let Ok(init) = library.get::<unsafe extern "C" fn(*mut c_void) -> HeifError>(b"heif_init\0") {
                 init(std::ptr::null_mut());
+            }
+            // Newer Debian ships the HEVC decoder as a separate plugin package: without
+            // it libheif loads but reads no iPhone photo, which is "not available" here.
+            let has_decoder: unsafe extern "C" fn(c_int) -> c_int = sym!("heif_have_decoder_for_format");
+            if has_decoder(COMPRESSION_HEVC) == 0 {
+                return None;
             }
             Some(Self {
                 context_alloc: sym!("heif_context_alloc"),

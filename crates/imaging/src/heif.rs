@@ -18,6 +18,8 @@ pub(crate) fn decode_heif(bytes: &[u8], limits: &Limits) -> Result<Parts, Imagin
         heic::Error::Corrupt(why) => ImagingError::CorruptImage(why),
     })?;
     let heic::Picture { width, height, has_alpha, pixels, icc } = picture;
+    // The header passed; the decoded size (rotated) is held to the same limits.
+    limits.check_dimensions(width, height)?;
     let dynamic = if has_alpha {
         image::RgbaImage::from_raw(width, height, pixels).map(image::DynamicImage::ImageRgba8)
     } else {

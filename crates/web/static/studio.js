@@ -28,8 +28,11 @@ document.querySelectorAll("[data-events]").forEach((box) => {
 });
 
 // Batches have many creations: reload the page until all have ended.
+// Never while the full-size viewer is open: the seller is looking at a finished image.
 document.querySelectorAll("[data-refresh]").forEach((el) => {
-  setTimeout(() => location.reload(), Number(el.dataset.refresh) || 3000);
+  const wait = Number(el.dataset.refresh) || 3000;
+  const reload = () => (document.querySelector("dialog.viewer[open]") ? setTimeout(reload, wait) : location.reload());
+  setTimeout(reload, wait);
 });
 
 // Before/after: the range input uncovers the original photo from the left.
@@ -82,7 +85,6 @@ document.querySelectorAll("[data-quote]").forEach((form) => {
   update();
 });
 
-// Invoices: print (or save as PDF from the print dialog).
 // The colour picker shows only while "Your own colour…" is chosen.
 document.querySelectorAll("[data-background]").forEach((select) => {
   const own = select.form.querySelector("[data-own-colour]");
@@ -91,6 +93,7 @@ document.querySelectorAll("[data-background]").forEach((select) => {
   show();
 });
 
+// Invoices: print (or save as PDF from the print dialog).
 document.querySelectorAll("[data-print]").forEach((b) => b.addEventListener("click", () => window.print()));
 
 // Create with AI: the cost of what is ticked, at the chosen tier, before confirming.
@@ -291,7 +294,10 @@ document.querySelectorAll("[data-fix]").forEach((page) => {
     if (scale === 1) tx = ty = 0;
     apply();
   };
+  // The photo under the image is made on request: fetched the first time it is asked for.
   const showBefore = (on) => {
+    const wanted = links[index]?.dataset.before;
+    if (on && wanted && !under.getAttribute("src")) { under.src = wanted; under.alt = "Your photo, framed as the image"; }
     under.hidden = !on;
     beforeButton.setAttribute("aria-pressed", String(on));
   };
@@ -304,7 +310,7 @@ document.querySelectorAll("[data-fix]").forEach((page) => {
     after.classList.toggle("checker", link.dataset.format === "png");
     showBefore(false);
     beforeButton.hidden = !link.dataset.before;
-    if (link.dataset.before) { under.src = link.dataset.before; under.alt = "Your photo, framed as the image"; }
+    under.removeAttribute("src");
     $("[data-v-title]").textContent = link.dataset.title || "";
     $("[data-v-count]").textContent = `${index + 1} of ${links.length}`;
     $("[data-v-prev]").hidden = $("[data-v-next]").hidden = links.length < 2;
@@ -330,7 +336,12 @@ document.querySelectorAll("[data-fix]").forEach((page) => {
     const r = stage.getBoundingClientRect();
     return [x - r.left - r.width / 2, y - r.top - r.height / 2];
   };
-  stage.addEventListener("wheel", (e) => { e.preventDefault(); zoom(e.deltaY < 0 ? 1.25 : 0.8, ...centre(e.clientX, e.clientY)); }, { passive: false });
+  // A notch of a mouse wheel is about 100: one notch zooms by 1.25; a trackpad's small
+  // deltas zoom smoothly; sideways scrolling does nothing.
+  stage.addEventListener("wheel", (e) => {
+    e.preventDefault();
+    if (e.deltaY) zoom(Math.min(1.25, Math.max(0.8, Math.exp(-e.deltaY * 0.00223))), ...centre(e.clientX, e.clientY));
+  }, { passive: false });
   stage.addEventListener("dblclick", (e) => zoom(scale > 1 ? 1 / scale : 2.5, ...centre(e.clientX, e.clientY)));
   // Pointers: one drags (or swipes when not zoomed), two pinch.
   const pointers = new Map();
@@ -363,7 +374,9 @@ document.querySelectorAll("[data-fix]").forEach((page) => {
       if (Math.abs(dx) > 60 && Math.abs(dx) > Math.abs(e.clientY - start.y)) open(index + (dx < 0 ? 1 : -1));
     }
     pointers.delete(e.pointerId);
-    if (!pointers.size) start = null;
+    // After a pinch the finger left behind pans on from where it is, without a jump.
+    const [rest] = [...pointers.values()];
+    start = rest ? { x: rest[0], y: rest[1], tx, ty, scale, gap: null } : null;
   };
   stage.addEventListener("pointerup", lift);
   stage.addEventListener("pointercancel", lift);

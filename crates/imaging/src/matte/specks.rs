@@ -1,9 +1,11 @@
-//! Specks: small, faint islands of alpha away from the piece. Paper grain and
-//! sensor noise next to the outline pass the band's colour test here and
-//! there; on a marketplace's pure white they show as grey dust (and fail its
-//! background check). Jewellery, even a lone stud or a chain link cut off by
-//! the threshold, has an opaque core, so an island is dropped only when it is
-//! both small and never more than faint.
+//! Specks: small, faint islands of alpha. Paper grain and sensor noise pass
+//! the band's colour test here and there, mostly next to the outline; on a
+//! marketplace's pure white they show as grey dust (and fail its background
+//! check). Jewellery, even a lone stud or a chain link cut off by the
+//! threshold, usually has an opaque core, so an island is dropped only when it
+//! is both small and never more than faint, wherever it lies. The price: a
+//! separate piece that small and that faint everywhere (a clear stone alone on
+//! white) goes too; the brush brings it back.
 
 use image::GrayImage;
 

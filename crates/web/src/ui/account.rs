@@ -412,9 +412,6 @@ pub struct TokensQuery {
     before: Option<i64>,
 }
 
-/// Ledger entries a page of the statement is made from.
-const LEDGER_PAGE: i64 = 50;
-
 async fn tokens_page(
     state: &AppState,
     p: &Principal,
@@ -425,31 +422,19 @@ async fn tokens_page(
     let loaded = async {
         Ok::<_, app::AppError>((
             state.app.balance(p).await?,
-            state.app.ledger(p, before, LEDGER_PAGE).await?,
+            state.app.statement(p, before).await?,
             state.app.balance_alert(p).await?,
         ))
     };
-    let (balance, entries, alert) = match loaded.await {
+    let (balance, (lines, older), alert) = match loaded.await {
         Ok(v) => v,
         Err(e) => return ApiError::from(e).into_response(),
     };
     let layout = Layout { tokens: Some(balance.balance), ..Layout::new(state, Some(p), "Tokens") };
-    let older = entries.last().filter(|_| entries.len() == LEDGER_PAGE as usize).map(|e| e.created_at);
-    let movements: Vec<_> = entries
-        .iter()
-        .map(|e| domain::ledger::Movement {
-            kind: &e.kind,
-            amount: e.amount,
-            balance_after: e.balance_after,
-            reason: &e.reason,
-            reference: &e.reference,
-            at: e.created_at,
-        })
-        .collect();
     let page = Tokens {
         layout,
         balance,
-        lines: domain::ledger::statement(&movements),
+        lines,
         older,
         daily_reward: state.app.settings.tokens.daily_reward,
         alert,

@@ -230,20 +230,25 @@ pub struct MessagePage {
     pub link_text: String,
 }
 
-/// A stored state in the seller's words (creations, listings, exports and
-/// payments store the machine's).
+/// A creation's, listing's or export's stored state in the seller's words.
 pub fn status_word(status: &str) -> &'static str {
     match status {
         "queued" => "Waiting",
-        "running" => "Being made",
         "succeeded" | "ready" => "Done",
         "canceled" => "Stopped",
         "failed" => "Not made",
+        _ => "Being made",
+    }
+}
+
+/// A payment's stored state in the buyer's words.
+pub fn payment_word(status: &str) -> &'static str {
+    match status {
         "created" => "Not paid",
-        "authorized" => "Being confirmed",
         "captured" | "paid" => "Paid",
         "refunded" => "Refunded",
-        _ => "",
+        "failed" => "Failed",
+        _ => "Being confirmed",
     }
 }
 
@@ -303,7 +308,8 @@ mod tests {
     fn ids_are_left_out_of_what_a_seller_reads() {
         assert_eq!(super::plain_detail("0193a1b2-1c2d-7e3f-8a9b-0c1d2e3f4a5b"), "");
         assert_eq!(super::plain_detail("Chrome on Android"), "Chrome on Android");
-        assert_eq!((super::status_word("succeeded"), super::status_word("captured")), ("Done", "Paid"));
+        assert_eq!((super::status_word("succeeded"), super::payment_word("captured")), ("Done", "Paid"));
+        assert_eq!((super::status_word("failed"), super::payment_word("failed")), ("Not made", "Failed"));
     }
 
     #[test]

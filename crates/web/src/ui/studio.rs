@@ -279,7 +279,13 @@ async fn new_page(
         metals: METALS,
         cost: state.app.settings.tokens.local_output_cost,
         idempotency_key: db::new_id(),
-        fixes_from: fixes_from.filter(|_| upload_ids.len() == 1),
+        fixes_from: match (fixes_from, upload_ids) {
+            // Said only when the fixes will be used: the seller's own, of this photo.
+            (Some(from), [upload]) if matches!(state.app.fixes_of(p, &from, Some(upload.as_str())).await, Ok(Some(_))) => {
+                Some(from)
+            }
+            _ => None,
+        },
         error: err.map(FormError::from).unwrap_or_default(),
     };
     render(page, err)
