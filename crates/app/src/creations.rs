@@ -41,6 +41,10 @@ pub fn view(c: Creation, outputs: Vec<Output>) -> serde_json::Value {
 
 /// At most this many outputs in one creation.
 pub const MAX_OUTPUTS: usize = 12;
+
+/// "Before" views a person may ask for in an hour (each decodes their photo).
+const BEFORES_PER_HOUR: u32 = 600;
+
 /// Photos larger than this are scaled down before the cutout: preset outputs are at most
 /// 2048 px on their longest side, and 16 MP leaves room for close-ups while bounding a
 /// job's memory (docs/benchmarks.md).
@@ -473,6 +477,8 @@ impl App {
     /// The photo under one of the user's local-engine images, framed exactly as the image
     /// (pixel for pixel), as a JPEG at most `size` pixels on its longest side.
     pub async fn output_before(&self, p: &Principal, id: &str, size: u32) -> Result<Vec<u8>> {
+        // Each one decodes the whole photo: bounded per person like the brush's previews.
+        self.limit(&format!("before:{}", p.user.id), BEFORES_PER_HOUR, crate::limits::HOUR).await?;
         let output = self.db.output_of(&p.user.id, id).await?;
         let creation = self.db.creation_of(&p.user.id, &output.creation_id).await?;
         // Generated scenes have no placement, and a deleted photo has nothing to show.
