@@ -156,10 +156,11 @@ impl App {
             creations.push(CreationFile { creation, settings, strokes, outputs });
         }
         let mut listing_batches = Vec::new();
+        let lengths = self.brand_of(user_id).await?.1.lengths;
         for batch in db.listing_batches_of(user_id).await? {
             let rows = db.listings_of_batch(user_id, &batch.id).await?;
-            listing_batches
-                .push(ListingBatchFile { batch, listings: rows.into_iter().map(crate::listings::view).collect() });
+            let listings = rows.into_iter().map(|r| crate::listings::view(r, lengths)).collect();
+            listing_batches.push(ListingBatchFile { batch, listings });
         }
         let brand_profile = db.brand_profile(user_id).await?.and_then(|(_, json, _)| serde_json::from_str(&json).ok());
         Ok(AccountFile {

@@ -549,6 +549,8 @@ mod tests {
         assert!(note.starts_with("Your title has 4 characters") && note.contains("50 to 65"), "{note}");
         assert_ne!(own.enforce(&brand).title, "Ring", "a model's title is still brought into range");
         let long = Listing { title: "x".repeat(90), ..Listing::default() };
-        assert!(long.clone().enforce_keeping_title(&brand).title_note(brand.lengths).unwrap().contains("90 characters"));
+        assert!(
+            long.clone().enforce_keeping_title(&brand).title_note(brand.lengths).unwrap().contains("90 characters")
+        );
     }
 }

@@ -95,7 +95,15 @@ mod tests {
         let words: Vec<String> = [0, 40, 90, 125, 3_600, 24_014, 86_000].map(super::wait_words).into();
         assert_eq!(
             words,
-            ["in a moment", "in 40 seconds", "in a minute", "in 3 minutes", "in about an hour", "in about 7 hours", "tomorrow"]
+            [
+                "in a moment",
+                "in 40 seconds",
+                "in a minute",
+                "in 3 minutes",
+                "in about an hour",
+                "in about 7 hours",
+                "tomorrow"
+            ]
         );
     }
 }

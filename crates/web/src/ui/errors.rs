@@ -85,9 +85,10 @@ fn words(status: StatusCode) -> (&'static str, &'static str) {
             "It belongs to another account, or the form was open too long. Go back, reload the page and try again.",
         ),
         StatusCode::TOO_MANY_REQUESTS => ("Please wait a moment", "There were too many tries in a short time."),
-        StatusCode::REQUEST_TIMEOUT => {
-            ("That took too long", "The connection stalled before everything arrived. Nothing was lost; please try again.")
-        }
+        StatusCode::REQUEST_TIMEOUT => (
+            "That took too long",
+            "The connection stalled before everything arrived. Nothing was lost; please try again.",
+        ),
         StatusCode::PAYLOAD_TOO_LARGE => ("That file is too large", "Please choose a smaller photo."),
         s if s.is_server_error() => (
             "Something went wrong on our side",

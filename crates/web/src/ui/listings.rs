@@ -138,7 +138,8 @@ pub async fn batch(
     axum::extract::Query(q): axum::extract::Query<BatchQuery>,
 ) -> Response {
     let Some(p) = p else { return to_login() };
-    let notice = q.queued.map(|n| format!("{n} listing{} on their way to Shopify as drafts.", if n == 1 { "" } else { "s" }));
+    let notice =
+        q.queued.map(|n| format!("{n} listing{} on their way to Shopify as drafts.", if n == 1 { "" } else { "s" }));
     batch_page(&state, &p, &id, notice, None).await
 }
 

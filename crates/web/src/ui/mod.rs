@@ -256,7 +256,9 @@ pub fn payment_word(status: &str) -> &'static str {
 /// them and is left out.
 pub fn plain_detail(detail: &str) -> &str {
     let id_like = detail.len() == 36
-        && detail.char_indices().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() });
+        && detail
+            .char_indices()
+            .all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() });
     if id_like { "" } else { detail }
 }
 

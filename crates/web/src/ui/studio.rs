@@ -281,7 +281,9 @@ async fn new_page(
         idempotency_key: db::new_id(),
         fixes_from: match (fixes_from, upload_ids) {
             // Said only when the fixes will be used: the seller's own, of this photo.
-            (Some(from), [upload]) if matches!(state.app.fixes_of(p, &from, Some(upload.as_str())).await, Ok(Some(_))) => {
+            (Some(from), [upload])
+                if matches!(state.app.fixes_of(p, &from, Some(upload.as_str())).await, Ok(Some(_))) =>
+            {
                 Some(from)
             }
             _ => None,

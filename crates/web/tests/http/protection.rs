@@ -254,6 +254,8 @@ async fn browsers_get_error_pages_in_words(db: Db) {
         .post(t.url("/studio/upload"))
         .header("accept", page)
         .header("cookie", &b.cookie)
+        .header("x-csrf-token", &b.csrf)
+        .header("sec-fetch-site", "same-origin")
         .header("content-type", "multipart/form-data; boundary=x")
         .body(reqwest::Body::wrap_stream(stalled))
         .send()
