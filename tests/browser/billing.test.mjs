@@ -38,6 +38,11 @@ test('a seller buys the Starter pack and a monthly plan; an admin refunds the pa
   await page.waitForURL('**/pricing');
   const starter = page.getByTestId('plan-starter');
   assert.match(await starter.innerText(), /₹149(?!\.)[\s\S]*80 tokens/);
+  // Every priced thing in tokens and in money, at the entry pack's rate.
+  const costs = page.getByTestId('costs');
+  await costs.getByRole('row', { name: /AI styled scene, Standard\s+8 tokens\s+≈ ₹15/ }).waitFor();
+  await costs.getByRole('row', { name: /Listing copy for one photo\s+5 tokens\s+≈ ₹9/ }).waitFor();
+  assert.match(await costs.innerText(), /Starter pack's rate \(₹149 for 80 tokens\)/);
   await page.screenshot({ path: SHOTS + 'billing-pricing.png', fullPage: true });
   await starter.getByRole('button', { name: 'Buy Starter' }).click();
   await page.getByTestId('simulated-checkout').waitFor();

@@ -102,6 +102,16 @@ impl std::fmt::Display for Money {
     }
 }
 
+/// What `tokens` cost at a pack's rate (`amount` for `pack_tokens`), rounded to the
+/// currency's usual small unit (whole rupees; cents), for a price list in money.
+pub fn tokens_at_rate(tokens: i64, amount: i64, pack_tokens: i64, currency: Currency) -> Money {
+    let per = i128::from(pack_tokens.max(1));
+    let exact = (i128::from(tokens) * i128::from(amount) + per / 2) / per;
+    let step = if currency == Currency::Inr { 100 } else { 1 };
+    let rounded = ((exact + step / 2) / step * step).max(step);
+    Money { minor: i64::try_from(rounded).unwrap_or(i64::MAX), currency }
+}
+
 /// `"149"`, `"149.5"`, `"1,499.00"` → minor units (two decimals); anything else → `None`.
 pub fn parse_major(text: &str) -> Option<i64> {
     let t = text.trim().replace(',', "");
@@ -239,6 +249,15 @@ mod tests {
         assert_eq!(Money { minor: 149_950, currency: Currency::Inr }.to_string(), "₹1,499.50");
         assert_eq!(Money { minor: 499, currency: Currency::Usd }.to_string(), "$4.99");
         assert_eq!(Money { minor: 123_456_789, currency: Currency::Eur }.to_string(), "€1,234,567.89");
+    }
+
+    #[test]
+    fn token_prices_in_money_round_to_what_people_pay() {
+        // Starter: ₹149 for 80 tokens, $4.99 for 80.
+        assert_eq!(tokens_at_rate(8, 14_900, 80, Currency::Inr).to_string(), "₹15");
+        assert_eq!(tokens_at_rate(1, 14_900, 80, Currency::Inr).to_string(), "₹2");
+        assert_eq!(tokens_at_rate(8, 499, 80, Currency::Usd).to_string(), "$0.50");
+        assert_eq!(tokens_at_rate(1, 499, 80, Currency::Usd).to_string(), "$0.06");
     }
 
     #[test]

@@ -33,6 +33,33 @@ struct Pricing {
     monthly: Vec<PlanPrice>,
     currency: &'static str,
     signed_in: bool,
+    /// What each thing costs: (what, tokens, about this much money at `rate`).
+    costs: Vec<(String, String, String)>,
+    /// The pack whose rate turns tokens into money ("Starter pack's rate (₹149 for 80 tokens)").
+    rate: String,
+}
+
+/// Every priced thing in tokens, and in money at the smallest pack's rate (the dearest
+/// per token, so no line promises less than a buyer pays).
+fn costs(tokens: &settings::Tokens, packs: &[PlanPrice]) -> (Vec<(String, String, String)>, String) {
+    let Some(pack) = packs.iter().min_by_key(|p| p.amount) else { return (Vec::new(), String::new()) };
+    let currency = Currency::parse(pack.currency).unwrap_or(Currency::Usd);
+    let tiered = [
+        ("AI styled scene", tokens.generated_image),
+        ("AI metal colour change", tokens.recolour),
+        ("AI model shot", tokens.model_pose),
+    ];
+    let rows = std::iter::once(("Catalogue image from our studio engine".to_owned(), tokens.local_output_cost))
+        .chain(tiered.into_iter().flat_map(|(what, prices)| {
+            ["Standard", "Pro", "Ultra"].into_iter().zip(prices).map(move |(tier, n)| (format!("{what}, {tier}"), n))
+        }))
+        .chain([("HD upscale".to_owned(), tokens.upscale), ("Listing copy for one photo".to_owned(), tokens.listing)])
+        .map(|(what, n)| {
+            let money = domain::billing::tokens_at_rate(n, pack.amount, pack.tokens, currency);
+            (what, domain::ledger::tokens(n), format!("≈ {money}"))
+        })
+        .collect();
+    (rows, format!("{} pack's rate ({} for {} tokens)", pack.name, pack.display, pack.tokens))
 }
 
 pub async fn pricing(
@@ -46,13 +73,16 @@ pub async fn pricing(
         Ok(p) => p,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let (monthly, packs) = plans.into_iter().partition(|p| p.kind == "monthly");
+    let (monthly, packs): (Vec<_>, Vec<_>) = plans.into_iter().partition(|p| p.kind == "monthly");
+    let (costs, rate) = costs(&state.app.settings.tokens, &packs);
     let page = Pricing {
         layout: Layout::new(&state, p.as_ref(), "Pricing"),
         packs,
         monthly,
         currency: currency.code(),
         signed_in: p.is_some(),
+        costs,
+        rate,
     };
     let mut response = render(page, None);
     if let Some(value) = cookie {
