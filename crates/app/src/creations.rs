@@ -39,6 +39,27 @@ pub fn view(c: Creation, outputs: Vec<Output>) -> serde_json::Value {
     v
 }
 
+/// An output's label in a seller's words: the shot, pose or metal's name from the prompt
+/// library, or the marketplace ("recolour-yellow_gold" → "Recolour: Yellow gold").
+pub fn title_of(label: &str) -> String {
+    let named = prompts::library().ok().and_then(|lib| {
+        if let Ok(shot) = lib.shot(label) {
+            return Some(shot.name.clone());
+        }
+        if let Some(pose) = label.strip_prefix("pose-") {
+            return lib.pose(pose).ok().map(|p| format!("Pose: {}", p.name));
+        }
+        let metal = label.strip_prefix("recolour-")?;
+        let name = lib.metals.iter().find(|m| m.id == metal).map_or_else(|| format!("#{metal}"), |m| m.name.clone());
+        Some(format!("Recolour: {name}"))
+    });
+    named.unwrap_or_else(|| match label {
+        "try-on" => "Try-on".into(),
+        "hd" => "HD upscale".into(),
+        other => crate::capitalise(&other.replace('_', " ")),
+    })
+}
+
 /// At most this many outputs in one creation.
 pub const MAX_OUTPUTS: usize = 12;
 
@@ -474,6 +495,22 @@ impl App {
         Ok((output, want, converted))
     }
 
+    /// AI images that could not be made, asked for again with the same choices: a new
+    /// creation, held and charged like the first (which charged nothing for them).
+    pub async fn try_again(&self, p: &Principal, id: &str, key: Option<&str>, client: &Client) -> Result<Creation> {
+        let source = self.db.creation_of(&p.user.id, id).await?;
+        if source.status != "failed" || source.engine != "cloud" {
+            let why = "Only AI images that could not be made can be tried again.";
+            return Err(domain::Invalid::new("not_retryable", "creation", why).into());
+        }
+        let planned: Vec<Planned> =
+            serde_json::from_str(&source.recipes).map_err(|e| AppError::Internal(format!("stored recipes: {e}")))?;
+        let ids = creation_ids(&p.user.id, &format!("again|{id}"), key, 1)?;
+        let what = Accepting { engine: "cloud", planned: &planned, batch_id: None, hints: None };
+        let mut made = self.accept(p, std::slice::from_ref(&source.upload_id), &ids, &what, client).await?;
+        made.pop().ok_or_else(|| AppError::Internal("nothing accepted".into()))
+    }
+
     /// The photo under one of the user's local-engine images, framed exactly as the image
     /// (pixel for pixel), as a JPEG at most `size` pixels on its longest side.
     pub async fn output_before(&self, p: &Principal, id: &str, size: u32) -> Result<Vec<u8>> {
@@ -655,7 +692,7 @@ impl App {
                 .map_err(|e| retry("engine task", &e))?
             {
                 Ok(r) => r,
-                Err(e) => return self.fail_creation(&c.id, e.code(), &format!("{}: {e}", item.label)).await,
+                Err(e) => return self.fail_creation(&c.id, e.code(), &format!("{}: {e}", title_of(&item.label))).await,
             };
             // A path of its own per attempt: a worker that lost its lease can never touch
             // the image another worker recorded for the same slot.

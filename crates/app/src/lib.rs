@@ -177,3 +177,9 @@ pub fn job_handlers(app: &App) -> Vec<Arc<dyn jobs::Handler>> {
 
 /// Milliseconds since the Unix epoch (one clock for use cases and the worker).
 pub use jobs::now_ms;
+
+/// "Words" with a capital first letter (a message shown on its own).
+pub fn capitalise(words: &str) -> String {
+    let mut c = words.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}

@@ -125,8 +125,8 @@ fn local_listing(brand: &BrandProfile, kind: &str, notes: &str, m: &Measured) ->
     }
     Listing {
         title: title.trim().to_owned(),
-        meta_description: format!("{} {kind} by {}. {notes}", capitalise(m.metal), brand.brand_name),
-        alt_text: format!("{} {kind} photographed on a plain background", capitalise(m.metal)),
+        meta_description: format!("{} {kind} by {}. {notes}", crate::capitalise(m.metal), brand.brand_name),
+        alt_text: format!("{} {kind} photographed on a plain background", crate::capitalise(m.metal)),
         bullets: vec![
             format!("Photo measures {} × {} px around the piece", m.width, m.height),
             format!("Metal colour in the photo: {}", m.metal),
@@ -136,11 +136,6 @@ fn local_listing(brand: &BrandProfile, kind: &str, notes: &str, m: &Measured) ->
         attributes: domain::listing::Attributes { collection, ..Default::default() },
         tags: vec![kind.to_owned(), m.metal.to_owned()],
     }
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
 impl App {
@@ -268,7 +263,7 @@ impl App {
         let (_, brand) = self.brand_of(&p.user.id).await?;
         let problems = length_problems_besides_title(&edited, brand.lengths);
         if let Some(first) = problems.first() {
-            return Err(invalid("invalid_listing", "listing", capitalise(first)));
+            return Err(invalid("invalid_listing", "listing", crate::capitalise(first)));
         }
         let fixed = edited.enforce_keeping_title(&brand);
         let json = serde_json::to_string(&fixed).map_err(|e| AppError::Internal(e.to_string()))?;

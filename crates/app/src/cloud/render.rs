@@ -16,7 +16,7 @@ use providers::ai::{AiError, Image, ImageJob, ImageModel, Question};
 use serde::Serialize;
 
 use super::{Engine, Shot, Task, Tier};
-use crate::creations::Planned;
+use crate::creations::{Planned, title_of};
 use crate::{App, now_ms};
 
 /// Photos are cut out at up to this many pixels (as for catalogue images).
@@ -490,8 +490,8 @@ impl App {
             }
             let images = self.shot_images(c, shot, reference.as_deref(), &key).await?;
             let Some(images) = images else {
-                self.skip(c, ordinal, &format!("{}: the image it starts from was deleted; not charged.", item.label))
-                    .await;
+                let line = format!("{}: the image it starts from was deleted; not charged.", title_of(&item.label));
+                self.skip(c, ordinal, &line).await;
                 continue;
             };
             let brand = if shot.brand_strip { branding.as_ref() } else { None };
@@ -499,13 +499,17 @@ impl App {
             let finished = match self.make_shot(&engine, who, shot, reference.as_ref(), images, brand).await? {
                 Ok(f) => f,
                 Err(Skipped::Rejected { best }) => {
-                    let best = best.map(|b| format!(" (best score {b:.0})")).unwrap_or_default();
-                    let line = format!("{}: did not keep your design closely enough{best}; not charged.", item.label);
+                    let best = best.map(|b| format!(" (the closest matched {b:.0} of 100)")).unwrap_or_default();
+                    let line = format!(
+                        "{}: did not keep your design closely enough{best}; not charged.",
+                        title_of(&item.label)
+                    );
                     self.skip(c, ordinal, &line).await;
                     continue;
                 }
                 Err(Skipped::Declined) => {
-                    let line = format!("{}: the image service declined this request; not charged.", item.label);
+                    let line =
+                        format!("{}: the image service declined this request; not charged.", title_of(&item.label));
                     self.skip(c, ordinal, &line).await;
                     continue;
                 }
@@ -557,9 +561,7 @@ impl App {
         }
         let made = self.db.outputs_of(&c.id).await.map_err(|e| retry("outputs", &e))?.len();
         if made == 0 {
-            return self
-                .fail_creation(&c.id, "no_image_made", "No image could be made (see why above); nothing was charged.")
-                .await;
+            return self.fail_creation(&c.id, "no_image_made", "None of the images could be made.").await;
         }
         self.db.finish_creation(&c.id, "succeeded", None, now_ms()).await.map_err(|e| retry("finishing", &e))?;
         self.forget_people(c).await;

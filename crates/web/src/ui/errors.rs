@@ -52,7 +52,7 @@ pub async fn error_pages(State(state): State<AppState>, req: Request, next: Next
     // A refused form's reason is for the seller ("Choose at least one photo."); the rest
     // are said in our own words.
     let specific = matches!(status, StatusCode::BAD_REQUEST | StatusCode::CONFLICT | StatusCode::UNPROCESSABLE_ENTITY);
-    let body = said.filter(|_| specific).map(|m| super::capitalised(&m)).unwrap_or_else(|| fallback.to_owned());
+    let body = said.filter(|_| specific).map(|m| app::capitalise(&m)).unwrap_or_else(|| fallback.to_owned());
     let (link, link_text) = match &principal {
         Some(_) => ("/studio", "Back to the studio"),
         None => ("/", "Go to the home page"),

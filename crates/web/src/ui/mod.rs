@@ -88,6 +88,7 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/settings/shopify/disconnect", axum::routing::post(listings::disconnect))
         .route("/creations/{id}", get(studio::creation))
         .route("/creations/{id}/cancel", axum::routing::post(studio::cancel))
+        .route("/creations/{id}/again", axum::routing::post(studio::try_again))
         .route("/creations/{id}/delete", axum::routing::post(studio::delete_creation))
         .route("/creations/{id}/fix", get(studio::fix))
         .route("/outputs/{id}/feedback", axum::routing::post(studio::feedback))
@@ -201,11 +202,6 @@ pub fn render<T: Template>(page: T, err: Option<&ApiError>) -> Response {
 }
 
 /// `words` with its first letter in capitals.
-pub(crate) fn capitalised(words: &str) -> String {
-    let mut chars = words.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
-}
-
 /// A posted form's fields, in order (a checkbox group repeats its name).
 pub(crate) fn fields(body: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
@@ -260,6 +256,12 @@ pub fn plain_detail(detail: &str) -> &str {
             .char_indices()
             .all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() });
     if id_like { "" } else { detail }
+}
+
+/// A stored message as a sentence: capital first letter, full stop at the end.
+pub fn sentence(words: &str) -> String {
+    let words = app::capitalise(words.trim());
+    if words.is_empty() || words.ends_with(['.', '!', '?']) { words } else { format!("{words}.") }
 }
 
 /// "1 token", "3 tokens".

@@ -47,7 +47,7 @@ fn sections() -> &'static [Section] {
                     path: path.clone(),
                     summary: op["summary"].as_str().unwrap_or_default().replace('`', ""),
                 };
-                let title = super::capitalised(tag);
+                let title = app::capitalise(tag);
                 match sections.iter_mut().find(|s| s.title == title) {
                     Some(s) => s.operations.push(operation),
                     None => sections.push(Section { title, operations: vec![operation] }),

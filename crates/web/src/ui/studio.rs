@@ -405,29 +405,17 @@ fn made(state: &AppState, outputs: Vec<Output>) -> Vec<Made> {
                 form_urlencoded::Serializer::new(String::new()).append_pair("text", &text).finish()
             );
             let doubtful = output.confidence.is_some_and(|c| c < f64::from(imaging::LOW_CONFIDENCE));
-            Made { title: title(&output.label), output, report, fidelity, whatsapp, doubtful, feedback: None }
+            Made {
+                title: app::creations::title_of(&output.label),
+                output,
+                report,
+                fidelity,
+                whatsapp,
+                doubtful,
+                feedback: None,
+            }
         })
         .collect()
-}
-
-/// An output's label in words, using the prompt library's names for generated shots.
-pub(crate) fn title(label: &str) -> String {
-    let named = prompts::library().ok().and_then(|lib| {
-        if let Ok(shot) = lib.shot(label) {
-            return Some(shot.name.clone());
-        }
-        if let Some(pose) = label.strip_prefix("pose-") {
-            return lib.pose(pose).ok().map(|p| format!("Pose: {}", p.name));
-        }
-        let metal = label.strip_prefix("recolour-")?;
-        let name = lib.metals.iter().find(|m| m.id == metal).map_or_else(|| format!("#{metal}"), |m| m.name.clone());
-        Some(format!("Recolour: {name}"))
-    });
-    named.unwrap_or_else(|| match label {
-        "try-on" => "Try-on".into(),
-        "hd" => "HD upscale".into(),
-        other => super::capitalised(&other.replace('_', " ")),
-    })
 }
 
 fn has_ended(c: &Creation) -> bool {
@@ -448,6 +436,8 @@ struct CreationPage {
     fixable: bool,
     /// What can be wrong with an image: (code, words).
     categories: [(&'static str, &'static str); 8],
+    /// A fresh key for "Try again": a double tap asks once.
+    again_key: String,
 }
 
 /// A verdict from the result card (`categories` repeats, so the form is read by hand);
@@ -494,7 +484,11 @@ pub async fn creation(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Pa
     let upscale = state.app.cloud.as_ref().is_some_and(|e| e.upscaler().is_some());
     let fixable = app::corrections::can_fix(&creation);
     let categories = domain::feedback::Category::ALL.map(|c| (c.as_str(), c.label()));
-    render(CreationPage { layout, creation, detection, outputs, finished, upscale, fixable, categories }, None)
+    let again_key = db::new_id();
+    render(
+        CreationPage { layout, creation, detection, outputs, finished, upscale, fixable, categories, again_key },
+        None,
+    )
 }
 
 #[derive(Template)]
@@ -553,6 +547,23 @@ pub async fn cancel(
     let Some(p) = p else { return to_login() };
     match state.app.cancel_creation(&p, &id, &client).await {
         Ok(_) | Err(app::AppError::AlreadyEnded) => Redirect::to(&format!("/creations/{id}")).into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+/// `POST /creations/{id}/again`: AI images that could not be made, asked for again.
+pub async fn try_again(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    ClientInfo(client): ClientInfo,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let Some(p) = p else { return to_login() };
+    let fields = super::fields(&body);
+    let key = super::field(&fields, "idempotency_key");
+    match state.app.try_again(&p, &id, Some(key.as_str()).filter(|k| !k.is_empty()), &client).await {
+        Ok(c) => Redirect::to(&format!("/creations/{}", c.id)).into_response(),
         Err(e) => ApiError::from(e).into_response(),
     }
 }

@@ -89,6 +89,23 @@ async fn fidelity_failures_are_retried_at_our_cost_and_never_charged(db: Db) {
     assert_eq!((done["status"].as_str(), done["tokens_charged"].as_i64()), (Some("failed"), Some(0)), "{done}");
     assert!(done["notice"].as_str().unwrap().contains("not charged"), "{done}");
     assert_eq!(balance(&t, &asha).await, (92, 0), "the hold came back in full");
+    // The page says why in words, then offers to try again or choose again.
+    let failed = done["id"].as_str().unwrap();
+    let (_, page) = t.page(&format!("/creations/{failed}"), Some(&asha)).await;
+    assert!(page.contains("We could not make these images.") && page.contains("Nothing was charged."), "{page}");
+    assert!(page.contains("Hero: did not keep your design closely enough"), "the shot by its name: {page}");
+    assert!(!page.contains("hero:") && !page.contains("see why") && !page.contains(".."), "{page}");
+    assert!(page.contains("Try again") && page.contains("Another quality or other choices"));
+    let (status, location, _) =
+        t.form(&format!("/creations/{failed}/again"), &asha, &[("idempotency_key", "k1")]).await;
+    assert_eq!(status, 303);
+    let again = wait_done(&t, &asha, location.trim_start_matches("/creations/")).await;
+    assert_eq!((again["status"].as_str(), again["tokens_charged"].as_i64()), (Some("succeeded"), Some(8)), "{again}");
+    let (_, twice, _) = t.form(&format!("/creations/{failed}/again"), &asha, &[("idempotency_key", "k1")]).await;
+    assert_eq!(twice, location, "a double tap asks once");
+    assert_eq!(balance(&t, &asha).await, (84, 0));
+    let (status, _, _) = t.form(&format!("/creations/{}/again", again["id"].as_str().unwrap()), &asha, &[]).await;
+    assert_eq!(status, 422, "only images that could not be made");
 
     // A model that declines (safety) skips the shot, uncharged.
     t.ai.script([Act::Refuse]);
@@ -96,7 +113,7 @@ async fn fidelity_failures_are_retried_at_our_cost_and_never_charged(db: Db) {
     let done = create(&t, &asha, two).await;
     assert_eq!((done["status"].as_str(), done["outputs"].as_array().unwrap().len()), (Some("succeeded"), 1));
     assert!(done["notice"].as_str().unwrap().contains("declined"), "{done}");
-    assert_eq!(balance(&t, &asha).await, (84, 0));
+    assert_eq!(balance(&t, &asha).await, (76, 0));
 }
 
 async fn a_fallback_is_charged_at_the_tier_that_made_the_image(db: Db) {
