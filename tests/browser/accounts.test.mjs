@@ -13,6 +13,13 @@ test('a seller signs up, verifies, signs in, corrects the profile and signs out'
   const page = await phonePage(browser);
   const email = `meera${Date.now()}@example.com`;
   await page.goto(server.base + '/');
+  // Real before/after pairs made by the engine, each shown whole, and the free preview.
+  const pairs = page.locator('.examples .pair');
+  assert.equal(await pairs.count(), 3);
+  for (const img of await pairs.locator('img').all()) {
+    assert.equal(await img.evaluate(async (el) => { el.loading = 'eager'; await el.decode(); return el.naturalWidth; }), 480);
+  }
+  assert.ok(await page.getByRole('link', { name: 'Try it free on one of your own photos' }).isVisible());
   await page.screenshot({ path: SHOTS + 'landing.png', fullPage: true });
   await page.getByRole('link', { name: 'Create a free account' }).click();
   await page.getByLabel('Your name').fill('Meera Shah');
