@@ -35,6 +35,11 @@ test('a seller signs up, verifies, signs in, corrects the profile and signs out'
   await openMenu(page);
   await page.screenshot({ path: SHOTS + 'phone-menu.png' });
   await page.locator('details.menu summary').click();
+  // Every tile leads somewhere that exists: no "opening soon".
+  for (const name of ['Open the studio', 'Choose a photo', 'Write listings', 'Edit profile']) {
+    assert.ok(await page.locator('.tiles').getByRole('link', { name }).isVisible(), name);
+  }
+  assert.equal(await page.getByText('Opening soon').count(), 0);
   await page.screenshot({ path: SHOTS + 'dashboard.png', fullPage: true });
 
   // Verify the email from the link written to the outbox.

@@ -32,6 +32,8 @@ struct Dashboard {
     layout: Layout,
     user: User,
     welcome: bool,
+    /// The AI engine is on here.
+    ai: bool,
 }
 
 pub async fn dashboard(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Query(n): Query<Notice>) -> Response {
@@ -41,6 +43,7 @@ pub async fn dashboard(State(state): State<AppState>, MaybeAuth(p): MaybeAuth, Q
             layout: Layout::new(&state, Some(&p), "Your studio"),
             user: p.user.clone(),
             welcome: n.welcome.is_some(),
+            ai: state.app.cloud.is_some(),
         },
         None,
     )
