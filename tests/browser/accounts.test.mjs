@@ -21,6 +21,13 @@ test('a seller signs up, verifies, signs in, corrects the profile and signs out'
   }
   assert.ok(await page.getByRole('link', { name: 'Try it free on one of your own photos' }).isVisible());
   await page.screenshot({ path: SHOTS + 'landing.png', fullPage: true });
+  // A wrong address: the site's own page in words, not the browser's error.
+  const lost = await page.goto(server.base + '/collections/festive-rings');
+  assert.equal(lost.status(), 404);
+  await page.getByRole('heading', { name: 'This page is not here' }).waitFor();
+  await page.screenshot({ path: SHOTS + 'not-found.png', fullPage: true });
+  await page.getByRole('link', { name: 'Go to the home page' }).click();
+  await page.waitForURL(server.base + '/');
   await page.getByRole('link', { name: 'Create a free account' }).click();
   await page.getByLabel('Your name').fill('Meera Shah');
   await page.getByLabel('Email', { exact: true }).fill(email);

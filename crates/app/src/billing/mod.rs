@@ -495,8 +495,43 @@ impl App {
             let p = &settled.payment;
             let detail = format!("{} — {} {}", p.description, p.amount, p.currency);
             self.record_activity(user_id, crate::activity::Activity::Paid, &detail, None).await;
+            self.send_receipt(user_id, p).await;
         }
         Ok(settled.payment)
+    }
+
+    /// The buyer's receipt, once per payment (only the grant that just happened sends one).
+    /// A receipt that cannot be queued is logged, never a reason to fail the payment.
+    async fn send_receipt(&self, user_id: &str, p: &Payment) {
+        let user = match self.db.user_by_id(user_id).await {
+            Ok(u) => u,
+            Err(e) => return tracing::warn!(error = %e, "no receipt: the buyer could not be read"),
+        };
+        // Only to an address the buyer proved: an unproven one may be someone else's.
+        let Some(to) = user.email.clone().filter(|_| user.email_verified_at.is_some()) else { return };
+        let money = Money { minor: p.amount, currency: Currency::parse(&p.currency).unwrap_or(Currency::Usd) };
+        let invoice = p.invoice_number.as_deref().map_or(String::new(), |n| {
+            format!(
+                "\nYour invoice {n} (print it or save it as a PDF):\n{}\n",
+                self.link(&format!("/billing/invoices/{n}"))
+            )
+        });
+        let mail = providers::mail::Email {
+            to,
+            subject: format!("Your SoraiPixel receipt: {money:#}"),
+            text: format!(
+                "Hello {},\n\nThank you for your payment of {money:#} for {}. {} tokens are in your balance.\n{invoice}\n\
+                 Every token you buy, hold and spend is listed on your tokens page:\n{}\n",
+                user.name,
+                p.description,
+                p.tokens_granted,
+                self.link("/tokens")
+            ),
+            unsubscribe: None,
+        };
+        if let Err(e) = self.queue_mail(&mail, user_id).await {
+            tracing::warn!(error = %e, "the receipt could not be queued");
+        }
     }
 
     /// Stores what Razorpay says about a subscription we know.

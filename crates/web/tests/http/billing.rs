@@ -62,6 +62,10 @@ async fn pack_bought_once_however_often_told(db: Db) {
     let app = spawn(db).await;
     let buyer = app.signup("buyer@example.com").await;
     assert_eq!(balance(&app, &buyer).await, 20, "welcome grant");
+    // A proven address gets the receipt.
+    let token = app.mailed_token("buyer@example.com", "/verify-email").await.expect("verification mail");
+    let (status, _, _) = app.call("POST", "/api/v1/auth/verify-email", Some(json!({"token": token})), None).await;
+    assert_eq!(status, 200);
     let order = start(&app, &buyer, "starter").await;
     assert_eq!(
         (order["kind"].as_str(), order["amount"].as_i64(), order["currency"].as_str()),
@@ -100,6 +104,13 @@ async fn pack_bought_once_however_often_told(db: Db) {
         .collect();
     assert_eq!(grants.len(), 1);
     assert_eq!(grants[0]["amount"], 80);
+    let receipts: Vec<String> =
+        app.mails().await.into_iter().filter(|m| m.contains("Subject: Your SoraiPixel receipt")).collect();
+    assert_eq!(receipts.len(), 1, "one receipt however often told");
+    assert!(
+        receipts[0].contains("$4.99") && receipts[0].contains(&format!("/billing/invoices/{invoice}")),
+        "{receipts:?}"
+    );
 
     let (_, _, history) = app.call("GET", "/api/v1/billing/payments", None, Some(&buyer)).await;
     let payment = &history["payments"][0];
