@@ -42,8 +42,13 @@ test('twenty photos become twenty listings in the brand voice, then Shopify draf
   await page.getByRole('button', { name: 'Tick all' }).click();
   assert.match(await page.locator('[data-listing-total]').innerText(), /20 listings: 100 tokens/);
   await page.getByLabel(/Notes for every listing/).fill('Gold-plated silver, adjustable');
+  // The first photo is a pendant among rings.
+  await page.locator('select[name^=type_]').first().selectOption('pendant');
   await page.getByRole('button', { name: 'Write listings' }).click();
   await page.waitForURL('**/listings/*');
+  const batchId = new URL(page.url()).pathname.split('/').pop();
+  const batch = await (await page.request.get(server.base + '/api/v1/listings/batches/' + batchId)).json();
+  assert.deepEqual(batch.listings.map((l) => l.jewellery).filter((k) => k === 'pendant').length, 1, 'its own type');
   await page.getByText('Writing…').waitFor({ state: 'detached', timeout: 90_000 });
   assert.equal(await page.locator('[data-listing][data-status=ready]').count(), 20);
   await page.screenshot({ path: SHOTS + 'listings-batch.png' });

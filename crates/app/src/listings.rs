@@ -30,8 +30,11 @@ pub struct BatchRequest {
     pub upload_ids: Vec<String>,
     #[serde(default)]
     pub name: Option<String>,
-    /// The jewellery type of every photo (prompt library id).
+    /// The jewellery type of every photo (prompt library id)…
     pub jewellery: String,
+    /// …except these photos' own (upload id → prompt library id).
+    #[serde(default)]
+    pub jewellery_of: std::collections::BTreeMap<String, String>,
     /// Seller's notes for every listing (materials, sizes…), at most 500 characters.
     #[serde(default)]
     pub notes: String,
@@ -186,8 +189,12 @@ impl App {
             return Err(invalid("invalid_uploads", "upload_ids", format!("Choose 1 to {MAX_LISTINGS} photos.")));
         }
         let lib = prompts::library().map_err(|e| AppError::Internal(e.to_string()))?;
-        lib.jewellery(&req.jewellery)
-            .map_err(|_| invalid("invalid_option", "jewellery", "Choose the jewellery type."))?;
+        for kind in std::iter::once(&req.jewellery).chain(req.jewellery_of.values()) {
+            lib.jewellery(kind).map_err(|_| invalid("invalid_option", "jewellery", "Choose the jewellery type."))?;
+        }
+        if req.jewellery_of.keys().any(|u| !ids.contains(&u)) {
+            return Err(invalid("invalid_uploads", "jewellery_of", "A type was given for a photo not chosen."));
+        }
         if req.notes.chars().count() > 500 {
             return Err(invalid("notes_too_long", "notes", "Notes are limited to 500 characters."));
         }
@@ -216,7 +223,7 @@ impl App {
                 batch_id: batch.id.clone(),
                 upload_id: Some((*upload).clone()),
                 ordinal: i64::try_from(i).unwrap_or(i64::MAX),
-                jewellery: req.jewellery.clone(),
+                jewellery: req.jewellery_of.get(*upload).unwrap_or(&req.jewellery).clone(),
                 notes: req.notes.trim().to_owned(),
                 ..ListingRow::default()
             })

@@ -71,6 +71,11 @@ pub async fn create(
         upload_ids: f.iter().filter(|(k, _)| k == "upload").map(|(_, v)| v.clone()).collect(),
         name: Some(field(&f, "name")),
         jewellery: field(&f, "jewellery"),
+        // `type_<upload>`: a photo's own type; empty keeps the one for all.
+        jewellery_of: f
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("type_")?.to_owned(), v.clone())).filter(|_| !v.is_empty()))
+            .collect(),
         notes: field(&f, "notes"),
     };
     match state.app.create_listing_batch(&p, &req, &client).await {

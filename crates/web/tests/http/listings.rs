@@ -58,7 +58,14 @@ async fn twenty_listings_in_the_brand_voice_pushed_to_shopify(db: Db) {
     let ids = photos(&t, &asha, 20).await;
     // The first listing comes back far too long: the repair pass fixes it.
     t.ai.script([Act::Verbose]);
-    let request = json!({"upload_ids": ids, "jewellery": "ring", "notes": "Hallmarked 22k gold; adjustable band"});
+    // A type for a photo not in the batch is refused, and nothing is held.
+    let own = |i: usize| Value::Object([(ids[i].clone(), json!("pendant"))].into_iter().collect());
+    let stray = json!({"upload_ids": [ids[0]], "jewellery": "ring", "jewellery_of": own(1)});
+    let (status, _, body) = t.call("POST", "/api/v1/listings/batches", Some(stray), Some(&asha)).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("jewellery_of")), "{body}");
+    // Rings, but the third photo is a pendant.
+    let request = json!({"upload_ids": ids, "jewellery": "ring", "jewellery_of": own(2),
+        "notes": "Hallmarked 22k gold; adjustable band"});
     let (status, _, created) = t.call("POST", "/api/v1/listings/batches", Some(request), Some(&asha)).await;
     assert_eq!(status, 202, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
@@ -67,6 +74,8 @@ async fn twenty_listings_in_the_brand_voice_pushed_to_shopify(db: Db) {
     let done = wait_batch(&t, &asha, &id, |b| b["finished"] == true).await;
     let listings = done["listings"].as_array().unwrap();
     assert_eq!(listings.len(), 20);
+    let kinds: Vec<&str> = listings.iter().map(|l| l["jewellery"].as_str().unwrap()).collect();
+    assert_eq!((kinds[2], kinds.iter().filter(|k| **k == "ring").count()), ("pendant", 19), "each photo its own type");
     for l in listings {
         assert_eq!(l["status"], "ready", "{l}");
         let c = &l["listing"];
