@@ -44,6 +44,7 @@ test('twenty photos become twenty listings in the brand voice, then Shopify draf
   await page.getByLabel(/Notes for every listing/).fill('Gold-plated silver, adjustable');
   // The first photo is a pendant among rings.
   await page.locator('select[name^=type_]').first().selectOption('pendant');
+  await page.screenshot({ path: SHOTS + 'listings-new.png' });
   await page.getByRole('button', { name: 'Write listings' }).click();
   await page.waitForURL('**/listings/*');
   const batchId = new URL(page.url()).pathname.split('/').pop();
