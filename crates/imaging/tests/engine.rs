@@ -120,3 +120,31 @@ fn blank_paper_has_no_subject() {
     let err = imaging::render(&d, &Recipe::for_preset(Preset::Amazon), &mut |_, _| {}).unwrap_err();
     assert_eq!(err.code(), "no_subject_found");
 }
+
+/// Paper beside a gold piece takes on the metal's colour (the light it throws) at the
+/// paper's own brightness: that tint is not the piece, and gets (almost) no alpha.
+#[test]
+fn paper_tinted_by_the_metal_is_not_the_piece() {
+    let (cx, cy) = (160.0f32, 120.0f32);
+    let photo = image::RgbImage::from_fn(320, 240, |x, y| {
+        let r = ((x as f32 - cx).powi(2) + (y as f32 - cy).powi(2)).sqrt();
+        if r < 40.0 {
+            image::Rgb([176, 136, 52]) // the gold disc, darker than the paper
+        } else if r < 52.0 {
+            image::Rgb([236, 226, 194]) // paper at its own brightness, tinted gold
+        } else {
+            image::Rgb([228, 228, 226])
+        }
+    });
+    let d = imaging::Decoded::from_rgb(photo);
+    let tint = |params: &imaging::MatteParams| {
+        let m = imaging::cutout(&d, params).unwrap();
+        // Mean alpha over the tinted ring, away from the disc's own edge.
+        let ring: Vec<f32> = (44..50).map(|r| f32::from(m.alpha.get_pixel(160 + r, 120).0[0])).collect();
+        ring.iter().sum::<f32>() / ring.len() as f32
+    };
+    let off = imaging::MatteParams { tint_guard: 0.0, refuse_unsuitable: false, ..Default::default() };
+    let on = imaging::MatteParams { refuse_unsuitable: false, ..Default::default() };
+    let (before, after) = (tint(&off), tint(&on));
+    assert!(after < 16.0 && before > after * 2.0, "tinted paper alpha {before} → {after}");
+}

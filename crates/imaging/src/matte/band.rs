@@ -101,10 +101,25 @@ pub fn solve(rgb: &RgbImage, inp: &BandInputs<'_>, p: &MatteParams) -> (GrayImag
                 let b = bg_small[k];
                 let f = [inp.fg[0].data[k], inp.fg[1].data[k], inp.fg[2].data[k]];
                 let span = distance(f, b, slack, cw).max(30.0);
+                // Brightness along the paper's colour: a mix of paper and a piece darker than
+                // it can be no brighter than its share of the piece allows.
+                let bn = (b[0] * b[0] + b[1] * b[1] + b[2] * b[2]).sqrt().max(1.0);
+                let along = |c: [f32; 3]| ((c[0] - b[0]) * b[0] + (c[1] - b[1]) * b[1] + (c[2] - b[2]) * b[2]) / bn;
+                let f_along = along(f);
+                let darker_piece = p.tint_guard > 0.0 && f_along < -0.15 * bn;
                 for x in x0..x1 {
                     let px = &mut frow[x * 3..x * 3 + 3];
                     let i = [f32::from(px[0]), f32::from(px[1]), f32::from(px[2])];
-                    let al = ((distance(i, b, slack, cw) - n0) / (span - n0)).clamp(0.0, 1.0);
+                    let mut al = ((distance(i, b, slack, cw) - n0) / (span - n0)).clamp(0.0, 1.0);
+                    if darker_piece {
+                        let i_along = along(i);
+                        // Paper tinted by the light the metal throws on it stays as bright as
+                        // paper: its colour change is not the piece. (Not for pixels brighter
+                        // than the paper: a highlight on the metal.)
+                        if i_along >= -n0 {
+                            al = al.min((i_along / f_along).clamp(0.0, 1.0) + p.tint_guard);
+                        }
+                    }
                     arow[x] = (al * 255.0 + 0.5) as u8;
                     if al < 0.5 && i[0] + i[1] + i[2] > b[0] + b[1] + b[2] + 3.0 * n0 {
                         grow[x] = 1;

@@ -71,6 +71,9 @@ pub struct MatteParams {
     /// at most `speck_area_fraction` of the photo are dust, not jewellery (`specks.rs`).
     pub speck_peak: u8,
     pub speck_area_fraction: f32,
+    /// Paper as bright as the paper beside a piece darker than it keeps at most this much
+    /// alpha on top of what its brightness allows (0: off).
+    pub tint_guard: f32,
 }
 
 impl Default for MatteParams {
@@ -100,6 +103,7 @@ impl Default for MatteParams {
             learned: true,
             speck_peak: 96,
             speck_area_fraction: 2e-4,
+            tint_guard: 0.01,
         }
     }
 }
