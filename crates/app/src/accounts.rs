@@ -335,7 +335,7 @@ impl App {
         .collect();
         if !changed.is_empty() {
             self.db
-                .audit(Some(&user.id), "self", "profile_corrected", &changed.join(","), &client.network(), now_ms())
+                .audit(Some(&user.id), "self", "profile_corrected", &changed.join(", "), &client.network(), now_ms())
                 .await?;
         }
         let mut update = ProfileUpdate { user: user.clone(), pending_email: None, pending_phone: None };

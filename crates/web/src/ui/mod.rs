@@ -237,6 +237,16 @@ pub fn status_word(status: &str) -> &'static str {
     }
 }
 
+/// A listing's stored state in the seller's words.
+pub fn listing_word(status: &str) -> &'static str {
+    match status {
+        "queued" => "Waiting",
+        "ready" => "Ready",
+        "failed" => "Not written",
+        _ => "Being written",
+    }
+}
+
 /// A payment's stored state in the buyer's words.
 pub fn payment_word(status: &str) -> &'static str {
     match status {
@@ -314,6 +324,7 @@ mod tests {
         assert_eq!(super::plain_detail("Chrome on Android"), "Chrome on Android");
         assert_eq!((super::status_word("succeeded"), super::payment_word("captured")), ("Done", "Paid"));
         assert_eq!((super::status_word("failed"), super::payment_word("failed")), ("Not made", "Failed"));
+        assert_eq!((super::listing_word("running"), super::listing_word("ready")), ("Being written", "Ready"));
     }
 
     #[test]
