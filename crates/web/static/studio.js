@@ -277,9 +277,13 @@ document.querySelectorAll("[data-fix]").forEach((page) => {
       <button type="button" class="btn btn-small btn-ghost" data-v-next aria-label="Next">›</button>
     </div>`;
   document.body.append(dialog);
+  const settle = () => { beforeButton.removeAttribute("aria-busy"); beforeButton.textContent = "Before"; };
   const $ = (s) => dialog.querySelector(s);
   const stage = $("[data-v-stage]"), layer = $("[data-v-layer]"), after = $("[data-v-after]"), under = $("[data-v-beforeimg]");
   const beforeButton = $("[data-v-before]");
+  under.addEventListener("load", () => settle());
+  // A photo deleted since, or the hour's limit reached: no Before for this image.
+  under.addEventListener("error", () => { settle(); if (under.getAttribute("src")) { showBefore(false); beforeButton.hidden = true; } });
   let index = 0, scale = 1, tx = 0, ty = 0;
   const apply = () => {
     layer.style.transform = `translate(${tx}px, ${ty}px) scale(${scale})`;
@@ -297,7 +301,13 @@ document.querySelectorAll("[data-fix]").forEach((page) => {
   // The photo under the image is made on request: fetched the first time it is asked for.
   const showBefore = (on) => {
     const wanted = links[index]?.dataset.before;
-    if (on && wanted && !under.getAttribute("src")) { under.src = wanted; under.alt = "Your photo, framed as the image"; }
+    if (on && wanted && !under.getAttribute("src")) {
+      // Made on request (about a second): the button says so until the photo is in.
+      beforeButton.setAttribute("aria-busy", "true");
+      beforeButton.textContent = "Loading…";
+      under.src = wanted;
+      under.alt = "Your photo, framed as the image";
+    }
     under.hidden = !on;
     beforeButton.setAttribute("aria-pressed", String(on));
   };
