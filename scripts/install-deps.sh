@@ -2,6 +2,8 @@
 # Installs the system packages the tests need, only when missing.
 #   install-deps.sh browser   Chromium for the browser tests
 #   install-deps.sh heif      libheif for HEIC input (loaded at run time by crates/heic)
+#   install-deps.sh s3        s3s-fs, a real S3 server (SigV4-checked) for storage and fleet tests
+#   install-deps.sh proxy     HAProxy, the reverse proxy scripts/fleet.sh puts before `serve`
 set -euo pipefail
 need=()
 for what in "$@"; do
@@ -15,6 +17,12 @@ for what in "$@"; do
       if apt-cache show libheif-plugin-libde265 >/dev/null 2>&1 && ! dpkg -s libheif-plugin-libde265 >/dev/null 2>&1; then
         need+=(libheif-plugin-libde265)
       fi ;;
+    s3)
+      # 0.14.1: the newest that builds on this toolchain (0.17 needs rustc 1.96).
+      command -v s3s-fs >/dev/null || [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs" ] ||
+        cargo install --quiet --locked s3s-fs --version 0.14.1 --features binary ;;
+    proxy)
+      command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy) ;;
     *) echo "install-deps: unknown group $what" >&2; exit 2 ;;
   esac
 done

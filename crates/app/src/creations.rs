@@ -465,11 +465,7 @@ impl App {
     pub async fn output_bytes(&self, p: &Principal, id: &str) -> Result<(Output, Vec<u8>)> {
         let output = self.db.output_of(&p.user.id, id).await?;
         let key = self.data_key(&p.user.id).await?;
-        let bytes = self
-            .blobs
-            .get(&key, &output.blob_key)
-            .await
-            .map_err(|e| AppError::Internal(format!("reading output {id}: {e}")))?;
+        let bytes = self.blobs.get(&key, &output.blob_key).await?;
         Ok((output, bytes))
     }
 

@@ -54,6 +54,10 @@ pub enum AppError {
     /// This installation does not offer the feature named.
     #[error("{0} is not available here")]
     Unavailable(&'static str),
+    /// The database or the blob store did not answer (restarting, unreachable); nothing
+    /// was changed and the same request is safe to send again shortly.
+    #[error("we could not reach our storage just now; please try again in a moment")]
+    Outage(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -83,6 +87,7 @@ impl AppError {
             AppError::PaymentRejected { code, .. } => code,
             AppError::Upstream(_) => "payment_provider_unavailable",
             AppError::Unavailable(_) => "unavailable",
+            AppError::Outage(_) => "temporarily_unavailable",
             AppError::Internal(_) => "internal",
         }
     }
@@ -93,7 +98,19 @@ impl From<db::DbError> for AppError {
         match e {
             db::DbError::NotFound => AppError::NotFound,
             db::DbError::Conflict(field) => AppError::Taken(field),
+            other if other.is_outage() => AppError::Outage(other.to_string()),
             other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<storage::StorageError> for AppError {
+    /// A blob a row names is always there and opens with its key, so only an unreachable
+    /// store is anything but a fault of ours.
+    fn from(e: storage::StorageError) -> Self {
+        match e {
+            storage::StorageError::Backend(_) => AppError::Outage(format!("blob store: {e}")),
+            other => AppError::Internal(format!("blob: {other}")),
         }
     }
 }

@@ -47,11 +47,7 @@ impl App {
         let output = self.shared_output(token).await?;
         self.limit(&format!("share:{}", client.network()), SHARED_PER_HOUR, crate::limits::HOUR).await?;
         let key = self.data_key(&output.user_id).await?;
-        let bytes = self
-            .blobs
-            .get(&key, &output.blob_key)
-            .await
-            .map_err(|e| AppError::Internal(format!("reading shared output: {e}")))?;
+        let bytes = self.blobs.get(&key, &output.blob_key).await?;
         self.converted(bytes, size, imaging::Format::Jpeg, 88).await
     }
 }

@@ -71,7 +71,7 @@ impl App {
         .await;
         if let Err(e) = stored {
             self.remove_blobs(&[&upload.original_key, &upload.thumb_key]).await;
-            return Err(AppError::Internal(format!("storing upload: {e}")));
+            return Err(e.into());
         }
         if let Err(e) = self.db.create_upload(&upload).await {
             self.remove_blobs(&[&upload.original_key, &upload.thumb_key]).await;
@@ -96,7 +96,7 @@ impl App {
         let upload = self.db.upload_of(&p.user.id, id).await?;
         let key = self.data_key(&p.user.id).await?;
         let path = if thumbnail { &upload.thumb_key } else { &upload.original_key };
-        let bytes = self.blobs.get(&key, path).await.map_err(|e| AppError::Internal(format!("reading {path}: {e}")))?;
+        let bytes = self.blobs.get(&key, path).await?;
         Ok((upload, bytes))
     }
 

@@ -66,6 +66,22 @@ pub enum DbError {
 
 pub type Result<T> = std::result::Result<T, DbError>;
 
+impl DbError {
+    /// The database could not be reached, or is shutting down or starting up: the same call
+    /// is worth trying again shortly (the pool reconnects by itself).
+    pub fn is_outage(&self) -> bool {
+        let DbError::Sqlx(e) = self else { return false };
+        match e {
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
+                true
+            }
+            // SQLSTATE 08xxx: connection exceptions; 57P01–57P03: shutdown, crash, starting up.
+            sqlx::Error::Database(d) => d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+            _ => false,
+        }
+    }
+}
+
 /// Maps unique violations to `Conflict(field)` by the column named in the message.
 pub(crate) fn conflict(fields: &'static [&'static str]) -> impl Fn(sqlx::Error) -> DbError {
     move |e| match e.as_database_error() {

@@ -148,7 +148,8 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             tokio::select! {
                 () = maintenance::run(app.clone()) => {}
                 () = worker(&app).run() => {}
-                _ = tokio::signal::ctrl_c() => tracing::info!("worker stopping"),
+                // Jobs in flight are left to their leases: another worker takes them over.
+                () = web::stop_requested() => tracing::info!("worker stopping"),
             }
             app.db.close().await;
             Ok(())

@@ -5,15 +5,18 @@
 
 use std::path::Path as FsPath;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig, WriteMultipart};
 
 pub mod envelope;
 pub mod keys;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use keys::{DataKey, KeyWrapper, LocalKeyWrapper};
 
@@ -27,6 +30,12 @@ pub enum StorageError {
     #[error("storage backend: {0}")]
     Backend(String),
 }
+
+/// Sealed objects from this size go up in parts: a single PUT of a large object fails as a
+/// whole on one dropped connection, and S3 takes none above 5 GB.
+const MULTIPART_FROM: usize = 16 << 20;
+/// S3 wants parts of at least 5 MiB (all but the last).
+const PART_SIZE: usize = 8 << 20;
 
 impl From<object_store::Error> for StorageError {
     fn from(e: object_store::Error) -> Self {
@@ -113,7 +122,19 @@ impl Blobs {
             .with_region(bucket.region)
             .with_access_key_id(bucket.access_key_id)
             .with_secret_access_key(bucket.secret_access_key)
-            .with_allow_http(bucket.allow_http);
+            // Jobs retry on their own and pages answer 503 in an outage: give up within
+            // seconds, not after the library's three minutes of retries.
+            .with_retry(RetryConfig {
+                max_retries: 4,
+                retry_timeout: Duration::from_secs(10),
+                ..RetryConfig::default()
+            })
+            .with_client_options(
+                ClientOptions::new()
+                    .with_allow_http(bucket.allow_http)
+                    .with_connect_timeout(Duration::from_secs(3))
+                    .with_timeout(Duration::from_secs(60)),
+            );
         if let Some(endpoint) = bucket.endpoint {
             builder = builder.with_endpoint(endpoint).with_virtual_hosted_style_request(false);
         }
@@ -129,7 +150,15 @@ impl Blobs {
     pub async fn put(&self, key: &DataKey, path: &str, plain: &[u8]) -> Result<u64, StorageError> {
         let sealed = envelope::seal(key, path, plain).map_err(|_| StorageError::Corrupt)?;
         let len = sealed.len() as u64;
-        self.store.put(&Path::from(path), PutPayload::from(sealed)).await?;
+        let location = Path::from(path);
+        if sealed.len() >= MULTIPART_FROM {
+            // A failed part aborts the upload (its parts are removed), leaving no object.
+            let mut upload = WriteMultipart::new_with_chunk_size(self.store.put_multipart(&location).await?, PART_SIZE);
+            upload.put(Bytes::from(sealed));
+            upload.finish().await?;
+        } else {
+            self.store.put(&location, PutPayload::from(sealed)).await?;
+        }
         if let Some(root) = &self.local_root {
             // object_store renames a temp file into place; make data and rename durable.
             let file = root.join(path);

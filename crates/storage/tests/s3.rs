@@ -1,155 +1,29 @@
-//! The S3 backend against an in-repo fake S3 that speaks the protocol object_store uses
-//! (path-style PUT/GET/HEAD/DELETE on objects, ListObjectsV2, DeleteObjects) and refuses requests without a
-//! SigV4 authorization for the configured access key (it does not recompute signatures).
-//! What it stores is sealed like on disk.
+//! The S3 backend against a real S3 server (`s3s-fs`, which checks every SigV4 signature;
+//! see `storage::testing`). What the server stores is sealed like on disk.
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use object_store::ObjectStoreExt;
+use storage::testing::{BUCKET, S3Server, SECRET_KEY};
+use storage::{Blobs, DataKey, StorageError};
 
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-
-use storage::{Blobs, DataKey, S3Bucket, StorageError};
-
-type Objects = Arc<Mutex<BTreeMap<String, Vec<u8>>>>;
-
-const MODIFIED: &str = "2026-11-27T10:00:00.000Z";
-
-fn signed(headers: &HeaderMap) -> bool {
-    headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 Credential=TESTKEY/") && v.contains("/s3/aws4_request"))
-}
-
-async fn object(
-    State(objects): State<Objects>,
-    Path((bucket, key)): Path<(String, String)>,
-    method: axum::http::Method,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if bucket != "photos" || !signed(&headers) {
-        return StatusCode::FORBIDDEN.into_response();
-    }
-    let mut objects = objects.lock().unwrap();
-    match method.as_str() {
-        "PUT" => {
-            objects.insert(key, body.to_vec());
-            (StatusCode::OK, [("etag", "\"e\"")]).into_response()
-        }
-        "GET" | "HEAD" => match objects.get(&key) {
-            Some(data) => {
-                let headers = [("etag", "\"e\"".to_owned()), ("last-modified", "Fri, 27 Nov 2026 10:00:00 GMT".into())];
-                let body = if method == "HEAD" { Vec::new() } else { data.clone() };
-                let mut response = (headers, body).into_response();
-                response.headers_mut().insert("content-length", data.len().into());
-                response
-            }
-            None => (StatusCode::NOT_FOUND, "<Error><Code>NoSuchKey</Code></Error>").into_response(),
-        },
-        "DELETE" => {
-            objects.remove(&key);
-            StatusCode::NO_CONTENT.into_response()
-        }
-        _ => StatusCode::METHOD_NOT_ALLOWED.into_response(),
-    }
-}
-
-async fn list(
-    State(objects): State<Objects>,
-    Path(bucket): Path<String>,
-    Query(q): Query<BTreeMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    if bucket != "photos" || !signed(&headers) || q.get("list-type").map(String::as_str) != Some("2") {
-        return StatusCode::FORBIDDEN.into_response();
-    }
-    let prefix = q.get("prefix").cloned().unwrap_or_default();
-    let contents: String = objects
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|(k, _)| k.starts_with(&prefix))
-        .map(|(k, v)| {
-            format!(
-                "<Contents><Key>{k}</Key><Size>{}</Size><LastModified>{MODIFIED}</LastModified><ETag>\"e\"</ETag></Contents>",
-                v.len()
-            )
-        })
-        .collect();
-    let xml = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult><Name>photos</Name><Prefix>{prefix}</Prefix>\
-         <IsTruncated>false</IsTruncated>{contents}</ListBucketResult>"
-    );
-    ([("content-type", "application/xml")], xml).into_response()
-}
-
-/// DeleteObjects: `POST /{bucket}?delete` with `<Delete><Object><Key>…</Key></Object>…</Delete>`.
-async fn delete_many(
-    State(objects): State<Objects>,
-    Path(bucket): Path<String>,
-    Query(q): Query<BTreeMap<String, String>>,
-    headers: HeaderMap,
-    body: String,
-) -> Response {
-    if bucket != "photos" || !signed(&headers) || !q.contains_key("delete") {
-        return StatusCode::FORBIDDEN.into_response();
-    }
-    let mut objects = objects.lock().unwrap();
-    let deleted: String = body
-        .split("<Key>")
-        .skip(1)
-        .filter_map(|rest| rest.split_once("</Key>").map(|(key, _)| key))
-        .map(|key| {
-            objects.remove(key);
-            format!("<Deleted><Key>{key}</Key></Deleted>")
-        })
-        .collect();
-    let xml = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><DeleteResult>{deleted}</DeleteResult>");
-    ([("content-type", "application/xml")], xml).into_response()
-}
-
-async fn fake_s3() -> (String, Objects) {
-    let objects: Objects = Arc::default();
-    let app = axum::Router::new()
-        .route("/{bucket}", get(list).post(delete_many))
-        .route("/{bucket}/{*key}", axum::routing::any(object))
-        .with_state(objects.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}"), objects)
-}
-
-fn bucket<'a>(endpoint: &'a str, secret: &'a str) -> S3Bucket<'a> {
-    S3Bucket {
-        name: "photos",
-        region: "ap-south-1",
-        endpoint: Some(endpoint),
-        access_key_id: "TESTKEY",
-        secret_access_key: secret,
-        allow_http: true,
-    }
+/// The bytes the server keeps for `path`: s3s-fs stores an object as a file under its bucket.
+fn stored(server: &S3Server, path: &str) -> Option<Vec<u8>> {
+    std::fs::read(server.root().join(BUCKET).join(path)).ok()
 }
 
 #[tokio::test]
-async fn blobs_round_trip_through_an_s3_compatible_bucket() {
-    let (endpoint, objects) = fake_s3().await;
-    let blobs = Blobs::s3(&bucket(&endpoint, "secret")).unwrap();
+async fn blobs_round_trip_through_a_real_s3_server() {
+    let Some(server) = S3Server::start() else { return };
+    let blobs = Blobs::s3(&server.bucket(SECRET_KEY)).unwrap();
     blobs.ping().await.unwrap();
     let key = DataKey::generate();
     let photo = b"\xFF\xD8\xFF\xE0 a photo".repeat(10_000);
     blobs.put(&key, "users/a/uploads/1/original", &photo).await.unwrap();
-    let stored = objects.lock().unwrap().get("users/a/uploads/1/original").cloned().unwrap();
+    let sealed = stored(&server, "users/a/uploads/1/original").unwrap();
     // A 3-byte marker turns up in 140 KB of ciphertext about once in a hundred runs; the
     // whole 12-byte header cannot.
-    assert!(stored.starts_with(b"SPX1") && !stored.windows(12).any(|w| w == &photo[..12]), "sealed in the bucket");
+    assert!(sealed.starts_with(b"SPX1") && !sealed.windows(12).any(|w| w == &photo[..12]), "sealed in the bucket");
     assert_eq!(blobs.get(&key, "users/a/uploads/1/original").await.unwrap(), photo);
     assert!(matches!(blobs.get(&DataKey::generate(), "users/a/uploads/1/original").await, Err(StorageError::Corrupt)));
 
@@ -160,5 +34,62 @@ async fn blobs_round_trip_through_an_s3_compatible_bucket() {
     blobs.delete("users/a/creations/c/0.jpg").await.unwrap();
     blobs.delete("users/a/creations/c/0.jpg").await.unwrap();
     assert!(matches!(blobs.get(&key, "users/a/creations/c/0.jpg").await, Err(StorageError::NotFound)));
+    assert_eq!(stored(&server, "users/a/creations/c/0.jpg"), None, "gone from the server's disk");
     assert_eq!(blobs.remove_stale_staging(i64::MAX).await.unwrap(), 0, "no staging files outside the local backend");
+}
+
+#[tokio::test]
+async fn large_blobs_go_up_in_parts() {
+    let Some(server) = S3Server::start() else { return };
+    let blobs = Blobs::s3(&server.bucket(SECRET_KEY)).unwrap();
+    let key = DataKey::generate();
+    // 20 MiB: three parts of 8, 8 and 4 MiB.
+    let clip: Vec<u8> = (0..20u32 << 20).map(|i| (i % 251) as u8).collect();
+    blobs.put(&key, "users/a/clips/1.mp4", &clip).await.unwrap();
+    assert_eq!(blobs.get(&key, "users/a/clips/1.mp4").await.unwrap(), clip);
+
+    // S3 names a multipart object's ETag after its part count ("…-3").
+    let direct = object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name(BUCKET)
+        .with_region("us-east-1")
+        .with_endpoint(server.endpoint())
+        .with_access_key_id(storage::testing::ACCESS_KEY)
+        .with_secret_access_key(SECRET_KEY)
+        .with_allow_http(true)
+        .build()
+        .unwrap();
+    let meta = direct.head(&"users/a/clips/1.mp4".into()).await.unwrap();
+    assert!(meta.e_tag.as_deref().is_some_and(|t| t.trim_matches('"').ends_with("-3")), "{:?}", meta.e_tag);
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_refused_and_writes_nothing() {
+    let Some(server) = S3Server::start() else { return };
+    let blobs = Blobs::s3(&server.bucket("not-the-secret")).unwrap();
+    let key = DataKey::generate();
+    let refused = blobs.put(&key, "users/a/uploads/1/original", b"photo").await;
+    assert!(
+        matches!(&refused, Err(StorageError::Backend(e)) if e.contains("403") || e.contains("Signature")),
+        "{refused:?}"
+    );
+    assert_eq!(stored(&server, "users/a/uploads/1/original"), None);
+    assert!(blobs.list("users").await.is_err(), "listing is refused too");
+
+    let right = Blobs::s3(&server.bucket(SECRET_KEY)).unwrap();
+    right.put(&key, "users/a/uploads/1/original", b"photo").await.unwrap();
+    assert!(matches!(blobs.get(&key, "users/a/uploads/1/original").await, Err(StorageError::Backend(_))));
+}
+
+#[tokio::test]
+async fn an_outage_fails_calls_and_the_data_is_there_after_it() {
+    let Some(mut server) = S3Server::start() else { return };
+    let blobs = Blobs::s3(&server.bucket(SECRET_KEY)).unwrap();
+    let key = DataKey::generate();
+    blobs.put(&key, "users/a/uploads/1/original", b"photo").await.unwrap();
+    server.stop();
+    assert!(blobs.ping().await.is_err(), "readiness sees the outage");
+    assert!(blobs.get(&key, "users/a/uploads/1/original").await.is_err());
+    server.resume();
+    blobs.ping().await.unwrap();
+    assert_eq!(blobs.get(&key, "users/a/uploads/1/original").await.unwrap(), b"photo");
 }

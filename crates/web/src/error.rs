@@ -7,6 +7,9 @@ use serde_json::json;
 
 use app::AppError;
 
+/// A database restart or a blob-store blip lasts seconds; clients come back after this.
+pub(crate) const OUTAGE_RETRY_SECS: u64 = 5;
+
 /// An error a handler returns; converts from use-case errors.
 #[derive(Debug)]
 pub struct ApiError {
@@ -41,6 +44,10 @@ impl From<AppError> for ApiError {
             AppError::Image { code: "image_too_large" | "too_many_pixels", .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Image { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Delivery | AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Outage(detail) => {
+                tracing::warn!(error = %detail, "storage unreachable");
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::PaymentRejected { .. } => StatusCode::BAD_REQUEST,
             AppError::Upstream(detail) => {
                 tracing::warn!(error = %detail, "payment provider failed");
@@ -67,6 +74,7 @@ impl From<AppError> for ApiError {
             AppError::RateLimited { retry_after_secs }
             | AppError::AlreadyDone { retry_after_secs }
             | AppError::DailyLimit { retry_after_secs, .. } => Some(retry_after_secs),
+            AppError::Outage(_) => Some(OUTAGE_RETRY_SECS),
             _ => None,
         };
         Self { status, code: e.code(), message, field, retry_after }

@@ -37,7 +37,8 @@ async fn readyz(State(state): State<AppState>) -> Response {
         (Ok(()), Ok(())) => body("ready").into_response(),
         (db, blobs) => {
             tracing::warn!(database = ?db.err(), storage = ?blobs.err(), "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, body("unavailable")).into_response()
+            let retry = [(axum::http::header::RETRY_AFTER, crate::error::OUTAGE_RETRY_SECS.to_string())];
+            (StatusCode::SERVICE_UNAVAILABLE, retry, body("unavailable")).into_response()
         }
     }
 }

@@ -75,7 +75,8 @@ pub async fn serve(state: AppState, ready: Option<tokio::sync::oneshot::Sender<S
     .with_context(|| format!("cannot serve on {listen} (server.listen)"))
 }
 
-async fn shutdown_on_signal(handle: Handle<SocketAddr>) {
+/// Resolves on Ctrl-C or SIGTERM (what an init system or orchestrator sends to stop us).
+pub async fn stop_requested() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -88,6 +89,10 @@ async fn shutdown_on_signal(handle: Handle<SocketAddr>) {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { () = ctrl_c => {}, () = term => {} }
+}
+
+async fn shutdown_on_signal(handle: Handle<SocketAddr>) {
+    stop_requested().await;
     tracing::info!("shutting down: finishing requests in flight");
     handle.graceful_shutdown(Some(Duration::from_secs(20)));
 }

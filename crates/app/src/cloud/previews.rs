@@ -80,10 +80,7 @@ impl App {
         let key = DataKey::generate();
         let id = db::new_id();
         let photo_key = format!("previews/{id}/photo");
-        self.blobs
-            .put(&key, &photo_key, &photo)
-            .await
-            .map_err(|e| AppError::Internal(format!("storing preview: {e}")))?;
+        self.blobs.put(&key, &photo_key, &photo).await?;
         let now = now_ms();
         let preview = Preview {
             id: id.clone(),
@@ -122,7 +119,7 @@ impl App {
         let p = self.preview(token, id).await?;
         let image_key = p.image_key.as_deref().ok_or(AppError::Busy)?;
         let key = self.preview_key(&p)?;
-        self.blobs.get(&key, image_key).await.map_err(|e| AppError::Internal(format!("reading preview: {e}")))
+        Ok(self.blobs.get(&key, image_key).await?)
     }
 
     fn preview_key(&self, p: &Preview) -> Result<DataKey> {

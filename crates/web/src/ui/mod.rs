@@ -193,7 +193,13 @@ impl From<&ApiError> for FormError {
 pub fn render<T: Template>(page: T, err: Option<&ApiError>) -> Response {
     let status = err.map(|e| e.status).unwrap_or(StatusCode::OK);
     match page.render() {
-        Ok(html) => (status, axum::response::Html(html)).into_response(),
+        Ok(html) => {
+            let mut response = (status, axum::response::Html(html)).into_response();
+            if let Some(secs) = err.and_then(|e| e.retry_after) {
+                response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+            }
+            response
+        }
         Err(e) => {
             tracing::error!(error = %e, "template failed");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -201,7 +207,6 @@ pub fn render<T: Template>(page: T, err: Option<&ApiError>) -> Response {
     }
 }
 
-/// `words` with its first letter in capitals.
 /// A posted form's fields, in order (a checkbox group repeats its name).
 pub(crate) fn fields(body: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()

@@ -43,15 +43,20 @@ pub async fn spawn(db: Db) -> TestApp {
 }
 
 pub async fn spawn_with(db: Db, tweak: impl FnOnce(&mut Settings)) -> TestApp {
-    start(db, tweak, true).await
+    start(db, tweak, true, None).await
 }
 
 /// A server whose cloud engine is not configured.
 pub async fn spawn_without_cloud(db: Db) -> TestApp {
-    start(db, |_| {}, false).await
+    start(db, |_| {}, false, None).await
 }
 
-async fn start(db: Db, tweak: impl FnOnce(&mut Settings), cloud: bool) -> TestApp {
+/// A server keeping its blobs in `blobs` (an S3 bucket) instead of its data folder.
+pub async fn spawn_on(db: Db, blobs: storage::Blobs) -> TestApp {
+    start(db, |_| {}, true, Some(blobs)).await
+}
+
+async fn start(db: Db, tweak: impl FnOnce(&mut Settings), cloud: bool, blobs: Option<storage::Blobs>) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let sms: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
     let msg91 = fake_msg91(sms.clone()).await;
@@ -68,7 +73,7 @@ async fn start(db: Db, tweak: impl FnOnce(&mut Settings), cloud: bool) -> TestAp
         providers::sms::SmsSender::Msg91(providers::sms::Msg91::new(&msg91, "test-key", "otp-template").unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel();
     let settings = Arc::new(settings);
-    let blobs = storage::Blobs::local(&settings.blobs_dir()).unwrap();
+    let blobs = blobs.unwrap_or_else(|| storage::Blobs::local(&settings.blobs_dir()).unwrap());
     let razorpay = fakes::razorpay::FakeRazorpay::start().await.unwrap();
     // With `billing.razorpay` set by a test, the app runs as in production (real Checkout
     // page) against the fake's address and keys.

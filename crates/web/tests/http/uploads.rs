@@ -1,7 +1,7 @@
 use db::{Db, on_both_backends};
 use serde_json::Value;
 
-use crate::harness::{Browser, TestApp, header, spawn, spawn_with};
+use crate::harness::{Browser, TestApp, header, spawn, spawn_on, spawn_with};
 
 /// A ring photographed on white paper, as a phone would save it.
 pub fn ring_jpeg(width: u32, height: u32) -> Vec<u8> {
@@ -133,8 +133,54 @@ async fn the_studio_deletes_a_photo_once_and_only_its_owners(db: Db) {
     assert!(page.contains("The photo was deleted from our storage."), "{page}");
 }
 
+/// Photos kept in a real S3 server that goes down: sellers are told to come back (503 with
+/// `Retry-After`, never a 500), nothing half-stored stays behind, and all works after.
+async fn a_storage_outage_asks_sellers_to_come_back(db: Db) {
+    let Some(mut s3) = storage::testing::S3Server::start() else { return };
+    let blobs = storage::Blobs::s3(&s3.bucket(storage::testing::SECRET_KEY)).unwrap();
+    let t = spawn_on(db, blobs).await;
+    let asha = t.signup("outage@example.com").await;
+    let (status, before) = upload(&t, &asha, "ring.jpg", ring_jpeg(640, 480)).await;
+    assert_eq!(status, 201, "{before}");
+    let id = before["id"].as_str().unwrap();
+
+    s3.stop();
+    let part = reqwest::multipart::Part::bytes(ring_jpeg(640, 480)).file_name("ring-2.jpg");
+    let refused = t
+        .http
+        .post(t.url("/api/v1/uploads"))
+        .header("cookie", &asha.cookie)
+        .header("x-csrf-token", &asha.csrf)
+        .header("sec-fetch-site", "same-origin")
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 503);
+    assert_eq!(header(refused.headers(), "retry-after"), "5");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "temporarily_unavailable", "{body}");
+    let photo = t.http.get(t.url(&format!("/api/v1/uploads/{id}/original"))).header("cookie", &asha.cookie);
+    let photo = photo.send().await.unwrap();
+    assert_eq!((photo.status().as_u16(), header(photo.headers(), "retry-after")), (503, "5"));
+    let ready = t.http.get(t.url("/readyz")).send().await.unwrap();
+    assert_eq!((ready.status().as_u16(), header(ready.headers(), "retry-after")), (503, "5"));
+
+    s3.resume();
+    let (status, after) = upload(&t, &asha, "ring-3.jpg", ring_jpeg(640, 480)).await;
+    assert_eq!(status, 201, "{after}");
+    let listed: Value =
+        t.http.get(t.url("/api/v1/uploads")).header("cookie", &asha.cookie).send().await.unwrap().json().await.unwrap();
+    let names: Vec<&str> =
+        listed["uploads"].as_array().unwrap().iter().filter_map(|u| u["filename"].as_str()).collect();
+    assert_eq!(names.len(), 2, "the refused upload left no row: {names:?}");
+    let stored = files_under(&s3.root().join(storage::testing::BUCKET));
+    assert_eq!(stored.len(), 4, "an original and a thumbnail for each stored photo: {stored:?}");
+}
+
 on_both_backends!(
     upload_store_read_delete,
     bad_uploads_get_clear_errors,
-    the_studio_deletes_a_photo_once_and_only_its_owners
+    the_studio_deletes_a_photo_once_and_only_its_owners,
+    a_storage_outage_asks_sellers_to_come_back
 );

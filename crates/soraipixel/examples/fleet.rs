@@ -1,0 +1,635 @@
+//! The product as a fleet, on real parts, under load and faults (docs/operations.md):
+//! the machine's PostgreSQL (a fresh database), a real S3 server (`s3s-fs`, SigV4-checked),
+//! two `serve` processes without workers behind HAProxy, and three `worker` processes.
+//! Sellers sign up through the proxy, each uploads a photo, asks for a 3-image pack and
+//! polls its creation, balance and studio page as the pages do.
+//!
+//! With `--faults`, while they work: one worker is SIGKILLed (its supervisor starts it again
+//! after 5 s), one `serve` is SIGTERMed (it drains, then starts again, as in a rolling
+//! deploy), PostgreSQL is restarted, and the S3 server is down for 20 s.
+//!
+//! Then the orphan sweep runs and the invariants are checked: every creation ended
+//! (succeeded, or failed with its tokens returned), every ledger adds up with nothing held,
+//! no blob is missing or orphaned, no 5xx but 503 with `Retry-After` reached a seller, and
+//! every process answers again. Exits 1 when any fails.
+//!
+//! `scripts/fleet.sh [--users 200] [--faults] [--throughput] [--photo-mp 12]`
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a measuring tool fails loudly")]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use storage::testing::{BUCKET, S3Server};
+
+const PACK: [&str; 3] = ["amazon", "etsy", "instagram_square"];
+/// Sellers start spread over this window when faults are injected, so that every fault
+/// lands on work in flight, however few sellers there are.
+const FAULT_WINDOW: Duration = Duration::from_secs(80);
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn psql(url: &str, sql: &str) -> String {
+    let out = Command::new("psql").args([url, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql]).output().unwrap();
+    assert!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// A fresh database on the machine's PostgreSQL, dropped at the end.
+struct Database {
+    admin: String,
+    name: String,
+}
+
+impl Database {
+    fn create() -> Self {
+        let admin = std::env::var("SORAIPIXEL_TEST_POSTGRES").unwrap_or_else(|_| db::testing::DEFAULT_POSTGRES.into());
+        let name = format!("fleet_{}", std::process::id());
+        psql(&admin, &format!("DROP DATABASE IF EXISTS {name}"));
+        psql(&admin, &format!("CREATE DATABASE {name}"));
+        Self { admin, name }
+    }
+
+    fn url(&self) -> String {
+        let (base, _) = self.admin.rsplit_once('/').unwrap();
+        format!("{base}/{}", self.name)
+    }
+
+    fn query(&self, sql: &str) -> String {
+        psql(&self.url(), sql)
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([&self.admin, "-qc", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)])
+            .output();
+    }
+}
+
+/// What every `soraipixel` process of the fleet shares.
+struct Fleet {
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+    database: String,
+    s3_endpoint: String,
+}
+
+/// A `serve` or `worker` process; `peak_mb` keeps the highest VmHWM of every run of it.
+struct Proc {
+    role: &'static str,
+    port: u16,
+    child: Option<Child>,
+    peak_mb: f64,
+}
+
+impl Fleet {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(&self.bin);
+        c.args(args)
+            .env_remove("SORAIPIXEL_CONFIG")
+            .env("SORAIPIXEL__DATA_DIR", self.dir.path())
+            .env("SORAIPIXEL__DATABASE__URL", &self.database)
+            .env("SORAIPIXEL__STORAGE__S3__BUCKET", BUCKET)
+            .env("SORAIPIXEL__STORAGE__S3__REGION", "us-east-1")
+            .env("SORAIPIXEL__STORAGE__S3__ENDPOINT", &self.s3_endpoint)
+            .env("SORAIPIXEL__STORAGE__S3__ACCESS_KEY_ID", storage::testing::ACCESS_KEY)
+            .env("SORAIPIXEL__STORAGE__S3__SECRET_ACCESS_KEY", storage::testing::SECRET_KEY)
+            .env("SORAIPIXEL__STORAGE__S3__ALLOW_HTTP", "true")
+            .env("SORAIPIXEL__WORKERS__IN_SERVE", "false")
+            .env("SORAIPIXEL__WORKERS__CONCURRENCY", "1")
+            .env("SORAIPIXEL__WORKERS__LEASE_SECS", "10")
+            .env("SORAIPIXEL__TOKENS__WELCOME_GRANT", "100")
+            // Every request reaches `serve` from the proxy on loopback: one network.
+            .env("SORAIPIXEL__SECURITY__SIGNUPS_PER_IP_HOUR", "100000")
+            .env("SORAIPIXEL__SERVER__MAX_CONNECTIONS_PER_NETWORK", "100000")
+            .env("SORAIPIXEL__LOG__FILTER", "warn");
+        c
+    }
+
+    fn spawn(&self, p: &mut Proc) {
+        let log = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join(format!("{}-{}.log", p.role, p.port)))
+            .unwrap();
+        let child = self
+            .command(&[p.role])
+            .env("SORAIPIXEL__SERVER__LISTEN", format!("127.0.0.1:{}", p.port))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        p.child = Some(child);
+    }
+
+    fn start(&self, role: &'static str) -> Proc {
+        let mut p = Proc { role, port: free_port(), child: None, peak_mb: 0.0 };
+        self.spawn(&mut p);
+        p
+    }
+}
+
+impl Proc {
+    fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Records the process's peak resident memory so far (VmHWM), in MB.
+    fn sample(&mut self) {
+        let Some(pid) = self.pid() else { return };
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let kb: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0.0);
+        self.peak_mb = self.peak_mb.max(kb / 1024.0);
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.pid().unwrap().to_string();
+        assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
+    }
+
+    /// Waits for the process to exit by itself; how long it took.
+    fn wait_exit(&mut self) -> Duration {
+        let started = Instant::now();
+        self.sample();
+        self.child.take().unwrap().wait().unwrap();
+        started.elapsed()
+    }
+
+    fn alive(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|c| c.try_wait().unwrap().is_none())
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// HAProxy in front of the `serve` processes: round robin, a server that stops answering
+/// `/healthz` leaves the rotation, and a refused connection is retried on the other.
+fn haproxy(dir: &Path, port: u16, servers: &[&Proc]) -> Child {
+    let backends: String =
+        servers.iter().enumerate().map(|(i, s)| format!("  server s{i} 127.0.0.1:{} check\n", s.port)).collect();
+    let config = format!(
+        "global\n  maxconn 4096\n\
+         defaults\n  mode http\n  timeout connect 2s\n  timeout client 600s\n  timeout server 600s\n  \
+         retries 3\n  option redispatch\n  option http-server-close\n\
+         frontend web\n  bind 127.0.0.1:{port}\n  default_backend serve\n\
+         backend serve\n  balance roundrobin\n  option httpchk GET /healthz\n  \
+         default-server inter 500ms fall 2 rise 2\n{backends}"
+    );
+    let path = dir.join("haproxy.cfg");
+    std::fs::write(&path, config).unwrap();
+    let bin = if Path::new("/usr/sbin/haproxy").exists() { "/usr/sbin/haproxy" } else { "haproxy" };
+    Command::new(bin).arg("-db").arg("-f").arg(path).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+}
+
+/// What sellers saw, over every request.
+#[derive(Default)]
+struct Seen {
+    requests: usize,
+    retried_503: usize,
+    /// Answers a seller should never get: a 5xx other than 503 with `Retry-After`, or a
+    /// dropped connection.
+    bad: Vec<String>,
+    latency_ms: Vec<(&'static str, f64)>,
+}
+
+#[derive(Clone)]
+struct Client {
+    base: String,
+    http: reqwest::Client,
+    seen: Arc<Mutex<Seen>>,
+    cookie: String,
+    csrf: String,
+}
+
+impl Client {
+    /// Sends `make()` until it is answered with anything but 503, waiting as `Retry-After`
+    /// says; every answer is judged on the way.
+    async fn send(&self, kind: &'static str, make: impl Fn() -> reqwest::RequestBuilder) -> reqwest::Response {
+        for _ in 0..120 {
+            let started = Instant::now();
+            let mut request = make().header("sec-fetch-site", "same-origin");
+            if !self.cookie.is_empty() {
+                request = request.header("cookie", &self.cookie).header("x-csrf-token", &self.csrf);
+            }
+            let result = request.send().await;
+            // Judged under the lock, waited for outside it.
+            let wait = {
+                let mut seen = self.seen.lock().unwrap();
+                seen.requests += 1;
+                match result {
+                    Ok(res) if res.status() == StatusCode::SERVICE_UNAVAILABLE => {
+                        let wait = res.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+                        if wait.is_none() {
+                            seen.bad.push(format!("{kind}: 503 without Retry-After"));
+                        }
+                        seen.retried_503 += 1;
+                        wait.unwrap_or(1).min(5)
+                    }
+                    Ok(res) if res.status().is_server_error() => {
+                        seen.bad.push(format!("{kind}: {}", res.status()));
+                        1
+                    }
+                    Ok(res) => {
+                        seen.latency_ms.push((kind, started.elapsed().as_secs_f64() * 1000.0));
+                        return res;
+                    }
+                    Err(e) => {
+                        seen.bad.push(format!("{kind}: {e}"));
+                        1
+                    }
+                }
+            };
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+        }
+        panic!("{kind}: no answer after 120 tries");
+    }
+
+    async fn json(&self, kind: &'static str, make: impl Fn() -> reqwest::RequestBuilder) -> Value {
+        let res = self.send(kind, make).await;
+        let status = res.status();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "{kind}: {status} {body}");
+        body
+    }
+
+    async fn signup(base: &str, email: &str, seen: Arc<Mutex<Seen>>) -> Self {
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(300)).build().unwrap();
+        let mut me = Self { base: base.into(), http, seen, cookie: String::new(), csrf: String::new() };
+        let body = json!({"email": email, "password": "kundan necklace sparkle", "name": "Asha"});
+        let res = me.send("signup", || me.http.post(format!("{base}/api/v1/auth/signup")).json(&body)).await;
+        assert_eq!(res.status(), 201, "signup");
+        me.cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        me.csrf = res.json::<Value>().await.unwrap()["csrf_token"].as_str().unwrap().into();
+        me
+    }
+
+    fn req(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base))
+    }
+
+    async fn upload(&self, photo: &[u8]) -> String {
+        let form = || {
+            let part = reqwest::multipart::Part::bytes(photo.to_vec()).file_name("ring.jpg").mime_str("image/jpeg");
+            reqwest::multipart::Form::new().part("file", part.unwrap())
+        };
+        let body = self.json("upload", || self.req(Method::POST, "/api/v1/uploads").multipart(form())).await;
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn create(&self, upload: &str) -> String {
+        let request = json!({"upload_id": upload, "presets": PACK});
+        let body = self.json("create", || self.req(Method::POST, "/api/v1/creations").json(&request)).await;
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Polls as the studio page does until the creation ends; its final status.
+    async fn follow(&self, creation: &str) -> String {
+        let path = format!("/api/v1/creations/{creation}");
+        loop {
+            let c = self.json("poll", || self.req(Method::GET, &path)).await;
+            self.json("balance", || self.req(Method::GET, "/api/v1/tokens")).await;
+            let page = self.send("page", || self.req(Method::GET, "/studio")).await;
+            assert!(page.status().is_success(), "studio page: {}", page.status());
+            page.bytes().await.unwrap();
+            match c["status"].as_str().unwrap() {
+                "queued" | "running" => tokio::time::sleep(Duration::from_secs(1)).await,
+                done => return done.to_owned(),
+            }
+        }
+    }
+}
+
+fn photo(megapixels: u32) -> Vec<u8> {
+    let width = ((f64::from(megapixels) * 1e6 * 4.0 / 3.0).sqrt() as u32) & !1;
+    let height = width * 3 / 4;
+    synth::generate(&synth::SceneSpec { jpeg_quality: 90, ..synth::SceneSpec::gold_ring(width, height, 3) }).jpeg
+}
+
+/// Images per minute through the queue with `workers` workers: one seller queues
+/// 4 creations of 3 images.
+async fn throughput(fleet: &Fleet, base: &str, workers: usize, photo: &[u8]) -> f64 {
+    let procs: Vec<Proc> = (0..workers).map(|_| fleet.start("worker")).collect();
+    let seller = Client::signup(base, &format!("throughput{workers}@example.com"), Arc::default()).await;
+    let upload = seller.upload(photo).await;
+    let started = Instant::now();
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        ids.push(seller.create(&upload).await);
+    }
+    for id in &ids {
+        seller.follow(id).await;
+    }
+    drop(procs);
+    12.0 / started.elapsed().as_secs_f64() * 60.0
+}
+
+fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(((v.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN)
+}
+
+/// Every blob path the rows name, and every object the S3 server holds under `users/`.
+fn blobs(db: &Database, s3_root: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
+    let named: BTreeSet<String> = db
+        .query(
+            "SELECT original_key FROM uploads UNION ALL SELECT thumb_key FROM uploads \
+             UNION ALL SELECT blob_key FROM outputs UNION ALL SELECT blob_key FROM exports WHERE blob_key IS NOT NULL",
+        )
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let bucket = s3_root.join(BUCKET);
+    let mut stored = BTreeSet::new();
+    let mut folders = vec![bucket.join("users")];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                stored.insert(path.strip_prefix(&bucket).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    (named, stored)
+}
+
+/// The invariants after the run; each failure as a sentence.
+fn check(db: &Database, s3_root: &Path) -> Vec<String> {
+    let mut failures = Vec::new();
+    let mut expect_none = |what: &str, sql: &str| {
+        let rows = db.query(sql);
+        if !rows.is_empty() {
+            failures.push(format!("{what}: {}", rows.lines().take(5).collect::<Vec<_>>().join("; ")));
+        }
+    };
+    expect_none("creations not ended", "SELECT id, status FROM creations WHERE status NOT IN ('succeeded', 'failed')");
+    // Balance and held, replayed from the ledger, against the account; nothing held at rest.
+    expect_none(
+        "ledgers that do not add up",
+        "SELECT a.user_id, a.balance, a.held, COALESCE(SUM(CASE e.kind WHEN 'hold' THEN -e.amount WHEN 'charge' THEN 0 ELSE e.amount END), 0), \
+                COALESCE(SUM(CASE e.kind WHEN 'hold' THEN e.amount WHEN 'charge' THEN -e.amount WHEN 'release' THEN -e.amount ELSE 0 END), 0) \
+         FROM token_accounts a LEFT JOIN ledger_entries e ON e.user_id = a.user_id GROUP BY a.user_id, a.balance, a.held \
+         HAVING a.held <> 0 OR a.balance <> COALESCE(SUM(CASE e.kind WHEN 'hold' THEN -e.amount WHEN 'charge' THEN 0 ELSE e.amount END), 0) \
+             OR COALESCE(SUM(CASE e.kind WHEN 'hold' THEN e.amount WHEN 'charge' THEN -e.amount WHEN 'release' THEN -e.amount ELSE 0 END), 0) <> 0",
+    );
+    // Each creation: held once, charged once per output, the rest returned.
+    expect_none(
+        "creations charged wrongly",
+        "SELECT c.id, c.status, c.tokens_held, c.tokens_charged, \
+                (SELECT COUNT(*) FROM outputs o WHERE o.creation_id = c.id), \
+                (SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE kind = 'charge' AND reference LIKE 'creation:' || c.id || ':output:%'), \
+                (SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE kind = 'release' AND reference LIKE 'creation:' || c.id || '%') \
+         FROM creations c WHERE \
+           (SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE kind = 'hold' AND reference = 'creation:' || c.id) <> c.tokens_held \
+        OR (SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE kind = 'charge' AND reference LIKE 'creation:' || c.id || ':output:%') <> c.tokens_charged \
+        OR (SELECT COUNT(*) FROM ledger_entries WHERE kind = 'charge' AND reference LIKE 'creation:' || c.id || ':output:%') \
+           <> (SELECT COUNT(*) FROM outputs o WHERE o.creation_id = c.id) \
+        OR (SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE kind = 'release' AND reference LIKE 'creation:' || c.id || '%') \
+           <> c.tokens_held - c.tokens_charged \
+        OR (c.status = 'succeeded' AND (SELECT COUNT(*) FROM outputs o WHERE o.creation_id = c.id) <> 3)",
+    );
+    let (named, stored) = blobs(db, s3_root);
+    let missing: Vec<_> = named.difference(&stored).take(5).collect();
+    let orphaned: Vec<_> = stored.difference(&named).take(5).collect();
+    if !missing.is_empty() {
+        failures.push(format!("blobs missing: {missing:?}"));
+    }
+    if !orphaned.is_empty() {
+        failures.push(format!("blobs orphaned after the sweep: {orphaned:?}"));
+    }
+    failures
+}
+
+/// Waits until `url` answers 200 (a process back after a fault), up to `limit`.
+async fn answers(url: &str, limit: Duration) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if reqwest::get(url).await.is_ok_and(|r| r.status().is_success()) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    false
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let flag = |name: &str| args.iter().any(|a| a == name);
+    let arg = |name: &str, default: u32| {
+        args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)?.parse().ok()).unwrap_or(default)
+    };
+    let (users, faults, megapixels) = (arg("--users", 200) as usize, flag("--faults"), arg("--photo-mp", 12));
+    let bin = std::env::var("SORAIPIXEL_BIN").map(PathBuf::from).unwrap_or_else(|_| {
+        let exe = std::env::current_exe().unwrap();
+        exe.parent().unwrap().parent().unwrap().join("soraipixel")
+    });
+    let run_started = Instant::now();
+
+    let database = Database::create();
+    let mut s3 = S3Server::start().expect("s3s-fs (scripts/install-deps.sh s3)");
+    let fleet = Fleet {
+        bin,
+        dir: tempfile::tempdir().unwrap(),
+        database: database.url(),
+        s3_endpoint: s3.endpoint().to_owned(),
+    };
+    // Migrations and the master key first, so that no two processes race to make them.
+    let migrated = fleet.command(&["migrate"]).output().unwrap();
+    assert!(migrated.status.success(), "migrate: {}", String::from_utf8_lossy(&migrated.stderr));
+    let mut serves = [fleet.start("serve"), fleet.start("serve")];
+    let proxy_port = free_port();
+    let mut proxy = haproxy(fleet.dir.path(), proxy_port, &[&serves[0], &serves[1]]);
+    let base = format!("http://127.0.0.1:{proxy_port}");
+    assert!(answers(&format!("{base}/readyz"), Duration::from_secs(30)).await, "the fleet did not become ready");
+    let photo = photo(megapixels);
+    println!(
+        "fleet: PostgreSQL, s3s-fs, HAProxy, 2 serve, 3 worker; {users} sellers, {:.1} MB {megapixels} MP photos{}",
+        photo.len() as f64 / 1_048_576.0,
+        if faults { ", with faults" } else { "" }
+    );
+
+    if flag("--throughput") {
+        let mut rates = Vec::new();
+        for workers in 1..=3 {
+            rates.push(throughput(&fleet, &base, workers, &photo).await);
+        }
+        println!(
+            "throughput (4 creations × 3 images): 1 worker {:.1} img/min, 2 workers {:.1} (×{:.2}), 3 workers {:.1} (×{:.2})",
+            rates[0],
+            rates[1],
+            rates[1] / rates[0],
+            rates[2],
+            rates[2] / rates[0]
+        );
+    }
+
+    let mut workers = [fleet.start("worker"), fleet.start("worker"), fleet.start("worker")];
+    let seen: Arc<Mutex<Seen>> = Arc::default();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let load_started = Instant::now();
+    let spacing = if faults { FAULT_WINDOW / u32::try_from(users.max(1)).unwrap() } else { Duration::ZERO };
+    let sellers: Vec<_> = (0..users)
+        .map(|i| {
+            let (base, seen, accepted, photo) = (base.clone(), seen.clone(), accepted.clone(), photo.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(spacing * u32::try_from(i).unwrap()).await;
+                let seller = Client::signup(&base, &format!("fleet{i}@example.com"), seen).await;
+                let upload = seller.upload(&photo).await;
+                let creation = seller.create(&upload).await;
+                accepted.fetch_add(1, Ordering::Relaxed);
+                seller.follow(&creation).await
+            })
+        })
+        .collect();
+
+    let mut notes = Vec::new();
+    let mut failures = Vec::new();
+    if faults {
+        let after =
+            |secs| tokio::time::sleep_until(tokio::time::Instant::from_std(load_started + Duration::from_secs(secs)));
+        after(10).await;
+        workers[0].sample();
+        workers[0].signal("-KILL");
+        workers[0].child.take().unwrap().wait().unwrap();
+        notes.push(format!("{:>4.0} s  worker SIGKILLed", load_started.elapsed().as_secs_f64()));
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        fleet.spawn(&mut workers[0]);
+        notes.push(format!("{:>4.0} s  worker started again by its supervisor", load_started.elapsed().as_secs_f64()));
+
+        after(20).await;
+        serves[0].signal("-TERM");
+        let drained = serves[0].wait_exit();
+        notes.push(format!(
+            "{:>4.0} s  serve SIGTERMed: drained and exited in {:.1} s",
+            load_started.elapsed().as_secs_f64(),
+            drained.as_secs_f64()
+        ));
+        fleet.spawn(&mut serves[0]);
+        let back = answers(&format!("http://127.0.0.1:{}/healthz", serves[0].port), Duration::from_secs(30)).await;
+        notes.push(format!("{:>4.0} s  serve started again (answers: {back})", load_started.elapsed().as_secs_f64()));
+
+        after(35).await;
+        let cluster = std::fs::read_dir("/etc/postgresql").unwrap().flatten().next().unwrap().file_name();
+        let cluster = cluster.to_string_lossy();
+        let restarted = Command::new("pg_ctlcluster")
+            .args(["--skip-systemctl-redirect", &cluster, "main", "restart"])
+            .status()
+            .unwrap();
+        assert!(restarted.success(), "pg_ctlcluster restart");
+        notes.push(format!("{:>4.0} s  PostgreSQL {cluster} restarted", load_started.elapsed().as_secs_f64()));
+
+        after(50).await;
+        s3.stop();
+        notes.push(format!("{:>4.0} s  S3 server stopped", load_started.elapsed().as_secs_f64()));
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        s3.resume();
+        notes.push(format!("{:>4.0} s  S3 server started again", load_started.elapsed().as_secs_f64()));
+    }
+
+    let mut statuses = Vec::new();
+    for seller in sellers {
+        while !seller.is_finished() {
+            for p in serves.iter_mut().chain(workers.iter_mut()) {
+                p.sample();
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        statuses.push(seller.await.unwrap());
+    }
+    let load_secs = load_started.elapsed().as_secs_f64();
+    for p in serves.iter_mut().chain(workers.iter_mut()) {
+        p.sample();
+        if !p.alive() {
+            failures.push(format!("a {} process is not running at the end", p.role));
+        }
+    }
+    for s in &serves {
+        if !answers(&format!("http://127.0.0.1:{}/readyz", s.port), Duration::from_secs(30)).await {
+            failures.push(format!("serve on {} is not ready after the faults", s.port));
+        }
+    }
+
+    let sweep = fleet.command(&["admin", "sweep", "--grace-secs", "0"]).output().unwrap();
+    assert!(sweep.status.success(), "sweep: {}", String::from_utf8_lossy(&sweep.stderr));
+    failures.extend(check(&database, s3.root()));
+    let covered = database.query(
+        "SELECT (SELECT COUNT(*) FROM token_accounts) || ' ledgers, ' || (SELECT COUNT(*) FROM ledger_entries) || ' entries, ' \
+         || (SELECT COUNT(*) FROM creations) || ' creations'",
+    );
+    let (named, _) = blobs(&database, s3.root());
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
+    failures.extend(seen.bad.iter().take(10).map(|b| format!("a seller got {b}")));
+
+    let succeeded = statuses.iter().filter(|s| *s == "succeeded").count();
+    let images: usize = database
+        .query("SELECT COUNT(*) FROM outputs o JOIN users u ON u.id = o.user_id WHERE u.email LIKE 'fleet%'")
+        .parse()
+        .unwrap();
+    println!(
+        "load: {users} sellers, {} creations accepted, {succeeded} succeeded, {} failed and refunded; {images} images in {load_secs:.0} s ({:.0} img/min)",
+        accepted.load(Ordering::Relaxed),
+        statuses.len() - succeeded,
+        images as f64 / load_secs * 60.0
+    );
+    for note in &notes {
+        println!("  {note}");
+    }
+    println!(
+        "  checked {covered}, {} blobs; the sweep said: {}",
+        named.len(),
+        String::from_utf8_lossy(&sweep.stdout).trim()
+    );
+    println!("  requests {}, answered 503 with Retry-After and retried {}", seen.requests, seen.retried_503);
+    for kind in ["signup", "upload", "create", "poll", "balance", "page"] {
+        let v: Vec<f64> = seen.latency_ms.iter().filter(|(k, _)| *k == kind).map(|(_, ms)| *ms).collect();
+        let n = v.len();
+        println!(
+            "  {kind:<8} n={n:<6} p50 {:>8.1} ms  p99 {:>8.1} ms",
+            percentile(v.clone(), 0.5),
+            percentile(v, 0.99)
+        );
+    }
+    let peak =
+        |role: &str, procs: &[Proc]| procs.iter().filter(|p| p.role == role).map(|p| p.peak_mb).fold(0.0, f64::max);
+    println!(
+        "  peak RSS: serve {:.0} MB, worker {:.0} MB (1 image in flight each)",
+        peak("serve", &serves),
+        peak("worker", &workers)
+    );
+    let _ = proxy.kill();
+    let _ = proxy.wait();
+    drop((serves, workers, s3, database));
+    println!("fleet run took {:.0} s", run_started.elapsed().as_secs_f64());
+    if failures.is_empty() {
+        println!("every invariant holds");
+    } else {
+        for f in &failures {
+            println!("FAILED: {f}");
+        }
+        println!("process logs kept in {}", fleet.dir.keep().display());
+        std::process::exit(1);
+    }
+}
