@@ -43,9 +43,10 @@ impl App {
         // Decoding is CPU work with its own limits (header checked before pixels).
         let (format, width, height, thumb, bytes) = self
             .on_cpu(move || {
-                let decoded = imaging::decode(&bytes, &limits)?;
+                // Only the thumbnail needs pixels; the engine decodes the photo in full later.
+                let (decoded, width, height) = imaging::decode_reduced(&bytes, &limits, THUMB_SIDE)?;
                 let thumb = imaging::thumbnail(&decoded, THUMB_SIDE, Format::Jpeg)?;
-                Ok::<_, ImagingError>((decoded.format, decoded.width, decoded.height, thumb, bytes))
+                Ok::<_, ImagingError>((decoded.format, width, height, thumb, bytes))
             })
             .await?
             .map_err(image_error)?;

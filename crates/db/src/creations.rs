@@ -181,7 +181,9 @@ impl Db {
                 let job = NewJob {
                     kind: JOB_KIND,
                     payload: &c.id,
-                    max_attempts: 3,
+                    // Backoffs of 2, 4, 8 and 16 s: a worker killed mid-job and a storage
+                    // outage of half a minute still end in images, not a refund.
+                    max_attempts: 5,
                     idempotency_key: Some(reference),
                     user_id: Some(&c.user_id),
                 };

@@ -114,7 +114,7 @@ impl Decoded {
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, ImagingError> {
     limits.check_bytes(bytes.len())?;
     let format = sniff(bytes).ok_or_else(|| ImagingError::UnsupportedFormat(String::new()))?;
-    let (rgb, alpha, icc, exif) = match format {
+    let parts = match format {
         Format::Heic => crate::heif::decode_heif(bytes, limits)?,
         Format::Jpeg => {
             check_jpeg_complete(bytes)?;
@@ -123,8 +123,54 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, ImagingError> {
         Format::Png => decode_with_image(bytes, image::ImageFormat::Png, limits)?,
         Format::Webp => decode_with_image(bytes, image::ImageFormat::WebP, limits)?,
     };
-    let mut rgb = rgb;
-    let mut alpha = alpha;
+    Ok(upright(format, parts))
+}
+
+/// A photo decoded just large enough for a picture whose longer side is `long_side` (a
+/// thumbnail), and the photo's full upright size. A JPEG is scaled while it is decoded
+/// (1/2, 1/4 or 1/8 of each side), so a 12 MP upload never holds its 36 MB of pixels;
+/// every scan is still decoded, so a broken file fails as it does in `decode`. Other
+/// formats, CMYK and 16-bit JPEGs are decoded in full.
+pub fn decode_reduced(bytes: &[u8], limits: &Limits, long_side: u32) -> Result<(Decoded, u32, u32), ImagingError> {
+    limits.check_bytes(bytes.len())?;
+    let whole = |bytes| decode(bytes, limits).map(|d| (d.width, d.height, d));
+    if sniff(bytes) != Some(Format::Jpeg) {
+        return whole(bytes).map(|(w, h, d)| (d, w, h));
+    }
+    check_jpeg_complete(bytes)?;
+    let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    decoder.read_info().map_err(jpeg_error)?;
+    let info = decoder.info().ok_or(ImagingError::TruncatedImage)?;
+    let (width, height) = (u32::from(info.width), u32::from(info.height));
+    limits.check_dimensions(width, height)?;
+    let grey = match info.pixel_format {
+        jpeg_decoder::PixelFormat::L8 => true,
+        jpeg_decoder::PixelFormat::RGB24 => false,
+        _ => return whole(bytes).map(|(w, h, d)| (d, w, h)),
+    };
+    let (w, h) = crate::resize::fit_within(width, height, long_side);
+    let clamp = |v: u32| u16::try_from(v).unwrap_or(u16::MAX);
+    let (w, h) = decoder.scale(clamp(w), clamp(h)).map_err(jpeg_error)?;
+    let pixels = decoder.decode().map_err(jpeg_error)?;
+    let (w, h) = (u32::from(w), u32::from(h));
+    let pixels = if grey { pixels.iter().flat_map(|&v| [v, v, v]).collect() } else { pixels };
+    let rgb = RgbImage::from_raw(w, h, pixels).ok_or(ImagingError::TruncatedImage)?;
+    let exif = decoder.exif_data().map(<[u8]>::to_vec);
+    let decoded = upright(Format::Jpeg, (rgb, None, decoder.icc_profile(), exif));
+    let (width, height) = if decoded.orientation >= 5 { (height, width) } else { (width, height) };
+    Ok((decoded, width, height))
+}
+
+fn jpeg_error(e: jpeg_decoder::Error) -> ImagingError {
+    match e {
+        jpeg_decoder::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => ImagingError::TruncatedImage,
+        jpeg_decoder::Error::Unsupported(u) => ImagingError::UnsupportedFormat(format!("{u:?}")),
+        other => ImagingError::CorruptImage(other.to_string()),
+    }
+}
+
+/// Decoded pixels in sRGB and the right way up.
+fn upright(format: Format, (mut rgb, mut alpha, icc, exif): Parts) -> Decoded {
     let icc_converted = match icc {
         Some(profile) => crate::icc::convert_to_srgb(&mut rgb, &profile),
         None => false,
@@ -135,7 +181,7 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, ImagingError> {
         alpha = alpha.map(|a| orient(DynamicImage::ImageLuma8(a), orientation).into_luma8());
     }
     let (width, height) = rgb.dimensions();
-    Ok(Decoded { rgb, alpha, format, width, height, orientation, icc_converted })
+    Decoded { rgb, alpha, format, width, height, orientation, icc_converted }
 }
 
 type Parts = (RgbImage, Option<GrayImage>, Option<Vec<u8>>, Option<Vec<u8>>);
@@ -287,10 +333,9 @@ mod tests {
         assert_eq!(err.code(), want, "{err}");
     }
 
-    #[test]
-    fn exif_orientation_is_read_and_applied() {
-        // Minimal little-endian TIFF with one IFD entry: Orientation = 6 (rotate 90° CW).
-        let tiff: Vec<u8> = [
+    /// Minimal little-endian TIFF with one IFD entry: Orientation = 6 (rotate 90° CW).
+    fn turned_tiff() -> Vec<u8> {
+        [
             &b"II*\0"[..],
             &8u32.to_le_bytes(),
             &1u16.to_le_bytes(),
@@ -301,11 +346,47 @@ mod tests {
             &[0, 0],
             &0u32.to_le_bytes(),
         ]
-        .concat();
+        .concat()
+    }
+
+    #[test]
+    fn exif_orientation_is_read_and_applied() {
+        let tiff = turned_tiff();
         assert_eq!(orientation_from_exif(&tiff), 6);
         assert_eq!(orientation_from_exif(b"junk"), 1);
         let img = DynamicImage::ImageRgb8(sample(4, 2));
         let turned = orient(img, 6);
         assert_eq!((turned.width(), turned.height()), (2, 4));
+    }
+
+    #[test]
+    fn reduced_decoding_scales_jpegs_and_reports_the_full_upright_size() {
+        let photo = encode_rgb(&sample(1600, 1200), Format::Jpeg, 90).unwrap();
+        // 1/4 would give 400×300, short of a 480×360 thumbnail: 1/2 it is.
+        let (small, w, h) = decode_reduced(&photo, &Limits::default(), 480).unwrap();
+        assert_eq!((small.width, small.height, w, h), (800, 600, 1600, 1200));
+        let full = decode(&photo, &Limits::default()).unwrap();
+        let (a, b) = (small.rgb.get_pixel(100, 50).0, full.rgb.get_pixel(200, 100).0);
+        assert!(a.iter().zip(b).all(|(x, y)| x.abs_diff(y) < 24), "{a:?} vs {b:?}");
+
+        // Turned by its EXIF tag (APP1 right after SOI): both sizes come out upright.
+        let tiff = turned_tiff();
+        let length = u16::try_from(2 + 6 + tiff.len()).unwrap().to_be_bytes();
+        let turned = [&photo[..2], &[0xFF, 0xE1], &length, b"Exif\0\0", &tiff, &photo[2..]].concat();
+        let (small, w, h) = decode_reduced(&turned, &Limits::default(), 480).unwrap();
+        assert_eq!((small.width, small.height, w, h, small.orientation), (600, 800, 1200, 1600, 6));
+
+        // Refused as `decode` refuses: a pixel bomb before decoding, a cut-off file, garbage.
+        let few = Limits { max_bytes: 1 << 30, max_pixels: 1600 * 1199 };
+        assert_eq!(decode_reduced(&photo, &few, 480).map(|_| ()).unwrap_err().code(), "too_many_pixels");
+        let cut = &photo[..photo.len() - 40];
+        assert_eq!(decode_reduced(cut, &Limits::default(), 480).map(|_| ()).unwrap_err().code(), "truncated_image");
+        let mut garbage = vec![0xFF, 0xD8, 0xFF, 0xE0];
+        garbage.extend(std::iter::repeat_n(0x13, 300));
+        assert_eq!(decode_reduced(&garbage, &Limits::default(), 480).map(|_| ()).unwrap_err().code(), "corrupt_image");
+        // Other formats are decoded whole.
+        let png = encode_rgb(&sample(64, 48), Format::Png, 90).unwrap();
+        let (d, w, h) = decode_reduced(&png, &Limits::default(), 16).unwrap();
+        assert_eq!((d.width, w, h, d.format), (64, 64, 48, Format::Png));
     }
 }

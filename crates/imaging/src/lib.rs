@@ -33,7 +33,7 @@ pub mod score;
 pub use colour::Colour;
 pub use compliance::{ComplianceReport, Rule};
 pub use compose::hybrid::{Placed, hybrid};
-pub use decode::{Decoded, Limits, decode};
+pub use decode::{Decoded, Limits, decode, decode_reduced};
 pub use encode::{convert, encode, encode_rgb, encode_rgba, thumbnail};
 pub use error::ImagingError;
 pub use format::{Format, sniff};
