@@ -61,6 +61,14 @@ macro_rules! insert_job {
 }
 pub(crate) use insert_job;
 
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct QueueDepth {
+    pub kind: String,
+    pub waiting: i64,
+    pub running: i64,
+    pub oldest_due: Option<i64>,
+}
+
 impl Db {
     pub async fn enqueue(&self, job: NewJob<'_>, now: i64) -> Result<Job> {
         with_pool!(self, |p| insert_job!(p, job, now).await.map(|_| ()))?;
@@ -101,6 +109,22 @@ impl Db {
             .bind(id)
             .fetch_optional(p)
             .await)?)
+    }
+
+    /// Jobs waiting or running, by kind: the queue's depth for monitoring. `waiting` counts
+    /// queued jobs that are due (not those held back by a retry's backoff); `oldest_due`
+    /// is when the longest-waiting of them became due.
+    pub async fn queue_depth(&self, now: i64) -> Result<Vec<QueueDepth>> {
+        Ok(with_pool!(self, |p| sqlx::query_as::<_, QueueDepth>(
+            "SELECT kind, \
+                    SUM(CASE WHEN state = 'queued' AND run_at <= $1 THEN 1 ELSE 0 END) AS waiting, \
+                    SUM(CASE WHEN state = 'running' THEN 1 ELSE 0 END) AS running, \
+                    MIN(CASE WHEN state = 'queued' AND run_at <= $1 THEN run_at END) AS oldest_due \
+             FROM jobs WHERE state IN ('queued', 'running') GROUP BY kind ORDER BY kind"
+        )
+        .bind(now)
+        .fetch_all(p)
+        .await)?)
     }
 
     /// Leases the oldest ready job (queued and due, or running with an expired lease and

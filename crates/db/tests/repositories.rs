@@ -467,6 +467,24 @@ mod queue {
         assert!(db.finish_job(&c.id, "w1", "canceled", NOW + 100_003).await.unwrap());
     }
 
+    /// What monitoring sees: due jobs waiting (not those backing off), running ones, and
+    /// since when the oldest has waited.
+    pub async fn queue_depth(db: Db) {
+        assert!(db.queue_depth(NOW).await.unwrap().is_empty());
+        let mail = || NewJob { kind: "mail", payload: "{}", max_attempts: 3, idempotency_key: None, user_id: None };
+        let backing_off = db.enqueue(mail(), NOW - 5).await.unwrap();
+        db.claim("w1", NOW - 5, 1000).await.unwrap().unwrap();
+        db.fail_job(&backing_off.id, "w1", "smtp down", false, None, NOW).await.unwrap();
+        db.enqueue(job(None), NOW).await.unwrap();
+        db.enqueue(job(None), NOW + 10).await.unwrap();
+        assert_eq!(db.claim("w2", NOW, 1000).await.unwrap().unwrap().kind, "render");
+        db.enqueue(mail(), NOW + 20).await.unwrap();
+        let depth = db.queue_depth(NOW + 30).await.unwrap();
+        let rows: Vec<(&str, i64, i64, Option<i64>)> =
+            depth.iter().map(|d| (d.kind.as_str(), d.waiting, d.running, d.oldest_due)).collect();
+        assert_eq!(rows, [("mail", 1, 0, Some(NOW + 20)), ("render", 1, 1, Some(NOW + 10))]);
+    }
+
     /// Workers racing for jobs: each job is claimed exactly once.
     pub async fn concurrent_claims(db: Db) {
         for i in 0..20 {
@@ -503,8 +521,8 @@ mod queue {
     }
 }
 
-use queue::{backoff_cancel_and_reaper, concurrent_claims, lease_heartbeat_retry_dead};
-on_both_backends!(lease_heartbeat_retry_dead, backoff_cancel_and_reaper, concurrent_claims);
+use queue::{backoff_cancel_and_reaper, concurrent_claims, lease_heartbeat_retry_dead, queue_depth};
+on_both_backends!(lease_heartbeat_retry_dead, backoff_cancel_and_reaper, concurrent_claims, queue_depth);
 
 mod creations {
     use db::Db;

@@ -131,6 +131,10 @@ impl Runner {
 
     async fn execute(&self, job: Job) {
         let (id, kind) = (job.id.clone(), job.kind.clone());
+        let started = std::time::Instant::now();
+        // From when it could first run (its run_at) to now: how far behind the queue is.
+        let waited = now_ms().saturating_sub(job.run_at).max(0) as f64 / 1000.0;
+        metrics::histogram!("soraipixel_job_wait_seconds", "kind" => kind.clone()).record(waited);
         let Some(handler) = self.handlers.get(kind.as_str()).cloned() else {
             self.record(&id, Err(JobError::Permanent(format!("no handler for {kind}")))).await;
             return;
@@ -154,12 +158,20 @@ impl Runner {
                 },
             }
         };
+        let seconds = started.elapsed().as_secs_f64();
         if *stop_rx.borrow() && outcome.is_err() {
             // Canceled or lease lost: finish as canceled if we still hold it.
             let _ = self.db.finish_job(&id, &self.owner, "canceled", now_ms()).await;
             tracing::info!(job = %id, "job stopped early");
+            metrics::histogram!("soraipixel_job_seconds", "kind" => kind, "outcome" => "stopped").record(seconds);
             return;
         }
+        let label = match &outcome {
+            Ok(()) => "succeeded",
+            Err(JobError::Permanent(_)) => "failed",
+            Err(_) => "retried",
+        };
+        metrics::histogram!("soraipixel_job_seconds", "kind" => kind, "outcome" => label).record(seconds);
         self.record(&id, outcome).await;
     }
 

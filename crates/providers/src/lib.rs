@@ -9,6 +9,32 @@ pub mod shopify;
 pub mod sms;
 pub mod webhook;
 
+/// Sends `request` to `provider`, counted and timed for the operators' metrics.
+pub(crate) async fn send(
+    provider: &'static str,
+    request: reqwest::RequestBuilder,
+) -> reqwest::Result<reqwest::Response> {
+    let started = std::time::Instant::now();
+    let result = request.send().await;
+    let outcome = match &result {
+        Ok(r) if r.status().is_success() => "ok",
+        Ok(r) if r.status().is_client_error() => "refused",
+        Ok(_) => "server_error",
+        Err(e) if e.is_timeout() => "timeout",
+        Err(_) => "unreachable",
+    };
+    record_call(provider, outcome, started);
+    result
+}
+
+/// One call to an outside service: `soraipixel_provider_calls_total{provider, result}` and
+/// `soraipixel_provider_call_seconds{provider}`.
+pub(crate) fn record_call(provider: &'static str, result: &'static str, started: std::time::Instant) {
+    metrics::counter!("soraipixel_provider_calls_total", "provider" => provider, "result" => result).increment(1);
+    metrics::histogram!("soraipixel_provider_call_seconds", "provider" => provider)
+        .record(started.elapsed().as_secs_f64());
+}
+
 /// A reply body, refused once it grows past `cap` bytes: a misbehaving server must not
 /// fill our memory. The error is the transport's (without the URL) or "too large".
 pub(crate) async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>, String> {

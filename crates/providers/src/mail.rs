@@ -126,7 +126,10 @@ impl Mailer {
                 Ok(())
             }
             Transport::Smtp(smtp) => {
-                smtp.send(message).await.map(|_| ()).map_err(|e| MailError::Delivery(e.to_string()))
+                let started = std::time::Instant::now();
+                let sent = smtp.send(message).await;
+                crate::record_call("smtp", if sent.is_ok() { "ok" } else { "refused" }, started);
+                sent.map(|_| ()).map_err(|e| MailError::Delivery(e.to_string()))
             }
         }
     }

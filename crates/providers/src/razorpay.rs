@@ -282,7 +282,7 @@ impl Razorpay {
             if let Some(b) = &body {
                 request = request.json(b);
             }
-            let response = match request.send().await {
+            let response = match crate::send("razorpay", request).await {
                 Ok(r) => r,
                 Err(e) => {
                     let unsent = e.is_connect();

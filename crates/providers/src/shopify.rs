@@ -88,12 +88,8 @@ impl Shopify {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
             }
-            let response = self
-                .http
-                .post(&url)
-                .header("X-Shopify-Access-Token", &self.token)
-                .json(&body)
-                .send()
+            let request = self.http.post(&url).header("X-Shopify-Access-Token", &self.token).json(&body);
+            let response = crate::send("shopify", request)
                 .await
                 .map_err(|e| ShopifyError::Transport(e.without_url().to_string()))?;
             let status = response.status().as_u16();
@@ -183,7 +179,9 @@ impl Shopify {
         if let Some(acl) = param("acl") {
             put = put.header("x-goog-acl", acl);
         }
-        let uploaded = put.send().await.map_err(|e| ShopifyError::Transport(e.without_url().to_string()))?;
+        let uploaded = crate::send("shopify_upload", put)
+            .await
+            .map_err(|e| ShopifyError::Transport(e.without_url().to_string()))?;
         if !uploaded.status().is_success() {
             return Err(ShopifyError::Api {
                 status: uploaded.status().as_u16(),

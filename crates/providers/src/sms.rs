@@ -78,15 +78,14 @@ impl Msg91 {
             "short_url": "0",
             "recipients": [{ "mobiles": phone.trim_start_matches('+'), "otp": code }],
         });
-        let response = self
+        let request = self
             .http
             .post(format!("{}/api/v5/flow", self.base_url))
             .header("authkey", &self.auth_key)
             .header("accept", "application/json")
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| SmsError::Transport(e.without_url().to_string()))?;
+            .json(&body);
+        let response =
+            crate::send("msg91", request).await.map_err(|e| SmsError::Transport(e.without_url().to_string()))?;
         let status = response.status();
         let reply: Msg91Reply = response
             .json()

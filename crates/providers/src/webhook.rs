@@ -82,16 +82,14 @@ impl Sender {
         }
         let client = client.build().map_err(|e| SendError::Failed(e.to_string()))?;
         let started = Instant::now();
-        let mut response = client
+        let request = client
             .post(url)
             .header("content-type", "application/json")
             .header("webhook-id", m.id)
             .header("webhook-timestamp", m.timestamp.to_string())
             .header("webhook-signature", m.signature)
-            .body(m.body.to_vec())
-            .send()
-            .await
-            .map_err(|e| SendError::Failed(describe(&e)))?;
+            .body(m.body.to_vec());
+        let mut response = crate::send("webhook", request).await.map_err(|e| SendError::Failed(describe(&e)))?;
         let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let status = response.status().as_u16();
         let mut kept = Vec::new();

@@ -144,6 +144,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Worker => {
             let app = with_cloud(open(with_dev_stand_ins(settings).await?).await?).await?;
+            if let Some(addr) = app.settings.server.metrics_listen {
+                web::serve_metrics(web::AppState::new(app.clone()), addr).await?;
+            }
             tracing::info!("worker started");
             tokio::select! {
                 () = maintenance::run(app.clone()) => {}

@@ -25,7 +25,7 @@ mod security;
 mod serve;
 mod ui;
 
-pub use serve::{serve, stop_requested};
+pub use serve::{serve, serve_metrics, stop_requested};
 
 /// Shared by every handler; cheap to clone.
 #[derive(Clone)]

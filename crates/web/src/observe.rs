@@ -51,11 +51,36 @@ async fn metrics(State(state): State<AppState>, req: Request) -> Response {
     if state.app.settings.server.behind_proxy || peer.is_none_or(|ip| !ip.is_loopback()) {
         return StatusCode::NOT_FOUND.into_response();
     }
-    render_metrics(&state)
+    render_metrics(&state).await
 }
 
-pub fn render_metrics(state: &AppState) -> Response {
+/// This process's figures, with the job queue's depth read from the database (the whole
+/// fleet's queue, the same from every process: aggregate it with max, not sum).
+pub async fn render_metrics(state: &AppState) -> Response {
+    record_queue(&state.app).await;
     ([("content-type", "text/plain; version=0.0.4")], state.metrics.render()).into_response()
+}
+
+/// `soraipixel_jobs{kind, state="waiting"|"running"}` and
+/// `soraipixel_job_oldest_wait_seconds{kind}`; a kind whose jobs are all done reads 0.
+async fn record_queue(app: &app::App) {
+    static KINDS: std::sync::Mutex<std::collections::BTreeSet<String>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let now = app::now_ms();
+    let depth = match app.db.queue_depth(now).await {
+        Ok(depth) => depth,
+        Err(e) => return tracing::warn!(error = %e, "queue depth unavailable for metrics"),
+    };
+    let mut kinds = KINDS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    kinds.extend(depth.iter().map(|d| d.kind.clone()));
+    for kind in kinds.iter() {
+        let d = depth.iter().find(|d| &d.kind == kind);
+        let (waiting, running) = d.map_or((0, 0), |d| (d.waiting, d.running));
+        let oldest = d.and_then(|d| d.oldest_due).map_or(0.0, |at| (now - at).max(0) as f64 / 1000.0);
+        metrics::gauge!("soraipixel_jobs", "kind" => kind.clone(), "state" => "waiting").set(waiting as f64);
+        metrics::gauge!("soraipixel_jobs", "kind" => kind.clone(), "state" => "running").set(running as f64);
+        metrics::gauge!("soraipixel_job_oldest_wait_seconds", "kind" => kind.clone()).set(oldest);
+    }
 }
 
 /// One recorder per process (the metrics facade is global).

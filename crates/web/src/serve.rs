@@ -20,20 +20,7 @@ pub async fn serve(state: AppState, ready: Option<tokio::sync::oneshot::Sender<S
     tokio::spawn(shutdown_on_signal(handle.clone()));
 
     if let Some(addr) = settings.server.metrics_listen {
-        let internal =
-            axum::Router::new()
-                .route(
-                    "/metrics",
-                    get(|axum::extract::State(s): axum::extract::State<AppState>| async move {
-                        observe::render_metrics(&s)
-                    }),
-                )
-                .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on {addr} (server.metrics_listen)"))?;
-        tracing::info!(%addr, "metrics listening");
-        tokio::spawn(async move { axum::serve(listener, internal).await });
+        serve_metrics(state.clone(), addr).await?;
     }
 
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -73,6 +60,26 @@ pub async fn serve(state: AppState, ready: Option<tokio::sync::oneshot::Sender<S
         }
     }
     .with_context(|| format!("cannot serve on {listen} (server.listen)"))
+}
+
+/// `/metrics` for anyone who can reach `addr` (an internal address, `server.metrics_listen`),
+/// served in the background; `worker` processes use it too.
+pub async fn serve_metrics(state: AppState, addr: SocketAddr) -> anyhow::Result<()> {
+    let internal =
+        axum::Router::new()
+            .route(
+                "/metrics",
+                get(|axum::extract::State(s): axum::extract::State<AppState>| async move {
+                    observe::render_metrics(&s).await
+                }),
+            )
+            .with_state(state);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (server.metrics_listen)"))?;
+    tracing::info!(%addr, "metrics listening");
+    tokio::spawn(async move { axum::serve(listener, internal).await });
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what an init system or orchestrator sends to stop us).

@@ -71,7 +71,7 @@ impl Fal {
     }
 
     async fn get<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, AiError> {
-        let (_, bytes) = super::send(|| self.auth(self.http.get(url)), true).await?;
+        let (_, bytes) = super::send("fal", || self.auth(self.http.get(url)), true).await?;
         serde_json::from_slice(&bytes).map_err(|e| AiError::Malformed(e.to_string()))
     }
 
@@ -95,7 +95,7 @@ impl ImageModel for Fal {
             let data_uri = format!("data:{};base64,{}", source.mime, super::base64(&source.bytes));
             let body = json!({ "image_url": data_uri, "scale": self.scale });
             let submit = format!("{}/{}", self.base_url, self.model);
-            let (_, bytes) = super::send(|| self.auth(self.http.post(&submit).json(&body)), false).await?;
+            let (_, bytes) = super::send("fal", || self.auth(self.http.post(&submit).json(&body)), false).await?;
             let Submitted { request_id } =
                 serde_json::from_slice(&bytes).map_err(|e| AiError::Malformed(e.to_string()))?;
             if request_id.is_empty() || !request_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
@@ -117,7 +117,7 @@ impl ImageModel for Fal {
             if !self.may_fetch(&out.image.url) {
                 return Err(AiError::Malformed("image URL is not https".into()));
             }
-            let (_, bytes) = super::send(|| self.http.get(&out.image.url), true).await?;
+            let (_, bytes) = super::send("fal", || self.http.get(&out.image.url), true).await?;
             let mime = out.image.content_type.unwrap_or_else(|| crate::ai::sniff_mime(&bytes).into());
             let usage = self.pricing.priced(Usage { images: 1, ..Usage::default() });
             Ok(Made { image: Image { mime, bytes }, usage })

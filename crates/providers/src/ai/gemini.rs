@@ -142,7 +142,7 @@ impl Gemini {
                 _ => r,
             }
         };
-        let (_, bytes) = super::send(build, false).await?;
+        let (_, bytes) = super::send("gemini", build, false).await?;
         serde_json::from_slice(&bytes).map_err(|e| AiError::Malformed(e.to_string()))
     }
 

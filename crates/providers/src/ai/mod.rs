@@ -164,6 +164,7 @@ pub(crate) fn http_client() -> Result<reqwest::Client, AiError> {
 /// the connection never opened, or the provider said so (429 rate limit, 503 overloaded).
 /// Reads (`idempotent`) are retried on any transient failure.
 pub(crate) async fn send(
+    provider: &'static str,
     build: impl Fn() -> reqwest::RequestBuilder,
     idempotent: bool,
 ) -> Result<(u16, Vec<u8>), AiError> {
@@ -172,7 +173,7 @@ pub(crate) async fn send(
         if attempt > 0 {
             tokio::time::sleep(Duration::from_millis(400 * 3u64.pow(attempt - 1))).await;
         }
-        match build().send().await {
+        match crate::send(provider, build()).await {
             Err(e) => {
                 let unsent = e.is_connect();
                 last = if e.is_timeout() { AiError::Timeout } else { AiError::Transport(e.without_url().to_string()) };

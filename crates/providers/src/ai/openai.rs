@@ -107,7 +107,7 @@ impl ImageModel for OpenAi {
                 }
                 self.http.post(&url).bearer_auth(&self.api_key).multipart(form)
             };
-            let (_, bytes) = super::send(build, false).await?;
+            let (_, bytes) = super::send("openai", build, false).await?;
             let reply: Reply = serde_json::from_slice(&bytes).map_err(|e| AiError::Malformed(e.to_string()))?;
             let b64 = reply
                 .data

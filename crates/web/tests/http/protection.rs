@@ -129,6 +129,50 @@ async fn headers_limits_and_health(db: Db) {
     assert_eq!(t.call("GET", "/api/v1/me", None, None).await.0, 401);
 }
 
+/// What an operator's Prometheus reads: the queue's depth from the database, how jobs
+/// went, and calls to outside services (here MSG91, through its fake).
+async fn metrics_show_the_queue_jobs_and_outside_calls(db: Db) {
+    let t = spawn(db).await;
+    // Due in an hour: counted by kind, never run by this test's worker.
+    let probe = db::queue::NewJob {
+        kind: "metrics_probe",
+        payload: "{}",
+        max_attempts: 1,
+        idempotency_key: None,
+        user_id: None,
+    };
+    t.app.db.enqueue(probe, app::now_ms() + 3_600_000).await.unwrap();
+    assert_eq!(t.call("POST", "/api/v1/auth/otp/send", Some(json!({"phone": "+919876500001"})), None).await.0, 202);
+    let asha = t.signup("metrics@example.com").await;
+    let (_, up) = crate::uploads::upload(&t, &asha, "ring.jpg", crate::uploads::ring_jpeg(600, 450)).await;
+    let request = json!({"upload_id": up["id"], "engine": "local", "presets": ["amazon"]});
+    let (status, _, created) = t.call("POST", "/api/v1/creations", Some(request), Some(&asha)).await;
+    assert_eq!(status, 202, "{created}");
+    let done = crate::creations::wait_done(&t, &asha, created["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "succeeded");
+
+    let metrics = t.http.get(t.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let line = |start: &str| metrics.lines().find(|l| l.starts_with(start)).map(str::to_owned);
+    let number = |start: &str| line(start).and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok());
+    assert_eq!(number("soraipixel_jobs{kind=\"metrics_probe\",state=\"waiting\"}"), Some(0.0), "not due yet");
+    assert_eq!(number("soraipixel_jobs{kind=\"metrics_probe\",state=\"running\"}"), Some(0.0));
+    assert!(number("soraipixel_provider_calls_total{provider=\"msg91\",result=\"ok\"}").is_some_and(|n| n >= 1.0));
+    assert!(line("soraipixel_job_seconds{kind=\"render_creation\",outcome=\"succeeded\"").is_some(), "{metrics}");
+    assert!(line("soraipixel_job_wait_seconds{kind=\"render_creation\"").is_some());
+
+    // The example dashboard (docs/) asks only for series that exist.
+    let dashboard =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/grafana-dashboard.json")).unwrap();
+    let names: std::collections::BTreeSet<&str> = dashboard
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("soraipixel_") || w.starts_with("http_"))
+        .collect();
+    assert!(names.len() >= 6, "{names:?}");
+    for name in names {
+        assert!(metrics.lines().any(|l| l.starts_with(name)), "the dashboard reads {name}, which /metrics lacks");
+    }
+}
+
 /// Every operation `/openapi.json` documents exists: anonymous calls get 401 where a
 /// sign-in is needed and a validation answer where not, never "no such route".
 async fn the_openapi_document_matches_the_routes(db: Db) {
@@ -274,5 +318,6 @@ on_both_backends!(
     csrf_guards_cookie_mutations,
     login_failures_are_limited_per_account,
     signups_are_limited_per_network,
-    headers_limits_and_health
+    headers_limits_and_health,
+    metrics_show_the_queue_jobs_and_outside_calls
 );
