@@ -3,7 +3,7 @@
 # behind HAProxy and three `worker`s on loopback, sellers through the proxy, faults, and
 # the invariants checked at the end (non-zero exit when one fails). Arguments go to the
 # driver, crates/soraipixel/examples/fleet.rs:
-#   scripts/fleet.sh [--users 200] [--faults] [--throughput] [--photo-mp 12]
+#   scripts/fleet.sh [--users 200] [--faults] [--restore-drill] [--throughput] [--photo-mp 12]
 # FLEET_PROFILE=dev reuses the test build (CI runs a short one that way); release otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."

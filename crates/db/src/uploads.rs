@@ -37,6 +37,13 @@ impl Db {
             .await)?)
     }
 
+    /// Every user who has a data key, that is, who may have stored blobs.
+    pub async fn users_with_keys(&self) -> Result<Vec<String>> {
+        Ok(with_pool!(self, |p| sqlx::query_scalar::<_, String>("SELECT user_id FROM user_keys ORDER BY user_id")
+            .fetch_all(p)
+            .await)?)
+    }
+
     /// Stores a wrapped key unless one exists; returns the one that won (first writer).
     pub async fn store_wrapped_key(&self, user_id: &str, wrapped: &[u8], now: i64) -> Result<Vec<u8>> {
         with_pool!(self, |p| sqlx::query(

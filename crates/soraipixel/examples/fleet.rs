@@ -13,7 +13,11 @@
 //! no blob is missing or orphaned, no 5xx but 503 with `Retry-After` reached a seller, and
 //! every process answers again. Exits 1 when any fails.
 //!
-//! `scripts/fleet.sh [--users 200] [--faults] [--throughput] [--photo-mp 12]`
+//! With `--restore-drill`, a backup is taken during the load (`pg_dump`, then the bucket
+//! copied to a second S3 server); at the end it is restored into a fresh database and
+//! `soraipixel admin verify-blobs` must open every image of every user from it.
+//!
+//! `scripts/fleet.sh [--users 200] [--faults] [--restore-drill] [--throughput] [--photo-mp 12]`
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a measuring tool fails loudly")]
 
@@ -26,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use storage::testing::{BUCKET, S3Server};
+use storage::testing::{BUCKET, S3Server, SECRET_KEY};
 
 const PACK: [&str; 3] = ["amazon", "etsy", "instagram_square"];
 /// Sellers start spread over this window when faults are injected, so that every fault
@@ -50,9 +54,9 @@ struct Database {
 }
 
 impl Database {
-    fn create() -> Self {
+    fn create(purpose: &str) -> Self {
         let admin = std::env::var("SORAIPIXEL_TEST_POSTGRES").unwrap_or_else(|_| db::testing::DEFAULT_POSTGRES.into());
-        let name = format!("fleet_{}", std::process::id());
+        let name = format!("fleet_{purpose}_{}", std::process::id());
         psql(&admin, &format!("DROP DATABASE IF EXISTS {name}"));
         psql(&admin, &format!("CREATE DATABASE {name}"));
         Self { admin, name }
@@ -74,6 +78,48 @@ impl Drop for Database {
             .args([&self.admin, "-qc", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)])
             .output();
     }
+}
+
+/// A backup taken while sellers work: the database first, then the bucket. Blobs are
+/// written before the rows that name them, so every row in the dump finds its blob in the
+/// later copy of the bucket.
+struct Backup {
+    dump: PathBuf,
+    bucket: S3Server,
+    objects: usize,
+    took: Duration,
+}
+
+async fn back_up(db: &Database, s3: &S3Server, dir: &Path) -> Backup {
+    let started = Instant::now();
+    let dump = dir.join("fleet.dump");
+    let out = Command::new("pg_dump").args(["--format=custom", "--file"]).arg(&dump).arg(db.url()).output().unwrap();
+    assert!(out.status.success(), "pg_dump: {}", String::from_utf8_lossy(&out.stderr));
+    let bucket = S3Server::start().unwrap();
+    let from = storage::Blobs::s3(&s3.bucket(SECRET_KEY)).unwrap();
+    let objects = from.copy_objects(&storage::Blobs::s3(&bucket.bucket(SECRET_KEY)).unwrap(), "users").await.unwrap();
+    Backup { dump, bucket, objects, took: started.elapsed() }
+}
+
+/// Restores `backup` into a fresh database and runs `admin verify-blobs` against it and the
+/// backed-up bucket with the fleet's master key: its verdict line, and whether it passed.
+fn restore(fleet: &Fleet, backup: &Backup) -> (String, bool) {
+    let restored = Database::create("restored");
+    let out = Command::new("pg_restore")
+        .args(["--no-owner", "--dbname"])
+        .arg(restored.url())
+        .arg(&backup.dump)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "pg_restore: {}", String::from_utf8_lossy(&out.stderr));
+    let verify = fleet
+        .command(&["admin", "verify-blobs"])
+        .env("SORAIPIXEL__DATABASE__URL", restored.url())
+        .env("SORAIPIXEL__STORAGE__S3__ENDPOINT", backup.bucket.endpoint())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&verify.stdout).trim().replace('\n', "; ");
+    (said, verify.status.success())
 }
 
 /// What every `soraipixel` process of the fleet shares.
@@ -442,13 +488,14 @@ async fn main() {
         args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)?.parse().ok()).unwrap_or(default)
     };
     let (users, faults, megapixels) = (arg("--users", 200) as usize, flag("--faults"), arg("--photo-mp", 12));
+    let drill = flag("--restore-drill");
     let bin = std::env::var("SORAIPIXEL_BIN").map(PathBuf::from).unwrap_or_else(|_| {
         let exe = std::env::current_exe().unwrap();
         exe.parent().unwrap().parent().unwrap().join("soraipixel")
     });
     let run_started = Instant::now();
 
-    let database = Database::create();
+    let database = Database::create("run");
     let mut s3 = S3Server::start().expect("s3s-fs (scripts/install-deps.sh s3)");
     let fleet = Fleet {
         bin,
@@ -548,6 +595,22 @@ async fn main() {
         s3.resume();
         notes.push(format!("{:>4.0} s  S3 server started again", load_started.elapsed().as_secs_f64()));
     }
+    let backup = if drill {
+        tokio::time::sleep_until(tokio::time::Instant::from_std(
+            load_started + Duration::from_secs(if faults { 72 } else { 10 }),
+        ))
+        .await;
+        let at = load_started.elapsed().as_secs_f64();
+        let backup = back_up(&database, &s3, fleet.dir.path()).await;
+        notes.push(format!(
+            "{at:>4.0} s  backup: pg_dump, then {} objects copied to another bucket, in {:.1} s",
+            backup.objects,
+            backup.took.as_secs_f64()
+        ));
+        Some(backup)
+    } else {
+        None
+    };
 
     let mut statuses = Vec::new();
     for seller in sellers {
@@ -580,6 +643,10 @@ async fn main() {
          || (SELECT COUNT(*) FROM creations) || ' creations'",
     );
     let (named, _) = blobs(&database, s3.root());
+    let restored = backup.as_ref().map(|b| restore(&fleet, b));
+    if let Some((said, false)) = &restored {
+        failures.push(format!("the restored backup does not open: {said}"));
+    }
     let seen = std::mem::take(&mut *seen.lock().unwrap());
     failures.extend(seen.bad.iter().take(10).map(|b| format!("a seller got {b}")));
 
@@ -602,6 +669,9 @@ async fn main() {
         named.len(),
         String::from_utf8_lossy(&sweep.stdout).trim()
     );
+    if let Some((said, _)) = &restored {
+        println!("  restore drill: the backup restored into a fresh database and bucket; verify-blobs: {said}");
+    }
     println!("  requests {}, answered 503 with Retry-After and retried {}", seen.requests, seen.retried_503);
     for kind in ["signup", "upload", "create", "poll", "balance", "page"] {
         let v: Vec<f64> = seen.latency_ms.iter().filter(|(k, _)| *k == kind).map(|(_, ms)| *ms).collect();
@@ -621,7 +691,7 @@ async fn main() {
     );
     let _ = proxy.kill();
     let _ = proxy.wait();
-    drop((serves, workers, s3, database));
+    drop((serves, workers, s3, database, backup));
     println!("fleet run took {:.0} s", run_started.elapsed().as_secs_f64());
     if failures.is_empty() {
         println!("every invariant holds");

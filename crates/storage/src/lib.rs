@@ -150,15 +150,7 @@ impl Blobs {
     pub async fn put(&self, key: &DataKey, path: &str, plain: &[u8]) -> Result<u64, StorageError> {
         let sealed = envelope::seal(key, path, plain).map_err(|_| StorageError::Corrupt)?;
         let len = sealed.len() as u64;
-        let location = Path::from(path);
-        if sealed.len() >= MULTIPART_FROM {
-            // A failed part aborts the upload (its parts are removed), leaving no object.
-            let mut upload = WriteMultipart::new_with_chunk_size(self.store.put_multipart(&location).await?, PART_SIZE);
-            upload.put(Bytes::from(sealed));
-            upload.finish().await?;
-        } else {
-            self.store.put(&location, PutPayload::from(sealed)).await?;
-        }
+        self.write(&Path::from(path), Bytes::from(sealed)).await?;
         if let Some(root) = &self.local_root {
             // object_store renames a temp file into place; make data and rename durable.
             let file = root.join(path);
@@ -175,6 +167,19 @@ impl Blobs {
             .map_err(|e| StorageError::Backend(e.to_string()))?;
         }
         Ok(len)
+    }
+
+    /// Writes sealed bytes, in parts when they are large.
+    async fn write(&self, location: &Path, sealed: Bytes) -> Result<(), StorageError> {
+        if sealed.len() >= MULTIPART_FROM {
+            // A failed part aborts the upload (its parts are removed), leaving no object.
+            let mut upload = WriteMultipart::new_with_chunk_size(self.store.put_multipart(location).await?, PART_SIZE);
+            upload.put(sealed);
+            upload.finish().await?;
+        } else {
+            self.store.put(location, PutPayload::from(sealed)).await?;
+        }
+        Ok(())
     }
 
     /// Reads and opens a blob; fails as `Corrupt` unless it was sealed with `key` at `path`.
@@ -208,6 +213,18 @@ impl Blobs {
             .await
             .map_err(|e| StorageError::Backend(e.to_string()))?
             .map_err(|e| StorageError::Backend(e.to_string()))
+    }
+
+    /// Copies every object under `prefix` to `to` as stored, still sealed (a backup of the
+    /// bucket, or its restore). Returns how many were copied.
+    pub async fn copy_objects(&self, to: &Blobs, prefix: &str) -> Result<usize, StorageError> {
+        let listed = self.list(prefix).await?;
+        for object in &listed {
+            let location = Path::from(object.path.as_str());
+            let bytes = self.store.get(&location).await?.bytes().await?;
+            to.write(&location, bytes).await?;
+        }
+        Ok(listed.len())
     }
 
     /// Every object under `prefix`, for the orphan sweeper and account deletion.

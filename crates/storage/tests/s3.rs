@@ -93,3 +93,22 @@ async fn an_outage_fails_calls_and_the_data_is_there_after_it() {
     blobs.ping().await.unwrap();
     assert_eq!(blobs.get(&key, "users/a/uploads/1/original").await.unwrap(), b"photo");
 }
+
+#[tokio::test]
+async fn a_bucket_copies_to_another_still_sealed() {
+    let (Some(live), Some(backup)) = (S3Server::start(), S3Server::start()) else { return };
+    let (from, to) = (Blobs::s3(&live.bucket(SECRET_KEY)).unwrap(), Blobs::s3(&backup.bucket(SECRET_KEY)).unwrap());
+    let key = DataKey::generate();
+    for path in ["users/a/uploads/1/original", "users/a/uploads/1/thumb.jpg", "users/b/creations/c/0.jpg"] {
+        from.put(&key, path, path.as_bytes()).await.unwrap();
+    }
+    from.put(&key, "previews/p/photo", b"not a user's").await.unwrap();
+    assert_eq!(from.copy_objects(&to, "users").await.unwrap(), 3);
+    assert_eq!(
+        stored(&backup, "users/b/creations/c/0.jpg"),
+        stored(&live, "users/b/creations/c/0.jpg"),
+        "byte for byte"
+    );
+    assert_eq!(to.get(&key, "users/a/uploads/1/thumb.jpg").await.unwrap(), b"users/a/uploads/1/thumb.jpg");
+    assert_eq!(stored(&backup, "previews/p/photo"), None, "only what was asked");
+}
