@@ -1,12 +1,13 @@
 //! The master key: 32 random bytes in a file created on first start (mode 0600) and never
-//! overwritten. Other keys are derived from it, one per purpose.
+//! overwritten. Other keys are derived from it, one per purpose. During a rotation the
+//! previous master key is loaded too, for reading only (docs/operations.md).
 
 use std::io::Write;
 use std::path::Path;
 
 use rand::RngCore;
 
-use crate::AppError;
+use crate::{App, AppError, Result};
 
 pub struct Keys {
     pub master: [u8; 32],
@@ -14,39 +15,82 @@ pub struct Keys {
     pub key_encryption_key: [u8; 32],
     /// MAC key for OTP digests and CSRF tokens.
     pub server_mac_key: [u8; 32],
+    /// During a rotation: the keys of the master key being replaced.
+    pub previous: Option<Box<Keys>>,
 }
 
 impl Keys {
     pub fn from_master(master: [u8; 32]) -> Self {
         let server_mac_key = domain::secrets::mac_bytes(&master, b"soraipixel/server-mac/v1");
         let key_encryption_key = domain::secrets::mac_bytes(&master, b"soraipixel/kek/v1");
-        Self { master, key_encryption_key, server_mac_key }
+        Self { master, key_encryption_key, server_mac_key, previous: None }
+    }
+
+    /// The configured master key (created on first start) and, during a rotation, the
+    /// previous one, whose file must exist.
+    pub fn load(settings: &settings::Settings) -> Result<Self> {
+        let mut keys = Self::load_or_create(&settings.master_key_path())?;
+        if let Some(path) = &settings.security.previous_master_key_file {
+            keys.previous = Some(Box::new(Self::read(path)?));
+        }
+        Ok(keys)
+    }
+
+    /// Writes a fresh master key to `path` for a rotation; never replaces an existing file.
+    pub fn create_new(path: &Path) -> Result<()> {
+        write_new(path).map_err(|e| AppError::Internal(format!("cannot create {}: {e}", path.display())))
     }
 
     /// Reads the key file, creating it with a fresh key when it does not exist.
-    pub fn load_or_create(path: &Path) -> Result<Self, AppError> {
+    pub fn load_or_create(path: &Path) -> Result<Self> {
         let fail = |what: &str, e: std::io::Error| AppError::Internal(format!("{what} {}: {e}", path.display()));
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| fail("cannot create folder for", e))?;
         }
-        let mut fresh = [0u8; 32];
-        rand::rng().fill_bytes(&mut fresh);
-        match create_new_private(path) {
-            Ok(mut file) => {
-                file.write_all(hex::encode(fresh).as_bytes())
-                    .and_then(|_| file.sync_all())
-                    .map_err(|e| fail("cannot write", e))?;
+        match write_new(path) {
+            Ok(()) => {
                 tracing::info!(path = %path.display(), "created a new master key; back it up: without it stored data cannot be read");
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(fail("cannot create", e)),
         }
-        let text = std::fs::read_to_string(path).map_err(|e| fail("cannot read", e))?;
+        Self::read(path)
+    }
+
+    fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| AppError::Internal(format!("cannot read master key file {}: {e}", path.display())))?;
         let bytes = hex::decode(text.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b).ok());
         let master = bytes
             .ok_or_else(|| AppError::Internal(format!("master key file {} must hold 64 hex digits", path.display())))?;
         Ok(Self::from_master(master))
     }
+}
+
+impl App {
+    /// Step 3 of a rotation: every user's data key wrapped again with the current master key
+    /// (unwrapped with whichever opens it). The data keys, and so every stored blob, stay as
+    /// they are. Returns how many were re-wrapped; safe to run again.
+    pub async fn rewrap_keys(&self) -> Result<usize> {
+        let mut count = 0;
+        for user in self.db.users_with_keys().await? {
+            let Some(wrapped) = self.db.wrapped_key(&user).await? else { continue };
+            let key = self.unwrap_key(&wrapped)?;
+            if self.db.replace_wrapped_key(&user, &wrapped, &self.wrap_key(&key)).await? {
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+}
+
+/// 32 random bytes, hex, in a new file only readable by us.
+fn write_new(path: &Path) -> std::io::Result<()> {
+    let mut fresh = [0u8; 32];
+    rand::rng().fill_bytes(&mut fresh);
+    let mut file = create_new_private(path)?;
+    file.write_all(hex::encode(fresh).as_bytes())?;
+    file.sync_all()
 }
 
 /// `create_new` never replaces an existing key, even when two processes start at once.

@@ -44,7 +44,7 @@ use db::Db;
 use providers::mail::Mailer;
 use providers::sms::SmsSender;
 use settings::Settings;
-use storage::{Blobs, KeyWrapper, LocalKeyWrapper};
+use storage::{Blobs, KeyRing, KeyWrapper, LocalKeyWrapper};
 
 pub type Result<T> = std::result::Result<T, AppError>;
 
@@ -95,7 +95,10 @@ impl App {
         keys: keys::Keys,
         blobs: Blobs,
     ) -> Self {
-        let wrapper = Arc::new(LocalKeyWrapper::new(keys.key_encryption_key));
+        let previous =
+            keys.previous.iter().map(|p| Box::new(LocalKeyWrapper::new(p.key_encryption_key)) as Box<dyn KeyWrapper>);
+        let wrapper =
+            Arc::new(KeyRing::new(Box::new(LocalKeyWrapper::new(keys.key_encryption_key)), previous.collect()));
         let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
         let (cpu, intake) = (Arc::new(Semaphore::new(cores)), Arc::new(Semaphore::new((cores * 4).max(8))));
         let zips = Arc::new(Semaphore::new(cores * 2));
@@ -156,6 +159,17 @@ impl App {
     /// Keyed MAC with the server key (derived from the master key), for OTPs and CSRF tokens.
     pub fn mac(&self, parts: &[&str]) -> String {
         domain::secrets::mac(&self.keys.server_mac_key, parts)
+    }
+
+    /// Whether `presented` is the MAC of `parts` (its first `len` characters, when shorter)
+    /// under the server key or, during a master-key rotation, under the previous one: links
+    /// and codes made before the rotation keep working until it ends.
+    pub fn mac_matches(&self, parts: &[&str], presented: &str, len: usize) -> bool {
+        let previous = self.keys.previous.as_ref().map(|p| &p.server_mac_key);
+        std::iter::once(&self.keys.server_mac_key).chain(previous).any(|key| {
+            let mac = domain::secrets::mac(key, parts);
+            domain::secrets::equal(&mac[..len.min(mac.len())], presented)
+        })
     }
 
     fn link(&self, path: &str) -> String {

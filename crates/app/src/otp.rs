@@ -35,7 +35,7 @@ impl App {
         self.cool_down(&format!("otp:resend:{phone}"), resend_ms).await?;
         self.limit(&format!("otp:phone:{phone}"), sec.otp_sends_per_phone_hour, HOUR).await?;
         let code = secrets::otp_code();
-        self.db.store_otp(phone.as_str(), &self.code_mac(phone, &code, usage), now_ms(), CODE_TTL_MS).await?;
+        self.db.store_otp(phone.as_str(), &self.mac(&code_parts(phone, &code, usage)), now_ms(), CODE_TTL_MS).await?;
         if let Err(e) = self.sms.send_code(phone.as_str(), &code).await {
             tracing::error!(phone = %phone.masked(), error = %e, "could not send the code");
             self.db.delete_otp(phone.as_str()).await?;
@@ -79,7 +79,7 @@ impl App {
         let Some(live) = self.db.attempt_otp(phone.as_str(), now_ms(), MAX_ATTEMPTS).await? else {
             return Err(AppError::InvalidCode);
         };
-        if !secrets::equal(&live.code_mac, &self.code_mac(phone, code.trim(), usage)) {
+        if !self.mac_matches(&code_parts(phone, code.trim(), usage), &live.code_mac, usize::MAX) {
             if live.attempts >= MAX_ATTEMPTS {
                 self.db.delete_otp(phone.as_str()).await?;
                 return Err(AppError::RateLimited { retry_after_secs: self.settings.security.otp_resend_seconds });
@@ -89,11 +89,12 @@ impl App {
         self.db.delete_otp(phone.as_str()).await?;
         Ok(())
     }
+}
 
-    fn code_mac(&self, phone: &Phone, code: &str, usage: CodeUse<'_>) -> String {
-        match usage {
-            CodeUse::SignIn => self.mac(&["otp", phone.as_str(), code]),
-            CodeUse::Prove { user_id } => self.mac(&["otp-prove", user_id, phone.as_str(), code]),
-        }
+/// What a code's MAC covers: the code, the phone and, when proving a number, the account.
+fn code_parts<'a>(phone: &'a Phone, code: &'a str, usage: CodeUse<'a>) -> Vec<&'a str> {
+    match usage {
+        CodeUse::SignIn => vec!["otp", phone.as_str(), code],
+        CodeUse::Prove { user_id } => vec!["otp-prove", user_id, phone.as_str(), code],
     }
 }

@@ -33,9 +33,8 @@ impl App {
         let (Some(id), Some(expires), Some(mac)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(AppError::NotFound);
         };
-        let expected = self.mac(&["share", id, expires]);
         let live = expires.parse::<i64>().is_ok_and(|e| e.saturating_mul(1000) > now_ms());
-        if !domain::secrets::equal(mac, &expected[..32]) || !live {
+        if !self.mac_matches(&["share", id, expires], mac, 32) || !live {
             return Err(AppError::NotFound);
         }
         Ok(self.db.output(id).await?)

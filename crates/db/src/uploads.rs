@@ -44,6 +44,18 @@ impl Db {
             .await)?)
     }
 
+    /// Replaces a user's wrapped key, if it is still `old` (a master-key rotation).
+    pub async fn replace_wrapped_key(&self, user_id: &str, old: &[u8], new: &[u8]) -> Result<bool> {
+        Ok(with_pool!(self, |p| sqlx::query("UPDATE user_keys SET wrapped = $3 WHERE user_id = $1 AND wrapped = $2")
+            .bind(user_id)
+            .bind(old)
+            .bind(new)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?
+            == 1)
+    }
+
     /// Stores a wrapped key unless one exists; returns the one that won (first writer).
     pub async fn store_wrapped_key(&self, user_id: &str, wrapped: &[u8], now: i64) -> Result<Vec<u8>> {
         with_pool!(self, |p| sqlx::query(

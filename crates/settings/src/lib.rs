@@ -553,6 +553,9 @@ fn default_msg91_url() -> String {
 pub struct Security {
     /// Master key file (32 random bytes, hex); empty means `<data_dir>/master.key`.
     pub master_key_file: PathBuf,
+    /// During a master-key rotation only: the key being replaced, still accepted for reading
+    /// (docs/operations.md).
+    pub previous_master_key_file: Option<PathBuf>,
     pub login_attempts_per_ip_15min: u32,
     /// Password guesses one network may make at one account in 15 minutes (counted before
     /// the password is checked; a right one gives its place back).
@@ -650,6 +653,7 @@ impl Default for Security {
     fn default() -> Self {
         Self {
             master_key_file: PathBuf::new(),
+            previous_master_key_file: None,
             login_attempts_per_ip_15min: 30,
             login_failures_per_account_15min: 10,
             login_attempts_per_account_hour: 100,

@@ -68,6 +68,10 @@ enum AdminTask {
     },
     /// Email every user about the privacy policy version in force (after publishing one).
     AnnouncePolicy,
+    /// Rotation, step 1: write a fresh master key to PATH (docs/operations.md).
+    NewMasterKey { path: std::path::PathBuf },
+    /// Rotation, step 3: wrap every user's data key with the current master key.
+    RewrapKeys,
     /// Open every stored blob every row names with its owner's key: run it after restoring
     /// a backup (docs/operations.md). Exits 1 when one is missing or does not open.
     VerifyBlobs,
@@ -184,6 +188,18 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             app.db.close().await;
             Ok(())
         }
+        Command::Admin { task: AdminTask::NewMasterKey { path } } => {
+            app::keys::Keys::create_new(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("a new master key is in {}; back it up, then follow docs/operations.md", path.display());
+            Ok(())
+        }
+        Command::Admin { task: AdminTask::RewrapKeys } => {
+            let app = open(settings).await?;
+            let count = app.rewrap_keys().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            app.db.close().await;
+            println!("{count} data keys wrapped with the current master key");
+            Ok(())
+        }
         Command::Admin { task: AdminTask::VerifyBlobs } => {
             let app = open(settings).await?;
             let check = app.verify_blobs().await.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -238,8 +254,8 @@ async fn open(settings: Settings) -> anyhow::Result<app::App> {
         .await
         .context("cannot open the database (database.url)")?;
     db.migrate().await.context("cannot apply database migrations")?;
-    let keys = app::keys::Keys::load_or_create(&settings.master_key_path())
-        .map_err(|e| anyhow::anyhow!("{e} (security.master_key_file)"))?;
+    let keys = app::keys::Keys::load(&settings)
+        .map_err(|e| anyhow::anyhow!("{e} (security.master_key_file, security.previous_master_key_file)"))?;
     let mailer = match &settings.mail.smtp {
         Some(s) => providers::mail::Mailer::smtp(
             &settings.mail.from,

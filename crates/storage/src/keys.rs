@@ -78,6 +78,26 @@ impl KeyWrapper for LocalKeyWrapper {
     }
 }
 
+/// Several key-encryption keys during a rotation: wraps with the first, unwraps with
+/// whichever opens the key.
+pub struct KeyRing(Vec<Box<dyn KeyWrapper>>);
+
+impl KeyRing {
+    pub fn new(current: Box<dyn KeyWrapper>, previous: Vec<Box<dyn KeyWrapper>>) -> Self {
+        Self(std::iter::once(current).chain(previous).collect())
+    }
+}
+
+impl KeyWrapper for KeyRing {
+    fn wrap(&self, key: &DataKey) -> Vec<u8> {
+        self.0[0].wrap(key)
+    }
+
+    fn unwrap_key(&self, wrapped: &[u8]) -> Result<DataKey, UnwrapError> {
+        self.0.iter().find_map(|w| w.unwrap_key(wrapped).ok()).ok_or(UnwrapError)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +111,18 @@ mod tests {
         assert!(LocalKeyWrapper::new([2; 32]).unwrap_key(&wrapped).is_err());
         assert!(w.unwrap_key(&wrapped[1..]).is_err());
         assert_eq!(format!("{key:?}"), "DataKey(…)", "keys never reach logs");
+    }
+
+    #[test]
+    fn a_ring_wraps_with_the_new_key_and_opens_with_either() {
+        let (old, new) = (LocalKeyWrapper::new([1; 32]), LocalKeyWrapper::new([2; 32]));
+        let key = DataKey::generate();
+        let wrapped_before = old.wrap(&key);
+        let ring = KeyRing::new(Box::new(LocalKeyWrapper::new([2; 32])), vec![Box::new(LocalKeyWrapper::new([1; 32]))]);
+        assert_eq!(ring.unwrap_key(&wrapped_before).unwrap().bytes(), key.bytes(), "the old key still opens");
+        let wrapped_now = ring.wrap(&key);
+        assert_eq!(new.unwrap_key(&wrapped_now).unwrap().bytes(), key.bytes(), "wrapped with the new key");
+        assert!(old.unwrap_key(&wrapped_now).is_err());
+        assert!(ring.unwrap_key(&LocalKeyWrapper::new([3; 32]).wrap(&key)).is_err(), "a third key opens nothing");
     }
 }

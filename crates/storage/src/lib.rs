@@ -18,7 +18,7 @@ pub mod keys;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use keys::{DataKey, KeyWrapper, LocalKeyWrapper};
+pub use keys::{DataKey, KeyRing, KeyWrapper, LocalKeyWrapper};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {

@@ -187,7 +187,7 @@ impl App {
         let (code, until, mac) = (parts.next()?, parts.next()?, parts.next()?);
         let currency = Currency::parse(code)?;
         let fresh = until.parse::<i64>().is_ok_and(|t| t > now && t <= now + CURRENCY_COOKIE_MS);
-        (fresh && domain::secrets::equal(mac, &self.currency_mac(currency, network, until))).then_some(currency)
+        (fresh && self.mac_matches(&["currency", currency.code(), network, until], mac, 32)).then_some(currency)
     }
 
     fn currency_mac(&self, currency: Currency, network: &str, until: &str) -> String {

@@ -51,9 +51,10 @@ pub async fn spawn_without_cloud(db: Db) -> TestApp {
     start(db, |_| {}, false, None).await
 }
 
-/// A server keeping its blobs in `blobs` (an S3 bucket) instead of its data folder.
-pub async fn spawn_on(db: Db, blobs: storage::Blobs) -> TestApp {
-    start(db, |_| {}, true, Some(blobs)).await
+/// A server keeping its blobs in `blobs` (an S3 bucket, another server's folder) instead
+/// of its data folder.
+pub async fn spawn_on(db: Db, blobs: storage::Blobs, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    start(db, tweak, true, Some(blobs)).await
 }
 
 async fn start(db: Db, tweak: impl FnOnce(&mut Settings), cloud: bool, blobs: Option<storage::Blobs>) -> TestApp {
@@ -67,7 +68,7 @@ async fn start(db: Db, tweak: impl FnOnce(&mut Settings), cloud: bool, blobs: Op
     settings.shopify.base_url = shopify.store_url_template();
     tweak(&mut settings);
     let outbox = settings.outbox_dir();
-    let keys = app::keys::Keys::load_or_create(&settings.master_key_path()).unwrap();
+    let keys = app::keys::Keys::load(&settings).unwrap();
     let mailer = providers::mail::Mailer::outbox(&settings.mail.from, outbox.clone()).unwrap();
     let sender =
         providers::sms::SmsSender::Msg91(providers::sms::Msg91::new(&msg91, "test-key", "otp-template").unwrap());

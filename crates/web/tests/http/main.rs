@@ -20,6 +20,7 @@ mod listings;
 mod otp;
 mod protection;
 mod removebg;
+mod rotation;
 mod tls;
 mod uploads;
 mod webhooks;

@@ -138,7 +138,7 @@ async fn the_studio_deletes_a_photo_once_and_only_its_owners(db: Db) {
 async fn a_storage_outage_asks_sellers_to_come_back(db: Db) {
     let Some(mut s3) = storage::testing::S3Server::start() else { return };
     let blobs = storage::Blobs::s3(&s3.bucket(storage::testing::SECRET_KEY)).unwrap();
-    let t = spawn_on(db, blobs).await;
+    let t = spawn_on(db, blobs, |_| {}).await;
     let asha = t.signup("outage@example.com").await;
     let (status, before) = upload(&t, &asha, "ring.jpg", ring_jpeg(640, 480)).await;
     assert_eq!(status, 201, "{before}");
