@@ -9,10 +9,15 @@ pub fn ring_jpeg(width: u32, height: u32) -> Vec<u8> {
 }
 
 pub async fn upload(t: &TestApp, who: &Browser, name: &str, bytes: Vec<u8>) -> (u16, Value) {
+    let res = upload_response(t, who, name, bytes).await;
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn upload_response(t: &TestApp, who: &Browser, name: &str, bytes: Vec<u8>) -> reqwest::Response {
     let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()).mime_str("image/png").unwrap();
     let form = reqwest::multipart::Form::new().part("file", part);
-    let res = t
-        .http
+    t.http
         .post(t.url("/api/v1/uploads"))
         .header("cookie", &who.cookie)
         .header("x-csrf-token", &who.csrf)
@@ -20,9 +25,7 @@ pub async fn upload(t: &TestApp, who: &Browser, name: &str, bytes: Vec<u8>) -> (
         .multipart(form)
         .send()
         .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
+        .unwrap()
 }
 
 fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -145,17 +148,7 @@ async fn a_storage_outage_asks_sellers_to_come_back(db: Db) {
     let id = before["id"].as_str().unwrap();
 
     s3.stop();
-    let part = reqwest::multipart::Part::bytes(ring_jpeg(640, 480)).file_name("ring-2.jpg");
-    let refused = t
-        .http
-        .post(t.url("/api/v1/uploads"))
-        .header("cookie", &asha.cookie)
-        .header("x-csrf-token", &asha.csrf)
-        .header("sec-fetch-site", "same-origin")
-        .multipart(reqwest::multipart::Form::new().part("file", part))
-        .send()
-        .await
-        .unwrap();
+    let refused = upload_response(&t, &asha, "ring-2.jpg", ring_jpeg(640, 480)).await;
     assert_eq!(refused.status(), 503);
     assert_eq!(header(refused.headers(), "retry-after"), "5");
     let body: Value = refused.json().await.unwrap();
