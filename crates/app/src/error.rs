@@ -54,8 +54,8 @@ pub enum AppError {
     /// This installation does not offer the feature named.
     #[error("{0} is not available here")]
     Unavailable(&'static str),
-    /// The database or the blob store did not answer (restarting, unreachable); nothing
-    /// was changed and the same request is safe to send again shortly.
+    /// The database or the blob store did not answer (restarting, unreachable): the seller
+    /// is asked to send the same request again shortly.
     #[error("we could not reach our storage just now; please try again in a moment")]
     Outage(String),
     #[error("internal error")]

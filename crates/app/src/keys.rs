@@ -28,11 +28,17 @@ impl Keys {
 
     /// The configured master key (created on first start) and, during a rotation, the
     /// previous one, whose file must exist.
+    /// During a rotation the new key must already exist (a mistyped path must not quietly
+    /// become a fresh key) and differ from the previous one.
     pub fn load(settings: &settings::Settings) -> Result<Self> {
-        let mut keys = Self::load_or_create(&settings.master_key_path())?;
-        if let Some(path) = &settings.security.previous_master_key_file {
-            keys.previous = Some(Box::new(Self::read(path)?));
+        let Some(previous) = &settings.security.previous_master_key_file else {
+            return Self::load_or_create(&settings.master_key_path());
+        };
+        let (mut keys, previous) = (Self::read(&settings.master_key_path())?, Self::read(previous)?);
+        if keys.master == previous.master {
+            return Err(AppError::Internal("the master key and the previous master key are the same".into()));
         }
+        keys.previous = Some(Box::new(previous));
         Ok(keys)
     }
 
@@ -72,6 +78,11 @@ impl App {
     /// (unwrapped with whichever opens it). The data keys, and so every stored blob, stay as
     /// they are. Returns how many were re-wrapped; safe to run again.
     pub async fn rewrap_keys(&self) -> Result<usize> {
+        if self.keys.previous.is_none() {
+            return Err(AppError::Internal(
+                "re-wrapping is step 3 of a rotation: set security.previous_master_key_file first".into(),
+            ));
+        }
         let mut count = 0;
         for user in self.db.users_with_keys().await? {
             let Some(wrapped) = self.db.wrapped_key(&user).await? else { continue };
@@ -122,5 +133,22 @@ mod tests {
         }
         std::fs::write(&path, "not hex").unwrap();
         assert!(Keys::load_or_create(&path).is_err(), "a damaged key file is an error, not a new key");
+    }
+
+    #[test]
+    fn a_rotation_never_makes_up_a_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let (old, new) = (dir.path().join("old.key"), dir.path().join("new.key"));
+        Keys::load_or_create(&old).unwrap();
+        let mut settings = settings::Settings::default();
+        settings.security.master_key_file = new.clone();
+        settings.security.previous_master_key_file = Some(old.clone());
+        assert!(Keys::load(&settings).is_err(), "a missing new key is an error during a rotation");
+        assert!(!new.exists(), "and none was created");
+        Keys::create_new(&new).unwrap();
+        let keys = Keys::load(&settings).unwrap();
+        assert_eq!(keys.previous.map(|p| p.master), Some(Keys::load_or_create(&old).unwrap().master));
+        settings.security.master_key_file = old;
+        assert!(Keys::load(&settings).is_err(), "the same key twice is no rotation");
     }
 }

@@ -1,5 +1,6 @@
-//! Proof that a backup restored: every blob a row names is in the store and opens with its
-//! owner's key (which only the master key of the backed-up deployment unwraps).
+//! Proof that a backup restored: every blob a user's rows name is in the store and opens
+//! with its owner's key (which only the master key of the backed-up deployment unwraps).
+//! Visitor previews, which expire within a day, are not counted.
 
 use storage::StorageError;
 

@@ -128,7 +128,7 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, ImagingError> {
 
 /// A photo decoded just large enough for a picture whose longer side is `long_side` (a
 /// thumbnail), and the photo's full upright size. A JPEG is scaled while it is decoded
-/// (1/2, 1/4 or 1/8 of each side), so a 12 MP upload never holds its 36 MB of pixels;
+/// (1/2, 1/4 or 1/8 of each side), so a 12 MP baseline JPEG never holds its 36 MB of pixels;
 /// every scan is still decoded, so a broken file fails as it does in `decode`. Other
 /// formats, CMYK and 16-bit JPEGs are decoded in full.
 pub fn decode_reduced(bytes: &[u8], limits: &Limits, long_side: u32) -> Result<(Decoded, u32, u32), ImagingError> {
@@ -139,7 +139,11 @@ pub fn decode_reduced(bytes: &[u8], limits: &Limits, long_side: u32) -> Result<(
     }
     check_jpeg_complete(bytes)?;
     let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
-    decoder.read_info().map_err(jpeg_error)?;
+    // What this decoder does not support (arithmetic coding, say), the full decoder may.
+    match decoder.read_info() {
+        Err(jpeg_decoder::Error::Unsupported(_)) => return whole(bytes).map(|(w, h, d)| (d, w, h)),
+        read => read.map_err(jpeg_error)?,
+    }
     let info = decoder.info().ok_or(ImagingError::TruncatedImage)?;
     let (width, height) = (u32::from(info.width), u32::from(info.height));
     limits.check_dimensions(width, height)?;
@@ -164,7 +168,6 @@ pub fn decode_reduced(bytes: &[u8], limits: &Limits, long_side: u32) -> Result<(
 fn jpeg_error(e: jpeg_decoder::Error) -> ImagingError {
     match e {
         jpeg_decoder::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => ImagingError::TruncatedImage,
-        jpeg_decoder::Error::Unsupported(u) => ImagingError::UnsupportedFormat(format!("{u:?}")),
         other => ImagingError::CorruptImage(other.to_string()),
     }
 }

@@ -119,7 +119,16 @@ fn restore(fleet: &Fleet, backup: &Backup) -> (String, bool) {
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&verify.stdout).trim().replace('\n', "; ");
-    (said, verify.status.success())
+    // Every blob the restored rows name was opened: not merely "no failures" of nothing.
+    let named: usize = restored
+        .query(
+            "SELECT COUNT(*) FROM (SELECT original_key FROM uploads UNION ALL SELECT thumb_key FROM uploads \
+             UNION ALL SELECT blob_key FROM outputs) AS named",
+        )
+        .parse()
+        .unwrap();
+    let all_opened = named > 0 && said.contains(&format!(" {named} blobs open, 0 missing, 0 do not open"));
+    (said, verify.status.success() && all_opened)
 }
 
 /// What every `soraipixel` process of the fleet shares.
@@ -349,10 +358,11 @@ impl Client {
         body["id"].as_str().unwrap().to_owned()
     }
 
-    /// Polls as the studio page does until the creation ends; its final status.
+    /// Polls as the studio page does until the creation ends; its final status. A creation
+    /// still unfinished after 15 minutes fails the run rather than hanging it.
     async fn follow(&self, creation: &str) -> String {
         let path = format!("/api/v1/creations/{creation}");
-        loop {
+        for _ in 0..900 {
             let c = self.json("poll", || self.req(Method::GET, &path)).await;
             self.json("balance", || self.req(Method::GET, "/api/v1/tokens")).await;
             let page = self.send("page", || self.req(Method::GET, "/studio")).await;
@@ -363,6 +373,7 @@ impl Client {
                 done => return done.to_owned(),
             }
         }
+        "still unfinished after 15 minutes".to_owned()
     }
 }
 
@@ -409,8 +420,8 @@ fn blobs(db: &Database, s3_root: &Path) -> (BTreeSet<String>, BTreeSet<String>) 
     let mut stored = BTreeSet::new();
     let mut folders = vec![bucket.join("users")];
     while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
-            let path = entry.path();
+        for entry in std::fs::read_dir(&folder).unwrap_or_else(|e| panic!("{}: {e}", folder.display())) {
+            let path = entry.unwrap().path();
             if path.is_dir() {
                 folders.push(path);
             } else {
@@ -466,6 +477,44 @@ fn check(db: &Database, s3_root: &Path) -> Vec<String> {
         failures.push(format!("blobs orphaned after the sweep: {orphaned:?}"));
     }
     failures
+}
+
+/// An upload sent by hand straight to a `serve` on `port`: the head and half the body,
+/// then (after `halfway` is told) the rest once `go` says so. Returns the status line.
+async fn upload_in_two_halves(
+    port: u16,
+    seller: &Client,
+    photo: &[u8],
+    halfway: tokio::sync::oneshot::Sender<()>,
+    go: tokio::sync::oneshot::Receiver<()>,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let boundary = "fleet-drain-witness";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"ring.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(photo);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let head = format!(
+        "POST /api/v1/uploads HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {}\r\nX-CSRF-Token: {}\r\n\
+         Sec-Fetch-Site: same-origin\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        seller.cookie,
+        seller.csrf,
+        body.len()
+    );
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(first).await.unwrap();
+    let _ = halfway.send(());
+    let _ = go.await;
+    let mut reply = Vec::new();
+    if stream.write_all(rest).await.is_ok() {
+        let _ = stream.read_to_end(&mut reply).await;
+    }
+    String::from_utf8_lossy(&reply).lines().next().unwrap_or("no answer").to_owned()
 }
 
 /// Waits until `url` answers 200 (a process back after a fault), up to `limit`.
@@ -567,10 +616,25 @@ async fn main() {
         notes.push(format!("{:>4.0} s  worker started again by its supervisor", load_started.elapsed().as_secs_f64()));
 
         after(20).await;
+        // A witness upload straight to this serve, half its body sent when the signal comes:
+        // draining means it still gets its answer.
+        let direct = format!("http://127.0.0.1:{}", serves[0].port);
+        let witness = Client::signup(&direct, "drain@example.com", Arc::default()).await;
+        let (halfway, go) = (tokio::sync::oneshot::channel(), tokio::sync::oneshot::channel());
+        let (port, witness_photo) = (serves[0].port, photo.clone());
+        let upload =
+            tokio::spawn(async move { upload_in_two_halves(port, &witness, &witness_photo, halfway.0, go.1).await });
+        halfway.1.await.unwrap();
         serves[0].signal("-TERM");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let _ = go.0.send(());
+        let answer = upload.await.unwrap();
         let drained = serves[0].wait_exit();
+        if !answer.contains(" 201 ") {
+            failures.push(format!("an upload in flight when its serve was stopped got {answer:?}"));
+        }
         notes.push(format!(
-            "{:>4.0} s  serve SIGTERMed: drained and exited in {:.1} s",
+            "{:>4.0} s  serve SIGTERMed with an upload half sent: the upload got \"{answer}\" and the serve exited {:.1} s after",
             load_started.elapsed().as_secs_f64(),
             drained.as_secs_f64()
         ));
@@ -651,6 +715,19 @@ async fn main() {
     failures.extend(seen.bad.iter().take(10).map(|b| format!("a seller got {b}")));
 
     let succeeded = statuses.iter().filter(|s| *s == "succeeded").count();
+    // One creation per seller (a retried POST must not make a second one), and faults may
+    // cost a creation now and then, not the run.
+    let stored: usize = database
+        .query("SELECT COUNT(*) FROM creations c JOIN users u ON u.id = c.user_id WHERE u.email LIKE 'fleet%'")
+        .parse()
+        .unwrap();
+    if stored != users || accepted.load(Ordering::Relaxed) != users {
+        failures
+            .push(format!("{users} sellers, {} creations accepted, {stored} stored", accepted.load(Ordering::Relaxed)));
+    }
+    if succeeded * 10 < users * 9 {
+        failures.push(format!("only {succeeded} of {users} creations succeeded"));
+    }
     let images: usize = database
         .query("SELECT COUNT(*) FROM outputs o JOIN users u ON u.id = o.user_id WHERE u.email LIKE 'fleet%'")
         .parse()
