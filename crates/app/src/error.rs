@@ -105,8 +105,8 @@ impl From<db::DbError> for AppError {
 }
 
 impl From<storage::StorageError> for AppError {
-    /// A blob a row names is always there and opens with its key, so only an unreachable
-    /// store is anything but a fault of ours.
+    /// A blob a row names is always there and opens with its key, and the store takes our
+    /// credentials, so only an unreachable store is anything but a fault of ours.
     fn from(e: storage::StorageError) -> Self {
         match e {
             storage::StorageError::Backend(_) => AppError::Outage(format!("blob store: {e}")),

@@ -27,6 +27,10 @@ pub enum StorageError {
     /// Wrong key, tampered bytes, or an object moved to another path.
     #[error("object failed authentication")]
     Corrupt,
+    /// The store refused our credentials (a wrong secret, a missing permission): a fault
+    /// of configuration, not an outage that passes.
+    #[error("storage refused access: {0}")]
+    Denied(String),
     #[error("storage backend: {0}")]
     Backend(String),
 }
@@ -41,6 +45,9 @@ impl From<object_store::Error> for StorageError {
     fn from(e: object_store::Error) -> Self {
         match e {
             object_store::Error::NotFound { .. } => StorageError::NotFound,
+            e @ (object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }) => {
+                StorageError::Denied(e.to_string())
+            }
             other => StorageError::Backend(other.to_string()),
         }
     }

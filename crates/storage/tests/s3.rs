@@ -69,7 +69,7 @@ async fn a_wrong_secret_is_refused_and_writes_nothing() {
     let key = DataKey::generate();
     let refused = blobs.put(&key, "users/a/uploads/1/original", b"photo").await;
     assert!(
-        matches!(&refused, Err(StorageError::Backend(e)) if e.contains("403") || e.contains("Signature")),
+        matches!(&refused, Err(StorageError::Denied(e)) if e.contains("403") || e.contains("Signature")),
         "{refused:?}"
     );
     assert_eq!(stored(&server, "users/a/uploads/1/original"), None);
@@ -77,7 +77,7 @@ async fn a_wrong_secret_is_refused_and_writes_nothing() {
 
     let right = Blobs::s3(&server.bucket(SECRET_KEY)).unwrap();
     right.put(&key, "users/a/uploads/1/original", b"photo").await.unwrap();
-    assert!(matches!(blobs.get(&key, "users/a/uploads/1/original").await, Err(StorageError::Backend(_))));
+    assert!(matches!(blobs.get(&key, "users/a/uploads/1/original").await, Err(StorageError::Denied(_))));
 }
 
 #[tokio::test]
