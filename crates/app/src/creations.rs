@@ -510,7 +510,7 @@ impl App {
     /// The photo under one of the user's local-engine images, framed exactly as the image
     /// (pixel for pixel), as a JPEG at most `size` pixels on its longest side.
     pub async fn output_before(&self, p: &Principal, id: &str, size: u32) -> Result<Vec<u8>> {
-        // Each one decodes the whole photo: bounded per person like the brush's previews.
+        // Each one decodes the photo: bounded per person like the brush's previews.
         self.limit(&format!("before:{}", p.user.id), BEFORES_PER_HOUR, crate::limits::HOUR).await?;
         let output = self.db.output_of(&p.user.id, id).await?;
         let creation = self.db.creation_of(&p.user.id, &output.creation_id).await?;
@@ -524,8 +524,10 @@ impl App {
         let limits = self.upload_limits();
         let size = size.clamp(64, 2000);
         self.on_cpu(move || {
-            // Twice the view's pixels is detail enough for any zoom the image itself allows.
-            let photo = imaging::decode(&bytes, &limits)?.within_pixels(4 * u64::from(size).pow(2))?;
+            // Twice the view's pixels is detail enough for any zoom the image itself allows;
+            // a JPEG is decoded straight at a scale that still has them (3× the view's side).
+            let (photo, _, _) = imaging::decode_reduced(&bytes, &limits, 3 * size)?;
+            let photo = photo.within_pixels(4 * u64::from(size).pow(2))?;
             let before = imaging::frame::before(&photo.rgb, &placement, size);
             imaging::encode_rgb(&before, Format::Jpeg, 85)
         })

@@ -192,25 +192,32 @@ async fn the_photo_under_an_image_lines_up_with_it(db: Db) {
             (res.status().as_u16(), res.bytes().await.unwrap())
         }
     };
-    let (status, before) = get(format!("/api/v1/outputs/{id}/before?size=500"), asha.cookie.clone()).await;
-    assert_eq!(status, 200);
-    let before = imaging::decode(&before, &imaging::Limits::default()).unwrap();
-    let (_, after) = get(format!("/api/v1/outputs/{id}?size=500"), asha.cookie.clone()).await;
-    let after = imaging::decode(&after, &imaging::Limits::default()).unwrap();
-    assert_eq!((before.width, before.height), (after.width, after.height));
-    // Where the image shows the ring (well below white), the photo shows it too, not paper.
-    let ring: Vec<(u32, u32)> = after
-        .rgb
-        .enumerate_pixels()
-        .filter(|(_, _, p)| p.0.iter().min().is_some_and(|&c| c < 150))
-        .map(|(x, y, _)| (x, y))
-        .collect();
-    let paper = before.rgb.get_pixel(3, 3).0.iter().map(|&c| i32::from(c)).sum::<i32>();
-    let dark = ring
-        .iter()
-        .filter(|&&(x, y)| before.rgb.get_pixel(x, y).0.iter().map(|&c| i32::from(c)).sum::<i32>() < paper - 90)
-        .count();
-    assert!(ring.len() > 1000 && dark * 10 >= ring.len() * 9, "{dark} of {} ring pixels line up", ring.len());
+    // 500 px: decoded in full; 120 px: the JPEG decoded at half scale, still lined up.
+    for (size, least) in [(500, 1000), (120, 50)] {
+        let (status, before) = get(format!("/api/v1/outputs/{id}/before?size={size}"), asha.cookie.clone()).await;
+        assert_eq!(status, 200);
+        let before = imaging::decode(&before, &imaging::Limits::default()).unwrap();
+        let (_, after) = get(format!("/api/v1/outputs/{id}?size={size}"), asha.cookie.clone()).await;
+        let after = imaging::decode(&after, &imaging::Limits::default()).unwrap();
+        assert_eq!((before.width, before.height), (after.width, after.height));
+        // Where the image shows the ring (well below white), the photo shows it too, not paper.
+        let ring: Vec<(u32, u32)> = after
+            .rgb
+            .enumerate_pixels()
+            .filter(|(_, _, p)| p.0.iter().min().is_some_and(|&c| c < 150))
+            .map(|(x, y, _)| (x, y))
+            .collect();
+        let paper = before.rgb.get_pixel(3, 3).0.iter().map(|&c| i32::from(c)).sum::<i32>();
+        let dark = ring
+            .iter()
+            .filter(|&&(x, y)| before.rgb.get_pixel(x, y).0.iter().map(|&c| i32::from(c)).sum::<i32>() < paper - 90)
+            .count();
+        assert!(
+            ring.len() > least && dark * 10 >= ring.len() * 9,
+            "{size} px: {dark} of {} ring pixels line up",
+            ring.len()
+        );
+    }
     let (status, _) = get(format!("/api/v1/outputs/{id}/before"), mallory.cookie.clone()).await;
     assert_eq!(status, 404, "only the owner's");
 }
