@@ -72,7 +72,7 @@ enum AdminTask {
     NewMasterKey { path: std::path::PathBuf },
     /// Rotation, step 3: wrap every user's data key with the current master key.
     RewrapKeys,
-    /// Open every stored blob every row names with its owner's key: run it after restoring
+    /// Open every blob a user's rows name with that user's key: run it after restoring
     /// a backup (docs/operations.md). Exits 1 when one is missing or does not open.
     VerifyBlobs,
     /// Remove stored objects no row points at (workers do this hourly by themselves).
