@@ -508,6 +508,9 @@ async fn upload_in_two_halves(
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.write_all(first).await.unwrap();
+    // Written is not yet accepted: give the server time to take the connection off its
+    // backlog and start reading (one in the backlog at SIGTERM is refused, not drained).
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let _ = halfway.send(());
     let _ = go.await;
     let mut reply = Vec::new();
