@@ -41,11 +41,22 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn psql(url: &str, sql: &str) -> String {
-    let out = Command::new("psql").args([url, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql]).output().unwrap();
-    assert!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+/// Runs an outside program to completion; a failure stops the run with what it said.
+fn run(what: &str, command: &mut Command) -> std::process::Output {
+    let out =
+        command.output().unwrap_or_else(|e| panic!("cannot run {what} ({e}); scripts/fleet.sh installs what it needs"));
+    assert!(out.status.success(), "{what} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+    out
 }
+
+fn psql(url: &str, sql: &str) -> String {
+    let out = run("psql", Command::new("psql").args([url, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql]));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Every blob path the rows name (what the sweep and `verify-blobs` hold the bucket to).
+const NAMED_BLOBS: &str = "SELECT original_key FROM uploads UNION ALL SELECT thumb_key FROM uploads \
+     UNION ALL SELECT blob_key FROM outputs UNION ALL SELECT blob_key FROM exports WHERE blob_key IS NOT NULL";
 
 /// A fresh database on the machine's PostgreSQL, dropped at the end.
 struct Database {
@@ -93,8 +104,7 @@ struct Backup {
 async fn back_up(db: &Database, s3: &S3Server, dir: &Path) -> Backup {
     let started = Instant::now();
     let dump = dir.join("fleet.dump");
-    let out = Command::new("pg_dump").args(["--format=custom", "--file"]).arg(&dump).arg(db.url()).output().unwrap();
-    assert!(out.status.success(), "pg_dump: {}", String::from_utf8_lossy(&out.stderr));
+    run("pg_dump", Command::new("pg_dump").args(["--format=custom", "--file"]).arg(&dump).arg(db.url()));
     let bucket = S3Server::start().unwrap();
     let from = storage::Blobs::s3(&s3.bucket(SECRET_KEY)).unwrap();
     let objects = from.copy_objects(&storage::Blobs::s3(&bucket.bucket(SECRET_KEY)).unwrap(), "users").await.unwrap();
@@ -105,28 +115,20 @@ async fn back_up(db: &Database, s3: &S3Server, dir: &Path) -> Backup {
 /// backed-up bucket with the fleet's master key: its verdict line, and whether it passed.
 fn restore(fleet: &Fleet, backup: &Backup) -> (String, bool) {
     let restored = Database::create("restored");
-    let out = Command::new("pg_restore")
-        .args(["--no-owner", "--dbname"])
-        .arg(restored.url())
-        .arg(&backup.dump)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "pg_restore: {}", String::from_utf8_lossy(&out.stderr));
+    run(
+        "pg_restore",
+        Command::new("pg_restore").args(["--no-owner", "--dbname"]).arg(restored.url()).arg(&backup.dump),
+    );
+    // Not `run`: a failed verification is a verdict, reported with the rest.
     let verify = fleet
         .command(&["admin", "verify-blobs"])
         .env("SORAIPIXEL__DATABASE__URL", restored.url())
         .env("SORAIPIXEL__STORAGE__S3__ENDPOINT", backup.bucket.endpoint())
         .output()
-        .unwrap();
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", fleet.bin.display()));
     let said = String::from_utf8_lossy(&verify.stdout).trim().replace('\n', "; ");
     // Every blob the restored rows name was opened: not merely "no failures" of nothing.
-    let named: usize = restored
-        .query(
-            "SELECT COUNT(*) FROM (SELECT original_key FROM uploads UNION ALL SELECT thumb_key FROM uploads \
-             UNION ALL SELECT blob_key FROM outputs) AS named",
-        )
-        .parse()
-        .unwrap();
+    let named: usize = restored.query(&format!("SELECT COUNT(*) FROM ({NAMED_BLOBS}) AS named")).parse().unwrap_or(0);
     let all_opened = named > 0 && said.contains(&format!(" {named} blobs open, 0 missing, 0 do not open"));
     (said, verify.status.success() && all_opened)
 }
@@ -176,14 +178,14 @@ impl Fleet {
             .create(true)
             .append(true)
             .open(self.dir.path().join(format!("{}-{}.log", p.role, p.port)))
-            .unwrap();
+            .expect("a log file in the fleet's folder");
         let child = self
             .command(&[p.role])
             .env("SORAIPIXEL__SERVER__LISTEN", format!("127.0.0.1:{}", p.port))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .unwrap();
+            .unwrap_or_else(|e| panic!("cannot start {} ({e}); set SORAIPIXEL_BIN", self.bin.display()));
         p.child = Some(child);
     }
 
@@ -254,7 +256,14 @@ fn haproxy(dir: &Path, port: u16, servers: &[&Proc]) -> Child {
     let path = dir.join("haproxy.cfg");
     std::fs::write(&path, config).unwrap();
     let bin = if Path::new("/usr/sbin/haproxy").exists() { "/usr/sbin/haproxy" } else { "haproxy" };
-    Command::new(bin).arg("-db").arg("-f").arg(path).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+    Command::new(bin)
+        .arg("-db")
+        .arg("-f")
+        .arg(path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start HAProxy ({e}); scripts/install-deps.sh proxy installs it"))
 }
 
 /// What sellers saw, over every request.
@@ -408,14 +417,7 @@ fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
 
 /// Every blob path the rows name, and every object the S3 server holds under `users/`.
 fn blobs(db: &Database, s3_root: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
-    let named: BTreeSet<String> = db
-        .query(
-            "SELECT original_key FROM uploads UNION ALL SELECT thumb_key FROM uploads \
-             UNION ALL SELECT blob_key FROM outputs UNION ALL SELECT blob_key FROM exports WHERE blob_key IS NOT NULL",
-        )
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    let named: BTreeSet<String> = db.query(NAMED_BLOBS).lines().map(str::to_owned).collect();
     let bucket = s3_root.join(BUCKET);
     let mut stored = BTreeSet::new();
     let mut folders = vec![bucket.join("users")];
@@ -534,16 +536,29 @@ async fn answers(url: &str, limit: Duration) -> bool {
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().collect();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let usage = "usage: fleet [--users N] [--faults] [--restore-drill] [--throughput] [--photo-mp N]";
+    let (flags, numbers) = (["--faults", "--restore-drill", "--throughput"], ["--users", "--photo-mp"]);
+    let mut rest = args.iter();
+    while let Some(a) = rest.next() {
+        let number = numbers.contains(&a.as_str());
+        if !(flags.contains(&a.as_str()) || number)
+            || number && rest.next().and_then(|n| n.parse::<u32>().ok()).is_none_or(|n| n == 0)
+        {
+            eprintln!("{usage}\n(not understood: {a}; numbers must be whole and above 0)");
+            std::process::exit(2);
+        }
+    }
     let flag = |name: &str| args.iter().any(|a| a == name);
     let arg = |name: &str, default: u32| {
         args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)?.parse().ok()).unwrap_or(default)
     };
     let (users, faults, megapixels) = (arg("--users", 200) as usize, flag("--faults"), arg("--photo-mp", 12));
     let drill = flag("--restore-drill");
+    // Beside this example's folder (target/<profile>/examples) unless SORAIPIXEL_BIN says.
     let bin = std::env::var("SORAIPIXEL_BIN").map(PathBuf::from).unwrap_or_else(|_| {
-        let exe = std::env::current_exe().unwrap();
-        exe.parent().unwrap().parent().unwrap().join("soraipixel")
+        let exe = std::env::current_exe().expect("this program's own path");
+        exe.ancestors().nth(2).expect("target/<profile>/examples").join("soraipixel")
     });
     let run_started = Instant::now();
 
@@ -556,8 +571,7 @@ async fn main() {
         s3_endpoint: s3.endpoint().to_owned(),
     };
     // Migrations and the master key first, so that no two processes race to make them.
-    let migrated = fleet.command(&["migrate"]).output().unwrap();
-    assert!(migrated.status.success(), "migrate: {}", String::from_utf8_lossy(&migrated.stderr));
+    run("soraipixel migrate", &mut fleet.command(&["migrate"]));
     let mut serves = [fleet.start("serve"), fleet.start("serve")];
     let proxy_port = free_port();
     let mut proxy = haproxy(fleet.dir.path(), proxy_port, &[&serves[0], &serves[1]]);
@@ -646,13 +660,16 @@ async fn main() {
         notes.push(format!("{:>4.0} s  serve started again (answers: {back})", load_started.elapsed().as_secs_f64()));
 
         after(35).await;
-        let cluster = std::fs::read_dir("/etc/postgresql").unwrap().flatten().next().unwrap().file_name();
+        let cluster = std::fs::read_dir("/etc/postgresql")
+            .ok()
+            .and_then(|mut d| d.find_map(Result::ok))
+            .expect("a PostgreSQL cluster under /etc/postgresql (Debian's layout) to restart")
+            .file_name();
         let cluster = cluster.to_string_lossy();
-        let restarted = Command::new("pg_ctlcluster")
-            .args(["--skip-systemctl-redirect", &cluster, "main", "restart"])
-            .status()
-            .unwrap();
-        assert!(restarted.success(), "pg_ctlcluster restart");
+        run(
+            "pg_ctlcluster restart",
+            Command::new("pg_ctlcluster").args(["--skip-systemctl-redirect", &cluster, "main", "restart"]),
+        );
         notes.push(format!("{:>4.0} s  PostgreSQL {cluster} restarted", load_started.elapsed().as_secs_f64()));
 
         after(50).await;
@@ -702,8 +719,7 @@ async fn main() {
         }
     }
 
-    let sweep = fleet.command(&["admin", "sweep", "--grace-secs", "0"]).output().unwrap();
-    assert!(sweep.status.success(), "sweep: {}", String::from_utf8_lossy(&sweep.stderr));
+    let sweep = run("soraipixel admin sweep", &mut fleet.command(&["admin", "sweep", "--grace-secs", "0"]));
     failures.extend(check(&database, s3.root()));
     let covered = database.query(
         "SELECT (SELECT COUNT(*) FROM token_accounts) || ' ledgers, ' || (SELECT COUNT(*) FROM ledger_entries) || ' entries, ' \
