@@ -74,6 +74,10 @@ pub struct MatteParams {
     /// Paper as bright as the paper beside a piece darker than it keeps at most this much
     /// alpha on top of what its brightness allows (0: off).
     pub tint_guard: f32,
+    /// Paper seen through the piece (`segment::reopen_paper`): an enclosed patch of the mask
+    /// with the paper's colour, at least this bright relative to it, goes back to the
+    /// background (0: off).
+    pub reopen_paper: f32,
 }
 
 impl Default for MatteParams {
@@ -104,6 +108,7 @@ impl Default for MatteParams {
             speck_peak: 96,
             speck_area_fraction: 2e-4,
             tint_guard: 0.01,
+            reopen_paper: 0.8,
         }
     }
 }
@@ -197,6 +202,7 @@ pub fn cutout(decoded: &Decoded, params: &MatteParams) -> Result<Matte, ImagingE
         let p = net::builtin()?.probability(&small)?;
         fuse(&mut coarse, &detected, &feats, &net::upsample_to(&p, sw as usize, sh as usize), params);
     }
+    segment::reopen_paper(&mut coarse, &feats, &model, params);
     // Pixels that only the closing (or the thin-hole rule) added inside a thin
     // part — chain-link gaps, slivers — are re-decided at full resolution, never
     // taken as sure foreground. Deep inside wide metal they are trusted.

@@ -163,6 +163,119 @@ pub fn fill_holes(mask: &mut Mask, f: &Features, p: &MatteParams) {
     });
 }
 
+/// Paper seen through the piece (a chain link's eye, a pendant's bail) that the closing or
+/// the network filled: an enclosed patch of the mask whose pixels have the paper's colour
+/// and brightness and is as smooth as paper, at least two pixels across (a highlight along a band is a strip) and
+/// mostly rimmed by wire (the open sheet within `REOPEN_WIRE` pixels behind it; a patch
+/// between a stone's facets lies deep inside the stone) goes back to the background,
+/// whatever the network says. The band then solves its edges against the known paper.
+/// Patches touching the open sheet are left alone (a pearl's lit top on white paper), and
+/// so is paper too bright for white to show brighter: there white enamel matches it too.
+pub fn reopen_paper(mask: &mut Mask, f: &Features, paper: &PaperModel, p: &MatteParams) {
+    if p.reopen_paper <= 0.0 {
+        return;
+    }
+    let (w, h) = (mask.w, mask.h);
+    let open_sheet = touching_border(&invert(mask));
+    let to_sheet = crate::plane::distance_inside(&invert(&open_sheet), false);
+    let like = Mask {
+        w,
+        h,
+        data: (0..w * h)
+            .map(|i| {
+                let white_shows = paper.at((i % w) as f64, (i / w) as f64).iter().all(|&c| c * p.bright_weak < 255.0);
+                u8::from(
+                    mask.data[i] != 0
+                        && white_shows
+                        && f.chroma.data[i] < p.chroma_weak
+                        && (p.reopen_paper..=p.bright_weak).contains(&f.ratio.data[i]),
+                )
+            })
+            .collect(),
+    };
+    let like_depth = crate::plane::distance_inside(&like, false);
+    for_each_component(&like, |region| {
+        let inside = |i: usize| {
+            let (x, y) = (i % w, i / w);
+            x > 0 && y > 0 && x + 1 < w && y + 1 < h && neighbours(x, y, w, h, &N4).all(|n| open_sheet.data[n] == 0)
+        };
+        let wide = region.iter().any(|&i| like_depth.data[i] >= REOPEN_DEPTH);
+        // Paper is smooth; facets and sparkle are not.
+        let smooth = region.iter().map(|&i| f.grad.data[i]).sum::<f32>() < p.grad_weak * region.len() as f32;
+        if !(wide && smooth && region.iter().all(|&i| inside(i))) {
+            return;
+        }
+        let (mut rim, mut wire) = (0usize, 0usize);
+        for &i in region {
+            for n in neighbours(i % w, i / w, w, h, &N4).filter(|&n| like.data[n] == 0) {
+                rim += 1;
+                wire += usize::from(to_sheet.data[n] <= REOPEN_WIRE);
+            }
+        }
+        if 2 * wire >= rim {
+            for &i in region {
+                mask.data[i] = 0;
+            }
+        }
+    });
+}
+
+/// How thick (working pixels) the metal around a reopened patch may be, and how wide the
+/// patch must be.
+const REOPEN_WIRE: u8 = 6;
+const REOPEN_DEPTH: u8 = 2;
+
+fn invert(m: &Mask) -> Mask {
+    Mask { w: m.w, h: m.h, data: m.data.iter().map(|&v| u8::from(v == 0)).collect() }
+}
+
+/// The pixels of `m` 4-connected to the frame's border.
+fn touching_border(m: &Mask) -> Mask {
+    let (w, h) = (m.w, m.h);
+    let mut out = Mask::new(w, h, 0);
+    let mut stack: Vec<usize> = (0..w * h)
+        .filter(|&i| m.data[i] != 0 && (i % w == 0 || i / w == 0 || i % w + 1 == w || i / w + 1 == h))
+        .collect();
+    for &i in &stack {
+        out.data[i] = 1;
+    }
+    while let Some(i) = stack.pop() {
+        for n in neighbours(i % w, i / w, w, h, &N4) {
+            if m.data[n] != 0 && out.data[n] == 0 {
+                out.data[n] = 1;
+                stack.push(n);
+            }
+        }
+    }
+    out
+}
+
+/// Calls `visit` with each 4-connected component of `m`'s set pixels.
+fn for_each_component(m: &Mask, mut visit: impl FnMut(&[usize])) {
+    let (w, h) = (m.w, m.h);
+    let mut seen = vec![false; w * h];
+    let mut stack = Vec::new();
+    let mut region = Vec::new();
+    for start in 0..w * h {
+        if m.data[start] == 0 || seen[start] {
+            continue;
+        }
+        region.clear();
+        seen[start] = true;
+        stack.push(start);
+        while let Some(i) = stack.pop() {
+            region.push(i);
+            for n in neighbours(i % w, i / w, w, h, &N4) {
+                if m.data[n] != 0 && !seen[n] {
+                    seen[n] = true;
+                    stack.push(n);
+                }
+            }
+        }
+        visit(&region);
+    }
+}
+
 /// Mask value for regions filled by the soft-rim rule (trusted as object).
 pub const FILLED_SOFT: u8 = 2;
 
@@ -173,52 +286,30 @@ pub fn fill_thin_holes(mask: &mut Mask, max_thickness: u8) {
 
 fn fill_holes_by(mask: &mut Mask, max_thickness: u8, soft_rim: impl Fn(&[usize]) -> bool) {
     let (w, h) = (mask.w, mask.h);
-    let bg = Mask { w, h, data: mask.data.iter().map(|&v| u8::from(v == 0)).collect() };
+    let bg = invert(mask);
     let depth = crate::plane::distance_inside(&bg, false);
-    let mut seen = vec![false; w * h];
-    let mut stack = Vec::new();
-    let mut region = Vec::new();
     let mut rim = Vec::new();
-    for start in 0..w * h {
-        if bg.data[start] == 0 || seen[start] {
-            continue;
+    for_each_component(&bg, |region| {
+        let on_border = |&i: &usize| i % w == 0 || i / w == 0 || i % w + 1 == w || i / w + 1 == h;
+        if region.iter().any(on_border) {
+            return;
         }
-        region.clear();
-        seen[start] = true;
-        stack.push(start);
-        let mut touches_border = false;
-        let mut thickest = 0u8;
         rim.clear();
-        while let Some(i) = stack.pop() {
-            region.push(i);
-            let (x, y) = (i % w, i / w);
-            if depth.data[i] == 1 {
-                rim.push(i);
-            }
-            touches_border |= x == 0 || y == 0 || x + 1 == w || y + 1 == h;
-            thickest = thickest.max(depth.data[i]);
-            for n in neighbours(x, y, w, h, &N4) {
-                if bg.data[n] != 0 && !seen[n] {
-                    seen[n] = true;
-                    stack.push(n);
-                }
-            }
-        }
-        if !touches_border {
-            let value = if thickest <= max_thickness {
-                1
-            } else if soft_rim(&rim) {
-                FILLED_SOFT
-            } else {
-                0
-            };
-            if value != 0 {
-                for &i in &region {
-                    mask.data[i] = value;
-                }
+        rim.extend(region.iter().filter(|&&i| depth.data[i] == 1));
+        let thickest = region.iter().map(|&i| depth.data[i]).max().unwrap_or(0);
+        let value = if thickest <= max_thickness {
+            1
+        } else if soft_rim(&rim) {
+            FILLED_SOFT
+        } else {
+            0
+        };
+        if value != 0 {
+            for &i in region {
+                mask.data[i] = value;
             }
         }
-    }
+    });
 }
 
 #[cfg(test)]
@@ -256,6 +347,57 @@ mod tests {
         assert_eq!(m.get(20, 8), 1, "slit filled");
         assert_eq!(m.get(20, 20), 0, "ring hole kept");
         assert_eq!(m.get(1, 1), 0, "outside kept");
+    }
+
+    /// A gold ring of wire (radius 6–9) on `paper`, its eye showing `eye`, and the mask
+    /// taken as a solid disc (what the closing or the network makes of a chain link).
+    fn link(paper: [u8; 3], eye: [u8; 3]) -> (RgbImage, Mask) {
+        let img = RgbImage::from_fn(40, 40, |x, y| {
+            let r = ((x as f32 - 20.0).powi(2) + (y as f32 - 20.0).powi(2)).sqrt();
+            image::Rgb(if r < 6.0 {
+                eye
+            } else if r <= 9.0 {
+                [200, 150, 60]
+            } else {
+                paper
+            })
+        });
+        let mut mask = Mask::new(40, 40, 0);
+        for y in 0..40 {
+            for x in 0..40 {
+                mask.set(x, y, u8::from((x as f32 - 20.0).powi(2) + (y as f32 - 20.0).powi(2) <= 81.0));
+            }
+        }
+        (img, mask)
+    }
+
+    fn reopened(paper: [u8; 3], eye: [u8; 3], p: &MatteParams) -> Mask {
+        let (img, mut mask) = link(paper, eye);
+        let model = PaperModel::constant(paper.map(f32::from), 40, 40);
+        reopen_paper(&mut mask, &features(&img, &model), &model, p);
+        mask
+    }
+
+    #[test]
+    fn paper_seen_through_a_link_goes_back_to_the_background() {
+        let paper = [200, 202, 205];
+        let m = reopened(paper, paper, &MatteParams::default());
+        assert_eq!(m.get(20, 20), 0, "the eye shows the paper");
+        assert_eq!(m.get(20, 12), 1, "the wire stays");
+        let off = MatteParams { reopen_paper: 0.0, ..Default::default() };
+        assert_eq!(reopened(paper, paper, &off).get(20, 20), 1);
+    }
+
+    #[test]
+    fn what_only_looks_like_paper_stays() {
+        let p = MatteParams::default();
+        assert_eq!(
+            reopened([200, 202, 205], [250, 250, 250], &p).get(20, 20),
+            1,
+            "white enamel, brighter than the paper"
+        );
+        assert_eq!(reopened([200, 202, 205], [120, 140, 200], &p).get(20, 20), 1, "a blue stone");
+        assert_eq!(reopened([255; 3], [255; 3], &p).get(20, 20), 1, "white on blown-out paper is no evidence");
     }
 
     #[test]
