@@ -157,7 +157,7 @@ fn subject_box(rgb: &image::RgbImage) -> Option<(u32, u32, u32, u32)> {
     (x1 > x0 && y1 > y0).then_some((x0, y0, x1, y1))
 }
 
-/// Among pixels well away from anything non-white (JPEG ringing next to the
+/// Among backdrop pixels well away from anything non-white (JPEG ringing next to the
 /// subject is tolerated within a margin), how many are exactly 255?
 fn pure_white_share(rgb: &image::RgbImage) -> (u64, u64) {
     let (w, h) = (rgb.width() as usize, rgb.height() as usize);
@@ -169,9 +169,16 @@ fn pure_white_share(rgb: &image::RgbImage) -> (u64, u64) {
         }
     }
     let near = crate::plane::dilate(&object, margin);
+    // Backdrop is what lies around the piece: a white stone or a highlight enclosed by it
+    // is the piece's own, however white.
+    let around = crate::plane::touching_border(&crate::plane::Mask {
+        w,
+        h,
+        data: object.data.iter().map(|&v| u8::from(v == 0)).collect(),
+    });
     let (mut pure, mut total) = (0u64, 0u64);
     for (i, p) in rgb.pixels().enumerate() {
-        if near.data[i] == 0 {
+        if near.data[i] == 0 && around.data[i] != 0 {
             total += 1;
             pure += u64::from(p.0 == [255; 3]);
         }
@@ -251,6 +258,28 @@ mod tests {
 
         let r = check(Preset::Etsy, b"garbage");
         assert!(!r.passed && r.rule("decodable").is_some());
+    }
+
+    #[test]
+    fn white_inside_the_piece_is_not_backdrop() {
+        // A gold band around a white stone (250), on pure white; then the same white let out
+        // to the edge of the frame, where it is backdrop that is not pure.
+        let ring = |open: bool| {
+            RgbImage::from_fn(1200, 1200, move |x, y| {
+                let r = ((x as f32 - 600.0).powi(2) + (y as f32 - 600.0).powi(2)).sqrt();
+                image::Rgb(if r < 300.0 || (open && (560..640).contains(&y) && x > 600) {
+                    [250; 3]
+                } else if r < 500.0 {
+                    [180, 140, 60]
+                } else {
+                    [255; 3]
+                })
+            })
+        };
+        let closed = check(Preset::Amazon, &crate::encode_rgb(&ring(false), Format::Jpeg, 90).unwrap());
+        assert!(closed.rule("background_white").unwrap().passed, "{closed:#?}");
+        let open = check(Preset::Amazon, &crate::encode_rgb(&ring(true), Format::Jpeg, 90).unwrap());
+        assert!(!open.rule("background_white").unwrap().passed, "{open:#?}");
     }
 
     #[test]

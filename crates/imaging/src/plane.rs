@@ -102,6 +102,30 @@ pub fn erode(m: &Mask, r: usize) -> Mask {
     morph(m, r, false)
 }
 
+/// The pixels of `m` 4-connected to the frame's border.
+pub fn touching_border(m: &Mask) -> Mask {
+    let (w, h) = (m.w, m.h);
+    let mut out = Mask::new(w, h, 0);
+    let mut stack: Vec<usize> = (0..w * h)
+        .filter(|&i| m.data[i] != 0 && (i % w == 0 || i / w == 0 || i % w + 1 == w || i / w + 1 == h))
+        .collect();
+    for &i in &stack {
+        out.data[i] = 1;
+    }
+    while let Some(i) = stack.pop() {
+        let (x, y) = (i % w, i / w);
+        let around =
+            [(x > 0).then(|| i - 1), (x + 1 < w).then(|| i + 1), (y > 0).then(|| i - w), (y + 1 < h).then(|| i + w)];
+        for n in around.into_iter().flatten() {
+            if m.data[n] != 0 && out.data[n] == 0 {
+                out.data[n] = 1;
+                stack.push(n);
+            }
+        }
+    }
+    out
+}
+
 /// Chessboard distance (in pixels, capped at 255) from each pixel to the nearest
 /// pixel where `m` is 0. Zero on those pixels themselves. Outside the plane counts
 /// as "not set" only when `border_is_zero`.

@@ -176,7 +176,7 @@ pub fn reopen_paper(mask: &mut Mask, f: &Features, paper: &PaperModel, p: &Matte
         return;
     }
     let (w, h) = (mask.w, mask.h);
-    let open_sheet = touching_border(&invert(mask));
+    let open_sheet = crate::plane::touching_border(&invert(mask));
     let to_sheet = crate::plane::distance_inside(&invert(&open_sheet), false);
     let like = Mask {
         w,
@@ -227,27 +227,6 @@ const REOPEN_DEPTH: u8 = 2;
 
 fn invert(m: &Mask) -> Mask {
     Mask { w: m.w, h: m.h, data: m.data.iter().map(|&v| u8::from(v == 0)).collect() }
-}
-
-/// The pixels of `m` 4-connected to the frame's border.
-fn touching_border(m: &Mask) -> Mask {
-    let (w, h) = (m.w, m.h);
-    let mut out = Mask::new(w, h, 0);
-    let mut stack: Vec<usize> = (0..w * h)
-        .filter(|&i| m.data[i] != 0 && (i % w == 0 || i / w == 0 || i % w + 1 == w || i / w + 1 == h))
-        .collect();
-    for &i in &stack {
-        out.data[i] = 1;
-    }
-    while let Some(i) = stack.pop() {
-        for n in neighbours(i % w, i / w, w, h, &N4) {
-            if m.data[n] != 0 && out.data[n] == 0 {
-                out.data[n] = 1;
-                stack.push(n);
-            }
-        }
-    }
-    out
 }
 
 /// Calls `visit` with each 4-connected component of `m`'s set pixels.
