@@ -16,6 +16,7 @@ use jobs::{Handler, HandlerFuture, JobContext, JobError};
 use crate::archive::{Chunks, Entry};
 use crate::cloud::{CloudOptions, Operation, Shot, Task};
 use crate::sessions::Principal;
+use crate::webhooks::{Callback, CallbackOf};
 use crate::{App, AppError, Client, Result, now_ms};
 
 pub fn view(c: Creation, outputs: Vec<Output>) -> serde_json::Value {
@@ -85,6 +86,10 @@ pub struct CreationRequest {
     pub upload_ids: Vec<String>,
     #[serde(flatten)]
     pub options: Options,
+    /// Where to POST the creation's (or the batch's) end, signed like a webhook: a one-off
+    /// alternative to registering an endpoint.
+    #[serde(default)]
+    pub callback_url: Option<String>,
     /// The client's `Idempotency-Key` (or the studio form's): the same key from the same
     /// user names the same creations, so a retried request returns them instead of
     /// holding tokens twice.
@@ -323,7 +328,13 @@ impl App {
     }
 
     /// Accepts a creation from one photo: its quote is held and its job queued at once.
-    pub async fn create_creation(&self, p: &Principal, req: CreationRequest, client: &Client) -> Result<Creation> {
+    /// Returns it with its one-off callback, when the request named one.
+    pub async fn create_creation(
+        &self,
+        p: &Principal,
+        req: CreationRequest,
+        client: &Client,
+    ) -> Result<(Creation, Option<Callback>)> {
         let uploads = self.request_uploads(p, &req).await?;
         if uploads.len() != 1 {
             return Err(
@@ -340,8 +351,37 @@ impl App {
             _ => None,
         };
         let what = Accepting { engine, planned: &planned, batch_id: None, hints: hints.as_deref() };
-        let mut made = self.accept(p, &uploads, &ids, &what, client).await?;
-        made.pop().ok_or_else(|| AppError::Internal("no creation accepted".into()))
+        let (mut made, callback) = self
+            .accept_with_callback(p, &uploads, &ids, &what, client, req.callback_url.as_deref().zip(ids.first()))
+            .await?;
+        Ok((made.pop().ok_or_else(|| AppError::Internal("no creation accepted".into()))?, callback))
+    }
+
+    /// `accept`, with the one-off callback (its URL, and the creation or batch it is for)
+    /// registered first, so no end can pass it by, and forgotten if nothing was accepted.
+    async fn accept_with_callback(
+        &self,
+        p: &Principal,
+        uploads: &[Option<String>],
+        ids: &[String],
+        what: &Accepting<'_>,
+        client: &Client,
+        callback: Option<(&str, &String)>,
+    ) -> Result<(Vec<Creation>, Option<Callback>)> {
+        let Some((url, subject)) = callback else {
+            return Ok((self.accept(p, uploads, ids, what, client).await?, None));
+        };
+        let of = if what.batch_id.is_some() { CallbackOf::Batch } else { CallbackOf::Creation };
+        let (callback, made_now) = self.callback_for(&p.user.id, url, subject, of).await?;
+        match self.accept(p, uploads, ids, what, client).await {
+            Ok(made) => Ok((made, Some(callback))),
+            Err(e) => {
+                if made_now {
+                    self.db.delete_webhook_callback(&p.user.id, subject).await?;
+                }
+                Err(e)
+            }
+        }
     }
 
     /// The strokes of the user's creation `from`, when it was made from `upload` (none
@@ -362,7 +402,7 @@ impl App {
         p: &Principal,
         req: CreationRequest,
         client: &Client,
-    ) -> Result<(String, Vec<Creation>)> {
+    ) -> Result<(String, Vec<Creation>, Option<Callback>)> {
         let uploads = req.uploads()?;
         let engine = self.engine_of(&req.options)?;
         let per_photo = matches!(
@@ -383,8 +423,10 @@ impl App {
         let batch_id = creation_ids(&p.user.id, &format!("{scope}|id"), key, 1)?.pop().unwrap_or_else(db::new_id);
         let uploads: Vec<Option<String>> = uploads.into_iter().map(Some).collect();
         let what = Accepting { engine, planned: &planned, batch_id: Some(&batch_id), hints: None };
-        let made = self.accept(p, &uploads, &ids, &what, client).await?;
-        Ok((batch_id, made))
+        let (made, callback) = self
+            .accept_with_callback(p, &uploads, &ids, &what, client, req.callback_url.as_deref().zip(Some(&batch_id)))
+            .await?;
+        Ok((batch_id, made, callback))
     }
 
     pub(crate) async fn accept(
@@ -591,6 +633,7 @@ impl App {
         })?;
         let paths: Vec<&str> = keys.iter().map(String::as_str).collect();
         self.remove_blobs(&paths).await;
+        self.db.delete_webhook_callback(&p.user.id, id).await?;
         self.db.audit(Some(&p.user.id), "self", "creation_deleted", id, &client.network(), now_ms()).await?;
         Ok(())
     }
@@ -609,6 +652,7 @@ impl App {
                 Err(e) => return Err(e),
             }
         }
+        self.db.delete_webhook_callback(&p.user.id, batch_id).await?;
         Ok(creations.len())
     }
 

@@ -113,6 +113,7 @@ impl App {
         };
         let options = Options { engine: Some("cloud".into()), presets: Vec::new(), recipe: Default::default(), cloud };
         let req = CreationRequest {
+            callback_url: None,
             upload_id: None,
             upload_ids: Vec::new(),
             options,

@@ -452,7 +452,7 @@ impl App {
         let (user_id, key) = (l.user_id.clone(), format!("listing.ready:{id}:{generation}"));
         let lengths = self.brand_of(&user_id).await?.1.lengths;
         let data = serde_json::to_value(view(l, lengths)).map_err(|e| AppError::Internal(e.to_string()))?;
-        self.announce(&user_id, domain::webhook::EventType::ListingReady, &key, data).await
+        self.announce(&user_id, domain::webhook::EventType::ListingReady, &key, data, None).await
     }
 
     /// Asks the model, then once more with the problems named when its answer breaks the

@@ -38,8 +38,14 @@ impl App {
                 return Ok(());
             }
             let data = serde_json::json!({"balance": left, "threshold": threshold});
-            self.announce(user_id, domain::webhook::EventType::TokensLow, &format!("tokens.low:{reference}"), data)
-                .await?;
+            self.announce(
+                user_id,
+                domain::webhook::EventType::TokensLow,
+                &format!("tokens.low:{reference}"),
+                data,
+                None,
+            )
+            .await?;
             let user = self.db.user_by_id(user_id).await?;
             let Some(to) = user.email.clone() else { return Ok(()) };
             let mail = providers::mail::Email {

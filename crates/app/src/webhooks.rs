@@ -56,8 +56,29 @@ impl From<Endpoint> for EndpointView {
     }
 }
 
+/// A creation's or batch's one-off callback (`callback_url`), with the only secret that
+/// signs its deliveries (a repeated request with the same `Idempotency-Key` gets it again).
+#[derive(Debug, Clone, Serialize)]
+pub struct Callback {
+    /// The endpoint's id: its delivery log is `GET /api/v1/webhooks/{id}/deliveries`.
+    pub id: String,
+    pub url: String,
+    pub secret: String,
+}
+
+/// What each kind of subject announces to its callback.
+pub(crate) enum CallbackOf {
+    Creation,
+    Batch,
+}
+
 fn sealed_path(user_id: &str, endpoint_id: &str) -> String {
     format!("users/{user_id}/webhooks/{endpoint_id}")
+}
+
+fn open_secret(key: &storage::DataKey, user_id: &str, endpoint_id: &str, sealed_hex: &str) -> Option<String> {
+    let sealed = hex::decode(sealed_hex).ok()?;
+    String::from_utf8(storage::envelope::open(key, &sealed_path(user_id, endpoint_id), &sealed).ok()?).ok()
 }
 
 impl App {
@@ -78,24 +99,65 @@ impl App {
             )
             .into());
         }
+        let (endpoint, secret) = self.new_endpoint(&p.user.id, &target, &events, None).await?;
+        self.db.create_webhook_endpoint(&endpoint).await?;
+        self.db.audit(Some(&p.user.id), "self", "webhook_created", &endpoint.url, &client.network(), now_ms()).await?;
+        Ok((endpoint.into(), secret))
+    }
+
+    /// An endpoint with a fresh signing secret, sealed with the owner's data key.
+    async fn new_endpoint(
+        &self,
+        user_id: &str,
+        target: &Target,
+        events: &Events,
+        subject_id: Option<&str>,
+    ) -> Result<(Endpoint, String)> {
         let id = db::new_id();
         let secret = domain::webhook::new_secret();
-        let key = self.data_key(&p.user.id).await?;
-        let sealed = storage::envelope::seal(&key, &sealed_path(&p.user.id, &id), secret.as_bytes())
+        let key = self.data_key(user_id).await?;
+        let sealed = storage::envelope::seal(&key, &sealed_path(user_id, &id), secret.as_bytes())
             .map_err(|_| AppError::Internal("sealing a webhook secret failed".into()))?;
         let endpoint = Endpoint {
             id,
-            user_id: p.user.id.clone(),
+            user_id: user_id.to_owned(),
             url: target.as_str().to_owned(),
             events: events.to_stored(),
             secret_sealed: hex::encode(sealed),
             disabled_at: None,
             disabled_reason: None,
             created_at: now_ms(),
+            subject_id: subject_id.map(str::to_owned),
         };
-        self.db.create_webhook_endpoint(&endpoint).await?;
-        self.db.audit(Some(&p.user.id), "self", "webhook_created", &endpoint.url, &client.network(), now_ms()).await?;
-        Ok((endpoint.into(), secret))
+        Ok((endpoint, secret))
+    }
+
+    /// The one-off callback of the creation or batch `subject` (about to be accepted) to
+    /// `url`, checked like an endpoint's address. Returns it with whether this call made it
+    /// (a repeated request finds the first one's, with its secret).
+    pub(crate) async fn callback_for(
+        &self,
+        user_id: &str,
+        url: &str,
+        subject: &str,
+        of: CallbackOf,
+    ) -> Result<(Callback, bool)> {
+        let target = Target::parse(url, self.settings.webhooks.allow_private_networks)
+            .map_err(|e| domain::Invalid { field: "callback_url", ..e })?;
+        let events = match of {
+            CallbackOf::Creation => vec![EventType::CreationSucceeded, EventType::CreationFailed],
+            CallbackOf::Batch => vec![EventType::BatchFinished],
+        };
+        let events = Events::parse(&events.iter().map(|e| e.as_str()).collect::<Vec<_>>())?;
+        let (endpoint, secret) = self.new_endpoint(user_id, &target, &events, Some(subject)).await?;
+        if self.db.create_webhook_endpoint(&endpoint).await? {
+            return Ok((Callback { id: endpoint.id, url: endpoint.url, secret }, true));
+        }
+        let first = self.db.webhook_callback_of(user_id, subject).await?.ok_or(AppError::Busy)?;
+        let key = self.data_key(user_id).await?;
+        let secret = open_secret(&key, user_id, &first.id, &first.secret_sealed)
+            .ok_or_else(|| AppError::Internal("a callback's secret could not be opened".into()))?;
+        Ok((Callback { id: first.id, url: first.url, secret }, false))
     }
 
     pub async fn webhooks(&self, p: &Principal) -> Result<Vec<EndpointView>> {
@@ -125,7 +187,7 @@ impl App {
         self.limit(&format!("webhook-test:{}", p.user.id), 30, crate::limits::HOUR).await?;
         let data = json!({"endpoint_id": endpoint.id, "message": "A test event from SoraiPixel."});
         let key = format!("webhook.test:{}", db::new_id());
-        self.queue_event(&p.user.id, "webhook.test", &key, data, Some(&endpoint.id)).await
+        self.queue_event(&p.user.id, "webhook.test", &key, data, Some(&endpoint.id), None).await
     }
 
     /// Sends a finished delivery again ("send again"), with its event's id. On a paused
@@ -149,10 +211,18 @@ impl App {
         }
     }
 
-    /// Announces a fact to the user's endpoints subscribed to it; announcing the same `key`
-    /// again does nothing, so a retried job never sends an event twice.
-    pub(crate) async fn announce(&self, user_id: &str, event: EventType, key: &str, data: Value) -> Result<()> {
-        self.queue_event(user_id, event.as_str(), key, data, None).await
+    /// Announces a fact to the user's endpoints subscribed to it, and to the one-off
+    /// callback of the creation or batch it is about; announcing the same `key` again does
+    /// nothing, so a retried job never sends an event twice.
+    pub(crate) async fn announce(
+        &self,
+        user_id: &str,
+        event: EventType,
+        key: &str,
+        data: Value,
+        subject: Option<&str>,
+    ) -> Result<()> {
+        self.queue_event(user_id, event.as_str(), key, data, None, subject).await
     }
 
     async fn queue_event(
@@ -162,10 +232,11 @@ impl App {
         key: &str,
         data: Value,
         only: Option<&str>,
+        subject: Option<&str>,
     ) -> Result<()> {
         let now = now_ms();
         let payload = json!({"type": event_type, "timestamp": domain::time::rfc3339(now), "data": data}).to_string();
-        let event = NewEvent { user_id, event_type, payload: &payload, idempotency_key: key };
+        let event = NewEvent { user_id, event_type, payload: &payload, idempotency_key: key, subject };
         self.db.queue_webhook_event(&event, only, self.delivery_attempts(), now).await?;
         Ok(())
     }
@@ -195,7 +266,8 @@ impl App {
         if let Some(event) = event {
             let outputs = self.db.outputs_of(&c.id).await?;
             let key = format!("{}:{}", event.as_str(), c.id);
-            self.announce(&user_id, event, &key, crate::creations::view(c, outputs)).await?;
+            let subject = Some(c.id.clone());
+            self.announce(&user_id, event, &key, crate::creations::view(c, outputs), subject.as_deref()).await?;
         }
         let Some(batch_id) = batch_id else { return Ok(()) };
         let batch = self.db.batch_of(&user_id, &batch_id).await?;
@@ -211,7 +283,8 @@ impl App {
             "canceled": count("canceled"),
             "url": format!("/api/v1/batches/{batch_id}"),
         });
-        self.announce(&user_id, EventType::BatchFinished, &format!("batch.finished:{batch_id}"), data).await
+        let key = format!("batch.finished:{batch_id}");
+        self.announce(&user_id, EventType::BatchFinished, &key, data, Some(&batch_id)).await
     }
 
     /// One attempt of a delivery (`attempt` counts from 1).
@@ -229,10 +302,8 @@ impl App {
             return self.db.pause_webhook_delivery(delivery_id, now_ms()).await.map_err(|e| retry("pausing", &e));
         }
         let key = self.data_key(&d.user_id).await.map_err(|e| retry("data key", &e))?;
-        let sealed = hex::decode(&d.secret_sealed).map_err(|e| JobError::Permanent(format!("bad secret: {e}")))?;
-        let secret = storage::envelope::open(&key, &sealed_path(&d.user_id, &d.endpoint_id), &sealed)
-            .map_err(|_| JobError::Permanent("the secret could not be opened".into()))?;
-        let secret = String::from_utf8(secret).map_err(|_| JobError::Permanent("bad secret".into()))?;
+        let secret = open_secret(&key, &d.user_id, &d.endpoint_id, &d.secret_sealed)
+            .ok_or_else(|| JobError::Permanent("the secret could not be opened".into()))?;
         // A fresh timestamp and signature each attempt; the id stays the event's.
         let timestamp = now_ms() / 1000;
         let body = d.payload.as_bytes();
@@ -280,6 +351,10 @@ impl App {
         let retry = |e: &dyn std::fmt::Display| JobError::Retry(e.to_string());
         self.db.fail_webhook_delivery(delivery_id, now_ms()).await.map_err(|e| retry(&e))?;
         let Some(d) = self.db.webhook_sending(delivery_id).await.map_err(|e| retry(&e))? else { return Ok(()) };
+        // Nothing else will go to a one-off callback: there is nothing to pause.
+        if d.one_off {
+            return Ok(());
+        }
         if self.db.webhook_delivered_since(&d.endpoint_id, d.created_at).await.map_err(|e| retry(&e))? {
             return Ok(());
         }

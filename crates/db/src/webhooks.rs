@@ -22,6 +22,10 @@ pub struct Endpoint {
     pub disabled_at: Option<i64>,
     pub disabled_reason: Option<String>,
     pub created_at: i64,
+    /// A one-off callback's creation or batch (its events alone go there); `None` for the
+    /// seller's endpoints.
+    #[serde(skip)]
+    pub subject_id: Option<String>,
 }
 
 /// An event to announce; `idempotency_key` names the fact, so announcing it again adds
@@ -31,6 +35,8 @@ pub struct NewEvent<'a> {
     pub event_type: &'a str,
     pub payload: &'a str,
     pub idempotency_key: &'a str,
+    /// The creation or batch it is about, for one-off callbacks.
+    pub subject: Option<&'a str>,
 }
 
 /// A delivery as the seller's log shows it.
@@ -60,6 +66,8 @@ pub struct Sending {
     pub url: String,
     pub secret_sealed: String,
     pub disabled: bool,
+    /// A one-off callback: nothing else will go there, so it is never paused.
+    pub one_off: bool,
     pub state: String,
     pub event_id: String,
     pub payload: String,
@@ -91,16 +99,17 @@ macro_rules! send_job {
 
 macro_rules! endpoint_columns {
     () => {
-        "id, user_id, url, events, secret_sealed, disabled_at, disabled_reason, created_at"
+        "id, user_id, url, events, secret_sealed, disabled_at, disabled_reason, created_at, subject_id"
     };
 }
 
 impl Db {
-    pub async fn create_webhook_endpoint(&self, e: &Endpoint) -> Result<()> {
-        with_pool!(self, |p| sqlx::query(concat!(
+    /// Stores an endpoint; `false` when a one-off callback for its subject exists already.
+    pub async fn create_webhook_endpoint(&self, e: &Endpoint) -> Result<bool> {
+        let done = with_pool!(self, |p| sqlx::query(concat!(
             "INSERT INTO webhook_endpoints (",
             endpoint_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, NULL, NULL, $6)"
+            ") VALUES ($1, $2, $3, $4, $5, NULL, NULL, $6, $7) ON CONFLICT (subject_id) DO NOTHING"
         ))
         .bind(&e.id)
         .bind(&e.user_id)
@@ -108,16 +117,43 @@ impl Db {
         .bind(&e.events)
         .bind(&e.secret_sealed)
         .bind(e.created_at)
+        .bind(&e.subject_id)
         .execute(p)
         .await
-        .map(|_| ()))?;
-        Ok(())
+        .map(|r| r.rows_affected()))?;
+        Ok(done == 1)
     }
 
+    /// The seller's endpoints (one-off callbacks aside).
     pub async fn webhook_endpoints_of(&self, user_id: &str) -> Result<Vec<Endpoint>> {
-        let sql =
-            concat!("SELECT ", endpoint_columns!(), " FROM webhook_endpoints WHERE user_id = $1 ORDER BY created_at");
+        let sql = concat!(
+            "SELECT ",
+            endpoint_columns!(),
+            " FROM webhook_endpoints WHERE user_id = $1 AND subject_id IS NULL ORDER BY created_at"
+        );
         Ok(with_pool!(self, |p| sqlx::query_as::<_, Endpoint>(sql).bind(user_id).fetch_all(p).await)?)
+    }
+
+    /// The one-off callback of the user's creation or batch.
+    pub async fn webhook_callback_of(&self, user_id: &str, subject_id: &str) -> Result<Option<Endpoint>> {
+        let sql =
+            concat!("SELECT ", endpoint_columns!(), " FROM webhook_endpoints WHERE subject_id = $1 AND user_id = $2");
+        Ok(with_pool!(self, |p| sqlx::query_as::<_, Endpoint>(sql)
+            .bind(subject_id)
+            .bind(user_id)
+            .fetch_optional(p)
+            .await)?)
+    }
+
+    /// Forgets the one-off callback of a creation or batch, with its deliveries.
+    pub async fn delete_webhook_callback(&self, user_id: &str, subject_id: &str) -> Result<()> {
+        with_pool!(self, |p| sqlx::query("DELETE FROM webhook_endpoints WHERE subject_id = $1 AND user_id = $2")
+            .bind(subject_id)
+            .bind(user_id)
+            .execute(p)
+            .await
+            .map(|_| ()))?;
+        Ok(())
     }
 
     pub async fn webhook_endpoint_of(&self, user_id: &str, id: &str) -> Result<Endpoint> {
@@ -216,8 +252,8 @@ impl Db {
 
     /// Records the event, unless an event with its key exists, and queues one delivery (and
     /// its job) to each endpoint of the user subscribed to it (held as `paused` for a paused
-    /// endpoint), all in one transaction; with `only`, to that endpoint alone whatever it
-    /// subscribes to (a test event). Returns how many deliveries were queued to send.
+    /// endpoint) and to the one-off callback of its subject, all in one transaction; with
+    /// `only`, to that endpoint alone whatever it subscribes to (a test event). Returns how many deliveries were queued to send.
     pub async fn queue_webhook_event(
         &self,
         e: &NewEvent<'_>,
@@ -246,11 +282,13 @@ impl Db {
             // A paused endpoint gets its delivery too, held until the owner turns it back on.
             let endpoints: Vec<(String, bool)> = sqlx::query_as(
                 "SELECT id, disabled_at IS NOT NULL FROM webhook_endpoints WHERE user_id = $1 \
-                 AND (id = $2 OR ($2 IS NULL AND (' ' || events || ' ') LIKE ('% ' || $3 || ' %'))) ORDER BY created_at",
+                 AND (id = $2 OR ($2 IS NULL AND (' ' || events || ' ') LIKE ('% ' || $3 || ' %') \
+                 AND (subject_id IS NULL OR subject_id = $4))) ORDER BY created_at",
             )
             .bind(e.user_id)
             .bind(only)
             .bind(e.event_type)
+            .bind(e.subject)
             .fetch_all(&mut *tx)
             .await?;
             for (endpoint_id, paused) in &endpoints {
@@ -317,6 +355,7 @@ impl Db {
     pub async fn webhook_sending(&self, delivery_id: &str) -> Result<Option<Sending>> {
         Ok(with_pool!(self, |p| sqlx::query_as::<_, Sending>(
             "SELECT d.id, d.user_id, d.endpoint_id, w.url, w.secret_sealed, (w.disabled_at IS NOT NULL) AS disabled, \
+             (w.subject_id IS NOT NULL) AS one_off, \
              d.state, d.event_id, e.payload, d.created_at \
              FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id \
              JOIN webhook_events e ON e.id = d.event_id WHERE d.id = $1"

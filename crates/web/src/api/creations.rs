@@ -31,8 +31,12 @@ pub async fn create(
     ClientInfo(client): ClientInfo,
     CreationJson(req): CreationJson,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let c = state.app.create_creation(&p, req, &client).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"id": c.id, "status": c.status, "tokens_held": c.tokens_held}))))
+    let (c, callback) = state.app.create_creation(&p, req, &client).await?;
+    let mut body = json!({"id": c.id, "status": c.status, "tokens_held": c.tokens_held});
+    if let Some(callback) = callback {
+        body["callback"] = json!(callback);
+    }
+    Ok((StatusCode::ACCEPTED, Json(body)))
 }
 
 /// `PUT /api/v1/outputs/{id}/feedback` `{rating: "up"|"down", categories?, text?}`.
@@ -90,11 +94,15 @@ pub async fn create_batch(
     ClientInfo(client): ClientInfo,
     CreationJson(req): CreationJson,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let (id, made) = state.app.create_batch(&p, req, &client).await?;
+    let (id, made, callback) = state.app.create_batch(&p, req, &client).await?;
     let held: i64 = made.iter().map(|c| c.tokens_held).sum();
     let creations: Vec<Value> =
         made.iter().map(|c| json!({"id": c.id, "upload_id": c.upload_id, "status": c.status})).collect();
-    Ok((StatusCode::ACCEPTED, Json(json!({"id": id, "tokens_held": held, "creations": creations}))))
+    let mut body = json!({"id": id, "tokens_held": held, "creations": creations});
+    if let Some(callback) = callback {
+        body["callback"] = json!(callback);
+    }
+    Ok((StatusCode::ACCEPTED, Json(body)))
 }
 
 pub async fn show_batch(

@@ -168,7 +168,7 @@ pub async fn create(
     let made = match serde_json::from_value::<CreationRequest>(fields) {
         Ok(mut req) => {
             req.idempotency_key = key;
-            state.app.create_creation(&p, req, &client).await.map_err(ApiError::from)
+            state.app.create_creation(&p, req, &client).await.map(|(c, _)| c).map_err(ApiError::from)
         }
         Err(e) => Err(ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid_option", e.to_string())),
     };
@@ -234,7 +234,7 @@ pub async fn try_on(
     let made = match serde_json::from_value::<CreationRequest>(fields) {
         Ok(mut req) => {
             req.idempotency_key = key;
-            state.app.create_creation(&p, req, &client).await.map_err(ApiError::from)
+            state.app.create_creation(&p, req, &client).await.map(|(c, _)| c).map_err(ApiError::from)
         }
         Err(e) => Err(ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid_option", e.to_string())),
     };

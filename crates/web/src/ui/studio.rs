@@ -329,6 +329,7 @@ pub async fn create(
         Err(e) => return new_page(&state, &p, &uploads, fixes_from, Some(&e.into())).await,
     };
     let request = CreationRequest {
+        callback_url: None,
         upload_id: None,
         upload_ids: uploads.clone(),
         options,
@@ -336,9 +337,9 @@ pub async fn create(
         fixes_from: fixes_from.clone(),
     };
     let made = if uploads.len() == 1 {
-        state.app.create_creation(&p, request, &client).await.map(|c| format!("/creations/{}", c.id))
+        state.app.create_creation(&p, request, &client).await.map(|(c, _)| format!("/creations/{}", c.id))
     } else {
-        state.app.create_batch(&p, request, &client).await.map(|(id, _)| format!("/batches/{id}"))
+        state.app.create_batch(&p, request, &client).await.map(|(id, ..)| format!("/batches/{id}"))
     };
     match made {
         Ok(path) => Redirect::to(&path).into_response(),

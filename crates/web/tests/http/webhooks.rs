@@ -299,10 +299,132 @@ async fn webhook_addresses_inside_private_networks_are_refused(db: Db) {
     assert_eq!((status, body["error"]["code"].as_str()), (422, Some("invalid_event")));
 }
 
+/// `callback_url` on a creation or a batch: its end alone goes there, once, signed with a
+/// secret of its own that a retry of the same request gets again; gone with the creation.
+async fn a_callback_url_gets_its_creations_end_once(db: Db) {
+    let t = spawn_with(db, |s| s.webhooks.allow_private_networks = true).await;
+    let asha = t.signup("callback@example.com").await;
+    let (url, seen) = receiver(0).await;
+    let (_, up) = upload(&t, &asha, "ring.jpg", ring_jpeg(900, 700)).await;
+    let send = |body: Value| {
+        let req = t
+            .http
+            .post(t.url("/api/v1/creations"))
+            .header("cookie", &asha.cookie)
+            .header("x-csrf-token", &asha.csrf)
+            .header("sec-fetch-site", "same-origin")
+            .header("idempotency-key", "order-42")
+            .json(&body);
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    let request = json!({"upload_id": up["id"], "engine": "local", "presets": ["amazon"], "callback_url": url});
+    let (status, created) = send(request.clone()).await;
+    assert_eq!(status, 202, "{created}");
+    let callback = created["callback"].clone();
+    let secret = callback["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_") && callback["url"] == json!(url), "{callback}");
+    let (_, again) = send(request).await;
+    assert_eq!((&again["id"], &again["callback"]), (&created["id"], &callback), "a retry gets the same callback");
+    // Another creation, without a callback, sends nothing there.
+    let plain = json!({"upload_id": up["id"], "engine": "local", "presets": ["etsy"]});
+    let (_, _, other) = t.call("POST", "/api/v1/creations", Some(plain), Some(&asha)).await;
+    let id = created["id"].as_str().unwrap();
+    wait_done(&t, &asha, id).await;
+    wait_done(&t, &asha, other["id"].as_str().unwrap()).await;
+    let got = wait_for(&seen, 1).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(seen.lock().unwrap().len(), 1, "one end, once: {got:?}");
+    let (msg_id, timestamp, signature, body) = &got[0];
+    let ts: i64 = timestamp.parse().unwrap();
+    assert_eq!(signature, &domain::webhook::sign(&secret, msg_id, ts, body.as_bytes()).unwrap(), "signed");
+    let event: Value = serde_json::from_str(body).unwrap();
+    assert_eq!((event["type"].as_str(), event["data"]["id"].as_str()), (Some("creation.succeeded"), Some(id)));
+    // Not one of the seller's endpoints, but its log is there.
+    let (_, _, listed) = t.call("GET", "/api/v1/webhooks", None, Some(&asha)).await;
+    assert_eq!(listed["webhooks"], json!([]));
+    let endpoint = callback["id"].as_str().unwrap();
+    assert_eq!(deliveries(&t, &asha, endpoint).await.len(), 1);
+
+    // A batch calls back when it has finished.
+    let batch = json!({"upload_ids": [up["id"]], "engine": "local", "presets": ["ebay"], "callback_url": url});
+    let (status, _, made) = t.call("POST", "/api/v1/batches", Some(batch), Some(&asha)).await;
+    assert_eq!(status, 202, "{made}");
+    let batch_secret = made["callback"]["secret"].as_str().unwrap().to_owned();
+    assert_ne!(batch_secret, secret);
+    let got = wait_for(&seen, 2).await;
+    let (msg_id, timestamp, signature, body) = &got[1];
+    let ts: i64 = timestamp.parse().unwrap();
+    assert_eq!(signature, &domain::webhook::sign(&batch_secret, msg_id, ts, body.as_bytes()).unwrap());
+    let event: Value = serde_json::from_str(body).unwrap();
+    assert_eq!((event["type"].as_str(), &event["data"]["id"]), (Some("batch.finished"), &made["id"]));
+
+    // Deleting the creation forgets where it called back.
+    assert_eq!(t.call("DELETE", &format!("/api/v1/creations/{id}"), None, Some(&asha)).await.0, 204);
+    let log = t.call("GET", &format!("/api/v1/webhooks/{endpoint}/deliveries"), None, Some(&asha)).await;
+    assert_eq!(log.0, 404);
+}
+
+/// A callback that never answers fails its delivery; nothing is paused and no one is mailed
+/// (nothing else would go there).
+async fn a_failing_callback_just_fails(db: Db) {
+    let t = spawn_with(db, |s| {
+        s.webhooks.allow_private_networks = true;
+        s.webhooks.retry_schedule_secs = vec![1];
+    })
+    .await;
+    let asha = t.signup("callback-down@example.com").await;
+    let (url, seen) = receiver(usize::MAX).await;
+    let (_, up) = upload(&t, &asha, "ring.jpg", ring_jpeg(600, 500)).await;
+    let request = json!({"upload_id": up["id"], "engine": "local", "presets": ["amazon"], "callback_url": url});
+    let (_, _, created) = t.call("POST", "/api/v1/creations", Some(request), Some(&asha)).await;
+    let endpoint = created["callback"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(wait_for(&seen, 2).await.len(), 2, "the first try and one retry");
+    let mut log = deliveries(&t, &asha, &endpoint).await;
+    for _ in 0..100 {
+        if log[0]["state"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        log = deliveries(&t, &asha, &endpoint).await;
+    }
+    assert_eq!((log[0]["state"].as_str(), log[0]["attempts"].as_i64()), (Some("failed"), Some(2)), "{log:?}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!t.mails().await.iter().any(|m| m.contains("stopped sending to it")));
+}
+
+/// A callback address is checked like an endpoint's, before anything is held.
+async fn callback_urls_inside_private_networks_are_refused(db: Db) {
+    let t = spawn(db).await;
+    let asha = t.signup("callback-ssrf@example.com").await;
+    let (_, up) = upload(&t, &asha, "ring.jpg", ring_jpeg(600, 500)).await;
+    for (url, code) in [
+        ("https://127.0.0.1/done", "private_address"),
+        ("https://169.254.169.254/latest/meta-data/", "private_address"),
+        ("http://shop.example.com/done", "invalid_url"),
+    ] {
+        let request = json!({"upload_id": up["id"], "presets": ["amazon"], "callback_url": url});
+        let (status, _, body) = t.call("POST", "/api/v1/creations", Some(request), Some(&asha)).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str(), body["error"]["field"].as_str()),
+            (422, Some(code), Some("callback_url")),
+            "{url}: {body}"
+        );
+    }
+    let (_, _, tokens) = t.call("GET", "/api/v1/tokens", None, Some(&asha)).await;
+    assert_eq!(tokens["held"].as_i64(), Some(0), "nothing held: {tokens}");
+    assert_eq!(t.call("GET", "/api/v1/creations", None, Some(&asha)).await.2["creations"], json!([]));
+}
+
 on_both_backends!(
     webhooks_are_signed_retried_and_sent_once_per_event,
     an_endpoint_that_keeps_failing_is_paused_and_resumed_with_what_was_held,
     each_written_listing_is_announced_once_per_generation,
     a_spend_below_the_alert_is_told_once_per_crossing,
     webhook_addresses_inside_private_networks_are_refused,
+    a_callback_url_gets_its_creations_end_once,
+    callback_urls_inside_private_networks_are_refused,
+    a_failing_callback_just_fails,
 );
