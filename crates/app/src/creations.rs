@@ -230,7 +230,7 @@ fn local_plan(req: &Options, unit: i64) -> Result<Vec<Planned>> {
 
 /// What a request asks for, as a digest: its kind, photos and outputs. Part of the ids
 /// derived from an idempotency key, so the same key on a different request is a new one.
-fn request_scope(kind: &str, uploads: &[String], planned: &[Planned]) -> Result<String> {
+fn request_scope(kind: &str, uploads: &[String], planned: &[Planned], callback: Option<&str>) -> Result<String> {
     // A try-on's person photo is stored anew on every submit: the same request repeated
     // names another upload, and must still be the same request.
     let mut planned = planned.to_vec();
@@ -239,8 +239,16 @@ fn request_scope(kind: &str, uploads: &[String], planned: &[Planned]) -> Result<
             person_upload.clear();
         }
     }
-    let planned = serde_json::to_string(&planned).map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok(format!("{kind}|{}", domain::secrets::token_digest(&format!("{}|{planned}", uploads.join(",")))))
+    let mut request = format!(
+        "{}|{}",
+        uploads.join(","),
+        serde_json::to_string(&planned).map_err(|e| AppError::Internal(e.to_string()))?
+    );
+    // Another callback (or one added on a retry) is another request, as another option is.
+    if let Some(url) = callback {
+        request.push_str(&format!("|callback={url}"));
+    }
+    Ok(format!("{kind}|{}", domain::secrets::token_digest(&request)))
 }
 
 /// `n` ids for new records: fresh ones, or, with an idempotency key, ones derived from the
@@ -343,7 +351,7 @@ impl App {
         }
         let planned = self.plan(p, &req.options, uploads[0].as_deref()).await?;
         let names: Vec<String> = uploads.iter().map(|u| u.clone().unwrap_or_default()).collect();
-        let scope = request_scope("creation", &names, &planned)?;
+        let scope = request_scope("creation", &names, &planned, req.callback_url.as_deref())?;
         let ids = creation_ids(&p.user.id, &scope, req.idempotency_key.as_deref(), 1)?;
         let engine = self.engine_of(&req.options)?;
         let hints = match (&req.fixes_from, engine) {
@@ -376,8 +384,8 @@ impl App {
         match self.accept(p, uploads, ids, what, client).await {
             Ok(made) => Ok((made, Some(callback))),
             Err(e) => {
-                if made_now {
-                    self.db.delete_webhook_callback(&p.user.id, subject).await?;
+                if made_now && let Err(gone) = self.db.delete_webhook_callback(&p.user.id, subject).await {
+                    tracing::warn!(subject, error = %gone, "forgetting an unused callback failed");
                 }
                 Err(e)
             }
@@ -418,7 +426,8 @@ impl App {
             .into());
         }
         let planned = self.plan(p, &req.options, None).await?;
-        let (scope, key) = (request_scope("batch", &uploads, &planned)?, req.idempotency_key.as_deref());
+        let (scope, key) =
+            (request_scope("batch", &uploads, &planned, req.callback_url.as_deref())?, req.idempotency_key.as_deref());
         let ids = creation_ids(&p.user.id, &scope, key, uploads.len())?;
         let batch_id = creation_ids(&p.user.id, &format!("{scope}|id"), key, 1)?.pop().unwrap_or_else(db::new_id);
         let uploads: Vec<Option<String>> = uploads.into_iter().map(Some).collect();
@@ -633,7 +642,6 @@ impl App {
         })?;
         let paths: Vec<&str> = keys.iter().map(String::as_str).collect();
         self.remove_blobs(&paths).await;
-        self.db.delete_webhook_callback(&p.user.id, id).await?;
         self.db.audit(Some(&p.user.id), "self", "creation_deleted", id, &client.network(), now_ms()).await?;
         Ok(())
     }
@@ -652,7 +660,6 @@ impl App {
                 Err(e) => return Err(e),
             }
         }
-        self.db.delete_webhook_callback(&p.user.id, batch_id).await?;
         Ok(creations.len())
     }
 

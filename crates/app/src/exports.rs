@@ -43,6 +43,8 @@ struct AccountFile {
     shopify_store: Option<String>,
     /// Webhook addresses and what they subscribe to (never their secrets).
     webhooks: Vec<db::webhooks::Endpoint>,
+    /// Where creations and batches called back (`callback_url`).
+    webhook_callbacks: Vec<db::webhooks::Endpoint>,
     /// API calls, images and tokens per key per day.
     api_usage: Vec<db::usage::Usage>,
 }
@@ -183,6 +185,7 @@ impl App {
             listing_batches,
             shopify_store: db.shop_of(user_id).await?.map(|(shop, _)| shop),
             webhooks: db.webhook_endpoints_of(user_id).await?,
+            webhook_callbacks: db.webhook_callbacks_of(user_id).await?,
             api_usage: db.api_usage(user_id, "0000-00-00", "9999-99-99").await?,
         })
     }

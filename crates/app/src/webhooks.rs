@@ -60,7 +60,7 @@ impl From<Endpoint> for EndpointView {
 /// signs its deliveries (a repeated request with the same `Idempotency-Key` gets it again).
 #[derive(Debug, Clone, Serialize)]
 pub struct Callback {
-    /// The endpoint's id: its delivery log is `GET /api/v1/webhooks/{id}/deliveries`.
+    /// The endpoint's id: its owner's delivery log is `GET /api/v1/webhooks/{id}/deliveries`.
     pub id: String,
     pub url: String,
     pub secret: String,

@@ -503,12 +503,25 @@ impl Db {
             return Err(DbError::Invalid("creation still in progress".into()));
         }
         let keys = self.outputs_of(id).await?.into_iter().map(|o| o.blob_key).collect();
-        with_pool!(self, |p| sqlx::query("DELETE FROM creations WHERE id = $1 AND user_id = $2")
-            .bind(id)
+        with_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM creations WHERE id = $1 AND user_id = $2")
+                .bind(id)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            // Its one-off callback goes with it, and its batch's with the batch's last creation.
+            sqlx::query(
+                "DELETE FROM webhook_endpoints WHERE user_id = $1 AND (subject_id = $2 OR (subject_id = $3 \
+                 AND NOT EXISTS (SELECT 1 FROM creations WHERE user_id = $1 AND batch_id = $3)))",
+            )
             .bind(user_id)
-            .execute(p)
-            .await
-            .map(|_| ()))?;
+            .bind(id)
+            .bind(&c.batch_id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await
+        })?;
         Ok(keys)
     }
 }

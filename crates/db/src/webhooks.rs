@@ -24,7 +24,6 @@ pub struct Endpoint {
     pub created_at: i64,
     /// A one-off callback's creation or batch (its events alone go there); `None` for the
     /// seller's endpoints.
-    #[serde(skip)]
     pub subject_id: Option<String>,
 }
 
@@ -130,6 +129,16 @@ impl Db {
             "SELECT ",
             endpoint_columns!(),
             " FROM webhook_endpoints WHERE user_id = $1 AND subject_id IS NULL ORDER BY created_at"
+        );
+        Ok(with_pool!(self, |p| sqlx::query_as::<_, Endpoint>(sql).bind(user_id).fetch_all(p).await)?)
+    }
+
+    /// The user's one-off callbacks (for the data export).
+    pub async fn webhook_callbacks_of(&self, user_id: &str) -> Result<Vec<Endpoint>> {
+        let sql = concat!(
+            "SELECT ",
+            endpoint_columns!(),
+            " FROM webhook_endpoints WHERE user_id = $1 AND subject_id IS NOT NULL ORDER BY created_at"
         );
         Ok(with_pool!(self, |p| sqlx::query_as::<_, Endpoint>(sql).bind(user_id).fetch_all(p).await)?)
     }

@@ -31,12 +31,26 @@ pub async fn create(
     ClientInfo(client): ClientInfo,
     CreationJson(req): CreationJson,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    callback_scope(&p, &req)?;
     let (c, callback) = state.app.create_creation(&p, req, &client).await?;
     let mut body = json!({"id": c.id, "status": c.status, "tokens_held": c.tokens_held});
     if let Some(callback) = callback {
         body["callback"] = json!(callback);
     }
     Ok((StatusCode::ACCEPTED, Json(body)))
+}
+
+/// A callback carries the creation's images and details: a key needs `images:read` too.
+fn callback_scope(p: &app::sessions::Principal, req: &app::creations::CreationRequest) -> Result<(), ApiError> {
+    let may_read = p.key.as_ref().is_none_or(|k| k.scopes.allows(domain::Scope::ImagesRead));
+    if req.callback_url.is_some() && !may_read {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "This API key needs the images:read scope for a callback_url.",
+        ));
+    }
+    Ok(())
 }
 
 /// `PUT /api/v1/outputs/{id}/feedback` `{rating: "up"|"down", categories?, text?}`.
@@ -94,6 +108,7 @@ pub async fn create_batch(
     ClientInfo(client): ClientInfo,
     CreationJson(req): CreationJson,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    callback_scope(&p, &req)?;
     let (id, made, callback) = state.app.create_batch(&p, req, &client).await?;
     let held: i64 = made.iter().map(|c| c.tokens_held).sum();
     let creations: Vec<Value> =

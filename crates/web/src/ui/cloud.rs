@@ -140,7 +140,8 @@ fn request_from_form(body: &[u8]) -> (Value, Option<String>) {
             "upload" => {
                 req.insert("upload_id".into(), json!(v));
             }
-            "csrf_token" => {}
+            // A callback is for programs: its secret is shown in the API's answer only.
+            "csrf_token" | "callback_url" => {}
             _ if v.is_empty() => {}
             _ => {
                 req.insert(k.into_owned(), json!(v));

@@ -120,4 +120,45 @@ async fn remove_bg_clients_get_their_answers(db: Db) {
     assert_eq!(tokens["balance"], 17, "only the three images made were charged");
 }
 
-on_both_backends!(remove_bg_clients_get_their_answers);
+/// remove.bg also takes its fields as JSON or as a urlencoded form, the photo as base64.
+async fn json_and_form_bodies_work_as_on_remove_bg(db: Db) {
+    let t = spawn(db).await;
+    let asha = t.signup("migrate-json@example.com").await;
+    let secret = key(&t, &asha, &["images:write"]).await;
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, ring_jpeg(640, 480));
+    let send = |req: reqwest::RequestBuilder| {
+        let req = req.header("x-api-key", &secret);
+        async move {
+            let res = req.send().await.unwrap();
+            let (status, headers) = (res.status().as_u16(), res.headers().clone());
+            (status, headers, res.bytes().await.unwrap().to_vec())
+        }
+    };
+    let url = t.url("/api/v1/removebg");
+    let body = json!({"image_file_b64": b64, "size": "preview", "bg_color": "ffffff", "crop": true});
+    let (status, h, bytes) = send(t.http.post(&url).json(&body)).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+    assert_eq!(h["content-type"].to_str().unwrap(), "image/jpeg", "on a colour: a JPEG");
+    let w: u32 = h["x-width"].to_str().unwrap().parse().unwrap();
+    assert!(w < 640, "cropped, preview size");
+    assert_eq!(image::load_from_memory(&bytes).unwrap().width(), w);
+
+    let form = [("image_file_b64", b64.as_str()), ("size", "auto")];
+    let (status, h, bytes) = send(t.http.post(&url).form(&form)).await;
+    assert_eq!((status, h["content-type"].to_str().unwrap()), (200, "image/png"));
+    assert_eq!(image::load_from_memory(&bytes).unwrap().to_rgba8().dimensions(), (640, 480));
+
+    // Its refusals keep their shape whatever the body.
+    let (status, _, bytes) = send(t.http.post(&url).json(&json!({"image_url": "http://169.254.169.254/"}))).await;
+    assert_eq!((status, errors(&bytes)["code"].as_str()), (400, Some("image_url_not_supported")));
+    let (status, _, bytes) = send(t.http.post(&url).json(&json!({"size": "auto"}))).await;
+    assert_eq!((status, errors(&bytes)["code"].as_str()), (400, Some("missing_image")));
+    let (status, _, bytes) = send(t.http.post(&url).header("content-type", "application/json").body("{not json")).await;
+    assert_eq!((status, errors(&bytes)["code"].as_str()), (400, Some("invalid_json")));
+    let (status, _, bytes) = send(t.http.post(&url).json(&json!({"image_file_b64": b64, "size": ["hd"]}))).await;
+    assert_eq!((status, errors(&bytes)["code"].as_str()), (400, Some("invalid_json")));
+    let (_, _, tokens) = t.call("GET", "/api/v1/tokens", None, Some(&asha)).await;
+    assert_eq!(tokens["balance"], 18, "two images made, two charged");
+}
+
+on_both_backends!(remove_bg_clients_get_their_answers, json_and_form_bodies_work_as_on_remove_bg);

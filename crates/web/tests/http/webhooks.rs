@@ -361,10 +361,39 @@ async fn a_callback_url_gets_its_creations_end_once(db: Db) {
     let event: Value = serde_json::from_str(body).unwrap();
     assert_eq!((event["type"].as_str(), &event["data"]["id"]), (Some("batch.finished"), &made["id"]));
 
-    // Deleting the creation forgets where it called back.
-    assert_eq!(t.call("DELETE", &format!("/api/v1/creations/{id}"), None, Some(&asha)).await.0, 204);
-    let log = t.call("GET", &format!("/api/v1/webhooks/{endpoint}/deliveries"), None, Some(&asha)).await;
-    assert_eq!(log.0, 404);
+    // Deleting the creation forgets where it called back; a batch's, with its last creation.
+    for gone in [id, made["creations"][0]["id"].as_str().unwrap()] {
+        assert_eq!(t.call("DELETE", &format!("/api/v1/creations/{gone}"), None, Some(&asha)).await.0, 204);
+    }
+    for callback in [endpoint, made["callback"]["id"].as_str().unwrap()] {
+        let log = t.call("GET", &format!("/api/v1/webhooks/{callback}/deliveries"), None, Some(&asha)).await;
+        assert_eq!(log.0, 404, "{callback}");
+    }
+
+    let elsewhere =
+        json!({"upload_id": up["id"], "engine": "local", "presets": ["amazon"], "callback_url": format!("{url}?b")});
+    let (_, elsewhere) = send(elsewhere).await;
+    assert_ne!(elsewhere["id"], created["id"], "another callback is another request");
+
+    // A key may ask for a callback only if it may read what the callback carries.
+    let (t, asha) = (&t, &asha);
+    let key = |scopes: Value| async move {
+        let body = json!({"name": "Shop", "scopes": scopes});
+        t.call("POST", "/api/v1/api-keys", Some(body), Some(asha)).await.2["key"].as_str().unwrap().to_owned()
+    };
+    let by_key = |key: String, body: Value| {
+        let req = t.http.post(t.url("/api/v1/creations")).header("x-api-key", key).json(&body);
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    let body = json!({"upload_id": up["id"], "presets": ["etsy"], "callback_url": url});
+    let (status, refused) = by_key(key(json!(["images:write"])).await, body.clone()).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (403, Some("insufficient_scope")), "{refused}");
+    let (status, taken) = by_key(key(json!(["images:write", "images:read"])).await, body).await;
+    assert_eq!(status, 202, "{taken}");
+    assert!(taken["callback"]["secret"].as_str().unwrap().starts_with("whsec_"));
 }
 
 /// A callback that never answers fails its delivery; nothing is paused and no one is mailed
