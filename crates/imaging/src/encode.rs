@@ -1,7 +1,6 @@
 //! Encoding. Everything is re-encoded from pixels, so EXIF (GPS, serial numbers)
 //! and other metadata of the upload never reach an output.
 
-use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::{CompressionType, FilterType as PngFilter, PngEncoder};
 use image::{DynamicImage, ExtendedColorType, ImageEncoder, RgbImage, RgbaImage};
 
@@ -55,7 +54,12 @@ fn encode_raw(
     let mut out = Vec::new();
     match format {
         Format::Jpeg => {
-            JpegEncoder::new_with_quality(&mut out, quality).write_image(data, w, h, color).map_err(enc_err)?;
+            let side = |v: u32| u16::try_from(v).map_err(|_| enc_err("a JPEG side is at most 65535 pixels"));
+            let colour = match color {
+                ExtendedColorType::Rgba8 => jpeg_encoder::ColorType::Rgba,
+                _ => jpeg_encoder::ColorType::Rgb,
+            };
+            jpeg_encoder::Encoder::new(&mut out, quality).encode(data, side(w)?, side(h)?, colour).map_err(enc_err)?;
         }
         Format::Png => {
             PngEncoder::new_with_quality(&mut out, CompressionType::Fast, PngFilter::Adaptive)

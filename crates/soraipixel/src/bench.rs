@@ -37,6 +37,9 @@ pub struct BenchArgs {
     /// Only the rendered set: no synthetic scenes, no speed run.
     #[arg(long)]
     pub rendered_only: bool,
+    /// Only the speed runs (no quality scenes, no rendered set).
+    #[arg(long, conflicts_with = "rendered_only")]
+    pub speed_only: bool,
     /// The paper model alone, without the learned segmenter (to see what it adds).
     #[arg(long)]
     pub without_segmenter: bool,
@@ -44,6 +47,11 @@ pub struct BenchArgs {
     /// `--peer` reads), for contact sheets (scripts/rendered/sheet.py).
     #[arg(long)]
     pub save: Option<std::path::PathBuf>,
+    /// Keep each speed scene's 12 MP input and its Amazon output here (`<scene>.input.jpg`,
+    /// `<scene>.output.jpg`), so another codec's floor can be timed on the same files
+    /// (scripts/speed-vs-libjpeg-turbo.sh).
+    #[arg(long)]
+    pub speed_files: Option<std::path::PathBuf>,
     /// Matte parameters to try, as JSON (`{"hole_rim_share": 0.6}`); the rest keep their defaults.
     #[arg(long)]
     pub params: Option<String>,
@@ -111,6 +119,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let rendered_dir =
         args.rendered.clone().or_else(|| default_set.join("manifest.jsonl").exists().then(|| default_set.into()));
     let rendered = match &rendered_dir {
+        _ if args.speed_only => vec![],
         Some(dir) => crate::rendered_bench::measure(dir, args.peer.as_deref(), args.save.as_deref(), &params)?,
         None if args.rendered_only => anyhow::bail!("no rendered set: pass --rendered DIR"),
         None => vec![],
@@ -128,6 +137,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let seeds = if args.quick { 1 } else { args.seeds.max(1) };
     let strata: Vec<Stratum> = synth::strata()
         .into_iter()
+        .filter(|_| !args.speed_only)
         .filter(|s| args.filter.as_ref().is_none_or(|f| s.name().contains(f.as_str())))
         .collect();
 
@@ -154,7 +164,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let runs = if args.quick { 1 } else { 3 };
     let mut speed = Vec::new();
     for st in speed_scenes {
-        let r = pool.install(|| measure_speed(&st, runs))?;
+        let r = pool.install(|| measure_speed(&st, runs, args.speed_files.as_deref()))?;
         if !args.json {
             print_speed(&r);
         }
@@ -230,7 +240,7 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-fn measure_speed(st: &Stratum, runs: usize) -> anyhow::Result<SpeedResult> {
+fn measure_speed(st: &Stratum, runs: usize, keep: Option<&std::path::Path>) -> anyhow::Result<SpeedResult> {
     let (w, h) = synth::SIZE_12MP;
     let scene = synth::generate(&st.spec(w, h, 7));
     let jpeg = scene.jpeg;
@@ -258,6 +268,12 @@ fn measure_speed(st: &Stratum, runs: usize) -> anyhow::Result<SpeedResult> {
         out_bytes = r.bytes;
     }
     let peak = if reset { rss_kb("VmHWM") } else { None };
+    if let Some(dir) = keep {
+        let stem = st.name().replace('/', "-");
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::write(dir.join(format!("{stem}.input.jpg")), &jpeg)?;
+        std::fs::write(dir.join(format!("{stem}.output.jpg")), &out_bytes)?;
+    }
 
     // The floor: decode this input, encode this output.
     let mut dec = Vec::new();
