@@ -21,6 +21,7 @@ pub(crate) mod errors;
 mod listings;
 mod pages;
 mod reference;
+mod seo;
 mod shared;
 mod studio;
 
@@ -31,6 +32,8 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
     let one_photo = usize::try_from(max_upload_bytes).unwrap_or(usize::MAX).saturating_add(256 * 1024);
     axum::Router::new()
         .route("/", get(pages::landing))
+        .route("/robots.txt", get(seo::robots))
+        .route("/sitemap.xml", get(seo::sitemap))
         .route("/privacy", get(pages::privacy))
         .route("/privacy/acknowledge", axum::routing::post(pages::acknowledge_policy))
         .route("/unsubscribe/{token}", get(pages::unsubscribe_page).post(pages::unsubscribe))

@@ -310,8 +310,36 @@ async fn browsers_get_error_pages_in_words(db: Db) {
     assert!(res.text().await.unwrap().contains("That took too long"));
 }
 
+/// Search engines get robots.txt and a sitemap whose every page opens for anyone, while
+/// sellers' pages, shared links and the API are kept out.
+async fn robots_and_sitemap_point_search_engines_at_public_pages(db: Db) {
+    let t = spawn_with(db, |s| s.server.public_url = "https://studio.example.com".into()).await;
+    let res = t.http.get(t.url("/robots.txt")).send().await.unwrap();
+    assert_eq!((res.status().as_u16(), header(res.headers(), "content-type")), (200, "text/plain; charset=utf-8"));
+    let robots = res.text().await.unwrap();
+    for line in ["User-agent: *", "Disallow: /api/", "Disallow: /studio", "Disallow: /s/", "Disallow: /admin"] {
+        assert!(robots.lines().any(|l| l == line), "{line} in {robots}");
+    }
+    assert!(robots.contains("Sitemap: https://studio.example.com/sitemap.xml"), "{robots}");
+
+    let res = t.http.get(t.url("/sitemap.xml")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(header(res.headers(), "content-type").starts_with("application/xml"));
+    let xml = res.text().await.unwrap();
+    assert!(xml.starts_with("<?xml") && xml.contains("sitemaps.org/schemas/sitemap/0.9"), "{xml}");
+    let pages: Vec<&str> = xml.split("<loc>").skip(1).map(|s| s.split("</loc>").next().unwrap()).collect();
+    assert!(pages.contains(&"https://studio.example.com/pricing"), "{pages:?}");
+    for page in pages {
+        let path = page.strip_prefix("https://studio.example.com").unwrap();
+        assert!(!robots.lines().any(|l| l.strip_prefix("Disallow: ").is_some_and(|p| path.starts_with(p))), "{path}");
+        let res = t.http.get(t.url(path)).header("accept", "text/html").send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path} opens for anyone");
+    }
+}
+
 on_both_backends!(
     browsers_get_error_pages_in_words,
+    robots_and_sitemap_point_search_engines_at_public_pages,
     disposable_email_domains_are_refused,
     only_essential_cookies_and_no_third_party_scripts,
     the_openapi_document_matches_the_routes,
