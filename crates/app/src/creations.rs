@@ -670,6 +670,11 @@ impl App {
         if !matches!(c.status.as_str(), "queued" | "running") {
             return Ok(());
         }
+        let owner = self.db.user_by_id(&c.user_id).await.map_err(|e| retry("loading its owner", &e))?;
+        if owner.suspended_at.is_some() {
+            let why = "This account is suspended, so these images were not made. The tokens were returned.";
+            return self.fail_creation(&c.id, "account_suspended", why).await;
+        }
         let planned: Vec<Planned> =
             serde_json::from_str(&c.recipes).map_err(|e| JobError::Permanent(format!("bad recipes: {e}")))?;
         if c.engine == "cloud" {

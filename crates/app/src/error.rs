@@ -14,6 +14,9 @@ pub enum AppError {
     Unauthenticated,
     #[error("not allowed")]
     Forbidden,
+    /// The account is suspended by staff: no sign-in, no API key.
+    #[error("this account is suspended; write to us from the contact page if you think this is a mistake")]
+    Suspended,
     #[error("not found")]
     NotFound,
     #[error("this link or code is invalid or has expired")]
@@ -72,6 +75,7 @@ impl AppError {
             AppError::InvalidCredentials => "invalid_credentials",
             AppError::Unauthenticated => "unauthenticated",
             AppError::Forbidden => "forbidden",
+            AppError::Suspended => "account_suspended",
             AppError::NotFound => "not_found",
             AppError::InvalidToken => "invalid_or_expired_token",
             AppError::InvalidCode => "invalid_code",

@@ -27,6 +27,7 @@ pub mod listings;
 pub mod orphans;
 pub mod otp;
 pub mod outbox;
+pub mod people;
 pub mod removebg;
 pub mod restore;
 pub mod review;

@@ -81,6 +81,10 @@ pub const API_KEY_PREFIX: &str = "sp_live_";
 
 impl App {
     pub(crate) async fn start_session(&self, user: User, client: &Client, action: &str) -> Result<Started> {
+        // Asked only once the password or code was right: a stranger learns nothing.
+        if user.suspended_at.is_some() {
+            return Err(AppError::Suspended);
+        }
         let now = now_ms();
         let token = secrets::new_token();
         let device = Device::from_user_agent(&client.user_agent);
@@ -123,6 +127,9 @@ impl App {
             self.db.touch_session(&session.id, now).await?;
         }
         let user = self.db.user_by_id(&session.user_id).await?;
+        if user.suspended_at.is_some() {
+            return Err(AppError::Suspended);
+        }
         let tokens = self.db.balance(&user.id).await?;
         Ok(Some(Principal { user, session: Some(session), key: None, tokens }))
     }
@@ -137,8 +144,11 @@ impl App {
         let Some(found) = self.db.api_key_by_digest(&secrets::token_digest(key), now).await? else {
             return Ok(None);
         };
-        self.db.touch_api_key(&found.id, &client.network(), now).await?;
         let user = self.db.user_by_id(&found.user_id).await?;
+        if user.suspended_at.is_some() {
+            return Err(AppError::Suspended);
+        }
+        self.db.touch_api_key(&found.id, &client.network(), now).await?;
         let tokens = self.db.balance(&user.id).await?;
         let key = KeyUse {
             scopes: Scopes::from_stored(&found.scopes),

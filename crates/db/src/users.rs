@@ -28,6 +28,8 @@ pub struct User {
     pub policy_acknowledged: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Suspended by staff since then: no sign-in, no API key, no work started.
+    pub suspended_at: Option<i64>,
 }
 
 pub struct NewUser<'a> {
@@ -54,7 +56,8 @@ pub struct ProfileChange {
 macro_rules! columns {
     () => {
         "id, email, email_verified_at, phone, phone_verified_at, password_hash, name, company, \
-    address, website, category, gstin, role, marketing_opt_in, model_training_opt_in, policy_acknowledged, created_at, updated_at"
+    address, website, category, gstin, role, marketing_opt_in, model_training_opt_in, policy_acknowledged, created_at, updated_at, \
+    suspended_at"
     };
 }
 const UNIQUE: &[&str] = &["email", "phone"];
@@ -337,6 +340,64 @@ impl Db {
             .await
             .map(|r| r.rows_affected()))?;
         Ok(())
+    }
+
+    /// Staff's search: an exact id, or a piece of an email, phone, name or company (any case),
+    /// newest accounts first.
+    pub async fn search_users(&self, q: &str, limit: i64) -> Result<Vec<User>> {
+        let escaped: String = q
+            .to_lowercase()
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let sql = concat!(
+            "SELECT ",
+            columns!(),
+            " FROM users WHERE id = $1 OR lower(coalesce(email, '')) LIKE $2 ESCAPE '\\' \
+             OR coalesce(phone, '') LIKE $2 ESCAPE '\\' OR lower(name) LIKE $2 ESCAPE '\\' \
+             OR lower(coalesce(company, '')) LIKE $2 ESCAPE '\\' ORDER BY created_at DESC LIMIT $3"
+        );
+        Ok(with_pool!(self, |p| sqlx::query_as::<_, User>(sql)
+            .bind(q)
+            .bind(format!("%{escaped}%"))
+            .bind(limit)
+            .fetch_all(p)
+            .await)?)
+    }
+
+    /// Suspends a live account and ends its sessions, in one transaction; `false` when it
+    /// was suspended already.
+    pub async fn suspend_user(&self, id: &str, now: i64) -> Result<bool> {
+        with_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            let done = sqlx::query(
+                "UPDATE users SET suspended_at = $2, updated_at = $2 WHERE id = $1 AND suspended_at IS NULL",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(done == 1)
+        })
+    }
+
+    /// Lifts a suspension; `false` when the account was not suspended.
+    pub async fn reactivate_user(&self, id: &str, now: i64) -> Result<bool> {
+        let done = with_pool!(self, |p| sqlx::query(
+            "UPDATE users SET suspended_at = NULL, updated_at = $2 WHERE id = $1 AND suspended_at IS NOT NULL"
+        )
+        .bind(id)
+        .bind(now)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(done == 1)
     }
 
     pub async fn set_role(&self, id: &str, role: &str, now: i64) -> Result<()> {

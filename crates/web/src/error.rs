@@ -32,7 +32,7 @@ impl From<AppError> for ApiError {
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Taken(_) => StatusCode::CONFLICT,
             AppError::InvalidCredentials | AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::Suspended => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::InvalidToken | AppError::InvalidCode => StatusCode::BAD_REQUEST,
             AppError::RateLimited { .. } | AppError::DailyLimit { .. } => StatusCode::TOO_MANY_REQUESTS,

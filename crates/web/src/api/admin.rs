@@ -1,5 +1,5 @@
-//! Admin endpoints: payments and refunds, newsletters, analytics. The use cases check the
-//! admin role; these only translate HTTP.
+//! Admin endpoints: people, payments and refunds, newsletters, analytics. The use cases
+//! check the admin role; these only translate HTTP.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -11,7 +11,7 @@ use db::billing::PaymentFilter;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Auth};
+use crate::extract::{ApiJson, Auth, ClientInfo};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -82,4 +82,47 @@ pub async fn newsletter(
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let queued = state.app.send_newsletter(&p, &n.subject, &n.body).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"queued": queued}))))
+}
+
+#[derive(Deserialize)]
+pub struct Search {
+    #[serde(default)]
+    q: String,
+}
+
+/// `GET /api/v1/admin/users?q=`: accounts by id, or by a piece of email, phone, name or company.
+pub async fn users(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Query(search): Query<Search>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(json!({"users": state.app.find_people(&p, &search.q).await?})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reason {
+    reason: String,
+}
+
+/// `POST /api/v1/admin/users/{id}/suspend` `{reason}`.
+pub async fn suspend(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ClientInfo(client): ClientInfo,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Reason>,
+) -> Result<Json<app::people::Person>, ApiError> {
+    Ok(Json(state.app.suspend(&p, &id, &body.reason, &client).await?))
+}
+
+/// `POST /api/v1/admin/users/{id}/reactivate` `{reason}`.
+pub async fn reactivate(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ClientInfo(client): ClientInfo,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Reason>,
+) -> Result<Json<app::people::Person>, ApiError> {
+    Ok(Json(state.app.reactivate(&p, &id, &body.reason, &client).await?))
 }

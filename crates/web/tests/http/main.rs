@@ -18,6 +18,7 @@ mod export;
 mod harness;
 mod listings;
 mod otp;
+mod people;
 mod protection;
 mod removebg;
 mod rotation;

@@ -1,0 +1,104 @@
+//! Staff looking after people: finding an account, and suspending or reactivating it with
+//! a reason. Every action is in the audit log twice: on the account (its owner sees it in
+//! their security log) and on the admin's own.
+
+use serde::Serialize;
+
+use crate::sessions::Principal;
+use crate::{App, AppError, Client, Result, now_ms};
+
+/// An account as staff's search lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Person {
+    pub id: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub phone: Option<String>,
+    pub name: String,
+    pub company: Option<String>,
+    pub role: String,
+    pub suspended_at: Option<i64>,
+    pub created_at: i64,
+}
+
+impl From<db::users::User> for Person {
+    fn from(u: db::users::User) -> Self {
+        Self {
+            email_verified: u.email_verified_at.is_some(),
+            id: u.id,
+            email: u.email,
+            phone: u.phone,
+            name: u.name,
+            company: u.company,
+            role: u.role,
+            suspended_at: u.suspended_at,
+            created_at: u.created_at,
+        }
+    }
+}
+
+impl App {
+    /// Accounts whose id is `q`, or whose email, phone, name or company holds it.
+    pub async fn find_people(&self, p: &Principal, q: &str) -> Result<Vec<Person>> {
+        p.require_admin()?;
+        let q = q.trim();
+        if q.chars().count() < 2 {
+            return Err(domain::Invalid::new("query_too_short", "q", "Type at least two letters.").into());
+        }
+        Ok(self.db.search_users(q, 50).await?.into_iter().map(Person::from).collect())
+    }
+
+    /// Suspends an account: its sessions end at once, sign-in and its API keys are refused,
+    /// and its queued images are not made (their tokens come back).
+    pub async fn suspend(&self, p: &Principal, user_id: &str, reason: &str, client: &Client) -> Result<Person> {
+        p.require_admin()?;
+        if user_id == p.user.id {
+            return Err(
+                domain::Invalid::new("cannot_suspend_self", "id", "You cannot suspend your own account.").into()
+            );
+        }
+        let reason = staff_reason(reason)?;
+        if !self.db.suspend_user(user_id, now_ms()).await? {
+            self.db.user_by_id(user_id).await?;
+            return Err(AppError::AlreadyEnded);
+        }
+        self.record_staff_action(p, user_id, "account_suspended", reason, client).await?;
+        Ok(self.db.user_by_id(user_id).await?.into())
+    }
+
+    pub async fn reactivate(&self, p: &Principal, user_id: &str, reason: &str, client: &Client) -> Result<Person> {
+        p.require_admin()?;
+        let reason = staff_reason(reason)?;
+        if !self.db.reactivate_user(user_id, now_ms()).await? {
+            self.db.user_by_id(user_id).await?;
+            return Err(AppError::AlreadyEnded);
+        }
+        self.record_staff_action(p, user_id, "account_reactivated", reason, client).await?;
+        Ok(self.db.user_by_id(user_id).await?.into())
+    }
+
+    async fn record_staff_action(
+        &self,
+        p: &Principal,
+        user_id: &str,
+        action: &str,
+        reason: &str,
+        client: &Client,
+    ) -> Result<()> {
+        let (now, network) = (now_ms(), client.network());
+        let actor = format!("admin:{}", p.user.id);
+        self.db.audit(Some(user_id), &actor, action, reason, &network, now).await?;
+        self.db.audit(Some(&p.user.id), "self", action, &format!("{user_id}: {reason}"), &network, now).await?;
+        Ok(())
+    }
+}
+
+fn staff_reason(reason: &str) -> Result<&str> {
+    let reason = reason.trim();
+    if reason.chars().count() < 3 || reason.chars().count() > 500 {
+        return Err(
+            domain::Invalid::new("invalid_reason", "reason", "Say why, in a few words (at most 500 letters).").into()
+        );
+    }
+    Ok(reason)
+}

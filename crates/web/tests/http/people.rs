@@ -1,0 +1,106 @@
+//! Staff looking after people: search, suspend (sign-in and API keys refused, sessions
+//! ended), reactivate, each with a reason in the audit log on both sides.
+
+use db::{Db, on_both_backends};
+use serde_json::{Value, json};
+
+use crate::harness::{TestApp, spawn};
+
+const PASSWORD: &str = "kundan necklace sparkle";
+
+async fn me_by_key(t: &TestApp, key: &str) -> (u16, Value) {
+    let res = t.http.get(t.url("/api/v1/me")).header("x-api-key", key).send().await.unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+async fn a_suspended_account_is_refused_everywhere_until_reactivated(db: Db) {
+    let t = spawn(db).await;
+    let asha = t.signup("asha.mehta@example.com").await;
+    let admin = t.signup("staff@example.com").await;
+    t.app.grant_role("staff@example.com", "admin").await.unwrap();
+    let (_, _, made) = t
+        .call("POST", "/api/v1/api-keys", Some(json!({"name": "Shop", "scopes": ["account:read"]})), Some(&asha))
+        .await;
+    let key = made["key"].as_str().unwrap().to_owned();
+    assert_eq!(me_by_key(&t, &key).await.0, 200);
+    // A request of hers already past the door when the suspension comes (below).
+    let token = asha.cookie.split_once('=').unwrap().1.split(';').next().unwrap();
+    let in_flight = t.app.session_principal(token).await.unwrap().unwrap();
+    let (_, photo) = crate::uploads::upload(&t, &asha, "ring.jpg", crate::uploads::ring_jpeg(600, 500)).await;
+
+    // Only staff search; a part of the address finds her.
+    assert_eq!(t.call("GET", "/api/v1/admin/users?q=mehta", None, Some(&asha)).await.0, 403);
+    let (status, _, found) = t.call("GET", "/api/v1/admin/users?q=MEHTA@", None, Some(&admin)).await;
+    assert_eq!(status, 200, "{found}");
+    let users = found["users"].as_array().unwrap();
+    assert_eq!(users.len(), 1, "{found}");
+    let id = users[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!((users[0]["email"].as_str(), &users[0]["suspended_at"]), (Some("asha.mehta@example.com"), &Value::Null));
+    let (_, _, by_id) = t.call("GET", &format!("/api/v1/admin/users?q={id}"), None, Some(&admin)).await;
+    assert_eq!(by_id["users"][0]["id"].as_str(), Some(id.as_str()));
+    let (_, _, wild) = t.call("GET", "/api/v1/admin/users?q=%25%25", None, Some(&admin)).await;
+    assert_eq!(wild["users"], json!([]), "a % is a letter, not a wildcard");
+
+    // Suspended: with a reason only, not by herself, not twice.
+    let suspend = format!("/api/v1/admin/users/{id}/suspend");
+    let (status, _, refused) = t.call("POST", &suspend, Some(json!({"reason": ""})), Some(&admin)).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("invalid_reason")));
+    assert_eq!(t.call("POST", &suspend, Some(json!({"reason": "chargebacks"})), Some(&asha)).await.0, 403);
+    let (status, _, person) =
+        t.call("POST", &suspend, Some(json!({"reason": "three chargebacks this week"})), Some(&admin)).await;
+    assert_eq!(status, 200, "{person}");
+    assert!(person["suspended_at"].as_i64().is_some());
+    assert_eq!(t.call("POST", &suspend, Some(json!({"reason": "again"})), Some(&admin)).await.0, 409);
+
+    // Her session is over, her password and her key are refused in words.
+    assert_eq!(t.call("GET", "/api/v1/me", None, Some(&asha)).await.0, 401);
+    let (status, _, body) = t.login("asha.mehta@example.com", PASSWORD).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("account_suspended")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("suspended"));
+    let (status, body) = me_by_key(&t, &key).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("account_suspended")));
+    let (status, _, body) = t.login("asha.mehta@example.com", "not her password").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("invalid_credentials")), "nothing told");
+
+    // Work she asked for is not started; what it held comes back.
+    let request = serde_json::from_value(json!({"upload_id": photo["id"], "presets": ["amazon", "etsy"]})).unwrap();
+    let client = app::Client { ip: "203.0.113.9".parse().unwrap(), user_agent: "test".into() };
+    let (accepted, _) = t.app.create_creation(&in_flight, request, &client).await.unwrap();
+    let mut ended = t.app.db.creation(&accepted.id).await.unwrap();
+    for _ in 0..200 {
+        if ended.status != "queued" && ended.status != "running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        ended = t.app.db.creation(&accepted.id).await.unwrap();
+    }
+    assert_eq!((ended.status.as_str(), ended.error_code.as_deref()), ("failed", Some("account_suspended")));
+    assert!(t.app.db.outputs_of(&accepted.id).await.unwrap().is_empty(), "nothing made");
+    let tokens = t.app.db.balance(&id).await.unwrap();
+    assert_eq!((tokens.balance, tokens.held), (20, 0), "the hold came back");
+
+    // Reactivated: she signs in, the key works, and both logs say who did what and why.
+    let reactivate = format!("/api/v1/admin/users/{id}/reactivate");
+    let (status, _, person) =
+        t.call("POST", &reactivate, Some(json!({"reason": "the bank cleared it"})), Some(&admin)).await;
+    assert_eq!((status, &person["suspended_at"]), (200, &Value::Null), "{person}");
+    let (status, asha, _) = t.login("asha.mehta@example.com", PASSWORD).await;
+    assert_eq!(status, 200);
+    assert_eq!(me_by_key(&t, &key).await.0, 200);
+    let (_, _, log) = t.call("GET", "/api/v1/me/audit", None, asha.as_ref()).await;
+    let staff_actor =
+        format!("admin:{}", t.call("GET", "/api/v1/me", None, Some(&admin)).await.2["id"].as_str().unwrap());
+    let entries = log["entries"].as_array().unwrap();
+    let entry =
+        |action: &str| entries.iter().find(|e| e["action"] == action).unwrap_or_else(|| panic!("{action}: {log}"));
+    assert_eq!(
+        (entry("account_suspended")["actor"].as_str(), entry("account_suspended")["detail"].as_str()),
+        (Some(staff_actor.as_str()), Some("three chargebacks this week"))
+    );
+    assert_eq!(entry("account_reactivated")["detail"].as_str(), Some("the bank cleared it"));
+    let (_, _, own) = t.call("GET", "/api/v1/me/audit", None, Some(&admin)).await;
+    let own = own["entries"].as_array().unwrap();
+    assert!(own.iter().any(|e| e["action"] == "account_suspended" && e["detail"].as_str().unwrap().contains(&id)));
+}
+
+on_both_backends!(a_suspended_account_is_refused_everywhere_until_reactivated);
