@@ -48,32 +48,36 @@ impl App {
         Ok(self.db.search_users(q, 50).await?.into_iter().map(Person::from).collect())
     }
 
-    /// Suspends an account: its sessions end at once, sign-in and its API keys are refused,
-    /// and its queued images are not made (their tokens come back).
-    pub async fn suspend(&self, p: &Principal, user_id: &str, reason: &str, client: &Client) -> Result<Person> {
+    /// Suspends an account (`suspend`: its sessions end at once, sign-in and its API keys
+    /// are refused, and its queued images are not made, their tokens coming back) or lifts
+    /// the suspension. `AlreadyEnded` when it already is so.
+    pub async fn set_suspended(
+        &self,
+        p: &Principal,
+        user_id: &str,
+        suspend: bool,
+        reason: &str,
+        client: &Client,
+    ) -> Result<Person> {
         p.require_admin()?;
-        if user_id == p.user.id {
+        if suspend && user_id == p.user.id {
             return Err(
                 domain::Invalid::new("cannot_suspend_self", "id", "You cannot suspend your own account.").into()
             );
         }
         let reason = staff_reason(reason)?;
-        if !self.db.suspend_user(user_id, now_ms()).await? {
+        let now = now_ms();
+        let changed = if suspend {
+            self.db.suspend_user(user_id, now).await?
+        } else {
+            self.db.reactivate_user(user_id, now).await?
+        };
+        if !changed {
             self.db.user_by_id(user_id).await?;
             return Err(AppError::AlreadyEnded);
         }
-        self.record_staff_action(p, user_id, "account_suspended", reason, client).await?;
-        Ok(self.db.user_by_id(user_id).await?.into())
-    }
-
-    pub async fn reactivate(&self, p: &Principal, user_id: &str, reason: &str, client: &Client) -> Result<Person> {
-        p.require_admin()?;
-        let reason = staff_reason(reason)?;
-        if !self.db.reactivate_user(user_id, now_ms()).await? {
-            self.db.user_by_id(user_id).await?;
-            return Err(AppError::AlreadyEnded);
-        }
-        self.record_staff_action(p, user_id, "account_reactivated", reason, client).await?;
+        let action = if suspend { "account_suspended" } else { "account_reactivated" };
+        self.record_staff_action(p, user_id, action, reason, client).await?;
         Ok(self.db.user_by_id(user_id).await?.into())
     }
 

@@ -2,7 +2,7 @@
 //! check the admin role; these only translate HTTP.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{MatchedPath, Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
@@ -105,24 +105,15 @@ pub struct Reason {
     reason: String,
 }
 
-/// `POST /api/v1/admin/users/{id}/suspend` `{reason}`.
-pub async fn suspend(
+/// `POST /api/v1/admin/users/{id}/suspend` and `…/reactivate`, `{reason}`.
+pub async fn suspension(
     State(state): State<AppState>,
     Auth(p): Auth,
     ClientInfo(client): ClientInfo,
+    route: MatchedPath,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Reason>,
 ) -> Result<Json<app::people::Person>, ApiError> {
-    Ok(Json(state.app.suspend(&p, &id, &body.reason, &client).await?))
-}
-
-/// `POST /api/v1/admin/users/{id}/reactivate` `{reason}`.
-pub async fn reactivate(
-    State(state): State<AppState>,
-    Auth(p): Auth,
-    ClientInfo(client): ClientInfo,
-    Path(id): Path<String>,
-    ApiJson(body): ApiJson<Reason>,
-) -> Result<Json<app::people::Person>, ApiError> {
-    Ok(Json(state.app.reactivate(&p, &id, &body.reason, &client).await?))
+    let suspend = route.as_str().ends_with("/suspend");
+    Ok(Json(state.app.set_suspended(&p, &id, suspend, &body.reason, &client).await?))
 }
