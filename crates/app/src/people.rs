@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::sessions::Principal;
-use crate::{App, AppError, Client, Result, now_ms};
+use crate::{App, Client, Result, now_ms};
 
 /// An account as staff's search lists it.
 #[derive(Debug, Clone, Serialize)]
@@ -50,7 +50,7 @@ impl App {
 
     /// Suspends an account (`suspend`: its sessions end at once, sign-in and its API keys
     /// are refused, and its queued images are not made, their tokens coming back) or lifts
-    /// the suspension. `AlreadyEnded` when it already is so.
+    /// the suspension.
     pub async fn set_suspended(
         &self,
         p: &Principal,
@@ -74,10 +74,16 @@ impl App {
         };
         if !changed {
             self.db.user_by_id(user_id).await?;
-            return Err(AppError::AlreadyEnded);
+            let (code, why) = if suspend {
+                ("already_suspended", "This account is suspended already.")
+            } else {
+                ("not_suspended", "This account is not suspended.")
+            };
+            return Err(domain::Invalid::new(code, "id", why).into());
         }
-        let action = if suspend { "account_suspended" } else { "account_reactivated" };
-        self.record_staff_action(p, user_id, action, reason, client).await?;
+        let actions =
+            if suspend { ("account_suspended", "suspended_user") } else { ("account_reactivated", "reactivated_user") };
+        self.record_staff_action(p, user_id, actions, reason, client).await?;
         Ok(self.db.user_by_id(user_id).await?.into())
     }
 
@@ -85,14 +91,15 @@ impl App {
         &self,
         p: &Principal,
         user_id: &str,
-        action: &str,
+        (theirs, ours): (&str, &str),
         reason: &str,
         client: &Client,
     ) -> Result<()> {
-        let (now, network) = (now_ms(), client.network());
+        let now = now_ms();
         let actor = format!("admin:{}", p.user.id);
-        self.db.audit(Some(user_id), &actor, action, reason, &network, now).await?;
-        self.db.audit(Some(&p.user.id), "self", action, &format!("{user_id}: {reason}"), &network, now).await?;
+        // The account's owner sees their row: not the staff member's network.
+        self.db.audit(Some(user_id), &actor, theirs, reason, "", now).await?;
+        self.db.audit(Some(&p.user.id), "self", ours, &format!("{user_id}: {reason}"), &client.network(), now).await?;
         Ok(())
     }
 }

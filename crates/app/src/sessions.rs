@@ -122,13 +122,16 @@ impl App {
         let Some(session) = self.db.live_session(&secrets::token_digest(token), now, self.idle_ms()).await? else {
             return Ok(None);
         };
+        let user = self.db.user_by_id(&session.user_id).await?;
+        // A sign-in that passed its password check while staff suspended the account: the
+        // session ends here, and the next sign-in is refused in words.
+        if user.suspended_at.is_some() {
+            self.db.delete_session(&user.id, &session.id).await?;
+            return Ok(None);
+        }
         // At most once a minute, checked here so most reads never take SQLite's write lock.
         if session.last_seen_at < now - 60_000 {
             self.db.touch_session(&session.id, now).await?;
-        }
-        let user = self.db.user_by_id(&session.user_id).await?;
-        if user.suspended_at.is_some() {
-            return Err(AppError::Suspended);
         }
         let tokens = self.db.balance(&user.id).await?;
         Ok(Some(Principal { user, session: Some(session), key: None, tokens }))

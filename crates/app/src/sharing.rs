@@ -37,7 +37,12 @@ impl App {
         if !self.mac_matches(&["share", id, expires], mac, 32) || !live {
             return Err(AppError::NotFound);
         }
-        Ok(self.db.output(id).await?)
+        let output = self.db.output(id).await?;
+        // A suspended account's links stop with it.
+        if self.db.user_by_id(&output.user_id).await?.suspended_at.is_some() {
+            return Err(AppError::NotFound);
+        }
+        Ok(output)
     }
 
     /// The image behind a share link, as a JPEG at most `size` pixels on its longest side.

@@ -114,6 +114,10 @@ pub async fn suspension(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Reason>,
 ) -> Result<Json<app::people::Person>, ApiError> {
-    let suspend = route.as_str().ends_with("/suspend");
+    let suspend = match route.as_str().rsplit('/').next() {
+        Some("suspend") => true,
+        Some("reactivate") => false,
+        _ => return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "Not found.")),
+    };
     Ok(Json(state.app.set_suspended(&p, &id, suspend, &body.reason, &client).await?))
 }

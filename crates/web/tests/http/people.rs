@@ -27,6 +27,16 @@ async fn a_suspended_account_is_refused_everywhere_until_reactivated(db: Db) {
     let token = asha.cookie.split_once('=').unwrap().1.split(';').next().unwrap();
     let in_flight = t.app.session_principal(token).await.unwrap().unwrap();
     let (_, photo) = crate::uploads::upload(&t, &asha, "ring.jpg", crate::uploads::ring_jpeg(600, 500)).await;
+    let request = json!({"upload_id": photo["id"], "presets": ["etsy"]});
+    let (_, _, shown) = t.call("POST", "/api/v1/creations", Some(request), Some(&asha)).await;
+    crate::creations::wait_done(&t, &asha, shown["id"].as_str().unwrap()).await;
+    let output = t.app.db.outputs_of(shown["id"].as_str().unwrap()).await.unwrap().remove(0);
+    let shared = t.app.share_path(&output);
+    let opens = |path: String| {
+        let req = t.http.get(t.url(&path));
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(opens(shared.clone()).await, 200);
 
     // Only staff search; a part of the address finds her.
     assert_eq!(t.call("GET", "/api/v1/admin/users?q=mehta", None, Some(&asha)).await.0, 403);
@@ -50,7 +60,12 @@ async fn a_suspended_account_is_refused_everywhere_until_reactivated(db: Db) {
         t.call("POST", &suspend, Some(json!({"reason": "three chargebacks this week"})), Some(&admin)).await;
     assert_eq!(status, 200, "{person}");
     assert!(person["suspended_at"].as_i64().is_some());
-    assert_eq!(t.call("POST", &suspend, Some(json!({"reason": "again"})), Some(&admin)).await.0, 409);
+    let (status, _, twice) = t.call("POST", &suspend, Some(json!({"reason": "again"})), Some(&admin)).await;
+    assert_eq!((status, twice["error"]["code"].as_str()), (422, Some("already_suspended")));
+    let admin_id = t.call("GET", "/api/v1/me", None, Some(&admin)).await.2["id"].as_str().unwrap().to_owned();
+    let own = format!("/api/v1/admin/users/{admin_id}/suspend");
+    let (status, _, refused) = t.call("POST", &own, Some(json!({"reason": "testing"})), Some(&admin)).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("cannot_suspend_self")));
 
     // Her session is over, her password and her key are refused in words.
     assert_eq!(t.call("GET", "/api/v1/me", None, Some(&asha)).await.0, 401);
@@ -61,6 +76,7 @@ async fn a_suspended_account_is_refused_everywhere_until_reactivated(db: Db) {
     assert_eq!((status, body["error"]["code"].as_str()), (403, Some("account_suspended")));
     let (status, _, body) = t.login("asha.mehta@example.com", "not her password").await;
     assert_eq!((status, body["error"]["code"].as_str()), (401, Some("invalid_credentials")), "nothing told");
+    assert_eq!(opens(shared.clone()).await, 404, "her shared images stop with her account");
 
     // Work she asked for is not started; what it held comes back.
     let request = serde_json::from_value(json!({"upload_id": photo["id"], "presets": ["amazon", "etsy"]})).unwrap();
@@ -77,7 +93,7 @@ async fn a_suspended_account_is_refused_everywhere_until_reactivated(db: Db) {
     assert_eq!((ended.status.as_str(), ended.error_code.as_deref()), ("failed", Some("account_suspended")));
     assert!(t.app.db.outputs_of(&accepted.id).await.unwrap().is_empty(), "nothing made");
     let tokens = t.app.db.balance(&id).await.unwrap();
-    assert_eq!((tokens.balance, tokens.held), (20, 0), "the hold came back");
+    assert_eq!((tokens.balance, tokens.held), (19, 0), "the hold came back (one token went on the shared image)");
 
     // Reactivated: she signs in, the key works, and both logs say who did what and why.
     let reactivate = format!("/api/v1/admin/users/{id}/reactivate");
@@ -87,9 +103,9 @@ async fn a_suspended_account_is_refused_everywhere_until_reactivated(db: Db) {
     let (status, asha, _) = t.login("asha.mehta@example.com", PASSWORD).await;
     assert_eq!(status, 200);
     assert_eq!(me_by_key(&t, &key).await.0, 200);
+    assert_eq!(opens(shared).await, 200);
     let (_, _, log) = t.call("GET", "/api/v1/me/audit", None, asha.as_ref()).await;
-    let staff_actor =
-        format!("admin:{}", t.call("GET", "/api/v1/me", None, Some(&admin)).await.2["id"].as_str().unwrap());
+    let staff_actor = format!("admin:{admin_id}");
     let entries = log["entries"].as_array().unwrap();
     let entry =
         |action: &str| entries.iter().find(|e| e["action"] == action).unwrap_or_else(|| panic!("{action}: {log}"));
@@ -97,10 +113,11 @@ async fn a_suspended_account_is_refused_everywhere_until_reactivated(db: Db) {
         (entry("account_suspended")["actor"].as_str(), entry("account_suspended")["detail"].as_str()),
         (Some(staff_actor.as_str()), Some("three chargebacks this week"))
     );
+    assert_eq!(entry("account_suspended")["ip_network"].as_str(), Some(""), "not the staff member's network");
     assert_eq!(entry("account_reactivated")["detail"].as_str(), Some("the bank cleared it"));
     let (_, _, own) = t.call("GET", "/api/v1/me/audit", None, Some(&admin)).await;
     let own = own["entries"].as_array().unwrap();
-    assert!(own.iter().any(|e| e["action"] == "account_suspended" && e["detail"].as_str().unwrap().contains(&id)));
+    assert!(own.iter().any(|e| e["action"] == "suspended_user" && e["detail"].as_str().unwrap().contains(&id)));
 }
 
 on_both_backends!(a_suspended_account_is_refused_everywhere_until_reactivated);
