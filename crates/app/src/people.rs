@@ -83,14 +83,15 @@ impl App {
         }
         let actions =
             if suspend { ("account_suspended", "suspended_user") } else { ("account_reactivated", "reactivated_user") };
-        self.record_staff_action(p, user_id, actions, reason, client).await?;
-        Ok(self.db.user_by_id(user_id).await?.into())
+        let person: Person = self.db.user_by_id(user_id).await?.into();
+        self.record_staff_action(p, &person, actions, reason, client).await?;
+        Ok(person)
     }
 
     async fn record_staff_action(
         &self,
         p: &Principal,
-        user_id: &str,
+        person: &Person,
         (theirs, ours): (&str, &str),
         reason: &str,
         client: &Client,
@@ -98,8 +99,10 @@ impl App {
         let now = now_ms();
         let actor = format!("admin:{}", p.user.id);
         // The account's owner sees their row: not the staff member's network.
-        self.db.audit(Some(user_id), &actor, theirs, reason, "", now).await?;
-        self.db.audit(Some(&p.user.id), "self", ours, &format!("{user_id}: {reason}"), &client.network(), now).await?;
+        self.db.audit(Some(&person.id), &actor, theirs, reason, "", now).await?;
+        // The admin's own log names the account in words, as every security log does.
+        let whom = person.email.as_deref().or(person.phone.as_deref()).unwrap_or(&person.name);
+        self.db.audit(Some(&p.user.id), "self", ours, &format!("{whom}: {reason}"), &client.network(), now).await?;
         Ok(())
     }
 }

@@ -63,6 +63,10 @@ impl From<AppError> for ApiError {
             AppError::Taken("phone") => "This phone number belongs to another account.".to_owned(),
             AppError::Internal(_) => "Something went wrong on our side. Please try again.".to_owned(),
             AppError::Upstream(_) => "The payment service did not answer. Please try again in a moment.".to_owned(),
+            AppError::Suspended => {
+                "This account is suspended. If you think this is a mistake, write to us from the contact page."
+                    .to_owned()
+            }
             other => other.to_string(),
         };
         let field = match &e {
