@@ -79,9 +79,9 @@ export async function startServer() {
       if (!last) throw new Error(`no code logged for ${phone}`);
       return JSON.parse(last).code;
     },
-    /** `soraipixel admin grant EMAIL admin` against this server's database. */
-    grantAdmin(email) {
-      const r = spawnSync(BIN, ['admin', 'grant', email, 'admin'], { env, encoding: 'utf8' });
+    /** `soraipixel admin grant EMAIL ROLE` (admin by default) against this server's database. */
+    grantAdmin(email, role = 'admin') {
+      const r = spawnSync(BIN, ['admin', 'grant', email, role], { env, encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`admin grant failed: ${r.stderr}`);
     },
     /** `soraipixel admin tokens EMAIL AMOUNT` against this server's database. */

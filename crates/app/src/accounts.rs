@@ -360,7 +360,7 @@ impl App {
     /// `soraipixel admin grant EMAIL ROLE`.
     pub async fn grant_role(&self, email: &str, role: &str) -> Result<User> {
         let role = Role::parse(role)
-            .ok_or_else(|| domain::Invalid::new("invalid_role", "role", "Role must be user or admin."))?;
+            .ok_or_else(|| domain::Invalid::new("invalid_role", "role", "Role must be user, support or admin."))?;
         let user = self.account_named_by(email).await?;
         self.db.set_role(&user.id, role.as_str(), now_ms()).await?;
         self.db.audit(Some(&user.id), "admin:cli", "role_granted", role.as_str(), "", now_ms()).await?;

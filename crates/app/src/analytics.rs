@@ -19,7 +19,7 @@ pub struct Figure {
 
 impl App {
     pub async fn analytics(&self, p: &Principal, days: i64) -> Result<Vec<Figure>> {
-        p.require_admin()?;
+        p.require_staff()?;
         let since = now_ms() - days.clamp(1, 366) * 86_400_000;
         let min = i64::from(self.settings.privacy.analytics_min_group);
         Ok(self

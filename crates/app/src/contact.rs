@@ -29,7 +29,7 @@ impl App {
 
     /// The link that proves `email` for `user`; when `email` is a new address, opening it
     /// makes it the account's address (and `session`, which asked, stays signed in).
-    async fn mail_email_link(&self, user: &User, email: &str, session: Option<&str>) -> Result<()> {
+    pub(crate) async fn mail_email_link(&self, user: &User, email: &str, session: Option<&str>) -> Result<()> {
         let token = secrets::new_token();
         let digest = secrets::token_digest(&token);
         let t =

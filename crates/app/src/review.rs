@@ -16,7 +16,7 @@ pub const REASONS: [(&str, &str); 4] = [
 
 impl App {
     pub async fn review_queue(&self, p: &Principal, reason: &str, engine: &str) -> Result<Vec<ReviewItem>> {
-        p.require_admin()?;
+        p.require_staff()?;
         let reason = REASONS.iter().find(|(r, _)| *r == reason).map_or("any", |(r, _)| *r);
         let engine = if matches!(engine, "local" | "cloud") { engine } else { "" };
         Ok(self.db.review_queue(reason, engine, f64::from(imaging::LOW_CONFIDENCE), 200).await?)

@@ -6,7 +6,7 @@ use db::ledger::Balance;
 use db::sessions::{NewSession, Session};
 use db::users::User;
 use domain::device::Device;
-use domain::{Scopes, secrets};
+use domain::{Role, Scopes, secrets};
 
 use crate::{App, AppError, Client, Result, now_ms};
 
@@ -56,9 +56,19 @@ pub struct RateWindow {
 }
 
 impl Principal {
-    /// Only for staff: everyone else is refused.
+    /// The account's role; an unknown stored value is treated as a plain seller.
+    pub fn role(&self) -> Role {
+        Role::parse(&self.user.role).unwrap_or(Role::User)
+    }
+
+    /// Only for admins, who act: everyone else is refused.
     pub fn require_admin(&self) -> crate::Result<()> {
-        if self.user.role == "admin" { Ok(()) } else { Err(crate::AppError::Forbidden) }
+        if self.role() == Role::Admin { Ok(()) } else { Err(crate::AppError::Forbidden) }
+    }
+
+    /// For staff, who read the admin console (admins and read-only support).
+    pub fn require_staff(&self) -> crate::Result<()> {
+        if self.role().is_staff() { Ok(()) } else { Err(crate::AppError::Forbidden) }
     }
 }
 

@@ -96,13 +96,22 @@ impl App {
     /// A page of the seller's statement (one line per purchase, `domain::ledger`) and the
     /// time to ask for the next, older page from, if there may be one.
     pub async fn statement(&self, p: &Principal, before: Option<i64>) -> Result<(Vec<statement::Line>, Option<i64>)> {
-        let page = self.db.ledger(&p.user.id, before, STATEMENT_PAGE).await?;
+        self.statement_of(&p.user.id, before).await
+    }
+
+    /// An account's statement, a page before `before`, and the time to page on from.
+    pub(crate) async fn statement_of(
+        &self,
+        user_id: &str,
+        before: Option<i64>,
+    ) -> Result<(Vec<statement::Line>, Option<i64>)> {
+        let page = self.db.ledger(user_id, before, STATEMENT_PAGE).await?;
         let older = page.last().filter(|_| page.len() == STATEMENT_PAGE as usize).map(|e| e.created_at);
         let moves: Vec<statement::Movement<'_>> = page.iter().map(movement).collect();
         // Purchases the page cuts through are read whole, so each shows once and complete.
         let mut related = Vec::new();
         for key in statement::unfinished_purchases(&moves) {
-            related.extend(self.db.ledger_of_purchase(&p.user.id, key).await?);
+            related.extend(self.db.ledger_of_purchase(user_id, key).await?);
         }
         let related: Vec<statement::Movement<'_>> = related.iter().map(movement).collect();
         Ok((statement::statement_page(&moves, &related), older))
@@ -143,32 +152,35 @@ impl App {
         }
     }
 
-    /// `soraipixel admin tokens EMAIL AMOUNT REASON`: a signed correction, audited, never
-    /// taking the balance below zero (the shortfall is returned).
+    /// `soraipixel admin tokens EMAIL AMOUNT REASON`.
     pub async fn adjust_tokens(&self, email: &str, amount: i64, reason: &str, actor: &str) -> Result<(Balance, i64)> {
+        let user = self.account_named_by(email).await?;
+        let moved = self.adjust_balance(&user.id, amount, reason, actor).await?;
+        let detail = format!("{amount:+} {}", reason.trim());
+        self.db.audit(Some(&user.id), actor, "tokens_adjusted", &detail, "", now_ms()).await?;
+        Ok(moved)
+    }
+
+    /// A signed correction in the ledger (the caller audits it), never taking the balance
+    /// below zero (the shortfall is returned).
+    pub(crate) async fn adjust_balance(
+        &self,
+        user_id: &str,
+        amount: i64,
+        reason: &str,
+        actor: &str,
+    ) -> Result<(Balance, i64)> {
         if amount == 0 || reason.trim().len() < 3 {
             return Err(
                 domain::Invalid::new("invalid_adjustment", "amount", "Give a non-zero amount and a reason.").into()
             );
         }
-        let user = self.account_named_by(email).await?;
         let now = now_ms();
         let reference = format!("adjust:{}", db::new_id());
-        let m = Movement {
-            user_id: &user.id,
-            kind: Kind::Adjustment,
-            amount,
-            reason: reason.trim(),
-            reference: &reference,
-            actor,
-        };
+        let m =
+            Movement { user_id, kind: Kind::Adjustment, amount, reason: reason.trim(), reference: &reference, actor };
         match self.db.apply(m, now).await? {
-            (Outcome::Applied(balance), shortfall) => {
-                self.db
-                    .audit(Some(&user.id), actor, "tokens_adjusted", &format!("{amount:+} {}", reason.trim()), "", now)
-                    .await?;
-                Ok((balance, shortfall))
-            }
+            (Outcome::Applied(balance), shortfall) => Ok((balance, shortfall)),
             _ => Err(AppError::Internal("adjustment not applied".into())),
         }
     }

@@ -68,4 +68,18 @@ impl Db {
         .await)?
             > 0)
     }
+
+    /// Whether `actor` recorded `action` on the user's account since `since`.
+    pub async fn audited_since(&self, user_id: &str, actor: &str, action: &str, since: i64) -> Result<bool> {
+        Ok(with_pool!(self, |p| sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM audit_log WHERE user_id = $1 AND actor = $2 AND action = $3 AND created_at > $4"
+        )
+        .bind(user_id)
+        .bind(actor)
+        .bind(action)
+        .bind(since)
+        .fetch_one(p)
+        .await)?
+            > 0)
+    }
 }

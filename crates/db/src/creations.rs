@@ -49,6 +49,14 @@ pub struct Failure<'a> {
     pub message: &'a str,
 }
 
+/// How much of an account's content exists.
+#[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
+pub struct ContentCounts {
+    pub uploads: i64,
+    pub creations: i64,
+    pub outputs: i64,
+}
+
 #[derive(Debug, Clone, Default, Serialize, sqlx::FromRow)]
 pub struct Output {
     pub id: String,
@@ -370,6 +378,31 @@ impl Db {
         ))
         .bind(creation_id)
         .fetch_all(p)
+        .await)?)
+    }
+
+    /// The user's newest outputs, newest first (staff's audited look at an account).
+    pub async fn recent_outputs_of(&self, user_id: &str, limit: i64) -> Result<Vec<Output>> {
+        Ok(with_pool!(self, |p| sqlx::query_as::<_, Output>(concat!(
+            "SELECT ",
+            output_columns!(),
+            " FROM outputs WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+        ))
+        .bind(user_id)
+        .bind(limit)
+        .fetch_all(p)
+        .await)?)
+    }
+
+    /// How much of an account's content exists: photos, creations and images.
+    pub async fn content_counts(&self, user_id: &str) -> Result<ContentCounts> {
+        Ok(with_pool!(self, |p| sqlx::query_as::<_, ContentCounts>(
+            "SELECT (SELECT COUNT(*) FROM uploads WHERE user_id = $1) AS uploads, \
+             (SELECT COUNT(*) FROM creations WHERE user_id = $1) AS creations, \
+             (SELECT COUNT(*) FROM outputs WHERE user_id = $1) AS outputs"
+        )
+        .bind(user_id)
+        .fetch_one(p)
         .await)?)
     }
 

@@ -56,7 +56,7 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AdminTask {
-    /// Give an account a role: `soraipixel admin grant EMAIL admin`.
+    /// Give an account a role (user, support or admin): `soraipixel admin grant EMAIL admin`.
     Grant { email: String, role: String },
     /// Correct an account's tokens (signed amount) with a reason, recorded in its ledger.
     Tokens {

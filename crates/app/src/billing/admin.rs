@@ -35,12 +35,12 @@ impl App {
         p: &Principal,
         filter: &PaymentFilter,
     ) -> Result<Vec<(Payment, Option<String>)>> {
-        p.require_admin()?;
+        p.require_staff()?;
         Ok(self.db.find_payments(filter, 200).await?)
     }
 
     pub async fn admin_payment(&self, p: &Principal, id: &str) -> Result<PaymentDetail> {
-        p.require_admin()?;
+        p.require_staff()?;
         let payment = self.db.payment(id).await?;
         let email = match &payment.user_id {
             Some(u) => self.db.user_by_id(u).await.ok().and_then(|u| u.email),
@@ -125,7 +125,7 @@ impl App {
     }
 
     pub async fn admin_plans(&self, p: &Principal) -> Result<Vec<Plan>> {
-        p.require_admin()?;
+        p.require_staff()?;
         Ok(self.db.plans(true).await?)
     }
 
@@ -165,7 +165,7 @@ impl App {
     }
 
     pub async fn revenue(&self, p: &Principal, days: i64) -> Result<Vec<RevenueDay>> {
-        p.require_admin()?;
+        p.require_staff()?;
         Ok(self.db.revenue_by_day(now_ms() - days.clamp(1, 3660) * 86_400_000).await?)
     }
 }

@@ -578,10 +578,10 @@ impl App {
         Ok(updated)
     }
 
-    /// An invoice for its buyer (or an admin), with GST worked out for INR.
+    /// An invoice for its buyer (or staff), with GST worked out for INR.
     pub async fn invoice(&self, p: &Principal, number: &str) -> Result<InvoiceView> {
         let invoice = self.db.invoice(number).await?;
-        if invoice.user_id.as_deref() != Some(p.user.id.as_str()) && p.user.role != "admin" {
+        if invoice.user_id.as_deref() != Some(p.user.id.as_str()) && !p.role().is_staff() {
             return Err(AppError::NotFound);
         }
         let payment = self.db.payment(&invoice.payment_id).await?;

@@ -187,7 +187,7 @@ impl crate::App {
         p: &crate::sessions::Principal,
         days: i64,
     ) -> crate::Result<Vec<db::cloud::CallSummary>> {
-        p.require_admin()?;
+        p.require_staff()?;
         let since = crate::now_ms() - days.clamp(1, 366) * crate::limits::DAY;
         Ok(self.db.provider_call_summary(since).await?)
     }

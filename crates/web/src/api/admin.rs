@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
+use app::people::StaffAction;
 use db::billing::PaymentFilter;
 
 use crate::AppState;
@@ -114,10 +115,10 @@ pub async fn suspension(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Reason>,
 ) -> Result<Json<app::people::Person>, ApiError> {
-    let suspend = match route.as_str().rsplit('/').next() {
-        Some("suspend") => true,
-        Some("reactivate") => false,
+    let action = match route.as_str().rsplit('/').next() {
+        Some("suspend") => StaffAction::Suspend,
+        Some("reactivate") => StaffAction::Reactivate,
         _ => return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "Not found.")),
     };
-    Ok(Json(state.app.set_suspended(&p, &id, suspend, &body.reason, &client).await?))
+    Ok(Json(state.app.act_on_person(&p, &id, action, &body.reason, &client).await?))
 }

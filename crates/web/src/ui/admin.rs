@@ -18,20 +18,21 @@ use crate::AppState;
 use crate::error::ApiError;
 
 /// Staff reconcile against Razorpay's figures: amounts keep their paise.
-fn money(minor: i64, currency: &str) -> String {
+pub(super) fn money(minor: i64, currency: &str) -> String {
     format!("{:#}", Money { minor, currency: Currency::parse(currency).unwrap_or(Currency::Usd) })
 }
 
-/// A page for admins: others are sent to sign in, or refused.
-pub struct AdminPage(Principal);
+/// A page of the admin console, for staff: others are sent to sign in, or refused. What a
+/// staff member may do on it (admins act, support reads) the use cases decide.
+pub struct StaffPage(pub Principal);
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for AdminPage {
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for StaffPage {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Response> {
         match parts.extensions.get::<Principal>() {
             None => Err(to_login()),
-            Some(p) if p.user.role == "admin" => Ok(Self(p.clone())),
+            Some(p) if p.role().is_staff() => Ok(Self(p.clone())),
             Some(_) => Err(ApiError::from(app::AppError::Forbidden).into_response()),
         }
     }
@@ -53,7 +54,7 @@ impl Payments {
 
 pub async fn payments(
     State(state): State<AppState>,
-    AdminPage(p): AdminPage,
+    StaffPage(p): StaffPage,
     Query(filter): Query<PaymentFilter>,
 ) -> Response {
     match state.app.admin_payments(&p, &filter).await {
@@ -99,7 +100,7 @@ async fn payment_page(state: &AppState, p: &Principal, id: &str, notice: &str, e
 
 pub async fn payment(
     State(state): State<AppState>,
-    AdminPage(p): AdminPage,
+    StaffPage(p): StaffPage,
     Path(id): Path<String>,
     Query(q): Query<Refunded>,
 ) -> Response {
@@ -122,7 +123,7 @@ pub struct RefundForm {
 
 pub async fn refund(
     State(state): State<AppState>,
-    AdminPage(p): AdminPage,
+    StaffPage(p): StaffPage,
     Path(id): Path<String>,
     Form(form): Form<RefundForm>,
 ) -> Response {
@@ -172,7 +173,7 @@ pub struct Saved {
     saved: Option<String>,
 }
 
-pub async fn plans(State(state): State<AppState>, AdminPage(p): AdminPage, Query(q): Query<Saved>) -> Response {
+pub async fn plans(State(state): State<AppState>, StaffPage(p): StaffPage, Query(q): Query<Saved>) -> Response {
     let notice =
         if q.saved.is_some() { "Saved as a new version. Orders already started keep their price." } else { "" };
     plans_page(&state, &p, notice, None).await
@@ -191,7 +192,7 @@ pub struct PlanForm {
 
 pub async fn save_plan(
     State(state): State<AppState>,
-    AdminPage(p): AdminPage,
+    StaffPage(p): StaffPage,
     Path(id): Path<String>,
     Form(form): Form<PlanForm>,
 ) -> Response {
@@ -229,7 +230,7 @@ impl Revenue {
     }
 }
 
-pub async fn revenue(State(state): State<AppState>, AdminPage(p): AdminPage) -> Response {
+pub async fn revenue(State(state): State<AppState>, StaffPage(p): StaffPage) -> Response {
     let days = match state.app.revenue(&p, 90).await {
         Ok(d) => d,
         Err(e) => return ApiError::from(e).into_response(),
@@ -256,7 +257,7 @@ struct Analytics {
     min_group: u32,
 }
 
-pub async fn analytics(State(state): State<AppState>, AdminPage(p): AdminPage) -> Response {
+pub async fn analytics(State(state): State<AppState>, StaffPage(p): StaffPage) -> Response {
     match state.app.analytics(&p, 30).await {
         Ok(figures) => render(
             Analytics {
@@ -279,7 +280,7 @@ struct AiUsage {
 
 /// Model calls of the last 30 days: how many, how many rejected by the fidelity check or
 /// failed, and what they cost us.
-pub async fn ai_usage(State(state): State<AppState>, AdminPage(p): AdminPage) -> Response {
+pub async fn ai_usage(State(state): State<AppState>, StaffPage(p): StaffPage) -> Response {
     match state.app.ai_usage(&p, 30).await {
         Ok(calls) => render(AiUsage { layout: Layout::new(&state, Some(&p), "AI usage"), calls }, None),
         Err(e) => ApiError::from(e).into_response(),
@@ -319,7 +320,7 @@ pub struct ReviewFilter {
     refunded: Option<i64>,
 }
 
-pub async fn review(State(state): State<AppState>, AdminPage(p): AdminPage, Query(q): Query<ReviewFilter>) -> Response {
+pub async fn review(State(state): State<AppState>, StaffPage(p): StaffPage, Query(q): Query<ReviewFilter>) -> Response {
     let notice = match q.refunded {
         Some(0) => "That image was refunded already; nothing more was given.".to_owned(),
         Some(n) => {
@@ -358,7 +359,7 @@ pub struct OutputRefundForm {
 /// "Refund this": what the image cost goes back to its seller, once.
 pub async fn refund_output(
     State(state): State<AppState>,
-    AdminPage(p): AdminPage,
+    StaffPage(p): StaffPage,
     Path(id): Path<String>,
     Form(form): Form<OutputRefundForm>,
 ) -> Response {

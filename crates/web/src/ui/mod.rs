@@ -20,6 +20,7 @@ mod developers;
 pub(crate) mod errors;
 mod listings;
 mod pages;
+mod people;
 mod reference;
 mod seo;
 mod shared;
@@ -109,6 +110,10 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/billing/gstin", axum::routing::post(billing::save_gstin))
         .route("/billing/subscriptions/{id}/cancel", axum::routing::post(billing::cancel))
         .route("/billing/invoices/{number}", get(billing::invoice))
+        .route("/admin/people", get(people::search))
+        .route("/admin/people/{id}", get(people::person))
+        .route("/admin/people/{id}/images/{output}", get(people::thumbnail))
+        .route("/admin/people/{id}/{action}", axum::routing::post(people::act))
         .route("/admin/payments", get(admin::payments))
         .route("/admin/payments/{id}", get(admin::payment))
         .route("/admin/payments/{id}/refund", axum::routing::post(admin::refund))
@@ -141,7 +146,9 @@ pub struct Layout {
     /// Our own progressive behaviour (live progress, drag and drop, before/after).
     pub js: String,
     pub contact_email: String,
+    /// Admins act in the admin console; read-only support staff only see it.
     pub is_admin: bool,
+    pub is_staff: bool,
     /// A significant privacy policy change the user has not acknowledged yet.
     pub policy_notice: Option<app::consents::PolicyVersion>,
 }
@@ -158,7 +165,8 @@ impl Layout {
             htmx: crate::assets::url("htmx-2.0.11.min.js"),
             js: crate::assets::url("studio.js"),
             contact_email: state.app.settings.contact.email.clone(),
-            is_admin: principal.is_some_and(|p| p.user.role == "admin"),
+            is_admin: principal.is_some_and(|p| p.role() == domain::Role::Admin),
+            is_staff: principal.is_some_and(|p| p.role().is_staff()),
             policy_notice: principal.and_then(|p| app::consents::policy_notice(&p.user)),
         }
     }

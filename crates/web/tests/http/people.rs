@@ -140,3 +140,126 @@ async fn a_suspended_account_is_refused_everywhere_until_reactivated(db: Db) {
 }
 
 on_both_backends!(a_suspended_account_is_refused_everywhere_until_reactivated);
+
+/// The person's row in staff's search page: the link to their file.
+fn file_link(page: &str) -> String {
+    let start = page.find("href=\"/admin/people/").unwrap() + 6;
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+fn verification_mails(mails: &[String]) -> usize {
+    mails.iter().filter(|m| m.contains("To: asha.mehta@example.com") && m.contains("/verify-email?token=")).count()
+}
+
+async fn staff_pages_read_an_account_and_act_on_it_with_reasons_and_support_only_reads(db: Db) {
+    let t = spawn(db).await;
+    let asha = t.signup("asha.mehta@example.com").await;
+    let admin = t.signup("staff@example.com").await;
+    t.app.grant_role("staff@example.com", "admin").await.unwrap();
+    let support = t.signup("help@example.com").await;
+    t.app.grant_role("help@example.com", "support").await.unwrap();
+    let (_, photo) = crate::uploads::upload(&t, &asha, "ring.jpg", crate::uploads::ring_jpeg(600, 500)).await;
+    let request = json!({"upload_id": photo["id"], "presets": ["etsy"]});
+    let (_, _, shown) = t.call("POST", "/api/v1/creations", Some(request), Some(&asha)).await;
+    crate::creations::wait_done(&t, &asha, shown["id"].as_str().unwrap()).await;
+    let output = t.app.db.outputs_of(shown["id"].as_str().unwrap()).await.unwrap().remove(0);
+
+    // Sellers are refused; staff find her by a piece of her address.
+    assert_eq!(t.page("/admin/people?q=mehta", Some(&asha)).await.0, 403);
+    let (status, found) = t.page("/admin/people?q=Asha.Mehta", Some(&support)).await;
+    assert_eq!(status, 200);
+    assert!(found.contains("asha.mehta@example.com") && found.contains("(not proven)"), "{found}");
+    let file = file_link(&found);
+    let id = file.rsplit('/').next().unwrap().to_owned();
+
+    // Support reads her file (balance, what she made, her devices) but has no actions, and
+    // posting one anyway is refused.
+    let (status, page) = t.page(&file, Some(&support)).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("1 photo uploaded · 1 creation · 1 image made"), "{page}");
+    assert!(page.contains("data-testid=\"balance\">19<"), "{page}");
+    assert!(!page.contains("Act on this account") && !page.contains(&format!("/images/{}", output.id)));
+    for (action, fields) in [("suspend", vec![]), ("tokens", vec![("amount", "50")]), ("role", vec![("role", "admin")])]
+    {
+        let mut all = vec![("reason", "I would like to")];
+        all.extend(fields);
+        let (status, _, _) = t.form(&format!("{file}/{action}"), &support, &all).await;
+        assert_eq!(status, 403, "support posting {action}");
+    }
+    let image = format!("{file}/images/{}", output.id);
+    assert_eq!(t.page(&image, Some(&support)).await.0, 403, "pictures only after an audited look");
+
+    // Looking at her pictures takes a reason; then they show, for this staff member only.
+    let (status, _, page) = t.form(&format!("{file}/content"), &support, &[("reason", "")]).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("Say why, in a few words"), "{page}");
+    let (status, location, _) =
+        t.form(&format!("{file}/content"), &support, &[("reason", "her ticket about a blurry ring")]).await;
+    assert_eq!((status, location.as_str()), (303, format!("{file}?done=content#content").as_str()));
+    let (_, page) = t.page(&format!("{file}?done=content"), Some(&support)).await;
+    assert!(page.contains(&image), "{page}");
+    let res = t.http.get(t.url(&image)).header("cookie", &support.cookie).send().await.unwrap();
+    assert_eq!((res.status().as_u16(), crate::harness::header(res.headers(), "content-type")), (200, "image/jpeg"));
+    assert!(image::load_from_memory(&res.bytes().await.unwrap()).is_ok());
+    assert_eq!(t.page(&image, Some(&admin)).await.0, 403, "another staff member has not looked");
+
+    // An admin acts: tokens with a reason (a bad amount is said in words), her sessions
+    // ended, the email proof sent again, her role changed; never their own role.
+    let (status, _, page) = t.form(&format!("{file}/tokens"), &admin, &[("amount", "five"), ("reason", "x")]).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("Write a whole number of tokens"), "{page}");
+    let (status, location, _) =
+        t.form(&format!("{file}/tokens"), &admin, &[("amount", "+5"), ("reason", "goodwill for a late image")]).await;
+    assert_eq!((status, location), (303, format!("{file}?done=tokens")));
+    assert_eq!(t.app.db.balance(&id).await.unwrap().balance, 24);
+    let (_, page) = t.page(&format!("{file}?done=tokens"), Some(&admin)).await;
+    assert!(page.contains("Tokens adjusted.") && page.contains("goodwill for a late image"), "{page}");
+
+    assert_eq!(t.call("GET", "/api/v1/me", None, Some(&asha)).await.0, 200);
+    let (status, _, _) = t.form(&format!("{file}/sessions"), &admin, &[("reason", "she lost her phone")]).await;
+    assert_eq!(status, 303);
+    assert_eq!(t.call("GET", "/api/v1/me", None, Some(&asha)).await.0, 401, "signed out everywhere");
+
+    let before = verification_mails(&t.mails().await);
+    let (status, _, _) = t.form(&format!("{file}/verification"), &admin, &[("reason", "the first mail bounced")]).await;
+    assert_eq!(status, 303);
+    assert_eq!(verification_mails(&t.mails().await), before + 1);
+
+    let (status, _, _) =
+        t.form(&format!("{file}/role"), &admin, &[("role", "support"), ("reason", "joins the help desk")]).await;
+    assert_eq!(status, 303);
+    assert_eq!(t.app.db.user_by_id(&id).await.unwrap().role, "support");
+    let admin_id = t.app.db.user_by_email("staff@example.com").await.unwrap().id;
+    let (status, _, page) = t
+        .form(&format!("/admin/people/{admin_id}/role"), &admin, &[("role", "user"), ("reason", "stepping down")])
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("Another admin must change your role."), "{page}");
+
+    // She reads every one of those in her security log, marked as staff's, with the reason;
+    // the staff members' own logs name her.
+    let (_, asha, _) = t.login("asha.mehta@example.com", PASSWORD).await;
+    let (_, settings) = t.page("/settings", asha.as_ref()).await;
+    for line in [
+        "Content viewed <span class=\"pill\">by our staff</span> <span class=\"muted\">— her ticket about a blurry ring",
+        "Tokens adjusted <span class=\"pill\">by our staff</span> <span class=\"muted\">— +5 tokens: goodwill for a late image",
+        "Sessions ended <span class=\"pill\">by our staff</span> <span class=\"muted\">— 1 signed-in device: she lost her phone",
+        "Verification resent <span class=\"pill\">by our staff</span>",
+        "Role changed <span class=\"pill\">by our staff</span> <span class=\"muted\">— Support (read only): joins the help desk",
+    ] {
+        assert!(settings.contains(line), "{line}\n{settings}");
+    }
+    let (_, _, own) = t.call("GET", "/api/v1/me/audit", None, Some(&support)).await;
+    assert!(
+        own["entries"].as_array().unwrap().iter().any(|e| e["action"] == "viewed_content"
+            && e["detail"] == "asha.mehta@example.com: her ticket about a blurry ring"),
+        "{own}"
+    );
+    let (_, _, own) = t.call("GET", "/api/v1/me/audit", None, Some(&admin)).await;
+    let actions: Vec<&str> = own["entries"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    for action in ["adjusted_tokens", "ended_sessions", "resent_verification", "changed_role"] {
+        assert!(actions.contains(&action), "{action}: {actions:?}");
+    }
+}
+
+on_both_backends!(staff_pages_read_an_account_and_act_on_it_with_reasons_and_support_only_reads);
