@@ -1,7 +1,9 @@
-//! The staff review queue (admins): what to look at, and giving back what an image cost.
+//! The staff review queue: what to look at, how often sellers mark images down week by
+//! week, and (admins) giving back what an image cost.
 
 use db::ledger::{Kind, Movement, Outcome};
 use db::review::{ReviewItem, refund_reference};
+use domain::feedback::{FIRST_MONDAY_MS, Rating, Tally, WEEK_MS, Week};
 
 use crate::sessions::Principal;
 use crate::{App, AppError, Result, now_ms};
@@ -20,6 +22,26 @@ impl App {
         let reason = REASONS.iter().find(|(r, _)| *r == reason).map_or("any", |(r, _)| *r);
         let engine = if matches!(engine, "local" | "cloud") { engine } else { "" };
         Ok(self.db.review_queue(reason, engine, f64::from(imaging::LOW_CONFIDENCE), 200).await?)
+    }
+
+    /// The last `weeks` weeks (this one included) of thumbs-down rates per engine and kind,
+    /// and what sellers said was wrong.
+    pub async fn weekly_feedback(&self, p: &Principal, weeks: i64) -> Result<Vec<Week>> {
+        p.require_staff()?;
+        let since = domain::feedback::week_start(now_ms()) - (weeks.clamp(1, 52) - 1) * WEEK_MS;
+        let rows = self.db.feedback_tallies(since, FIRST_MONDAY_MS, WEEK_MS).await?;
+        let tallies: Vec<Tally<'_>> = rows
+            .iter()
+            .map(|r| Tally {
+                week_start: r.bucket * WEEK_MS + FIRST_MONDAY_MS,
+                engine: &r.engine,
+                kind: &r.label,
+                rating: r.rating.as_deref().and_then(Rating::parse),
+                categories: &r.categories,
+                images: r.images,
+            })
+            .collect();
+        Ok(domain::feedback::weekly(&tallies))
     }
 
     /// Gives the seller back what one image cost, once, with a reason in their ledger and

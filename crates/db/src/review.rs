@@ -27,6 +27,18 @@ pub struct ReviewItem {
     pub created_at: i64,
 }
 
+/// Images of one engine and kind made in one period with one verdict (or none).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FeedbackTally {
+    /// `(created_at - offset) / width`: the period's number.
+    pub bucket: i64,
+    pub engine: String,
+    pub label: String,
+    pub rating: Option<String>,
+    pub categories: String,
+    pub images: i64,
+}
+
 /// The ledger reference of a refund given from the queue (one per image).
 pub fn refund_reference(output_id: &str) -> String {
     format!("review-refund:{output_id}")
@@ -70,5 +82,22 @@ impl Db {
         .fetch_all(p)
         .await
         })?)
+    }
+
+    /// Images made since `since`, counted by period (`width` ms from `offset`), engine,
+    /// label and verdict.
+    pub async fn feedback_tallies(&self, since: i64, offset: i64, width: i64) -> Result<Vec<FeedbackTally>> {
+        Ok(with_pool!(self, |p| sqlx::query_as::<_, FeedbackTally>(
+            "SELECT (o.created_at - $2) / $3 AS bucket, c.engine, o.label, f.rating, \
+             COALESCE(f.categories, '') AS categories, COUNT(*) AS images \
+             FROM outputs o JOIN creations c ON c.id = o.creation_id \
+             LEFT JOIN output_feedback f ON f.output_id = o.id \
+             WHERE o.created_at >= $1 GROUP BY 1, 2, 3, 4, 5"
+        )
+        .bind(since)
+        .bind(offset)
+        .bind(width)
+        .fetch_all(p)
+        .await)?)
     }
 }

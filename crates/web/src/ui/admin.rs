@@ -287,6 +287,9 @@ pub async fn ai_usage(State(state): State<AppState>, StaffPage(p): StaffPage) ->
     }
 }
 
+/// Weeks of thumbs-down figures under the review queue.
+const FEEDBACK_WEEKS: i64 = 8;
+
 #[derive(Template)]
 #[template(path = "admin_review.html")]
 struct Review {
@@ -297,6 +300,8 @@ struct Review {
     engine: String,
     /// Below this a cutout counts as doubtful.
     low: f64,
+    /// Thumbs-down rates of the last weeks, newest first.
+    weeks: Vec<domain::feedback::Week>,
     notice: String,
     error: Option<String>,
 }
@@ -307,6 +312,18 @@ impl Review {
         let words: Vec<&str> =
             csv.split(',').filter_map(domain::feedback::Category::parse).map(|c| c.label()).collect();
         words.join(", ")
+    }
+
+    fn engine(&self, engine: &str) -> &'static str {
+        if engine == "local" { "Studio" } else { "AI" }
+    }
+
+    fn week(&self, start: &i64) -> String {
+        crate::ui::day(*start)
+    }
+
+    fn rate(&self, r: &domain::feedback::DownRate) -> String {
+        r.percent().map_or_else(|| "—".to_owned(), |p| format!("{p}%"))
     }
 }
 
@@ -338,13 +355,19 @@ async fn review_page(
     notice: String,
     error: Option<String>,
 ) -> Response {
-    match state.app.review_queue(p, &q.reason, &q.engine).await {
-        Ok(items) => {
+    let loaded = async {
+        Ok::<_, app::AppError>((
+            state.app.review_queue(p, &q.reason, &q.engine).await?,
+            state.app.weekly_feedback(p, FEEDBACK_WEEKS).await?,
+        ))
+    };
+    match loaded.await {
+        Ok((items, weeks)) => {
             let layout = Layout::new(state, Some(p), "Review queue");
             let reason = if q.reason.is_empty() { "any".to_owned() } else { q.reason };
             let low = f64::from(imaging::LOW_CONFIDENCE);
-            let page =
-                Review { layout, items, reasons: &app::review::REASONS, reason, engine: q.engine, low, notice, error };
+            let reasons = &app::review::REASONS;
+            let page = Review { layout, items, reasons, reason, engine: q.engine, low, weeks, notice, error };
             render(page, None)
         }
         Err(e) => ApiError::from(e).into_response(),

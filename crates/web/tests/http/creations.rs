@@ -361,6 +361,11 @@ async fn the_review_queue_lists_doubtful_and_marked_down_images(db: Db) {
     assert_eq!(t.call("PUT", &path, Some(verdict), Some(&asha)).await.0, 200);
     let (_, down) = t.page("/admin/review?reason=down", Some(&admin)).await;
     assert!(down.contains("Bad background") && down.contains("cloth shows"), "{down}");
+    // The week's figures: one studio image, rated and marked down, and what was wrong.
+    let (_, all) = t.page("/admin/review", Some(&admin)).await;
+    let figures = ["Studio · Etsy", "1", "1", "1", "100%"].map(|cell| cell.to_owned()).join("</td><td class=\"num\">");
+    assert!(all.contains(&format!("<td>{figures}</td>")), "{all}");
+    assert!(all.contains("What was wrong: Bad background (1)"), "{all}");
 
     let refund = format!("/admin/review/{}/refund", output["id"].as_str().unwrap());
     let (status, location, _) = t.form(&refund, &admin, &[("reason", "cloth kept in the cutout")]).await;
