@@ -162,3 +162,45 @@ test('a seller downloads all their data, then deletes the account', async () => 
   await page.getByRole('alert').waitFor();
   await server.mailedText(email, /has been deleted/);
 });
+
+test('a seller shares her invitation link; signing up through it on her own device earns nothing', async () => {
+  const stamp = Date.now();
+  const page = await phonePage(browser);
+  const email = `nisha${stamp}@example.com`;
+  await page.goto(server.base + '/signup');
+  await page.getByLabel('Your name').fill('Nisha Kapoor');
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByLabel('Password').fill('polki bridal sets');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL('**/dashboard?welcome=1');
+  await page.goto(server.base + '/tokens');
+  await page.getByRole('link', { name: 'Your invitation link' }).click();
+  await page.waitForURL('**/referrals');
+  const link = await page.getByTestId('invite-link').inputValue();
+  assert.match(link, /\/signup\?ref=[A-Za-z0-9_-]{10}$/);
+  await page.getByText('Nobody yet.').waitFor();
+  await page.screenshot({ path: SHOTS + 'referrals-empty.png', fullPage: true });
+
+  // A second account through her own link, from the same phone: welcomed, but no bonus.
+  const other = await phonePage(browser);
+  await other.goto(link);
+  await other.getByText('A friend invited you').waitFor();
+  await other.screenshot({ path: SHOTS + 'referrals-signup.png', fullPage: true });
+  const second = `nisha.shop${stamp}@example.com`;
+  await other.getByLabel('Your name').fill('Nisha Shop');
+  await other.getByLabel('Email', { exact: true }).fill(second);
+  await other.getByLabel('Password').fill('polki bridal sets');
+  await other.getByRole('button', { name: 'Create account' }).click();
+  await other.waitForURL('**/dashboard?welcome=1');
+  await other.goto(await server.mailedLink(second, '/verify-email'));
+  await other.getByRole('button', { name: 'Confirm my email' }).click();
+  await other.getByRole('heading', { name: 'Email confirmed' }).waitFor();
+  await other.goto(server.base + '/tokens');
+  assert.equal((await other.getByTestId('balance').innerText()).trim(), '20');
+
+  await page.reload();
+  const invite = page.getByTestId('invite');
+  await invite.getByText('Joined from your own network, so no reward.').waitFor();
+  assert.match(await invite.innerText(), /ni•••@example\.com/);
+  await page.screenshot({ path: SHOTS + 'referrals-own-network.png', fullPage: true });
+});

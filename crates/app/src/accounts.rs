@@ -20,6 +20,8 @@ pub struct Signup {
     pub phone: Option<String>,
     pub company: Option<String>,
     pub marketing_opt_in: bool,
+    /// The code of the invitation link the person came through, if any.
+    pub referral_code: Option<String>,
 }
 
 /// A correction from the profile form or `PATCH /me`; `None` leaves a field alone. A new
@@ -86,6 +88,9 @@ impl App {
             )
             .await?;
         self.welcome_grant(&user.id).await?;
+        if let Some(code) = &s.referral_code {
+            self.note_referral(&user.id, code, client).await?;
+        }
         self.record_signup_consents(&user).await?;
         self.send_verification(&user).await;
         self.start_session(user, client, "signed_up").await

@@ -92,6 +92,7 @@ impl App {
         let claimed = self.db.claim_email(&redeemed.user_id, &redeemed.email, now).await?;
         let user = self.db.user_by_id(&redeemed.user_id).await?;
         self.db.audit(Some(&user.id), "self", "email_verified", &redeemed.email, &client.network(), now).await?;
+        self.referral_verified(&user.id).await?;
         if claimed.changed {
             let what = match &claimed.previous {
                 Some(previous) => format!("Your sign-in email changed from {previous} to {}", redeemed.email),

@@ -47,6 +47,9 @@ struct AccountFile {
     webhook_callbacks: Vec<db::webhooks::Endpoint>,
     /// API calls, images and tokens per key per day.
     api_usage: Vec<db::usage::Usage>,
+    /// The account's invitation link and the people who came through it (masked).
+    invitations: crate::referrals::Referrals,
+    joined_through_invitation: bool,
 }
 
 #[derive(Serialize)]
@@ -187,6 +190,8 @@ impl App {
             webhooks: db.webhook_endpoints_of(user_id).await?,
             webhook_callbacks: db.webhook_callbacks_of(user_id).await?,
             api_usage: db.api_usage(user_id, "0000-00-00", "9999-99-99").await?,
+            invitations: self.referrals_of(user_id).await?,
+            joined_through_invitation: db.referral_of(user_id).await?.is_some(),
         })
     }
 }

@@ -28,6 +28,7 @@ pub mod orphans;
 pub mod otp;
 pub mod outbox;
 pub mod people;
+pub mod referrals;
 pub mod removebg;
 pub mod restore;
 pub mod review;

@@ -26,6 +26,7 @@ pub mod otp;
 pub mod outbox;
 pub mod queue;
 pub mod rate;
+pub mod referrals;
 pub mod review;
 pub mod sessions;
 #[cfg(feature = "testing")]

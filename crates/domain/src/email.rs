@@ -59,6 +59,15 @@ impl std::fmt::Display for Email {
     }
 }
 
+/// An address as someone else may see it: the first two letters of the mailbox and the
+/// domain (`as•••@example.com`); nothing of an address without a domain.
+pub fn masked(email: &str) -> String {
+    match email.rsplit_once('@') {
+        Some((mailbox, domain)) => format!("{}•••@{domain}", mailbox.chars().take(2).collect::<String>()),
+        None => "•••".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +98,12 @@ mod tests {
         ] {
             assert_eq!(Email::parse(bad).unwrap_err().code, "invalid_email", "{bad}");
         }
+    }
+
+    #[test]
+    fn a_masked_address_keeps_two_letters_and_the_domain() {
+        assert_eq!(masked("asha.mehta@example.com"), "as•••@example.com");
+        assert_eq!(masked("a@x.in"), "a•••@x.in");
+        assert_eq!(masked(""), "•••");
     }
 }

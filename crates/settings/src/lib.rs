@@ -51,6 +51,7 @@ pub struct Settings {
     pub security: Security,
     pub contact: Contact,
     pub tokens: Tokens,
+    pub referrals: Referrals,
     pub uploads: Uploads,
     pub workers: Workers,
     pub storage: Storage,
@@ -223,6 +224,28 @@ impl Default for Tokens {
             upscale: 4,
             listing: 5,
         }
+    }
+}
+
+/// Rewards for inviting people. The inviter's rewards are held `hold_days` before they are
+/// given (a refund of the payment in that time cancels one, later it is taken back).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Referrals {
+    /// For the inviter, when the newcomer proves their email.
+    pub on_verified: i64,
+    /// For the inviter, when the newcomer first pays.
+    pub on_first_payment: i64,
+    /// Extra for the newcomer, when they prove their email.
+    pub newcomer: i64,
+    /// Rewards one inviter can earn in 30 days.
+    pub max_rewards_per_month: u32,
+    pub hold_days: u32,
+}
+
+impl Default for Referrals {
+    fn default() -> Self {
+        Self { on_verified: 5, on_first_payment: 10, newcomer: 3, max_rewards_per_month: 20, hold_days: 7 }
     }
 }
 
@@ -601,6 +624,7 @@ impl Default for Settings {
             security: Security::default(),
             contact: Contact::default(),
             tokens: Tokens::default(),
+            referrals: Referrals::default(),
             uploads: Uploads::default(),
             workers: Workers::default(),
             storage: Storage::default(),
@@ -760,6 +784,10 @@ impl Settings {
         }
         if self.tokens.welcome_grant < 0 || self.tokens.daily_reward < 0 {
             return bad("tokens", "grants cannot be negative");
+        }
+        let r = &self.referrals;
+        if r.on_verified < 0 || r.on_first_payment < 0 || r.newcomer < 0 {
+            return bad("referrals", "rewards cannot be negative");
         }
         if let Some(smtp) = &self.mail.smtp
             && !matches!(smtp.security.as_str(), "starttls" | "tls" | "none")

@@ -1,6 +1,6 @@
 //! Housekeeping every worker runs: expired sessions, links, codes and counters are removed,
-//! expired visitor previews are deleted, webhook events past 30 days are forgotten, and
-//! blobs no row points at are swept.
+//! expired visitor previews are deleted, webhook events past 30 days are forgotten, blobs
+//! no row points at are swept, and invitation rewards whose holding time is over are given.
 
 use std::time::Duration;
 
@@ -22,6 +22,11 @@ pub async fn run(app: app::App) {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "webhook events past their 30 days removed"),
             Err(e) => tracing::warn!(error = %e, "webhook log sweep failed; will retry"),
+        }
+        match app.give_due_referral_rewards().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(given = n, "invitation rewards given"),
+            Err(e) => tracing::warn!(error = %e, "invitation rewards not given; will retry"),
         }
         match app.sweep_orphans(app::orphans::GRACE_MS).await {
             Ok(0) => {}

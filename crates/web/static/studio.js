@@ -96,6 +96,17 @@ document.querySelectorAll("[data-background]").forEach((select) => {
 // Invoices: print (or save as PDF from the print dialog).
 document.querySelectorAll("[data-print]").forEach((b) => b.addEventListener("click", () => window.print()));
 
+// "Copy": the field's text to the clipboard (the field stays selectable without script).
+document.querySelectorAll("[data-copy]").forEach((b) => {
+  const field = document.getElementById(b.dataset.copy);
+  if (!field || !navigator.clipboard) return;
+  b.hidden = false;
+  b.addEventListener("click", async () => {
+    await navigator.clipboard.writeText(field.value);
+    b.textContent = "Copied";
+  });
+});
+
 // Create with AI: the cost of what is ticked, at the chosen tier, before confirming.
 document.querySelectorAll("[data-ai-quote]").forEach((form) => {
   const prices = JSON.parse(form.dataset.prices);

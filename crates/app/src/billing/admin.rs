@@ -99,7 +99,6 @@ impl App {
         let actor = format!("admin:{}", p.user.id);
         let now = now_ms();
         let outcome = self
-            .db
             .record_refund(
                 &RefundFacts {
                     razorpay_refund_id: &refund.id,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use domain::billing::{Currency, Gst, Money, PaymentStatus, gst_included};
 use serde::{Deserialize, Serialize};
 
-use db::billing::{Invoice, Order, Payment, Purchase, Settlement, Subscription};
+use db::billing::{Invoice, Order, Payment, Purchase, RefundFacts, RefundOutcome, Settlement, Subscription};
 use providers::razorpay::{self, NewOrder, NewPlan, Razorpay};
 
 use crate::sessions::Principal;
@@ -496,8 +496,19 @@ impl App {
             let detail = format!("{} — {} {}", p.description, p.amount, p.currency);
             self.record_activity(user_id, crate::activity::Activity::Paid, &detail, None).await;
             self.send_receipt(user_id, p).await;
+            // A payment stands without it: an invitation reward that failed is logged.
+            if let Err(e) = self.referral_paid(user_id, &p.razorpay_payment_id).await {
+                tracing::warn!(error = %e, "the invitation reward for a payment could not be recorded");
+            }
         }
         Ok(settled.payment)
+    }
+
+    /// Records a refund, and reverses the invitation reward its payment earned.
+    pub(crate) async fn record_refund(&self, facts: &RefundFacts<'_>, now: i64) -> Result<RefundOutcome> {
+        let outcome = self.db.record_refund(facts, now).await?;
+        self.referral_refunded(facts.razorpay_payment_id).await?;
+        Ok(outcome)
     }
 
     /// The buyer's receipt, once per payment (only the grant that just happened sends one).

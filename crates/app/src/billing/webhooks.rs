@@ -105,7 +105,7 @@ impl App {
                     status: &refund.status,
                     actor: "razorpay",
                 };
-                match self.db.record_refund(&facts, now).await {
+                match self.record_refund(&facts, now).await {
                     Ok(outcome) => {
                         if outcome.shortfall > 0 {
                             tracing::warn!(
@@ -116,8 +116,8 @@ impl App {
                         }
                         Ok(true)
                     }
-                    Err(db::DbError::NotFound) => Ok(false),
-                    Err(e) => Err(e.into()),
+                    Err(AppError::NotFound) => Ok(false),
+                    Err(e) => Err(e),
                 }
             }
             "refund.failed" => {

@@ -24,6 +24,9 @@ pub struct SignupBody {
     company: Option<String>,
     #[serde(default)]
     marketing_opt_in: bool,
+    /// The code of the invitation link the person came through.
+    #[serde(default)]
+    referral_code: Option<String>,
 }
 
 /// Sets the session cookie and answers with the account.
@@ -52,6 +55,7 @@ pub async fn signup(
                 phone: b.phone,
                 company: b.company,
                 marketing_opt_in: b.marketing_opt_in,
+                referral_code: b.referral_code,
             },
             &client,
         )

@@ -74,6 +74,7 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/api/v1/me/exports/{id}", get(account::export))
         .route("/api/v1/me/exports/{id}/download", get(account::export_download))
         .route("/api/v1/tokens", get(tokens::balance))
+        .route("/api/v1/referrals", get(tokens::referrals))
         .route("/api/v1/tokens/ledger", get(tokens::ledger))
         .route("/api/v1/tokens/daily-reward", post(tokens::daily_reward))
         .route("/api/v1/tokens/alert", get(tokens::alert).put(tokens::set_alert))

@@ -49,3 +49,11 @@ pub async fn set_alert(
     state.app.set_balance_alert(&p, a.threshold).await?;
     Ok(Json(json!({"threshold": a.threshold})))
 }
+
+/// `GET /api/v1/referrals`: the account's invitation link and who came through it.
+pub async fn referrals(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+) -> Result<Json<app::referrals::Referrals>, ApiError> {
+    Ok(Json(state.app.referrals(&p).await?))
+}

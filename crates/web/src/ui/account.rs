@@ -484,3 +484,38 @@ pub async fn claim_reward(
         Err(e) => tokens_page(&state, &p, None, "", Some(&e.into())).await,
     }
 }
+
+#[derive(Template)]
+#[template(path = "referrals.html")]
+struct ReferralsPage {
+    layout: Layout,
+    r: app::referrals::Referrals,
+}
+
+impl ReferralsPage {
+    fn whatsapp(&self) -> String {
+        let text = format!("I make my jewellery photos with SoraiPixel. Join with my link: {}", self.r.link);
+        format!("https://wa.me/?text={}", form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>())
+    }
+
+    /// What became of one reward, in words.
+    fn reward(&self, w: &app::referrals::RewardView) -> String {
+        let what = if w.kind == "first_payment" { "their first payment" } else { "confirming their email" };
+        let amount = crate::ui::tokens(w.amount);
+        match w.status.as_str() {
+            "held" => format!("{amount} for {what}, yours on {}", crate::ui::day(w.due_at)),
+            "given" => format!("{amount} for {what}, given"),
+            "reversed" => format!("{amount} for {what}, taken back: the payment was refunded"),
+            _ => format!("No reward for {what}: over {} rewards in 30 days", self.r.max_rewards_per_month),
+        }
+    }
+}
+
+/// The seller's invitation link, what it earns, and each person who came through it.
+pub async fn referrals(State(state): State<AppState>, MaybeAuth(p): MaybeAuth) -> Response {
+    let Some(p) = p else { return to_login() };
+    match state.app.referrals(&p).await {
+        Ok(r) => render(ReferralsPage { layout: Layout::new(&state, Some(&p), "Invite friends"), r }, None),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}

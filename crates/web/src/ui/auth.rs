@@ -28,6 +28,8 @@ fn signed_in(state: &AppState, started: &Started, to: &str) -> Response {
 struct SignupPage {
     layout: Layout,
     form: SignupForm,
+    /// Extra tokens a newcomer through an invitation gets.
+    newcomer_bonus: i64,
     error: FormError,
 }
 
@@ -44,16 +46,31 @@ pub struct SignupForm {
     #[serde(default)]
     company: String,
     marketing_opt_in: Option<String>,
+    /// From the invitation link (`/signup?ref=`), carried in a hidden field.
+    #[serde(default)]
+    referral_code: String,
 }
 
-pub async fn signup_page(State(state): State<AppState>, MaybeAuth(p): MaybeAuth) -> Response {
+#[derive(Deserialize, Default)]
+pub struct Invited {
+    #[serde(default, rename = "ref")]
+    code: String,
+}
+
+pub async fn signup_page(
+    State(state): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    Query(invited): Query<Invited>,
+) -> Response {
     if p.is_some() {
         return Redirect::to("/dashboard").into_response();
     }
+    let form = SignupForm { referral_code: invited.code.chars().take(40).collect(), ..SignupForm::default() };
     render(
         SignupPage {
             layout: Layout::new(&state, None, "Create your account"),
-            form: SignupForm::default(),
+            form,
+            newcomer_bonus: state.app.settings.referrals.newcomer,
             error: FormError::default(),
         },
         None,
@@ -72,6 +89,7 @@ pub async fn signup(
         phone: Some(form.phone.clone()),
         company: Some(form.company.clone()),
         marketing_opt_in: form.marketing_opt_in.is_some(),
+        referral_code: Some(form.referral_code.clone()).filter(|c| !c.is_empty()),
     };
     match state.app.signup(input, &client).await {
         Ok(started) => signed_in(&state, &started, "/dashboard?welcome=1"),
@@ -82,6 +100,7 @@ pub async fn signup(
                 SignupPage {
                     layout: Layout::new(&state, None, "Create your account"),
                     form,
+                    newcomer_bonus: state.app.settings.referrals.newcomer,
                     error: FormError::from(&e),
                 },
                 Some(&e),

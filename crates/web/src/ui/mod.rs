@@ -102,6 +102,7 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/s/{token}", get(shared::page))
         .route("/s/{token}/image", get(shared::image))
         .route("/tokens", get(account::tokens))
+        .route("/referrals", get(account::referrals))
         .route("/tokens/daily-reward", axum::routing::post(account::claim_reward))
         .route("/tokens/alert", axum::routing::post(account::set_alert))
         .route("/pricing", get(billing::pricing))

@@ -12,7 +12,7 @@ pub const PUBLIC_PAGES: [&str; 7] = ["/", "/pricing", "/try", "/developers", "/p
 
 /// Sellers' own pages and everything behind a sign-in; shared links stay out of search too
 /// (a seller shares them with someone, not with the web).
-const PRIVATE_PREFIXES: [&str; 17] = [
+const PRIVATE_PREFIXES: [&str; 18] = [
     "/api/",
     "/admin",
     "/studio",
@@ -23,6 +23,7 @@ const PRIVATE_PREFIXES: [&str; 17] = [
     "/listings",
     "/billing",
     "/tokens",
+    "/referrals",
     "/activity",
     "/s/",
     "/unsubscribe/",

@@ -20,6 +20,7 @@ mod listings;
 mod otp;
 mod people;
 mod protection;
+mod referrals;
 mod removebg;
 mod rotation;
 mod tls;
