@@ -92,7 +92,6 @@ impl App {
         let claimed = self.db.claim_email(&redeemed.user_id, &redeemed.email, now).await?;
         let user = self.db.user_by_id(&redeemed.user_id).await?;
         self.db.audit(Some(&user.id), "self", "email_verified", &redeemed.email, &client.network(), now).await?;
-        self.referral_verified(&user.id).await?;
         if claimed.changed {
             let what = match &claimed.previous {
                 Some(previous) => format!("Your sign-in email changed from {previous} to {}", redeemed.email),
@@ -100,6 +99,10 @@ impl App {
             };
             let keep = redeemed.session_id.as_deref();
             self.secure_after_change(&user, keep, &what, claimed.previous.as_deref(), client).await?;
+        }
+        // The proof stands without it: an invitation reward that failed is logged.
+        if let Err(e) = self.referral_verified(&user.id).await {
+            tracing::warn!(error = %e, "the invitation reward for a proven email could not be recorded");
         }
         Ok(user)
     }

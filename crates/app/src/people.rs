@@ -227,6 +227,9 @@ impl App {
                 reason.to_owned()
             }
             StaffAction::ViewContent => reason.to_owned(),
+            StaffAction::AdjustTokens(_) if own => {
+                return refuse("cannot_adjust_own_tokens", "Another admin must adjust your tokens.");
+            }
             StaffAction::AdjustTokens(amount) => {
                 if !(-1_000_000..=1_000_000).contains(&amount) {
                     let why = "Adjust by at most 1,000,000 tokens either way.";

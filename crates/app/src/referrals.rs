@@ -1,8 +1,8 @@
 //! Inviting people. Each account has a link; a newcomer who signs up through it gets extra
 //! tokens once they prove their email, and the inviter earns a reward then and another at
 //! the newcomer's first payment (`settings.referrals`). Against farming: no reward for a
-//! sign-up from a network the inviter signs in from (their own device or home), throwaway
-//! addresses are refused at sign-up anyway, an inviter earns at most a set number of rewards
+//! sign-up from a network the inviter signs in from (their own device or home) or with an
+//! alias of the inviter's own inbox, throwaway addresses are refused at sign-up anyway, an inviter earns at most a set number of rewards
 //! in 30 days, and rewards are held for days before they are given; a refund of the payment
 //! reverses its reward.
 
@@ -38,9 +38,11 @@ pub struct InviteView {
     /// The newcomer's address, masked (`as•••@example.com`).
     pub who: String,
     pub joined_at: i64,
-    /// `not_rewarded` (signed up from the inviter's own network), `waiting` (email not
-    /// proven yet) or `rewarding`.
+    /// `not_rewarded`, `waiting` (email not proven yet) or `rewarding`.
     pub status: &'static str,
+    /// Why not rewarded: `same_network` (signed up from the inviter's own network) or
+    /// `same_inbox` (an alias of the inviter's own address).
+    pub not_rewarded_because: Option<String>,
     pub rewards: Vec<RewardView>,
 }
 
@@ -82,6 +84,7 @@ impl App {
                     (None, true) => "waiting",
                     (None, false) => "rewarding",
                 },
+                not_rewarded_because: invite.refused,
                 rewards: rewards.into_iter().map(RewardView::from).collect(),
             })
             .collect();
@@ -113,6 +116,12 @@ impl App {
         Err(crate::AppError::Internal("no referral code could be stored".into()))
     }
 
+    /// Whether `code` is some account's invitation (the sign-up page welcomes the invited).
+    pub async fn invitation_exists(&self, code: &str) -> Result<bool> {
+        let code = code.trim();
+        Ok(!code.is_empty() && code.len() <= 40 && self.db.referrer_by_code(code).await?.is_some())
+    }
+
     /// At sign-up through an invitation: remembered, and marked as never rewarded when the
     /// newcomer comes from a network the inviter signs in from. An unknown code is ignored:
     /// an old link must not stop anyone signing up.
@@ -123,8 +132,16 @@ impl App {
         }
         let Some(referrer) = self.db.referrer_by_code(code).await? else { return Ok(()) };
         let now = now_ms();
-        let own = self.db.signed_in_from(&referrer, &client.network(), now - OWN_NETWORK_DAYS * DAY).await?;
-        self.db.add_referral(&referrer, user_id, own.then_some("same_network"), now).await?;
+        let inbox = |u: db::users::User| u.email.as_deref().map(domain::email::inbox);
+        let refused = if self.db.signed_in_from(&referrer, &client.network(), now - OWN_NETWORK_DAYS * DAY).await? {
+            Some("same_network")
+        } else if inbox(self.db.user_by_id(&referrer).await?) == inbox(self.db.user_by_id(user_id).await?) {
+            // `me+1@…`, `m.e@gmail.com`: the inviter's own inbox under another name.
+            Some("same_inbox")
+        } else {
+            None
+        };
+        self.db.add_referral(&referrer, user_id, refused, now).await?;
         Ok(())
     }
 
@@ -178,7 +195,7 @@ impl App {
 
     /// A payment was refunded: the reward it earned is reversed.
     pub(crate) async fn referral_refunded(&self, payment_id: &str) -> Result<u64> {
-        let why = "Invitation reward taken back: your friend's payment was refunded";
+        let why = "Invitation reward cancelled and taken back";
         Ok(self.db.reverse_rewards_of_payment(payment_id, why, now_ms()).await?)
     }
 

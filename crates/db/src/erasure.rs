@@ -36,6 +36,16 @@ impl Db {
             }
             // Limits, pauses and codes are keyed by id, email or phone (`checkout:<id>`, `otp:resend:<phone>`…).
             // Mail still queued for them (their own rows go with the user below).
+            // Staff's own log rows name the account they acted on ("<address>: <reason>").
+            for named in [e.email, e.phone].into_iter().flatten() {
+                sqlx::query(
+                    "UPDATE audit_log SET detail = 'a deleted account' || substr(detail, length($1) + 1) \
+                     WHERE actor = 'self' AND substr(detail, 1, length($1) + 1) = $1 || ':'",
+                )
+                .bind(named)
+                .execute(&mut *tx)
+                .await?;
+            }
             if let Some(email) = e.email {
                 sqlx::query("DELETE FROM outbox WHERE to_address = $1").bind(email).execute(&mut *tx).await?;
             }

@@ -4,7 +4,7 @@
 //! was given, never below zero).
 
 use crate::ledger::{Kind, Movement, Outcome, move_tokens};
-use crate::{Db, DbError, Result, new_id, with_pool};
+use crate::{Db, DbError, Result, conflict, new_id, with_pool};
 
 /// Someone who signed up through an inviter's link.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -71,7 +71,8 @@ impl Db {
         .bind(code)
         .execute(p)
         .await
-        .map(|r| r.rows_affected()))?;
+        .map(|_| ())
+        .map_err(conflict(&["referral_code"])))?;
         Ok(())
     }
 
@@ -119,45 +120,76 @@ impl Db {
     /// Records a reward once per invite and kind; `None` when it was recorded before, else
     /// its status (`held`, or `over_limit` past the inviter's limit).
     pub async fn add_reward(&self, r: &NewReward<'_>, now: i64) -> Result<Option<&'static str>> {
+        let id = new_id();
         with_pool!(self, |p| {
             let mut tx = p.begin().await?;
-            let recent = sqlx::query_scalar::<_, i64>(
-                "SELECT COUNT(*) FROM referral_rewards WHERE referrer_id = $1 AND created_at >= $2 \
-                 AND status IN ('held', 'given')",
-            )
-            .bind(r.referrer_id)
-            .bind(r.recent_since)
-            .fetch_one(&mut *tx)
-            .await?;
-            let status = if recent >= r.max_recent { "over_limit" } else { "held" };
+            // Written first: SQLite takes its write lock at once, so the count below cannot
+            // go stale under a concurrent writer.
             let added = sqlx::query(
                 "INSERT INTO referral_rewards (id, referral_id, referrer_id, kind, amount, payment_id, status, due_at, \
-                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'held', $7, $8, $8) \
                  ON CONFLICT (referral_id, kind) DO NOTHING",
             )
-            .bind(new_id())
+            .bind(&id)
             .bind(r.referral_id)
             .bind(r.referrer_id)
             .bind(r.kind)
             .bind(r.amount)
             .bind(r.payment_id)
-            .bind(status)
             .bind(r.due_at)
             .bind(now)
             .execute(&mut *tx)
             .await?
             .rows_affected();
+            if added == 0 {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+            let earlier = sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM referral_rewards WHERE referrer_id = $1 AND created_at >= $2 \
+                 AND status IN ('held', 'given') AND id <> $3",
+            )
+            .bind(r.referrer_id)
+            .bind(r.recent_since)
+            .bind(&id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let status = if earlier >= r.max_recent { "over_limit" } else { "held" };
+            if status == "over_limit" {
+                sqlx::query("UPDATE referral_rewards SET status = 'over_limit' WHERE id = $1")
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
-            Ok((added == 1).then_some(status))
+            Ok(Some(status))
         })
     }
 
-    /// Held rewards whose time has come, oldest first.
+    /// A refund that failed after all: rewards it reversed while they were still held are
+    /// held again (one already given and taken back stays reversed).
+    pub async fn restore_rewards_of_payment(&self, payment_id: &str, now: i64) -> Result<u64> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query(
+            "UPDATE referral_rewards SET status = 'held', updated_at = $2 WHERE payment_id = $1 AND status = 'reversed' \
+             AND NOT EXISTS (SELECT 1 FROM ledger_entries l WHERE l.kind = 'refund' AND l.reference = $3 || referral_rewards.id)"
+        )
+        .bind(payment_id)
+        .bind(now)
+        .bind(domain::ledger::REFERRAL_REVERSED)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+        })?)
+    }
+
+    /// Held rewards whose time has come, oldest first; a suspended inviter's wait.
     pub async fn due_rewards(&self, now: i64, limit: i64) -> Result<Vec<Reward>> {
         Ok(with_pool!(self, |p| sqlx::query_as::<_, Reward>(concat!(
             "SELECT ",
             reward_columns!(),
-            " FROM referral_rewards WHERE status = 'held' AND due_at <= $1 ORDER BY due_at LIMIT $2"
+            " FROM referral_rewards WHERE status = 'held' AND due_at <= $1 \
+             AND referrer_id IN (SELECT id FROM users WHERE suspended_at IS NULL) ORDER BY due_at LIMIT $2"
         ))
         .bind(now)
         .bind(limit)
@@ -225,7 +257,7 @@ impl Db {
     }
 
     async fn reverse_reward(&self, reward: &Reward, reason: &str, now: i64) -> Result<bool> {
-        let reference = format!("referral-reversed:{}", reward.id);
+        let reference = format!("{}{}", domain::ledger::REFERRAL_REVERSED, reward.id);
         let m = Movement {
             user_id: &reward.referrer_id,
             kind: Kind::Refund,

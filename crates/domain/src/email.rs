@@ -59,6 +59,18 @@ impl std::fmt::Display for Email {
     }
 }
 
+/// The inbox an address delivers to, for telling one person's addresses apart from
+/// another's: any case, without a `+tag`, and without dots for Gmail.
+pub fn inbox(email: &str) -> String {
+    let email = email.trim().to_lowercase();
+    let Some((mailbox, domain)) = email.rsplit_once('@') else { return email };
+    let mailbox = mailbox.split('+').next().unwrap_or_default();
+    let mailbox =
+        if matches!(domain, "gmail.com" | "googlemail.com") { mailbox.replace('.', "") } else { mailbox.to_owned() };
+    let domain = if domain == "googlemail.com" { "gmail.com" } else { domain };
+    format!("{mailbox}@{domain}")
+}
+
 /// An address as someone else may see it: the first two letters of the mailbox and the
 /// domain (`as•••@example.com`); nothing of an address without a domain.
 pub fn masked(email: &str) -> String {
@@ -105,5 +117,13 @@ mod tests {
         assert_eq!(masked("asha.mehta@example.com"), "as•••@example.com");
         assert_eq!(masked("a@x.in"), "a•••@x.in");
         assert_eq!(masked(""), "•••");
+    }
+
+    #[test]
+    fn one_inbox_under_its_aliases() {
+        assert_eq!(inbox("Meera.Shah+shop@GMail.com"), "meerashah@gmail.com");
+        assert_eq!(inbox("meerashah@googlemail.com"), "meerashah@gmail.com");
+        assert_eq!(inbox("meera.shah+2@example.com"), "meera.shah@example.com");
+        assert_ne!(inbox("meera@example.com"), inbox("meera@example.in"));
     }
 }

@@ -62,6 +62,9 @@ pub fn group_key(reference: &str) -> &str {
     }
 }
 
+/// The ledger reference of an invitation reward taken back (its reason says why).
+pub const REFERRAL_REVERSED: &str = "referral-reversed:";
+
 #[derive(Default)]
 struct Group<'a> {
     at: i64,
@@ -73,6 +76,7 @@ struct Group<'a> {
     other: i64,
     charge_reason: Option<&'a str>,
     first_reason: &'a str,
+    first_reference: &'a str,
     kind: &'a str,
 }
 
@@ -80,6 +84,9 @@ impl Group<'_> {
     fn line(&self) -> Line {
         let (what, change, reserved) = match self.kind {
             "grant" => (self.first_reason.to_owned(), self.other, 0),
+            "refund" if self.first_reference.starts_with(REFERRAL_REVERSED) => {
+                (self.first_reason.to_owned(), self.other, 0)
+            }
             "refund" => (format!("{} taken back for a refunded payment", tokens(-self.other)), self.other, 0),
             "adjustment" => (format!("Correction by our team: {}", self.first_reason), self.other, 0),
             _ => self.purchase(),
@@ -148,7 +155,14 @@ pub fn statement(movements: &[Movement<'_>]) -> Vec<Line> {
         let g = groups.entry(key).or_insert_with(|| {
             order.push(key);
             // The newest movement comes first: its time and balance stand for the line.
-            Group { at: m.at, balance: m.balance_after, kind: m.kind, first_reason: m.reason, ..Group::default() }
+            Group {
+                at: m.at,
+                balance: m.balance_after,
+                kind: m.kind,
+                first_reason: m.reason,
+                first_reference: m.reference,
+                ..Group::default()
+            }
         });
         match m.kind {
             "hold" => g.held += m.amount,

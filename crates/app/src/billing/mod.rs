@@ -504,10 +504,15 @@ impl App {
         Ok(settled.payment)
     }
 
-    /// Records a refund, and reverses the invitation reward its payment earned.
+    /// Records a refund; once the payment is refunded in full, the invitation reward it
+    /// earned is reversed (logged if that fails: the refund stands).
     pub(crate) async fn record_refund(&self, facts: &RefundFacts<'_>, now: i64) -> Result<RefundOutcome> {
         let outcome = self.db.record_refund(facts, now).await?;
-        self.referral_refunded(facts.razorpay_payment_id).await?;
+        let payment = facts.razorpay_payment_id;
+        let whole = self.db.payment(payment).await.is_ok_and(|p| p.status == PaymentStatus::Refunded.as_str());
+        if whole && let Err(e) = self.referral_refunded(payment).await {
+            tracing::warn!(payment, error = %e, "the invitation reward of a refunded payment was not reversed");
+        }
         Ok(outcome)
     }
 

@@ -122,7 +122,11 @@ impl App {
             }
             "refund.failed" => {
                 let Some(refund) = event.payload.refund.as_ref().map(|r| &r.entity) else { return Ok(false) };
-                Ok(self.db.fail_refund(&refund.id, now).await?)
+                let failed = self.db.fail_refund(&refund.id, now).await?;
+                if failed {
+                    self.db.restore_rewards_of_payment(&refund.payment_id, now).await?;
+                }
+                Ok(failed)
             }
             name if name.starts_with("subscription.") => {
                 let Some(remote) = event.payload.subscription.as_ref().map(|s| &s.entity) else { return Ok(false) };

@@ -505,7 +505,7 @@ impl ReferralsPage {
         match w.status.as_str() {
             "held" => format!("{amount} for {what}, yours on {}", crate::ui::day(w.due_at)),
             "given" => format!("{amount} for {what}, given"),
-            "reversed" => format!("{amount} for {what}, taken back: the payment was refunded"),
+            "reversed" => format!("{amount} for {what}, cancelled"),
             _ => format!("No reward for {what}: over {} rewards in 30 days", self.r.max_rewards_per_month),
         }
     }

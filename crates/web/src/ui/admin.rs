@@ -353,7 +353,7 @@ async fn review_page(
     p: &Principal,
     q: ReviewFilter,
     notice: String,
-    error: Option<String>,
+    err: Option<&ApiError>,
 ) -> Response {
     let loaded = async {
         Ok::<_, app::AppError>((
@@ -367,8 +367,9 @@ async fn review_page(
             let reason = if q.reason.is_empty() { "any".to_owned() } else { q.reason };
             let low = f64::from(imaging::LOW_CONFIDENCE);
             let reasons = &app::review::REASONS;
+            let error = err.map(|e| e.message.clone());
             let page = Review { layout, items, reasons, reason, engine: q.engine, low, weeks, notice, error };
-            render(page, None)
+            render(page, err)
         }
         Err(e) => ApiError::from(e).into_response(),
     }
@@ -388,6 +389,6 @@ pub async fn refund_output(
 ) -> Response {
     match state.app.refund_output(&p, &id, &form.reason).await {
         Ok(n) => Redirect::to(&format!("/admin/review?refunded={n}")).into_response(),
-        Err(e) => review_page(&state, &p, ReviewFilter::default(), String::new(), Some(e.to_string())).await,
+        Err(e) => review_page(&state, &p, ReviewFilter::default(), String::new(), Some(&e.into())).await,
     }
 }

@@ -52,6 +52,11 @@ async fn nothing_of_a_deleted_account_remains(db: Db) {
     );
     let principal = app.app.session_principal(seller.cookie.split_once('=').unwrap().1).await.unwrap().unwrap();
     app.app.set_gstin(&principal, "29ABCDE1234F1Z5").await.unwrap();
+    // Staff gave her tokens: their own log names her by her address, until she goes.
+    let staff = app.signup("staff@example.com").await;
+    app.app.grant_role("staff@example.com", "admin").await.unwrap();
+    let adjust = format!("/admin/people/{user_id}/tokens");
+    assert_eq!(app.form(&adjust, &staff, &[("amount", "5"), ("reason", "goodwill")]).await.0, 303);
     assert!(!app.app.blobs.list(&format!("users/{user_id}/")).await.unwrap().is_empty());
     assert!(!db.text_mentions(email).await.is_empty(), "the scan finds the person before");
 

@@ -235,6 +235,14 @@ async fn staff_pages_read_an_account_and_act_on_it_with_reasons_and_support_only
         .await;
     assert_eq!(status, 422);
     assert!(page.contains("Another admin must change your role."), "{page}");
+    let (status, _, _) =
+        t.form(&format!("/admin/people/{admin_id}/tokens"), &admin, &[("amount", "500"), ("reason", "bonus")]).await;
+    assert_eq!(status, 422, "nobody adjusts their own tokens");
+    // Support reads the other admin pages too, and changes nothing there either.
+    assert_eq!(t.page("/admin/plans", Some(&support)).await.0, 200);
+    let plan = [("name", "Starter"), ("tokens", "1"), ("price_inr", "1"), ("price_usd", "1"), ("price_eur", "1")];
+    assert_eq!(t.form("/admin/plans/starter", &support, &plan).await.0, 403);
+    assert_eq!(t.form(&format!("/admin/review/{}/refund", output.id), &support, &[("reason", "why not")]).await.0, 403);
 
     // She reads every one of those in her security log, marked as staff's, with the reason;
     // the staff members' own logs name her.

@@ -79,6 +79,10 @@ async fn invitations_reward_once_and_not_oneself(db: Db) {
     let again = signup_from(&t, "meera.again@example.com", "203.0.113.77", Some(&code)).await;
     prove_email(&t, "meera.again@example.com").await;
     assert_eq!(balance(&t, &again).await, 20, "no bonus for inviting oneself");
+    // Nor another address of her own inbox, from elsewhere.
+    let alias = signup_from(&t, "meera+shop@example.com", "192.0.2.77", Some(&code)).await;
+    prove_email(&t, "meera+shop@example.com").await;
+    assert_eq!(balance(&t, &alias).await, 20, "no bonus for an alias of her own inbox");
     // An unknown code stops nobody.
     signup_from(&t, "stale@example.com", "192.0.2.50", Some("no-such-code")).await;
 
@@ -114,8 +118,11 @@ async fn invitations_reward_once_and_not_oneself(db: Db) {
     // Meera's list: who came (masked), and what became of each reward.
     let list = invites(&t, &meera).await;
     let by = |who: &str| list.iter().find(|i| i["who"] == who).unwrap_or_else(|| panic!("{who}: {list:?}"));
-    assert_eq!(list.len(), 3, "an unknown code joins nobody's list: {list:?}");
-    assert_eq!(by("me•••@example.com")["status"], "not_rewarded");
+    assert_eq!(list.len(), 4, "an unknown code joins nobody's list: {list:?}");
+    let own: Vec<&Value> = list.iter().filter(|i| i["who"] == "me•••@example.com").collect();
+    assert!(own.iter().all(|i| i["status"] == "not_rewarded"), "{own:?}");
+    let why: Vec<&str> = own.iter().filter_map(|i| i["not_rewarded_because"].as_str()).collect();
+    assert_eq!(why, vec!["same_inbox", "same_network"], "newest first");
     let rewards: Vec<(&str, &str)> = by("pr•••@example.com")["rewards"]
         .as_array()
         .unwrap()
@@ -126,8 +133,11 @@ async fn invitations_reward_once_and_not_oneself(db: Db) {
     assert_eq!(by("ra•••@example.com")["rewards"][0]["status"], "over_limit");
     let (_, page) = t.page("/referrals", Some(&meera)).await;
     assert!(page.contains("Joined from your own network, so no reward."), "{page}");
-    assert!(page.contains("10 tokens for their first payment, taken back: the payment was refunded"), "{page}");
+    assert!(page.contains("Joined with another address of your own, so no reward."), "{page}");
+    assert!(page.contains("10 tokens for their first payment, cancelled"), "{page}");
     assert!(!page.contains("over_limit") && !page.contains("first_payment"), "words, not codes");
+    let (_, statement) = t.page("/tokens", Some(&meera)).await;
+    assert!(statement.contains("Invitation reward cancelled and taken back"), "not a refund of hers: {statement}");
     let (_, _, ledger) = t.call("GET", "/api/v1/tokens/ledger", None, Some(&meera)).await;
     assert!(
         ledger.to_string().contains("Invitation reward: a friend you invited made their first payment"),
