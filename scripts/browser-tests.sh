@@ -11,5 +11,5 @@ cargo run -q -p synth --example photo -- tests/browser/fixtures/ring-2.jpg 1000 
 SORAIPIXEL_BIN="$(realpath "${CARGO_TARGET_DIR:-target}")/debug/soraipixel"
 export SORAIPIXEL_BIN
 cd tests/browser
-[ -d node_modules/playwright-core ] || npm install --no-audit --no-fund --loglevel=error
+{ [ -d node_modules/playwright-core ] && [ -d node_modules/lighthouse ]; } || npm install --no-audit --no-fund --loglevel=error
 npm test

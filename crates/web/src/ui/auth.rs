@@ -65,10 +65,13 @@ pub async fn signup_page(
     if p.is_some() {
         return Redirect::to("/dashboard").into_response();
     }
-    let form = SignupForm { referral_code: invited.code.chars().take(40).collect(), ..SignupForm::default() };
+    // A link whose code names nobody signs up like any other.
+    let code =
+        if state.app.invitation_exists(&invited.code).await.unwrap_or(false) { invited.code } else { String::new() };
+    let form = SignupForm { referral_code: code, ..SignupForm::default() };
     render(
         SignupPage {
-            layout: Layout::new(&state, None, "Create your account"),
+            layout: Layout::new(&state, None, "Create your account").public(&state, "/signup", ""),
             form,
             newcomer_bonus: state.app.settings.referrals.newcomer,
             error: FormError::default(),

@@ -75,8 +75,30 @@ pub async fn pricing(
     };
     let (monthly, packs): (Vec<_>, Vec<_>) = plans.into_iter().partition(|p| p.kind == "monthly");
     let (costs, rate) = costs(&state.app.settings.tokens, &packs);
+    let offers: Vec<serde_json::Value> = packs
+        .iter()
+        .chain(&monthly)
+        .map(|plan| {
+            serde_json::json!({
+                "@type": "Offer",
+                "name": plan.name,
+                "price": format!("{}.{:02}", plan.amount / 100, plan.amount % 100),
+                "priceCurrency": plan.currency,
+            })
+        })
+        .collect();
+    let product = serde_json::json!({
+        "@context": "https://schema.org",
+        "@type": "Product",
+        "name": "SoraiPixel tokens",
+        "description": "Tokens for catalogue-ready jewellery images: one studio image from one token.",
+        "brand": {"@type": "Brand", "name": "SoraiPixel"},
+        "offers": offers,
+    });
+    let description = "Prices for SoraiPixel: token packs and monthly plans in rupees, dollars or euros; one \
+                       catalogue-ready jewellery image from one token.";
     let page = Pricing {
-        layout: Layout::new(&state, p.as_ref(), "Pricing"),
+        layout: Layout::new(&state, p.as_ref(), "Pricing").public(&state, "/pricing", description).structured(&product),
         packs,
         monthly,
         currency: currency.code(),

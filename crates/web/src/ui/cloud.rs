@@ -282,7 +282,11 @@ async fn try_page(state: &AppState, p: Option<&Principal>, err: Option<&ApiError
         Err(e) => return e.into_response(),
     };
     let page = TryPage {
-        layout: Layout::new(state, p, "Try it free"),
+        layout: Layout::new(state, p, "Try it free").public(
+            state,
+            "/try",
+            "Try SoraiPixel free on one of your own jewellery photos: a styled preview in a minute, no account needed.",
+        ),
         groups: gallery(lib),
         default_theme: "velvet_black",
         lib,

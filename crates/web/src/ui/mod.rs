@@ -19,6 +19,7 @@ mod cloud;
 mod developers;
 pub(crate) mod errors;
 mod listings;
+pub(crate) mod marketplaces;
 mod pages;
 mod people;
 mod reference;
@@ -34,6 +35,8 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
     axum::Router::new()
         .route("/", get(pages::landing))
         .route("/robots.txt", get(seo::robots))
+        .route("/gallery", get(marketplaces::gallery))
+        .route("/jewellery-photography/{marketplace}", get(marketplaces::page))
         .route("/sitemap.xml", get(seo::sitemap))
         .route("/privacy", get(pages::privacy))
         .route("/privacy/acknowledge", axum::routing::post(pages::acknowledge_policy))
@@ -135,6 +138,11 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/reset-password", get(auth::reset_page).post(auth::reset))
 }
 
+/// What a page says of itself in search results when it says nothing more particular.
+const DESCRIPTION: &str = "SoraiPixel turns phone photos of rings, necklaces and earrings into catalogue-ready \
+    jewellery images for Amazon, Etsy, Shopify and Flipkart: pure white or styled backgrounds, the right size, \
+    and a marketplace check you can read.";
+
 /// What every page's frame needs: title, who is signed in, the CSRF token, asset URLs.
 pub struct Layout {
     pub title: String,
@@ -152,6 +160,13 @@ pub struct Layout {
     pub is_staff: bool,
     /// A significant privacy policy change the user has not acknowledged yet.
     pub policy_notice: Option<app::consents::PolicyVersion>,
+    /// The page's summary for search results and link previews.
+    pub description: String,
+    /// Public pages only: their one address, and the picture a link preview shows.
+    pub canonical: Option<String>,
+    pub preview_image: Option<String>,
+    /// Structured data about the page (JSON-LD), for search engines.
+    pub structured: Option<String>,
 }
 
 impl Layout {
@@ -169,7 +184,29 @@ impl Layout {
             is_admin: principal.is_some_and(|p| p.role() == domain::Role::Admin),
             is_staff: principal.is_some_and(|p| p.role().is_staff()),
             policy_notice: principal.and_then(|p| app::consents::policy_notice(&p.user)),
+            description: DESCRIPTION.to_owned(),
+            canonical: None,
+            preview_image: None,
+            structured: None,
         }
+    }
+
+    /// A page anyone may find: its canonical address at the deployment's public URL, its
+    /// summary, and a preview picture for shared links.
+    pub fn public(mut self, state: &AppState, path: &str, description: &str) -> Self {
+        let base = state.app.settings.server.public_url.trim_end_matches('/');
+        self.canonical = Some(format!("{base}{path}"));
+        self.preview_image = Some(format!("{base}{}", crate::assets::url("examples/chain-1000000-after.jpg")));
+        if !description.is_empty() {
+            description.clone_into(&mut self.description);
+        }
+        self
+    }
+
+    /// Adds structured data; `<` is escaped so the data can never close its script element.
+    pub fn structured(mut self, data: &serde_json::Value) -> Self {
+        self.structured = Some(data.to_string().replace('<', "\\u003c"));
+        self
     }
 
     /// `hx-headers` value so htmx requests carry the CSRF token without inline script.

@@ -15,7 +15,10 @@ struct Landing {
 }
 
 pub async fn landing(State(state): State<AppState>, MaybeAuth(p): MaybeAuth) -> Response {
-    render(Landing { layout: Layout::new(&state, p.as_ref(), "Studio-quality jewellery photos from your phone") }, None)
+    let layout = Layout::new(&state, p.as_ref(), "Studio-quality jewellery photos from your phone")
+        .public(&state, "/", "")
+        .structured(&super::marketplaces::organization(&state));
+    render(Landing { layout }, None)
 }
 
 #[derive(Template)]
@@ -29,7 +32,12 @@ struct Privacy {
 pub async fn privacy(State(state): State<AppState>, MaybeAuth(p): MaybeAuth) -> Response {
     render(
         Privacy {
-            layout: Layout::new(&state, p.as_ref(), "Privacy"),
+            layout: Layout::new(&state, p.as_ref(), "Privacy").public(
+                &state,
+                "/privacy",
+                "How SoraiPixel handles your photos and data: encrypted storage, no training without your consent, \
+                 export and deletion any time.",
+            ),
             current: app::consents::current_policy(),
             versions: app::consents::POLICY_VERSIONS,
         },
@@ -69,7 +77,7 @@ pub async fn contact(State(state): State<AppState>, MaybeAuth(p): MaybeAuth) -> 
     let c = &state.app.settings.contact;
     render(
         Contact {
-            layout: Layout::new(&state, p.as_ref(), "Contact"),
+            layout: Layout::new(&state, p.as_ref(), "Contact").public(&state, "/contact", ""),
             company: c.company.clone(),
             address: c.address.clone(),
         },

@@ -61,7 +61,16 @@ fn sections() -> &'static [Section] {
 pub async fn developers(State(state): State<AppState>, MaybeAuth(p): MaybeAuth) -> Response {
     let base = state.app.settings.server.public_url.trim_end_matches('/').to_owned();
     render(
-        Reference { layout: Layout::new(&state, p.as_ref(), "API for developers"), base, sections: sections() },
+        Reference {
+            layout: Layout::new(&state, p.as_ref(), "API for developers").public(
+                &state,
+                "/developers",
+                "SoraiPixel's API: jewellery cutouts and catalogue images by program, signed webhooks and a \
+                 remove.bg-compatible endpoint.",
+            ),
+            base,
+            sections: sections(),
+        },
         None,
     )
 }

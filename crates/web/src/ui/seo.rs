@@ -8,7 +8,20 @@ use axum::response::{IntoResponse, Response};
 use crate::AppState;
 
 /// The pages anyone may find, in the sitemap's order.
-pub const PUBLIC_PAGES: [&str; 7] = ["/", "/pricing", "/try", "/developers", "/privacy", "/contact", "/signup"];
+pub const PUBLIC_PAGES: [&str; 12] = [
+    "/",
+    "/pricing",
+    "/try",
+    "/gallery",
+    "/jewellery-photography/amazon",
+    "/jewellery-photography/etsy",
+    "/jewellery-photography/shopify",
+    "/jewellery-photography/flipkart",
+    "/developers",
+    "/privacy",
+    "/contact",
+    "/signup",
+];
 
 /// Sellers' own pages and everything behind a sign-in; shared links stay out of search too
 /// (a seller shares them with someone, not with the web).

@@ -334,7 +334,35 @@ async fn robots_and_sitemap_point_search_engines_at_public_pages(db: Db) {
         assert!(!robots.lines().any(|l| l.strip_prefix("Disallow: ").is_some_and(|p| path.starts_with(p))), "{path}");
         let res = t.http.get(t.url(path)).header("accept", "text/html").send().await.unwrap();
         assert_eq!(res.status(), 200, "{path} opens for anyone");
+        // Each names itself as the sitemap does, says what it is, and previews when shared.
+        let html = res.text().await.unwrap();
+        assert!(html.contains(&format!("<link rel=\"canonical\" href=\"{page}\">")), "{path}: {html}");
+        assert!(html.contains("<meta name=\"description\" content=\""), "{path}");
+        assert!(html.contains("<meta property=\"og:image\" content=\"https://studio.example.com/static/"), "{path}");
     }
+
+    // A marketplace page: that preset's own rules, our example, and who we are as data.
+    let (status, html) = t.page("/jewellery-photography/amazon", None).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("pure white (RGB 255, 255, 255)") && html.contains("at least 85% of the frame"), "{html}");
+    assert!(html.contains("/static/examples/chain-1000000-after.jpg"), "{html}");
+    let data = html.split("<script type=\"application/ld+json\">").nth(1).unwrap().split("</script>").next().unwrap();
+    let data: serde_json::Value = serde_json::from_str(data).unwrap();
+    assert_eq!(
+        (data["@type"].as_str(), data["url"].as_str()),
+        (Some("Organization"), Some("https://studio.example.com/"))
+    );
+    let (_, pricing) = t.page("/pricing", None).await;
+    let data =
+        pricing.split("<script type=\"application/ld+json\">").nth(1).unwrap().split("</script>").next().unwrap();
+    let data: serde_json::Value = serde_json::from_str(data).unwrap();
+    assert_eq!(data["@type"], "Product");
+    assert!(data["offers"].as_array().is_some_and(|o| !o.is_empty() && o[0]["price"].is_string()), "{data}");
+    assert_eq!(t.page("/jewellery-photography/ebay-or-whatever", None).await.0, 404);
+    // Sellers' pages are not described to the world.
+    let seller = t.signup("asha@example.com").await;
+    let (_, dashboard) = t.page("/dashboard", Some(&seller)).await;
+    assert!(!dashboard.contains("rel=\"canonical\"") && !dashboard.contains("og:url"));
 }
 
 on_both_backends!(
