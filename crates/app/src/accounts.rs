@@ -88,11 +88,8 @@ impl App {
             )
             .await?;
         self.welcome_grant(&user.id).await?;
-        // The account stands without it: an invitation that could not be noted is logged.
-        if let Some(code) = &s.referral_code
-            && let Err(e) = self.note_referral(&user.id, code, client).await
-        {
-            tracing::warn!(error = %e, "an invitation could not be noted at sign-up");
+        if let Some(code) = &s.referral_code {
+            self.note_referral_at_signup(&user.id, code, client).await;
         }
         self.record_signup_consents(&user).await?;
         self.send_verification(&user).await;

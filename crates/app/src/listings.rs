@@ -383,6 +383,7 @@ impl App {
         self.db.start_listing(id, now_ms()).await.map_err(|e| retry("starting", &e))?;
         let not_written =
             |why: &'static str| Written { content: None, source: None, provider: None, model: None, error: Some(why) };
+        let owner = self.db.user_by_id(&l.user_id).await.map_err(|e| retry("loading its owner", &e))?;
         let finish = |w: Written<'static>| {
             let (db, l) = (self.db.clone(), l.clone());
             async move {
@@ -400,6 +401,10 @@ impl App {
             },
             None => None,
         };
+        if owner.suspended_at.is_some() {
+            let why = "This account is suspended, so this listing was not written. Its tokens were returned.";
+            return finish(not_written(why)).await;
+        }
         let Some(upload) = upload else { return finish(not_written("The photo was deleted.")).await };
         let key = self.data_key(&l.user_id).await.map_err(|e| retry("data key", &e))?;
         let photo = self.blobs.get(&key, &upload.original_key).await.map_err(|e| retry("reading photo", &e))?;

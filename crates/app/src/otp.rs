@@ -44,8 +44,15 @@ impl App {
         Ok(())
     }
 
-    /// Returns the session and whether the account was created just now.
-    pub async fn verify_code(&self, phone: &str, code: &str, client: &Client) -> Result<(Started, bool)> {
+    /// Returns the session and whether the account was created just now (through the
+    /// invitation `referral_code`, if one came with it).
+    pub async fn verify_code(
+        &self,
+        phone: &str,
+        code: &str,
+        referral_code: Option<&str>,
+        client: &Client,
+    ) -> Result<(Started, bool)> {
         let phone = Phone::parse(phone)?;
         self.check_code(&phone, code, CodeUse::SignIn).await?;
         match self.db.user_by_verified_phone(phone.as_str()).await {
@@ -67,6 +74,9 @@ impl App {
                     )
                     .await?;
                 self.welcome_grant(&user.id).await?;
+                if let Some(code) = referral_code {
+                    self.note_referral_at_signup(&user.id, code, client).await;
+                }
                 self.record_signup_consents(&user).await?;
                 Ok((self.start_session(user, client, "signed_up_with_code").await?, true))
             }

@@ -82,11 +82,11 @@ impl App {
         let mut unsubscribe = None;
         if queued.kind == "marketing" {
             let wanted = match &queued.user_id {
-                Some(u) => self.db.user_by_id(u).await.ok().filter(|u| u.marketing_opt_in),
+                Some(u) => self.db.user_by_id(u).await.ok().filter(|u| u.marketing_opt_in && u.suspended_at.is_none()),
                 None => None,
             };
             let Some(user) = wanted else {
-                // The consent was withdrawn (or the account deleted) since it was queued.
+                // The consent was withdrawn (or the account suspended or deleted) since it was queued.
                 return self.db.forget_mail(id).await.map_err(|e| retry(&e));
             };
             unsubscribe = Some(self.unsubscribe_link(&user.id));

@@ -35,7 +35,7 @@ pub struct Referrals {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct InviteView {
-    /// The newcomer's address, masked (`as•••@example.com`).
+    /// The newcomer's address, masked (`as•••@example.com`), or their phone's last digits.
     pub who: String,
     pub joined_at: i64,
     /// `not_rewarded`, `waiting` (email not proven yet) or `rewarding`.
@@ -77,7 +77,11 @@ impl App {
             .await?
             .into_iter()
             .map(|(invite, rewards)| InviteView {
-                who: domain::email::masked(invite.email.as_deref().unwrap_or_default()),
+                who: match (&invite.email, invite.phone.as_deref().and_then(|p| domain::Phone::parse(p).ok())) {
+                    (Some(email), _) => domain::email::masked(email),
+                    (None, Some(phone)) => phone.masked(),
+                    (None, None) => domain::email::masked(""),
+                },
                 joined_at: invite.created_at,
                 status: match (&invite.refused, rewards.is_empty()) {
                     (Some(_), _) => "not_rewarded",
@@ -122,10 +126,18 @@ impl App {
         Ok(!code.is_empty() && code.len() <= 40 && self.db.referrer_by_code(code).await?.is_some())
     }
 
-    /// At sign-up through an invitation: remembered, and marked as never rewarded when the
-    /// newcomer comes from a network the inviter signs in from. An unknown code is ignored:
-    /// an old link must not stop anyone signing up.
-    pub(crate) async fn note_referral(&self, user_id: &str, code: &str, client: &Client) -> Result<()> {
+    /// At sign-up (email or phone) through an invitation. The account stands without it:
+    /// an invitation that could not be noted is logged.
+    pub(crate) async fn note_referral_at_signup(&self, user_id: &str, code: &str, client: &Client) {
+        if let Err(e) = self.note_referral(user_id, code, client).await {
+            tracing::warn!(error = %e, "an invitation could not be noted at sign-up");
+        }
+    }
+
+    /// Remembered, and marked as never rewarded when the newcomer comes from a network the
+    /// inviter signs in from or is the inviter's own inbox. An unknown code is ignored: an
+    /// old link must not stop anyone signing up.
+    async fn note_referral(&self, user_id: &str, code: &str, client: &Client) -> Result<()> {
         let code = code.trim();
         if code.is_empty() || code.len() > 40 {
             return Ok(());

@@ -90,6 +90,10 @@ impl App {
                     .map_err(|e| JobError::Retry(e.to_string()))
             }
         };
+        let owner = self.db.user_by_id(&l.user_id).await.map_err(|e| retry("loading its owner", &e))?;
+        if owner.suspended_at.is_some() {
+            return fail("This account is suspended, so nothing was sent to the store.").await;
+        }
         let Some((shop, sealed)) = self.db.shop_of(&l.user_id).await.map_err(|e| retry("shop", &e))? else {
             return fail("No store is connected.").await;
         };

@@ -74,7 +74,12 @@ impl Db {
             // reads first fails ('database is locked') when another writer commits meanwhile.
             // Consent is checked again when each mail is sent.
             let people: Vec<(String, String)> =
-                sqlx::query_as("SELECT id, email FROM users WHERE email IS NOT NULL AND (marketing_opt_in OR NOT $1)")
+                // Marketing goes to those who asked for it and are not suspended; service
+                // messages (a policy change) go to everyone.
+                sqlx::query_as(
+                    "SELECT id, email FROM users WHERE email IS NOT NULL \
+                     AND ((marketing_opt_in AND suspended_at IS NULL) OR NOT $1)",
+                )
                     .bind(marketing)
                     .fetch_all(p)
                     .await?;

@@ -15,8 +15,9 @@ pub struct Invite {
     /// Why no reward will come of it (`same_network`); `None` while one may.
     pub refused: Option<String>,
     pub created_at: i64,
-    /// The newcomer's address, for the inviter's list (shown masked).
+    /// The newcomer's address and phone, for the inviter's list (shown masked).
     pub email: Option<String>,
+    pub phone: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -109,7 +110,7 @@ impl Db {
     /// How the account came: through whose link, if anyone's.
     pub async fn referral_of(&self, referred_id: &str) -> Result<Option<Invite>> {
         Ok(with_pool!(self, |p| sqlx::query_as::<_, Invite>(
-            "SELECT r.id, r.referrer_id, r.referred_id, r.refused, r.created_at, u.email FROM referrals r \
+            "SELECT r.id, r.referrer_id, r.referred_id, r.refused, r.created_at, u.email, u.phone FROM referrals r \
              JOIN users u ON u.id = r.referred_id WHERE r.referred_id = $1"
         )
         .bind(referred_id)
@@ -293,7 +294,7 @@ impl Db {
     /// The inviter's invites, newest first, each with its rewards.
     pub async fn invites_of(&self, referrer_id: &str) -> Result<Vec<(Invite, Vec<Reward>)>> {
         let invites = with_pool!(self, |p| sqlx::query_as::<_, Invite>(
-            "SELECT r.id, r.referrer_id, r.referred_id, r.refused, r.created_at, u.email FROM referrals r \
+            "SELECT r.id, r.referrer_id, r.referred_id, r.refused, r.created_at, u.email, u.phone FROM referrals r \
              JOIN users u ON u.id = r.referred_id WHERE r.referrer_id = $1 ORDER BY r.created_at DESC LIMIT 200"
         )
         .bind(referrer_id)

@@ -104,6 +104,9 @@ pub async fn otp_send(
 pub struct CodeBody {
     phone: String,
     code: String,
+    /// For a new account: the code of the invitation link the person came through.
+    #[serde(default)]
+    referral_code: Option<String>,
 }
 
 pub async fn otp_verify(
@@ -111,7 +114,7 @@ pub async fn otp_verify(
     ClientInfo(client): ClientInfo,
     ApiJson(b): ApiJson<CodeBody>,
 ) -> Result<Response, ApiError> {
-    let (started, created) = state.app.verify_code(&b.phone, &b.code, &client).await?;
+    let (started, created) = state.app.verify_code(&b.phone, &b.code, b.referral_code.as_deref(), &client).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok(signed_in(&state, status, started, Some(json!({"created": created}))))
 }

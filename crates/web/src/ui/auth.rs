@@ -164,23 +164,28 @@ pub async fn login(
 struct PhonePage {
     layout: Layout,
     phone: String,
+    /// The invitation a new account would come through, carried from `/login/phone?ref=`.
+    referral_code: String,
     code_sent: bool,
     dev_sms: bool,
     error: FormError,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct PhoneForm {
     #[serde(default)]
     phone: String,
     #[serde(default)]
     code: String,
+    #[serde(default)]
+    referral_code: String,
 }
 
-fn phone_page_with(state: &AppState, phone: String, code_sent: bool, err: Option<&ApiError>) -> Response {
+fn phone_page_with(state: &AppState, form: PhoneForm, code_sent: bool, err: Option<&ApiError>) -> Response {
     let page = PhonePage {
         layout: Layout::new(state, None, "Sign in with your phone"),
-        phone,
+        phone: form.phone,
+        referral_code: form.referral_code,
         code_sent,
         dev_sms: state.app.sms.is_dev(),
         error: err.map(FormError::from).unwrap_or_default(),
@@ -188,8 +193,10 @@ fn phone_page_with(state: &AppState, phone: String, code_sent: bool, err: Option
     render(page, err)
 }
 
-pub async fn phone_page(State(state): State<AppState>) -> Response {
-    phone_page_with(&state, String::new(), false, None)
+pub async fn phone_page(State(state): State<AppState>, Query(invited): Query<Invited>) -> Response {
+    let referral_code =
+        if state.app.invitation_exists(&invited.code).await.unwrap_or(false) { invited.code } else { String::new() };
+    phone_page_with(&state, PhoneForm { referral_code, ..PhoneForm::default() }, false, None)
 }
 
 pub async fn phone_send(
@@ -198,8 +205,8 @@ pub async fn phone_send(
     Form(form): Form<PhoneForm>,
 ) -> Response {
     match state.app.send_code(&form.phone, &client).await {
-        Ok(()) => phone_page_with(&state, form.phone, true, None),
-        Err(e) => phone_page_with(&state, form.phone, false, Some(&e.into())),
+        Ok(()) => phone_page_with(&state, form, true, None),
+        Err(e) => phone_page_with(&state, form, false, Some(&e.into())),
     }
 }
 
@@ -208,11 +215,12 @@ pub async fn phone_verify(
     ClientInfo(client): ClientInfo,
     Form(form): Form<PhoneForm>,
 ) -> Response {
-    match state.app.verify_code(&form.phone, &form.code, &client).await {
+    let invited = Some(form.referral_code.as_str()).filter(|c| !c.is_empty());
+    match state.app.verify_code(&form.phone, &form.code, invited, &client).await {
         Ok((started, created)) => {
             signed_in(&state, &started, if created { "/settings?welcome=1" } else { "/dashboard" })
         }
-        Err(e) => phone_page_with(&state, form.phone, true, Some(&e.into())),
+        Err(e) => phone_page_with(&state, PhoneForm { code: String::new(), ..form }, true, Some(&e.into())),
     }
 }
 

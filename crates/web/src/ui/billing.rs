@@ -82,7 +82,12 @@ pub async fn pricing(
             serde_json::json!({
                 "@type": "Offer",
                 "name": plan.name,
-                "price": format!("{}.{:02}", plan.amount / 100, plan.amount % 100),
+                // Whole amounts as the page shows them ("149"), else with their paise ("149.50").
+                "price": if plan.amount % 100 == 0 {
+                    (plan.amount / 100).to_string()
+                } else {
+                    format!("{}.{:02}", plan.amount / 100, plan.amount % 100)
+                },
                 "priceCurrency": plan.currency,
             })
         })

@@ -94,6 +94,12 @@ async fn marketing_mail_only_with_consent_and_one_click_unsubscribe(db: Db) {
     let admin = app.signup("admin@example.com").await;
     app.app.grant_role("admin@example.com", "admin").await.unwrap();
     app.call("PUT", "/api/v1/me/consents", Some(json!({"marketing": true})), Some(&keen)).await;
+    // A suspended account gets no marketing, whatever it chose.
+    let barred = app.signup("barred@example.com").await;
+    app.call("PUT", "/api/v1/me/consents", Some(json!({"marketing": true})), Some(&barred)).await;
+    let barred_id = app.app.db.user_by_email("barred@example.com").await.unwrap().id;
+    let suspend = format!("/api/v1/admin/users/{barred_id}/suspend");
+    assert_eq!(app.call("POST", &suspend, Some(json!({"reason": "chargebacks"})), Some(&admin)).await.0, 200);
     let news = json!({"subject": "New themes this week", "body": "Marble and velvet are in."});
     assert_eq!(app.call("POST", "/api/v1/admin/newsletter", Some(news.clone()), Some(&keen)).await.0, 403);
     let (status, _, queued) = app.call("POST", "/api/v1/admin/newsletter", Some(news.clone()), Some(&admin)).await;

@@ -107,6 +107,20 @@ async fn a_suspended_account_is_refused_everywhere_until_reactivated(db: Db) {
     assert!(t.app.db.outputs_of(&accepted.id).await.unwrap().is_empty(), "nothing made");
     let tokens = t.app.db.balance(&id).await.unwrap();
     assert_eq!((tokens.balance, tokens.held), (19, 0), "the hold came back (one token went on the shared image)");
+    // Nor is a listing written for her; its tokens come back too.
+    let request = serde_json::from_value(json!({"upload_ids": [photo["id"]], "jewellery": "ring"})).unwrap();
+    let batch = t.app.create_listing_batch(&in_flight, &request, &client).await.unwrap();
+    let mut listing = t.app.db.listings_of_batch(&id, &batch.id).await.unwrap().remove(0);
+    for _ in 0..200 {
+        if !matches!(listing.status.as_str(), "queued" | "running") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        listing = t.app.db.listings_of_batch(&id, &batch.id).await.unwrap().remove(0);
+    }
+    assert!(listing.error.as_deref().is_some_and(|e| e.starts_with("This account is suspended")), "{listing:?}");
+    let tokens = t.app.db.balance(&id).await.unwrap();
+    assert_eq!((tokens.balance, tokens.held), (19, 0), "the listing's hold came back");
 
     // Reactivated: she signs in, the key works, and both logs say who did what and why.
     let reactivate = format!("/api/v1/admin/users/{id}/reactivate");

@@ -5,30 +5,37 @@
 
 use db::{Db, on_both_backends};
 use fakes::razorpay::Pay;
+use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
 use crate::harness::{Browser, TestApp, browser, spawn_with};
 
 const PASSWORD: &str = "kundan necklace sparkle";
 
-/// Signs up from `ip` (the server sits behind a proxy here), through `code` if given.
-async fn signup_from(t: &TestApp, email: &str, ip: &str, code: Option<&str>) -> Browser {
-    let mut body = json!({"email": email, "password": PASSWORD, "name": "Invitee"});
-    if let Some(code) = code {
-        body["referral_code"] = json!(code);
-    }
+/// Posts `body` from `ip` (the server sits behind a proxy here).
+async fn post_from(t: &TestApp, path: &str, ip: &str, body: Value) -> (u16, HeaderMap, Value) {
     let res = t
         .http
-        .post(t.url("/api/v1/auth/signup"))
+        .post(t.url(path))
         .header("sec-fetch-site", "same-origin")
         .header("x-forwarded-for", ip)
         .json(&body)
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 201);
-    let headers = res.headers().clone();
-    browser(&headers, &res.json().await.unwrap())
+    let (status, headers) = (res.status().as_u16(), res.headers().clone());
+    (status, headers, res.json().await.unwrap_or(Value::Null))
+}
+
+/// Signs up from `ip`, through `code` if given.
+async fn signup_from(t: &TestApp, email: &str, ip: &str, code: Option<&str>) -> Browser {
+    let mut body = json!({"email": email, "password": PASSWORD, "name": "Invitee"});
+    if let Some(code) = code {
+        body["referral_code"] = json!(code);
+    }
+    let (status, headers, body) = post_from(t, "/api/v1/auth/signup", ip, body).await;
+    assert_eq!(status, 201, "{body}");
+    browser(&headers, &body)
 }
 
 async fn prove_email(t: &TestApp, email: &str) {
@@ -115,10 +122,20 @@ async fn invitations_reward_once_and_not_oneself(db: Db) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(balance(&t, &meera).await, 25);
 
+    // Through the phone sign-up too: listed by the phone's last digits, waiting for an email.
+    let phone = "+919812300077";
+    let (status, ..) = post_from(&t, "/api/v1/auth/otp/send", "198.51.100.99", json!({"phone": phone})).await;
+    assert_eq!(status, 202);
+    let sms = t.sms.lock().unwrap().last().unwrap().1.clone();
+    let verify = json!({"phone": phone, "code": sms, "referral_code": code});
+    assert_eq!(post_from(&t, "/api/v1/auth/otp/verify", "198.51.100.99", verify).await.0, 201);
+
     // Meera's list: who came (masked), and what became of each reward.
     let list = invites(&t, &meera).await;
     let by = |who: &str| list.iter().find(|i| i["who"] == who).unwrap_or_else(|| panic!("{who}: {list:?}"));
-    assert_eq!(list.len(), 4, "an unknown code joins nobody's list: {list:?}");
+    assert_eq!(list.len(), 5, "an unknown code joins nobody's list: {list:?}");
+    assert_eq!(list[0]["who"], "…077");
+    assert_eq!(list[0]["status"], "waiting");
     let own: Vec<&Value> = list.iter().filter(|i| i["who"] == "me•••@example.com").collect();
     assert!(own.iter().all(|i| i["status"] == "not_rewarded"), "{own:?}");
     let why: Vec<&str> = own.iter().filter_map(|i| i["not_rewarded_because"].as_str()).collect();
