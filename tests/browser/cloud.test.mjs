@@ -86,3 +86,42 @@ test('a seller makes a theme pack, model shots and a try-on', async () => {
   await page.screenshot({ path: SHOTS + 'ai-try-on.png', fullPage: true });
   assert.match(await page.locator('.balance').innerText(), /64/, '120 − 24 − 8 − 16 − 8');
 });
+
+test('an AI image that cannot be made says why, charges nothing, and is made on a retry', async () => {
+  // Its own server, whose FAKE models distort the next three images (one shot and both retries).
+  const failing = await startServer({ SORAIPIXEL_DEV_FAKE_AI_SCRIPT: 'distort,distort,distort' });
+  try {
+    const page = await phonePage(browser);
+    const email = `kavya${Date.now()}@example.com`;
+    await page.goto(failing.base + '/signup');
+    await page.getByLabel('Your name').fill('Kavya Iyer');
+    await page.getByLabel('Email', { exact: true }).fill(email);
+    await page.getByLabel('Password').fill('temple gold jhumkas');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.waitForURL('**/dashboard?welcome=1');
+    failing.grantTokens(email, 30);
+    await page.goto(failing.base + '/studio');
+    await page.locator('input[type=file][multiple]').setInputFiles(RING);
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.waitForURL('**/studio/new?upload=*');
+    await page.getByRole('link', { name: 'Create with AI →' }).click();
+    await page.waitForURL('**/studio/ai?upload=*');
+    const scenes = page.locator('#scenes');
+    await scenes.getByText('Rose petal').click();
+    await scenes.getByRole('button', { name: 'Make the chosen shots' }).click();
+    await page.waitForURL('**/creations/*');
+    await done(page, 'We could not make these images.');
+    const why = await page.locator('main').innerText();
+    assert.match(why, /Nothing was charged\./);
+    assert.match(why, /Hero: did not keep your design closely enough/);
+    assert.doesNotMatch(why, /hero:|see why|\.\./);
+    assert.equal(Number((await page.locator('.balance b').innerText()).trim()), 50, 'the hold came back');
+    await page.screenshot({ path: SHOTS + 'ai-failed.png', fullPage: true });
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await page.waitForURL('**/creations/*');
+    await done(page, 'Done — 1 image, 8 tokens.');
+    await page.screenshot({ path: SHOTS + 'ai-retried.png', fullPage: true });
+  } finally {
+    failing.stop();
+  }
+});

@@ -18,7 +18,8 @@ export function freePort() {
   });
 }
 
-export async function startServer() {
+/** `extraEnv` adds to the server's environment (a dev-mode FAKE script, for instance). */
+export async function startServer(extraEnv = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'soraipixel-e2e-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
@@ -33,6 +34,7 @@ export async function startServer() {
     SORAIPIXEL__BILLING__DEFAULT_CURRENCY: 'INR',
     // Webhooks to a receiver on this machine (a development setting; off by default).
     SORAIPIXEL__WEBHOOKS__ALLOW_PRIVATE_NETWORKS: 'true',
+    ...extraEnv,
   };
   const child = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (d) => { log += d; });

@@ -38,6 +38,20 @@ pub enum Act {
     Verbose,
 }
 
+impl Act {
+    /// `faithful`, `distort`, `refuse`, `verbose` or `fail:<status>`: how a dev-mode
+    /// script names an act (`SORAIPIXEL_DEV_FAKE_AI_SCRIPT`).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim() {
+            "faithful" => Some(Act::Faithful),
+            "distort" => Some(Act::Distort),
+            "refuse" => Some(Act::Refuse),
+            "verbose" => Some(Act::Verbose),
+            other => other.strip_prefix("fail:").and_then(|n| n.parse().ok()).map(Act::Fail),
+        }
+    }
+}
+
 /// One call the fake received.
 #[derive(Debug, Clone)]
 pub struct Call {

@@ -369,6 +369,14 @@ async fn with_cloud(app: app::App) -> anyhow::Result<app::App> {
     }
     let fake = fakes::ai::FakeAi::start().await.context("cannot start the FAKE image models")?;
     tracing::warn!(fake = %fake.base_url, "DEV MODE: cloud images come from FAKE Gemini/OpenAI/fal servers rendering with the local engine (configure cloud.gemini)");
+    // What the FAKE models do on their next calls (`distort,distort,fail:503`): for trying
+    // and testing the failure pages in a browser.
+    if let Ok(script) = std::env::var("SORAIPIXEL_DEV_FAKE_AI_SCRIPT") {
+        let acts = script.split(',').map(|a| fakes::ai::Act::parse(a).ok_or(a)).collect::<Result<Vec<_>, _>>();
+        let acts = acts.map_err(|a| anyhow::anyhow!("SORAIPIXEL_DEV_FAKE_AI_SCRIPT: unknown act {a:?}"))?;
+        tracing::warn!(?acts, "DEV MODE: the FAKE image models follow a script");
+        fake.script(acts);
+    }
     let engine = app::cloud::Engine::fake(&fake.base_url, fake.api_key(), &settings.cloud)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(app.with_cloud(engine))
