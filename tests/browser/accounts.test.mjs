@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { startServer, launch, phonePage, SHOTS, openMenu } from './server.mjs';
+import { startServer, launch, phonePage, SHOTS, openMenu, signUp } from './server.mjs';
 
 let server, browser;
 before(async () => { mkdirSync(SHOTS, { recursive: true }); server = await startServer(); browser = await launch(); });
@@ -167,12 +167,7 @@ test('a seller shares her invitation link; signing up through it on her own devi
   const stamp = Date.now();
   const page = await phonePage(browser);
   const email = `nisha${stamp}@example.com`;
-  await page.goto(server.base + '/signup');
-  await page.getByLabel('Your name').fill('Nisha Kapoor');
-  await page.getByLabel('Email', { exact: true }).fill(email);
-  await page.getByLabel('Password').fill('polki bridal sets');
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.waitForURL('**/dashboard?welcome=1');
+  await signUp(page, server.base, 'Nisha Kapoor', email, 'polki bridal sets');
   await page.goto(server.base + '/tokens');
   await page.getByRole('link', { name: 'Your invitation link' }).click();
   await page.waitForURL('**/referrals');

@@ -4,20 +4,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { startServer, launch, SHOTS, phonePage, laptopPage } from './server.mjs';
+import { startServer, launch, SHOTS, phonePage, laptopPage, signUp as signUpOn } from './server.mjs';
 
 let server, browser;
 before(async () => { mkdirSync(SHOTS, { recursive: true }); server = await startServer(); browser = await launch(); });
 after(async () => { await browser?.close(); server?.stop(); });
 
-async function signUp(page, name, email, password) {
-  await page.goto(server.base + '/signup');
-  await page.getByLabel('Your name').fill(name);
-  await page.getByLabel('Email', { exact: true }).fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.waitForURL('**/dashboard?welcome=1');
-}
+const signUp = (page, name, email, password) => signUpOn(page, server.base, name, email, password);
 
 async function signIn(page, email, password) {
   await page.goto(server.base + '/login');

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { startServer, launch, phonePage, SHOTS } from './server.mjs';
+import { startServer, launch, phonePage, SHOTS, signUp } from './server.mjs';
 
 const RING = new URL('./fixtures/ring.jpg', import.meta.url).pathname;
 const PERSON = new URL('./fixtures/ring-2.jpg', import.meta.url).pathname;
@@ -13,6 +13,18 @@ before(async () => { mkdirSync(SHOTS, { recursive: true }); server = await start
 after(async () => { await browser?.close(); server?.stop(); });
 
 const done = (page, text) => page.getByText(text).waitFor({ timeout: 90_000 });
+
+/** A new seller on `srv` with `tokens` more, the ring photo uploaded, on Create with AI. */
+async function sellerAtCreateWithAi(page, srv, name, email, tokens) {
+  await signUp(page, srv.base, name, email, 'emerald jhumka glow');
+  srv.grantTokens(email, tokens);
+  await page.goto(srv.base + '/studio');
+  await page.locator('input[type=file][multiple]').setInputFiles(RING);
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await page.waitForURL('**/studio/new?upload=*');
+  await page.getByRole('link', { name: 'Create with AI →' }).click();
+  await page.waitForURL('**/studio/ai?upload=*');
+}
 
 test('a visitor gets one free watermarked preview', async () => {
   const page = await phonePage(browser);
@@ -35,21 +47,7 @@ test('a visitor gets one free watermarked preview', async () => {
 
 test('a seller makes a theme pack, model shots and a try-on', async () => {
   const page = await phonePage(browser);
-  const email = `meera${Date.now()}@example.com`;
-  await page.goto(server.base + '/signup');
-  await page.getByLabel('Your name').fill('Meera Shah');
-  await page.getByLabel('Email', { exact: true }).fill(email);
-  await page.getByLabel('Password').fill('emerald jhumka glow');
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.waitForURL('**/dashboard?welcome=1');
-  server.grantTokens(email, 100);
-
-  await page.goto(server.base + '/studio');
-  await page.locator('input[type=file][multiple]').setInputFiles(RING);
-  await page.getByRole('button', { name: 'Upload' }).click();
-  await page.waitForURL('**/studio/new?upload=*');
-  await page.getByRole('link', { name: 'Create with AI →' }).click();
-  await page.waitForURL('**/studio/ai?upload=*');
+  await sellerAtCreateWithAi(page, server, 'Meera Shah', `meera${Date.now()}@example.com`, 100);
   const scenes = page.locator('#scenes');
   await scenes.getByText('Rose petal').click();
   await scenes.getByLabel('Flat lay').check();
@@ -92,20 +90,7 @@ test('an AI image that cannot be made says why, charges nothing, and is made on 
   const failing = await startServer({ SORAIPIXEL_DEV_FAKE_AI_SCRIPT: 'distort,distort,distort' });
   try {
     const page = await phonePage(browser);
-    const email = `kavya${Date.now()}@example.com`;
-    await page.goto(failing.base + '/signup');
-    await page.getByLabel('Your name').fill('Kavya Iyer');
-    await page.getByLabel('Email', { exact: true }).fill(email);
-    await page.getByLabel('Password').fill('temple gold jhumkas');
-    await page.getByRole('button', { name: 'Create account' }).click();
-    await page.waitForURL('**/dashboard?welcome=1');
-    failing.grantTokens(email, 30);
-    await page.goto(failing.base + '/studio');
-    await page.locator('input[type=file][multiple]').setInputFiles(RING);
-    await page.getByRole('button', { name: 'Upload' }).click();
-    await page.waitForURL('**/studio/new?upload=*');
-    await page.getByRole('link', { name: 'Create with AI →' }).click();
-    await page.waitForURL('**/studio/ai?upload=*');
+    await sellerAtCreateWithAi(page, failing, 'Kavya Iyer', `kavya${Date.now()}@example.com`, 30);
     const scenes = page.locator('#scenes');
     await scenes.getByText('Rose petal').click();
     await scenes.getByRole('button', { name: 'Make the chosen shots' }).click();

@@ -201,36 +201,7 @@ impl Db {
     /// Gives a held reward: its grant and its status in one transaction (given once, however
     /// often asked).
     pub async fn give_reward(&self, reward: &Reward, reason: &str, now: i64) -> Result<bool> {
-        let reference = format!("referral:{}", reward.id);
-        let m = Movement {
-            user_id: &reward.referrer_id,
-            kind: Kind::Grant,
-            amount: reward.amount,
-            reason,
-            reference: &reference,
-            actor: "system",
-        };
-        with_pool!(self, |p| {
-            let mut tx = p.begin().await?;
-            let marked = sqlx::query(
-                "UPDATE referral_rewards SET status = 'given', updated_at = $2 WHERE id = $1 AND status = 'held'",
-            )
-            .bind(&reward.id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if marked == 0 {
-                tx.rollback().await?;
-                return Ok(false);
-            }
-            if m.amount > 0 && matches!(move_tokens!(tx, m, now).await?.0, Outcome::Insufficient) {
-                tx.rollback().await?;
-                return Ok(false);
-            }
-            tx.commit().await?;
-            Ok(true)
-        })
+        self.move_reward(reward, "held", "given", reason, now).await
     }
 
     /// Reverses the rewards a refunded payment earned: a held one is never given, a given
@@ -258,10 +229,23 @@ impl Db {
     }
 
     async fn reverse_reward(&self, reward: &Reward, reason: &str, now: i64) -> Result<bool> {
-        let reference = format!("{}{}", domain::ledger::REFERRAL_REVERSED, reward.id);
+        // Only from the status read, so a grant is never taken back that was not made.
+        self.move_reward(reward, &reward.status, "reversed", reason, now).await
+    }
+
+    /// Moves a reward from status `from` to `to` in one transaction with its tokens: granted
+    /// on the way to `given`, taken back (never below zero) when a given one is reversed.
+    /// False when the reward was no longer `from`.
+    async fn move_reward(&self, reward: &Reward, from: &str, to: &str, reason: &str, now: i64) -> Result<bool> {
+        let (kind, reference) = if to == "given" {
+            (Kind::Grant, format!("referral:{}", reward.id))
+        } else {
+            (Kind::Refund, format!("{}{}", domain::ledger::REFERRAL_REVERSED, reward.id))
+        };
+        let moves_tokens = reward.amount > 0 && (to == "given" || from == "given");
         let m = Movement {
             user_id: &reward.referrer_id,
-            kind: Kind::Refund,
+            kind,
             amount: reward.amount,
             reason,
             reference: &reference,
@@ -269,22 +253,18 @@ impl Db {
         };
         with_pool!(self, |p| {
             let mut tx = p.begin().await?;
-            // Only from the status read, so a grant is never taken back that was not made.
-            let marked = sqlx::query(
-                "UPDATE referral_rewards SET status = 'reversed', updated_at = $2 WHERE id = $1 AND status = $3",
-            )
-            .bind(&reward.id)
-            .bind(now)
-            .bind(&reward.status)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if marked == 0 {
+            let marked =
+                sqlx::query("UPDATE referral_rewards SET status = $3, updated_at = $2 WHERE id = $1 AND status = $4")
+                    .bind(&reward.id)
+                    .bind(now)
+                    .bind(to)
+                    .bind(from)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            if marked == 0 || (moves_tokens && matches!(move_tokens!(tx, m, now).await?.0, Outcome::Insufficient)) {
                 tx.rollback().await?;
                 return Ok(false);
-            }
-            if reward.status == "given" && m.amount > 0 {
-                move_tokens!(tx, m, now).await?;
             }
             tx.commit().await?;
             Ok(true)

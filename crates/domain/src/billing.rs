@@ -43,6 +43,13 @@ impl Currency {
         }
     }
 
+    /// Whether a visitor whose prices are in `self` may see and pay them in `other`
+    /// instead. Rupee prices are for India and the lowest, so a switch may leave rupees for
+    /// dollars or euros, or go between those two, but never into rupees.
+    pub fn may_switch_to(self, other: Currency) -> bool {
+        other == self || other != Currency::Inr
+    }
+
     /// India pays in rupees, the eurozone in euros, everyone else in dollars.
     pub fn for_country(country: &str) -> Self {
         let c = country.trim().to_ascii_uppercase();
@@ -230,6 +237,14 @@ pub fn tokens_to_claw_back(tokens_granted: i64, amount: i64, refunded: i64, alre
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_switch_never_goes_into_rupees() {
+        use Currency::*;
+        assert!(Inr.may_switch_to(Usd) && Inr.may_switch_to(Eur) && Usd.may_switch_to(Eur) && Eur.may_switch_to(Usd));
+        assert!(!Usd.may_switch_to(Inr) && !Eur.may_switch_to(Inr));
+        assert!(Currency::ALL.iter().all(|c| c.may_switch_to(*c)));
+    }
+
     use super::*;
 
     #[test]

@@ -127,13 +127,23 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeAuth {
 }
 
 /// The visitor's currency as the server decides it (see `App::currency`), and the cookie to
-/// set when the decision is new. The CDN's country header counts only when configured and
-/// behind the proxy that sets it.
+/// set when the decision is new.
 pub fn currency_of(
     headers: &axum::http::HeaderMap,
     client: &Client,
     state: &AppState,
 ) -> (domain::billing::Currency, Option<String>) {
+    with_visitor(headers, client, state, |v| state.app.currency(v))
+}
+
+/// What the server knows of a visitor for pricing: our cookie, their address, and the CDN's
+/// country header (only when configured and behind the proxy that sets it).
+pub fn with_visitor<T>(
+    headers: &axum::http::HeaderMap,
+    client: &Client,
+    state: &AppState,
+    f: impl FnOnce(&app::billing::Visitor<'_>) -> T,
+) -> T {
     let settings = &state.app.settings;
     let cookie = crate::cookies::currency(headers, settings);
     let country = settings
@@ -143,5 +153,5 @@ pub fn currency_of(
         .filter(|_| settings.server.behind_proxy)
         .and_then(|name| headers.get(name))
         .and_then(|v| v.to_str().ok());
-    state.app.currency(&app::billing::Visitor { cookie: cookie.as_deref(), country, ip: client.ip })
+    f(&app::billing::Visitor { cookie: cookie.as_deref(), country, ip: client.ip })
 }

@@ -67,6 +67,14 @@ pub struct Visitor<'a> {
     pub ip: std::net::IpAddr,
 }
 
+/// The currency a visitor's prices are decided in, the one they are shown in (the same
+/// unless they switched), and what their cookie said.
+struct CurrencyDecision {
+    base: Currency,
+    shown: Currency,
+    cached: Option<(Currency, Currency)>,
+}
+
 /// How long the currency cookie may stand in for a fresh decision.
 const CURRENCY_COOKIE_MS: i64 = crate::limits::DAY;
 
@@ -158,40 +166,66 @@ impl App {
     /// The visitor's currency, from what the server knows alone: the trusted CDN's country,
     /// else the GeoIP database's, else our cookie (an earlier such decision, signed for this
     /// visitor's network and valid a day), else `billing.default_currency`. Nothing the
-    /// browser says (its language, a copied cookie) can choose a cheaper price list.
+    /// browser says (its language, a copied cookie) can choose a cheaper price list; a
+    /// switch the visitor made (`switch_currency`) stands while that decision allows it.
     /// Returns the cookie value to set when the decision is new.
     pub fn currency(&self, v: &Visitor<'_>) -> (Currency, Option<String>) {
-        let now = now_ms();
+        let d = self.currency_decision(v);
+        let cookie = (d.cached != Some((d.base, d.shown))).then(|| self.currency_cookie(d.base, d.shown, v.ip));
+        (d.shown, cookie)
+    }
+
+    /// The currency the visitor's prices are shown in, and every one they may switch to.
+    pub fn currency_choices(&self, v: &Visitor<'_>) -> (Currency, Vec<Currency>) {
+        let d = self.currency_decision(v);
+        (d.shown, Currency::ALL.into_iter().filter(|c| d.base.may_switch_to(*c)).collect())
+    }
+
+    /// Shows (and charges) the visitor's prices in `want` when their decided currency
+    /// allows it; returns the cookie that remembers the choice.
+    pub fn switch_currency(&self, v: &Visitor<'_>, want: &str) -> Result<String> {
+        let d = self.currency_decision(v);
+        let want = Currency::parse(want).filter(|w| d.base.may_switch_to(*w)).ok_or_else(|| {
+            domain::Invalid::new("invalid_currency", "currency", "Prices cannot be shown in that currency here.")
+        })?;
+        Ok(self.currency_cookie(d.base, want, v.ip))
+    }
+
+    fn currency_decision(&self, v: &Visitor<'_>) -> CurrencyDecision {
         let network = domain::device::truncate_ip(v.ip);
         let fresh = v
             .country
             .filter(|c| c.len() == 2)
             .map(Currency::for_country)
             .or_else(|| self.geoip.as_ref().and_then(|g| g.country(v.ip)).as_deref().map(Currency::for_country));
-        let cached = v.cookie.and_then(|c| self.read_currency_cookie(c, &network, now));
-        let currency = fresh.or(cached).unwrap_or_else(|| self.default_currency());
-        let cookie = (cached != Some(currency)).then(|| {
-            let until = (now + CURRENCY_COOKIE_MS).to_string();
-            format!("{}.{until}.{}", currency.code(), self.currency_mac(currency, &network, &until))
-        });
-        (currency, cookie)
+        let cached = v.cookie.and_then(|c| self.read_currency_cookie(c, &network, now_ms()));
+        let base = fresh.or(cached.map(|(base, _)| base)).unwrap_or_else(|| self.default_currency());
+        let shown = cached.map(|(_, shown)| shown).filter(|s| base.may_switch_to(*s)).unwrap_or(base);
+        CurrencyDecision { base, shown, cached }
     }
 
     fn default_currency(&self) -> Currency {
         Currency::parse(&self.settings.billing.default_currency).unwrap_or(Currency::Usd)
     }
 
-    /// `CODE.UNTIL.MAC`: valid only for the network it was made for, until `UNTIL`.
-    fn read_currency_cookie(&self, cookie: &str, network: &str, now: i64) -> Option<Currency> {
-        let mut parts = cookie.split('.');
-        let (code, until, mac) = (parts.next()?, parts.next()?, parts.next()?);
-        let currency = Currency::parse(code)?;
-        let fresh = until.parse::<i64>().is_ok_and(|t| t > now && t <= now + CURRENCY_COOKIE_MS);
-        (fresh && self.mac_matches(&["currency", currency.code(), network, until], mac, 32)).then_some(currency)
+    /// `CODE.UNTIL.MAC`, where `CODE` is the decided currency or `BASE-SHOWN` after a
+    /// switch: valid only for the network it was made for, until `UNTIL`.
+    fn currency_cookie(&self, base: Currency, shown: Currency, ip: std::net::IpAddr) -> String {
+        let code = if shown == base { base.code().to_owned() } else { format!("{}-{}", base.code(), shown.code()) };
+        let until = (now_ms() + CURRENCY_COOKIE_MS).to_string();
+        let network = domain::device::truncate_ip(ip);
+        let mac: String = self.mac(&["currency", &code, &network, &until]).chars().take(32).collect();
+        format!("{code}.{until}.{mac}")
     }
 
-    fn currency_mac(&self, currency: Currency, network: &str, until: &str) -> String {
-        self.mac(&["currency", currency.code(), network, until]).chars().take(32).collect()
+    /// (decided, shown) from a cookie of ours for this network that has not expired.
+    fn read_currency_cookie(&self, cookie: &str, network: &str, now: i64) -> Option<(Currency, Currency)> {
+        let mut parts = cookie.split('.');
+        let (code, until, mac) = (parts.next()?, parts.next()?, parts.next()?);
+        let (base, shown) = code.split_once('-').unwrap_or((code, code));
+        let (base, shown) = (Currency::parse(base)?, Currency::parse(shown)?);
+        let fresh = until.parse::<i64>().is_ok_and(|t| t > now && t <= now + CURRENCY_COOKIE_MS);
+        (fresh && self.mac_matches(&["currency", code, network, until], mac, 32)).then_some((base, shown))
     }
 
     /// Active plans at their prices in `currency`.

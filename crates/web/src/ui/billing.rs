@@ -32,6 +32,8 @@ struct Pricing {
     packs: Vec<PlanPrice>,
     monthly: Vec<PlanPrice>,
     currency: &'static str,
+    /// Currencies the visitor may switch to (code, symbol), theirs included.
+    choices: Vec<(&'static str, &'static str)>,
     signed_in: bool,
     /// What each thing costs: (what, tokens, about this much money at `rate`).
     costs: Vec<(String, String, String)>,
@@ -62,6 +64,29 @@ fn costs(tokens: &settings::Tokens, packs: &[PlanPrice]) -> (Vec<(String, String
     (rows, format!("{} pack's rate ({} for {} tokens)", pack.name, pack.display, pack.tokens))
 }
 
+#[derive(Deserialize)]
+pub struct CurrencyForm {
+    currency: String,
+}
+
+/// The pricing page's currency switch: among those the server allows the visitor.
+pub async fn switch_currency(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    headers: HeaderMap,
+    Form(form): Form<CurrencyForm>,
+) -> Response {
+    let switched = crate::extract::with_visitor(&headers, &client, &state, |v| state.app.switch_currency(v, &form.currency));
+    match switched {
+        Ok(value) => {
+            let mut response = Redirect::to("/pricing").into_response();
+            cookies::set_currency(response.headers_mut(), &state.app.settings, &value);
+            response
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
 pub async fn pricing(
     State(state): State<AppState>,
     MaybeAuth(p): MaybeAuth,
@@ -69,6 +94,7 @@ pub async fn pricing(
     headers: HeaderMap,
 ) -> Response {
     let (currency, cookie) = currency_of(&headers, &client, &state);
+    let (_, choices) = crate::extract::with_visitor(&headers, &client, &state, |v| state.app.currency_choices(v));
     let plans = match state.app.price_list(currency).await {
         Ok(p) => p,
         Err(e) => return ApiError::from(e).into_response(),
@@ -107,6 +133,7 @@ pub async fn pricing(
         packs,
         monthly,
         currency: currency.code(),
+        choices: choices.into_iter().map(|c| (c.code(), c.symbol())).collect(),
         signed_in: p.is_some(),
         costs,
         rate,

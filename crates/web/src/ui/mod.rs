@@ -109,6 +109,7 @@ pub fn routes(max_upload_bytes: u64) -> axum::Router<AppState> {
         .route("/tokens/daily-reward", axum::routing::post(account::claim_reward))
         .route("/tokens/alert", axum::routing::post(account::set_alert))
         .route("/pricing", get(billing::pricing))
+        .route("/pricing/currency", axum::routing::post(billing::switch_currency))
         .route("/billing", get(billing::billing))
         .route("/billing/checkout", axum::routing::post(billing::checkout))
         .route("/billing/gstin", axum::routing::post(billing::save_gstin))

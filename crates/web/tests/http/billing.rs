@@ -503,6 +503,32 @@ async fn prices_are_decided_by_the_server(db: Db) {
     assert_eq!(body["currency"], "USD", "a forged cookie is ignored");
     let (body, _) = get(vec![("accept-language", "en-IN".into())]).await;
     assert_eq!(body["currency"], "USD", "the configured default, whatever the browser's language");
+
+    // The pricing page's switch: from rupees to dollars (the choice stands), never into rupees.
+    let switch = |cookie: &str, country: &str, want: &str| {
+        let req = app
+            .http
+            .post(app.url("/pricing/currency"))
+            .header("sec-fetch-site", "same-origin")
+            .header("cookie", cookie)
+            .header("cf-ipcountry", country)
+            .form(&[("currency", want)]);
+        async move {
+            let res = req.send().await.unwrap();
+            let set = header(res.headers(), "set-cookie").split(';').next().unwrap_or_default().to_owned();
+            (res.status().as_u16(), set)
+        }
+    };
+    let (status, dollars) = switch(&cookie, "IN", "USD").await;
+    assert_eq!(status, 303);
+    assert!(dollars.starts_with("__Host-sp_currency=INR-USD."), "{dollars}");
+    let (body, _) = get(vec![("cookie", dollars.clone()), ("cf-ipcountry", "IN".into())]).await;
+    assert_eq!((body["currency"].as_str(), body["plans"][0]["display"].as_str()), (Some("USD"), Some("$4.99")));
+    let (status, _) = switch("", "DE", "INR").await;
+    assert_eq!(status, 422, "euro prices cannot become rupee prices");
+    let forged = dollars.replacen("INR-USD.", "USD-INR.", 1);
+    let (body, _) = get(vec![("cookie", forged), ("cf-ipcountry", "DE".into())]).await;
+    assert_eq!(body["currency"], "EUR", "a forged switch is ignored");
     assert_eq!(body["plans"].as_array().unwrap().len(), 5);
 
     // A GeoIP database (MaxMind format) places the visitor when no CDN header does.
