@@ -76,7 +76,8 @@ pub async fn switch_currency(
     headers: HeaderMap,
     Form(form): Form<CurrencyForm>,
 ) -> Response {
-    let switched = crate::extract::with_visitor(&headers, &client, &state, |v| state.app.switch_currency(v, &form.currency));
+    let switched =
+        crate::extract::with_visitor(&headers, &client, &state, |v| state.app.switch_currency(v, &form.currency));
     match switched {
         Ok(value) => {
             let mut response = Redirect::to("/pricing").into_response();
