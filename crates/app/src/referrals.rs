@@ -144,11 +144,9 @@ impl App {
         }
         let Some(referrer) = self.db.referrer_by_code(code).await? else { return Ok(()) };
         let now = now_ms();
-        let inbox = |u: db::users::User| u.email.as_deref().map(domain::email::inbox);
         let refused = if self.db.signed_in_from(&referrer, &client.network(), now - OWN_NETWORK_DAYS * DAY).await? {
             Some("same_network")
-        } else if inbox(self.db.user_by_id(&referrer).await?) == inbox(self.db.user_by_id(user_id).await?) {
-            // `me+1@…`, `m.e@gmail.com`: the inviter's own inbox under another name.
+        } else if self.same_inbox(&referrer, user_id).await? {
             Some("same_inbox")
         } else {
             None
@@ -157,9 +155,22 @@ impl App {
         Ok(())
     }
 
+    /// `me+1@…`, `m.e@gmail.com`: both accounts' addresses reach one inbox.
+    async fn same_inbox(&self, a: &str, b: &str) -> Result<bool> {
+        let inbox = |u: db::users::User| u.email.as_deref().map(domain::email::inbox);
+        let (a, b) = (inbox(self.db.user_by_id(a).await?), inbox(self.db.user_by_id(b).await?));
+        Ok(matches!((a, b), (Some(a), Some(b)) if a == b))
+    }
+
     /// The newcomer proved their email: their extra tokens now, the inviter's reward held.
+    /// An address that turns out to be the inviter's own (added after a phone sign-up)
+    /// ends the invitation unrewarded.
     pub(crate) async fn referral_verified(&self, user_id: &str) -> Result<()> {
         let Some(invite) = self.db.referral_of(user_id).await?.filter(|i| i.refused.is_none()) else { return Ok(()) };
+        if self.same_inbox(&invite.referrer_id, user_id).await? {
+            self.db.refuse_referral(&invite.id, "same_inbox").await?;
+            return Ok(());
+        }
         let newcomer = self.settings.referrals.newcomer;
         if newcomer > 0 {
             let reference = format!("referral-welcome:{}", invite.id);

@@ -107,6 +107,17 @@ impl Db {
         Ok(())
     }
 
+    /// Marks an invitation as never rewarded, and why.
+    pub async fn refuse_referral(&self, id: &str, why: &str) -> Result<()> {
+        with_pool!(self, |p| sqlx::query("UPDATE referrals SET refused = $2 WHERE id = $1 AND refused IS NULL")
+            .bind(id)
+            .bind(why)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
     /// How the account came: through whose link, if anyone's.
     pub async fn referral_of(&self, referred_id: &str) -> Result<Option<Invite>> {
         Ok(with_pool!(self, |p| sqlx::query_as::<_, Invite>(

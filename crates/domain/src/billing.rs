@@ -44,10 +44,11 @@ impl Currency {
     }
 
     /// Whether a visitor whose prices are in `self` may see and pay them in `other`
-    /// instead. Rupee prices are for India and the lowest, so a switch may leave rupees for
-    /// dollars or euros, or go between those two, but never into rupees.
+    /// instead. Only dollars may become euros: the euro list carries the same figures in a
+    /// dearer currency, so the switch never lowers a price. Rupees stay rupees (an Indian
+    /// sale is invoiced with GST and paid by UPI), and nothing becomes rupees or dollars.
     pub fn may_switch_to(self, other: Currency) -> bool {
-        other == self || other != Currency::Inr
+        other == self || (self == Currency::Usd && other == Currency::Eur)
     }
 
     /// India pays in rupees, the eurozone in euros, everyone else in dollars.
@@ -238,11 +239,12 @@ pub fn tokens_to_claw_back(tokens_granted: i64, amount: i64, refunded: i64, alre
 #[cfg(test)]
 mod tests {
     #[test]
-    fn a_switch_never_goes_into_rupees() {
+    fn only_dollars_may_become_euros() {
         use Currency::*;
-        assert!(Inr.may_switch_to(Usd) && Inr.may_switch_to(Eur) && Usd.may_switch_to(Eur) && Eur.may_switch_to(Usd));
-        assert!(!Usd.may_switch_to(Inr) && !Eur.may_switch_to(Inr));
-        assert!(Currency::ALL.iter().all(|c| c.may_switch_to(*c)));
+        assert!(Usd.may_switch_to(Eur) && Currency::ALL.iter().all(|c| c.may_switch_to(*c)));
+        for (from, to) in [(Eur, Usd), (Usd, Inr), (Eur, Inr), (Inr, Usd), (Inr, Eur)] {
+            assert!(!from.may_switch_to(to), "{from:?} → {to:?}");
+        }
     }
 
     use super::*;

@@ -372,7 +372,11 @@ async fn with_cloud(app: app::App) -> anyhow::Result<app::App> {
     // What the FAKE models do on their next calls (`distort,distort,fail:503`): for trying
     // and testing the failure pages in a browser.
     if let Ok(script) = std::env::var("SORAIPIXEL_DEV_FAKE_AI_SCRIPT") {
-        let acts = script.split(',').map(|a| fakes::ai::Act::parse(a).ok_or(a)).collect::<Result<Vec<_>, _>>();
+        let acts = script
+            .split(',')
+            .filter(|a| !a.trim().is_empty())
+            .map(|a| fakes::ai::Act::parse(a).ok_or(a))
+            .collect::<Result<Vec<_>, _>>();
         let acts = acts.map_err(|a| anyhow::anyhow!("SORAIPIXEL_DEV_FAKE_AI_SCRIPT: unknown act {a:?}"))?;
         tracing::warn!(?acts, "DEV MODE: the FAKE image models follow a script");
         fake.script(acts);

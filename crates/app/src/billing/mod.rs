@@ -200,7 +200,12 @@ impl App {
             .or_else(|| self.geoip.as_ref().and_then(|g| g.country(v.ip)).as_deref().map(Currency::for_country));
         let cached = v.cookie.and_then(|c| self.read_currency_cookie(c, &network, now_ms()));
         let base = fresh.or(cached.map(|(base, _)| base)).unwrap_or_else(|| self.default_currency());
-        let shown = cached.map(|(_, shown)| shown).filter(|s| base.may_switch_to(*s)).unwrap_or(base);
+        // A switch stands only under the decision it was made from.
+        let shown = cached
+            .filter(|(cached_base, _)| *cached_base == base)
+            .map(|(_, shown)| shown)
+            .filter(|s| base.may_switch_to(*s))
+            .unwrap_or(base);
         CurrencyDecision { base, shown, cached }
     }
 

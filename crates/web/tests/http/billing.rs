@@ -504,7 +504,7 @@ async fn prices_are_decided_by_the_server(db: Db) {
     let (body, _) = get(vec![("accept-language", "en-IN".into())]).await;
     assert_eq!(body["currency"], "USD", "the configured default, whatever the browser's language");
 
-    // The pricing page's switch: from rupees to dollars (the choice stands), never into rupees.
+    // The pricing page's switch: dollars may become euros (the choice stands), nothing else.
     let switch = |cookie: &str, country: &str, want: &str| {
         let req = app
             .http
@@ -519,16 +519,20 @@ async fn prices_are_decided_by_the_server(db: Db) {
             (res.status().as_u16(), set)
         }
     };
-    let (status, dollars) = switch(&cookie, "IN", "USD").await;
+    let (_, dollars) = get(vec![("cf-ipcountry", "US".into())]).await;
+    let (status, euros) = switch(&dollars, "US", "EUR").await;
     assert_eq!(status, 303);
-    assert!(dollars.starts_with("__Host-sp_currency=INR-USD."), "{dollars}");
-    let (body, _) = get(vec![("cookie", dollars.clone()), ("cf-ipcountry", "IN".into())]).await;
-    assert_eq!((body["currency"].as_str(), body["plans"][0]["display"].as_str()), (Some("USD"), Some("$4.99")));
-    let (status, _) = switch("", "DE", "INR").await;
-    assert_eq!(status, 422, "euro prices cannot become rupee prices");
-    let forged = dollars.replacen("INR-USD.", "USD-INR.", 1);
-    let (body, _) = get(vec![("cookie", forged), ("cf-ipcountry", "DE".into())]).await;
-    assert_eq!(body["currency"], "EUR", "a forged switch is ignored");
+    assert!(euros.starts_with("__Host-sp_currency=USD-EUR."), "{euros}");
+    let (body, _) = get(vec![("cookie", euros.clone()), ("cf-ipcountry", "US".into())]).await;
+    assert_eq!((body["currency"].as_str(), body["plans"][0]["display"].as_str()), (Some("EUR"), Some("€4.99")));
+    for (country, want) in [("IN", "USD"), ("DE", "USD"), ("DE", "INR"), ("US", "INR")] {
+        assert_eq!(switch("", country, want).await.0, 422, "{country}: never to {want}, a lower price");
+    }
+    let (body, _) = get(vec![("cookie", euros.clone()), ("cf-ipcountry", "IN".into())]).await;
+    assert_eq!(body["currency"], "INR", "a switch stands only under the decision it was made from");
+    let forged = dollars.replacen("USD.", "USD-EUR.", 1);
+    let (body, _) = get(vec![("cookie", forged)]).await;
+    assert_eq!(body["currency"], "USD", "a forged switch is ignored");
     assert_eq!(body["plans"].as_array().unwrap().len(), 5);
 
     // A GeoIP database (MaxMind format) places the visitor when no CDN header does.
