@@ -125,6 +125,10 @@ pub enum Recorded {
     Ended,
 }
 
+/// The ledger reasons of free creations (held and charged nothing).
+pub const FREE_REMAKE: &str = "Made again for free";
+pub const FREE_CORRECTION: &str = "Cutout fixed by hand, free";
+
 impl Db {
     /// Accepts creations (one, or a batch) all or nothing: each holds its cost, is stored
     /// and gets its job in one transaction. Returns `Insufficient` (and stores nothing) when
@@ -178,13 +182,11 @@ impl Db {
                     tx.rollback().await?;
                     return Ok(Outcome::Duplicate);
                 }
+                // A free one is in the ledger too, at no cost: the statement lists it.
                 if c.tokens_held == 0 {
-                    let balance =
-                        sqlx::query_as::<_, Balance>("SELECT balance, held FROM token_accounts WHERE user_id = $1")
-                            .bind(&c.user_id)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                    outcome = Outcome::Applied(balance.unwrap_or(Balance { balance: 0, held: 0 }));
+                    let free =
+                        Movement { reason: if c.hints.is_some() { FREE_CORRECTION } else { FREE_REMAKE }, ..hold };
+                    outcome = move_tokens!(tx, free, now).await?.0;
                 }
                 let job = NewJob {
                     kind: JOB_KIND,

@@ -96,6 +96,10 @@ impl Group<'_> {
 
     /// A hold with its charges and release (or a charge alone, from older records).
     fn purchase(&self) -> (String, i64, i64) {
+        // A free creation: its zero hold names it ("Made again for free").
+        if self.held == 0 && self.charged == 0 && self.released == 0 && self.charges == 0 {
+            return (self.first_reason.to_owned(), 0, 0);
+        }
         let finished = self.released > 0 || (self.held > 0 && self.charged >= self.held);
         let reserved = if finished || self.held == 0 { 0 } else { self.held - self.charged };
         let what = match (self.charge_reason, self.held > 0 && !finished) {
@@ -255,5 +259,14 @@ mod tests {
         // Older page: the rest of that purchase is shown with its newest movement, not here.
         let older = [first, hold];
         assert_eq!(statement_page(&older, &[hold, first, second, release]), []);
+    }
+
+    #[test]
+    fn a_free_creation_reads_as_what_it_was() {
+        let lines = statement(&[
+            mv("hold", 0, 12, "Made again for free", "creation:c9"),
+            mv("grant", 12, 12, "Welcome tokens", "welcome:u"),
+        ]);
+        assert_eq!((lines[0].what.as_str(), lines[0].change, lines[0].reserved), ("Made again for free", 0, 0));
     }
 }

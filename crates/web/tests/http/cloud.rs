@@ -323,8 +323,14 @@ async fn a_thumbs_down_earns_one_free_remake(db: Db) {
     let (status, _, _) = t.call("POST", &remake(dramatic), None, Some(&asha)).await;
     assert_eq!(status, 422, "only the image marked down");
     assert_eq!(balance(&t, &asha).await, (84, 0), "the remake cost nothing");
+    // The remake is in the ledger as a creation that cost nothing, once, and the statement says so.
     let (_, _, ledger) = t.call("GET", "/api/v1/tokens/ledger", None, Some(&asha)).await;
-    assert!(ledger["entries"].as_array().unwrap().iter().all(|e| e["amount"].as_i64() != Some(0)), "no empty entries");
+    let free: Vec<&Value> =
+        ledger["entries"].as_array().unwrap().iter().filter(|e| e["amount"].as_i64() == Some(0)).collect();
+    assert_eq!(free.len(), 1, "{ledger}");
+    assert_eq!((free[0]["kind"].as_str(), free[0]["reason"].as_str()), (Some("hold"), Some("Made again for free")));
+    let (_, statement) = t.page("/tokens", Some(&asha)).await;
+    assert!(statement.contains("Made again for free"), "{statement}");
 }
 
 async fn without_a_configured_engine_cloud_requests_are_refused(db: Db) {

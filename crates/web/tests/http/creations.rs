@@ -275,6 +275,8 @@ async fn corrections_are_previewed_and_saved_free(db: Db) {
     assert!(after * 10 < before * 8, "the saved images follow the strokes: {before} → {after}");
     let (_, _, tokens) = t.call("GET", "/api/v1/tokens", None, Some(&asha)).await;
     assert_eq!(tokens, json!({"balance": 19, "held": 0}), "paid once for the photo");
+    let (_, statement) = t.page("/tokens", Some(&asha)).await;
+    assert!(statement.contains("Cutout fixed by hand, free"), "the fix is in the statement at no cost");
 
     // "Make again with other settings" from the fixed images keeps the strokes.
     let fixed_id = fixed["id"].as_str().unwrap();
