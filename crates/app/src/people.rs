@@ -24,6 +24,9 @@ use crate::{App, AppError, Client, Result, now_ms};
 /// How long pictures stay visible to a staff member after their audited "view content".
 pub const CONTENT_WINDOW_MS: i64 = 30 * MINUTE;
 
+/// The longest side of an image in staff's audited look.
+const STAFF_THUMB_SIDE: u32 = 320;
+
 /// An account as staff's search lists it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Person {
@@ -183,7 +186,14 @@ impl App {
         let output = self.db.output_of(user_id, output_id).await?;
         let key = self.data_key(user_id).await?;
         let bytes = self.blobs.get(&key, &output.blob_key).await?;
-        self.converted(bytes, 320, Format::Jpeg, 85).await
+        let limits = self.upload_limits();
+        // A JPEG is decoded straight at a reduced scale: a page shows up to 24 of these.
+        self.on_cpu(move || {
+            let (decoded, ..) = imaging::decode_reduced(&bytes, &limits, STAFF_THUMB_SIDE)?;
+            imaging::thumbnail(&decoded, STAFF_THUMB_SIDE, Format::Jpeg)
+        })
+        .await?
+        .map_err(crate::uploads::image_error)
     }
 
     async fn content_open(&self, p: &Principal, user_id: &str) -> Result<bool> {
